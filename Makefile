@@ -1,0 +1,69 @@
+# Playlist Manager — the two commands: `make up` brings the whole system up, `make test` passes the tests.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV_VERSION := 0.13.9
+export UV_LINK_MODE := copy
+UV := $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+PY := .venv/bin/python
+PYTEST := $(UV) run --frozen pytest
+STACK := $(PY) -m pm_devstack
+
+.PHONY: help uv install up infra down status migrate logs lint format typecheck contracts \
+        test test-unit test-integration test-e2e clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+uv: ## install uv (the workspace's package manager) if missing
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+	  python3 -m pip install --quiet "uv==$(UV_VERSION)"
+
+install: uv ## create .venv with every package, exactly as locked
+	@$(UV) sync --frozen --all-packages --quiet
+
+up: install ## install and start PostgreSQL, Redis, Kafka, SeaweedFS, the emulator and the six services
+	@$(STACK) up
+
+infra: install ## start only the infrastructure (no services)
+	@$(STACK) up --infra-only
+
+down: ## stop everything `make up` started
+	@test -x $(PY) && $(STACK) down || true
+
+status: ## show each component
+	@$(STACK) status
+
+migrate: install ## apply every service's migrations
+	@$(STACK) migrate
+
+lint: install ## ruff (lint and format check)
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+
+format: install ## apply ruff's fixes and formatting
+	@$(UV) run --frozen ruff check --fix .
+	@$(UV) run --frozen ruff format .
+
+typecheck: install ## mypy (strict on libs/)
+	@$(UV) run --frozen mypy libs/platform/src libs/contracts/src libs/devstack/src services/*/src
+
+contracts: install ## regenerate proto/ from libs/contracts
+	@$(PY) -m pm_contracts.generate --root proto
+
+test-unit: install ## unit tests (no network)
+	@$(PYTEST) -q -m "not integration and not e2e" libs services
+
+test-integration: install ## integration tests against the real servers (starts the stack when needed)
+	@$(STACK) up
+	@$(PYTEST) -q -m integration libs services
+
+test-e2e: install ## end-to-end tests through the gateway (starts the stack when needed)
+	@$(STACK) up
+	@$(PYTEST) -q tests-e2e
+
+test: install lint typecheck ## everything CI runs: lint, types, unit, integration and e2e tests
+	@$(STACK) up
+	@$(PYTEST) -q libs services tests-e2e
+
+clean: down ## stop everything and delete local state (.state/)
+	rm -rf .state

@@ -1,0 +1,111 @@
+"""Test tiers for the whole repository.
+
+- Unit tests (unmarked) need no network: a connection to anything but a server the test itself
+  started on loopback fails. In practice: connecting to the native stack's ports is refused.
+- ``@pytest.mark.integration`` tests use the real servers of the native stack (`make up`), each in
+  throwaway databases of their own, so they never touch the stack's data.
+- ``@pytest.mark.e2e`` tests drive the running stack through the gateway and the emulator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+
+from pm_devstack.bootstrap import bootstrap_database
+from pm_devstack.stack import InfraEndpoints, Stack
+
+REAL_TIERS = ("integration", "e2e")
+
+
+def _stack_ports(stack: Stack) -> set[int]:
+    return {port for _, port in stack.port_claims()}
+
+
+@pytest.fixture(autouse=True)
+def _no_network_in_unit_tests(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    if any(request.node.get_closest_marker(tier) for tier in REAL_TIERS):
+        return
+    forbidden = _stack_ports(Stack.from_env())
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def _check(address: Any) -> None:
+        if isinstance(address, tuple) and len(address) >= 2:
+            host, port = address[0], address[1]
+            if host not in ("127.0.0.1", "::1", "localhost") or port in forbidden:
+                raise ConnectionRefusedError(f"unit tests may not use the network ({host}:{port})")
+
+    def guarded_connect(self: socket.socket, address: Any) -> None:
+        _check(address)
+        real_connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: Any) -> int:
+        _check(address)
+        return real_connect_ex(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded_connect_ex)
+
+
+@pytest.fixture(scope="session")
+def stack() -> Stack:
+    return Stack.from_env()
+
+
+@pytest.fixture(scope="session")
+def infra(stack: Stack) -> InfraEndpoints:
+    return stack.infra_endpoints()
+
+
+DatabaseFactory = Callable[[str], Awaitable[str]]
+
+
+@pytest.fixture(scope="session")
+async def make_database(stack: Stack, infra: InfraEndpoints) -> AsyncIterator[DatabaseFactory]:
+    """Creates a throwaway database with the service role for ``schema``; returns that role's DSN."""
+    created: list[str] = []
+
+    async def factory(schema: str) -> str:
+        name = f"pm_test_{uuid.uuid4().hex[:12]}"
+        role = f"pm_{schema}"
+        password = stack.secrets.role_password(schema)
+        await asyncio.to_thread(bootstrap_database, infra.admin_dsn, name, {schema: (role, password)})
+        created.append(name)
+        host_port = infra.admin_dsn.rsplit("@", 1)[1].rsplit("/", 1)[0]
+        return f"postgresql://{role}:{password}@{host_port}/{name}"
+
+    yield factory
+    conn = await asyncpg.connect(infra.admin_dsn)
+    try:
+        for name in created:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def service_env_factory(
+    stack: Stack, make_database: DatabaseFactory
+) -> Callable[[str], Awaitable[dict[str, str]]]:
+    """The environment `make up` gives a service, but with a throwaway database of its own."""
+
+    async def factory(service: str) -> dict[str, str]:
+        env = dict(stack.service_env(service))
+        schema = stack.spec(service).schema
+        assert schema is not None
+        env["DATABASE_URL"] = await make_database(schema)
+        # Topics and consumer group of its own: the running stack's services never see the test's
+        # events, and the test never takes theirs.
+        run = uuid.uuid4().hex[:8]
+        env["KAFKA_TOPIC_PREFIX"] = f"test-{run}."
+        env["KAFKA_CONSUMER_GROUP"] = f"{service}-test-{run}"
+        return env
+
+    return factory

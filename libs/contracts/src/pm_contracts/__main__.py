@@ -1,0 +1,3 @@
+from pm_contracts.generate import main
+
+raise SystemExit(main())

@@ -1,0 +1,171 @@
+"""The topic registry in code: per topic its owner, producers, consumers and event types.
+
+``proto/`` is generated from this module (``python -m pm_contracts.generate``) and a test fails when
+the committed files drift from it or when a published schema version changes incompatibly.
+"""
+
+from __future__ import annotations
+
+import builtins
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from pm_contracts.jobs import JobError, JobUpdated
+from pm_contracts.system import ServiceStarted
+from pm_contracts.users import UserDeleted, UserRegistered
+
+ALL_SERVICES = ("gateway", "auth", "playlist", "provider-sync", "export", "enrichment")
+DLQ_PREFIX = "pm.dlq."
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    version: int
+    model: builtins.type[BaseModel]
+    description: str
+    examples: tuple[BaseModel, ...]
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    owner: str
+    description: str
+    key: str
+    producers: tuple[str, ...]
+    consumers: tuple[str, ...]
+    events: tuple[EventSpec, ...]
+    partitions: int = 6
+    retention_hours: int = 24 * 7
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+_T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+_USER = uuid.UUID("0f8fad5b-d9cb-469f-a165-70867728950e")
+_JOB = uuid.UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
+
+TOPICS: tuple[TopicSpec, ...] = (
+    TopicSpec(
+        name="pm.users",
+        owner="auth",
+        description="The life of a user account.",
+        key="user_id",
+        producers=("auth",),
+        consumers=("playlist", "provider-sync", "export", "enrichment", "gateway", "auth"),
+        events=(
+            EventSpec(
+                "user.registered",
+                1,
+                UserRegistered,
+                "A user account was created.",
+                (UserRegistered(user_id=_USER, registered_at=_T0),),
+            ),
+            EventSpec(
+                "user.deleted",
+                1,
+                UserDeleted,
+                "A user deleted their account; every service removes that user's data.",
+                (UserDeleted(user_id=_USER, deleted_at=_T0),),
+            ),
+        ),
+    ),
+    TopicSpec(
+        name="pm.jobs",
+        owner="platform",
+        description="Progress of long-running work (imports, transfers, exports, enrichment) in any service.",
+        key="job_id",
+        producers=ALL_SERVICES,
+        consumers=("gateway",),
+        events=(
+            EventSpec(
+                "job.updated",
+                1,
+                JobUpdated,
+                "A job changed state or progress; the latest event per job is its snapshot.",
+                (
+                    JobUpdated(
+                        job_id=_JOB,
+                        service="export",
+                        kind="export.playlist",
+                        user_id=_USER,
+                        state="running",
+                        progress=0.5,
+                        message="written 120 of 240 tracks",
+                        created_at=_T0,
+                        updated_at=_T0,
+                        started_at=_T0,
+                    ),
+                    JobUpdated(
+                        job_id=_JOB,
+                        service="export",
+                        kind="export.playlist",
+                        user_id=_USER,
+                        state="failed",
+                        progress=0.5,
+                        error=JobError(
+                            code="storage-unavailable", message="object store refused", retryable=True
+                        ),
+                        created_at=_T0,
+                        updated_at=_T0,
+                        started_at=_T0,
+                        finished_at=_T0,
+                    ),
+                ),
+            ),
+        ),
+    ),
+    TopicSpec(
+        name="pm.system",
+        owner="platform",
+        description="Service instances announcing that they started and which migrations they run.",
+        key="service",
+        producers=ALL_SERVICES,
+        consumers=("gateway",),
+        events=(
+            EventSpec(
+                "service.started",
+                1,
+                ServiceStarted,
+                "A service instance started, migrated its schema and is serving.",
+                (
+                    ServiceStarted(
+                        service="playlist",
+                        instance="playlist-7d9f-1",
+                        version="0.1.0",
+                        schema_migrations=["platform:0001", "platform:0002", "playlist:0001"],
+                        started_at=_T0,
+                    ),
+                ),
+            ),
+        ),
+        partitions=1,
+    ),
+)
+
+
+def topic(name: str) -> TopicSpec:
+    for spec in TOPICS:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"unknown topic {name}")
+
+
+def event_spec(event_type: str) -> tuple[TopicSpec, EventSpec]:
+    for spec in TOPICS:
+        for event in spec.events:
+            if event.type == event_type:
+                return spec, event
+    raise KeyError(f"unknown event type {event_type}")
+
+
+def topics_consumed_by(service: str) -> list[TopicSpec]:
+    return [spec for spec in TOPICS if service in spec.consumers]
+
+
+def dead_letter_topic(service: str) -> str:
+    return f"{DLQ_PREFIX}{service}"

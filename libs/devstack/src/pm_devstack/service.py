@@ -1,0 +1,124 @@
+"""One Playlist Manager service run as ``<python> -m <package> serve`` with its stack environment."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+
+from pm_devstack.component import Component
+from pm_devstack.config import HOST
+from pm_devstack.procs import live_pid, spawn, terminate
+from pm_devstack.services_file import ServiceSpec
+
+READY_PATH = "/health/ready"
+# Dev helpers (the provider emulator) may not use the platform chassis; a plain /health will do for them.
+DEV_READY_PATHS = (READY_PATH, "/health")
+
+
+def package_importable(package: str) -> bool:
+    """Whether ``package`` is installed in this interpreter (the one services are started with)."""
+    try:
+        return importlib.util.find_spec(package) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+class ServiceProcess(Component):
+    """A service process: detached, logging to ``log_path``, healthy when ``GET /health/ready`` is 200."""
+
+    def __init__(
+        self,
+        spec: ServiceSpec,
+        env: Mapping[str, str],
+        *,
+        cwd: Path,
+        log_path: Path,
+        pid_path: Path,
+        python: str | None = None,
+    ) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.port = spec.port
+        self.env = dict(env)
+        self.cwd = cwd
+        self.log_path = log_path
+        self.pid_path = pid_path
+        self.python = python or sys.executable
+        self.ready_paths = DEV_READY_PATHS if spec.dev else (READY_PATH,)
+
+    def _argv(self, command: str) -> list[str]:
+        return [self.python, "-m", self.spec.package, command]
+
+    def _process_env(self) -> dict[str, str]:
+        # Inherit PATH, HOME, locale...; the stack's values win over anything set in the caller's shell.
+        return {**os.environ, **self.env}
+
+    def install(self) -> None:
+        if not package_importable(self.spec.package):
+            raise self.error(
+                f"package {self.spec.package} is not importable (service not written yet, "
+                "or run `uv sync --all-packages`)"
+            )
+
+    def pid(self) -> int | None:
+        return live_pid(self.pid_path, f"-m {self.spec.package} serve")
+
+    def start(self) -> None:
+        if self.is_running():
+            return
+        self.install()
+        self.ensure_ports_free()
+        spawn(
+            self._argv("serve"),
+            log_path=self.log_path,
+            env=self._process_env(),
+            cwd=self.cwd,
+            pid_path=self.pid_path,
+        )
+
+    def check_health(self) -> bool:
+        return any(self._get_ok(path) for path in self.ready_paths)
+
+    def _get_ok(self, path: str) -> bool:
+        with (
+            contextlib.suppress(OSError, urllib.error.URLError),
+            urllib.request.urlopen(f"http://{HOST}:{self.port}{path}", timeout=2) as response,
+        ):
+            return bool(response.status == 200)
+        return False
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """SIGTERM (graceful drain), SIGKILL after ``timeout``."""
+        pid = self.pid()
+        if pid is not None:
+            terminate(pid, timeout)
+        self.pid_path.unlink(missing_ok=True)
+
+    def migrate(self, timeout: float = 300.0) -> None:
+        """Run ``<python> -m <package> migrate`` in the foreground with the service's env; output to its log."""
+        self.install()
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("ab") as log:
+            log.write(f"$ {' '.join(self._argv('migrate'))}\n".encode())
+            log.flush()
+            try:
+                result = subprocess.run(
+                    self._argv("migrate"),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=self._process_env(),
+                    cwd=self.cwd,
+                    timeout=timeout,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired:
+                raise self.error(f"migrate did not finish in {timeout:.0f} s") from None
+        if result.returncode != 0:
+            raise self.error(f"migrate failed (exit {result.returncode})")

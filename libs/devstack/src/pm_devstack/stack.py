@@ -1,0 +1,280 @@
+"""The native stack's wiring: which components exist, where they keep state, how services reach them.
+
+Importable by tests and tools. Nothing here starts a process; building a :class:`Stack` reads
+proto/services.yaml and (on first use of a secret) creates ``.state/env``.
+
+For tests::
+
+    from pm_devstack import stack
+    ep = stack.infra_endpoints()        # admin_dsn, redis_url, kafka_bootstrap, s3_endpoint, s3 keys
+    env = stack.service_env("auth")     # the exact environment `up` gives the auth service
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cached_property
+
+from pm_devstack.component import Component
+from pm_devstack.config import DATABASE_NAME, HOST, PG_SUPERUSER, S3_BUCKET, S3_REGION, StackConfig
+from pm_devstack.envfile import (
+    JWT_SECRET,
+    MASTER_KEY,
+    PG_SUPERUSER_PASSWORD,
+    S3_ACCESS_KEY,
+    S3_SECRET_KEY,
+    SERVICE_TOKEN,
+    Secrets,
+    load_or_create,
+)
+from pm_devstack.errors import DevstackError
+from pm_devstack.kafka import KafkaServer
+from pm_devstack.ports import describe_collisions, find_collisions
+from pm_devstack.postgres import PostgresServer
+from pm_devstack.redis import RedisServer
+from pm_devstack.s3 import SeaweedServer
+from pm_devstack.service import ServiceProcess
+from pm_devstack.services_file import ServiceSpec, load_services
+
+CORS_ORIGINS = "http://localhost:3000"
+LOG_LEVEL = "info"
+ENVIRONMENT = "development"
+
+
+@dataclass(frozen=True)
+class InfraEndpoints:
+    """How to reach the stack's servers; what integration tests need (they make their own databases)."""
+
+    admin_dsn: str  # superuser, database "postgres": CREATE DATABASE for throwaway test databases
+    redis_url: str
+    kafka_bootstrap: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_region: str = S3_REGION
+    s3_bucket: str = S3_BUCKET
+    database_name: str = DATABASE_NAME
+
+
+class Stack:
+    """One native stack: configuration, the service list and secrets, and the components built from them."""
+
+    def __init__(self, config: StackConfig, specs: list[ServiceSpec] | None = None) -> None:
+        self.config = config
+        self.specs = specs if specs is not None else load_services(config.services_file)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Stack:
+        return cls(StackConfig.from_env(environ))
+
+    @cached_property
+    def secrets(self) -> Secrets:
+        schemas = [spec.schema for spec in self.specs if spec.schema is not None]
+        return load_or_create(self.config.env_file, schemas)
+
+    # ---- the service list -----------------------------------------------------------------------------
+
+    def service_specs(self, include_dev: bool = True) -> list[ServiceSpec]:
+        return [spec for spec in self.specs if include_dev or not spec.dev]
+
+    def spec(self, name: str) -> ServiceSpec:
+        for spec in self.specs:
+            if spec.name == name:
+                return spec
+        known = ", ".join(spec.name for spec in self.specs)
+        raise DevstackError(name, f"unknown service (known: {known})")
+
+    @property
+    def gateway_url(self) -> str:
+        public = [spec for spec in self.specs if spec.public]
+        port = public[0].port if public else 3101
+        return f"http://{HOST}:{port}"
+
+    # ---- components -----------------------------------------------------------------------------------
+
+    def postgres(self) -> PostgresServer:
+        c = self.config
+        return PostgresServer(
+            c.state_dir / "postgres",
+            c.pg_port,
+            self.secrets[PG_SUPERUSER_PASSWORD],
+            log_path=c.log_path("postgres"),
+            pid_link=c.pid_path("postgres"),
+            owned_root=c.state_dir,
+        )
+
+    def redis(self) -> RedisServer:
+        c = self.config
+        return RedisServer(
+            c.state_dir / "redis", c.redis_port, log_path=c.log_path("redis"), pid_path=c.pid_path("redis")
+        )
+
+    def kafka(self) -> KafkaServer:
+        c = self.config
+        return KafkaServer(
+            c.state_dir / "kafka",
+            c.kafka_port,
+            c.kafka_controller_port,
+            log_path=c.log_path("kafka"),
+            pid_path=c.pid_path("kafka"),
+        )
+
+    def s3(self) -> SeaweedServer:
+        c = self.config
+        return SeaweedServer(
+            c.state_dir / "s3",
+            c.s3_port,
+            self.secrets[S3_ACCESS_KEY],
+            self.secrets[S3_SECRET_KEY],
+            buckets=[S3_BUCKET],
+            log_path=c.log_path("s3"),
+            pid_path=c.pid_path("s3"),
+        )
+
+    def infra(self) -> list[Component]:
+        """In start order; stop in reverse."""
+        return [self.postgres(), self.redis(), self.kafka(), self.s3()]
+
+    def service(self, name: str) -> ServiceProcess:
+        spec = self.spec(name)
+        return ServiceProcess(
+            spec,
+            self.service_env(name),
+            cwd=self.config.repo_root,
+            log_path=self.config.log_path(spec.name),
+            pid_path=self.config.pid_path(spec.name),
+        )
+
+    def services(self, include_dev: bool = True) -> list[ServiceProcess]:
+        return [self.service(spec.name) for spec in self.service_specs(include_dev)]
+
+    def component(self, name: str) -> Component:
+        """An infra component or a service by name (for ``restart``)."""
+        for infra in self.infra():
+            if infra.name == name:
+                return infra
+        if name not in {spec.name for spec in self.specs}:
+            known = ", ".join([infra.name for infra in self.infra()] + [spec.name for spec in self.specs])
+            raise DevstackError(name, f"unknown component (known: {known})")
+        return self.service(name)
+
+    # ---- ports ----------------------------------------------------------------------------------------
+
+    def port_claims(self, include_dev: bool = True) -> list[tuple[str, int]]:
+        claims = [(infra.name, port) for infra in self.infra() for port in infra.listen_ports()]
+        return claims + [(spec.name, spec.port) for spec in self.service_specs(include_dev)]
+
+    def check_port_plan(self, include_dev: bool = True) -> None:
+        """Fail before starting anything when two components are configured on the same port."""
+        collisions = find_collisions(self.port_claims(include_dev))
+        if collisions:
+            raise DevstackError("config", describe_collisions(collisions))
+
+    # ---- connection details ---------------------------------------------------------------------------
+
+    def admin_dsn(self) -> str:
+        password = self.secrets[PG_SUPERUSER_PASSWORD]
+        return f"postgresql://{PG_SUPERUSER}:{password}@{HOST}:{self.config.pg_port}/postgres"
+
+    def redis_url(self) -> str:
+        return f"redis://{HOST}:{self.config.redis_port}/0"
+
+    def kafka_bootstrap(self) -> str:
+        return f"{HOST}:{self.config.kafka_port}"
+
+    def s3_endpoint(self) -> str:
+        return f"http://{HOST}:{self.config.s3_port}"
+
+    def s3_credentials(self) -> tuple[str, str]:
+        return self.secrets[S3_ACCESS_KEY], self.secrets[S3_SECRET_KEY]
+
+    def infra_endpoints(self) -> InfraEndpoints:
+        access, secret = self.s3_credentials()
+        return InfraEndpoints(
+            admin_dsn=self.admin_dsn(),
+            redis_url=self.redis_url(),
+            kafka_bootstrap=self.kafka_bootstrap(),
+            s3_endpoint=self.s3_endpoint(),
+            s3_access_key=access,
+            s3_secret_key=secret,
+        )
+
+    def database_url(self, spec: ServiceSpec) -> str:
+        assert spec.schema is not None
+        password = self.secrets.role_password(spec.schema)
+        return f"postgresql://{spec.role}:{password}@{HOST}:{self.config.pg_port}/{DATABASE_NAME}"
+
+    def database_roles(self) -> dict[str, tuple[str, str]]:
+        """``schema → (role, password)`` for every service that has a schema (bootstrap input)."""
+        return {
+            spec.schema: (spec.role, self.secrets.role_password(spec.schema))
+            for spec in self.specs
+            if spec.schema is not None
+        }
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """The complete environment of service ``name`` (dev helpers get only the basics and Redis)."""
+        spec = self.spec(name)
+        env = {
+            "ENVIRONMENT": ENVIRONMENT,
+            "SERVICE_NAME": spec.name,
+            "PORT": str(spec.port),
+            "LOG_LEVEL": LOG_LEVEL,
+            "REDIS_URL": self.redis_url(),
+        }
+        if spec.dev:
+            return env
+        access, secret = self.s3_credentials()
+        env |= {
+            "DATABASE_URL": self.database_url(spec),
+            "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap(),
+            "S3_ENDPOINT": self.s3_endpoint(),
+            "S3_BUCKET": S3_BUCKET,
+            "S3_REGION": S3_REGION,
+            "AWS_ACCESS_KEY_ID": access,
+            "AWS_SECRET_ACCESS_KEY": secret,
+            "MASTER_KEY": self.secrets[MASTER_KEY],
+            "JWT_SECRET": self.secrets[JWT_SECRET],
+            "SERVICE_TOKEN": self.secrets[SERVICE_TOKEN],
+            "CORS_ORIGINS": CORS_ORIGINS,
+            "API_BASE_URL": self.gateway_url,
+        }
+        # Every service's base URL, so the gateway (and any caller of /internal/...) finds its upstreams.
+        env |= {other.url_variable: f"http://{HOST}:{other.port}" for other in self.specs}
+        return env
+
+
+# ---- module-level conveniences (each builds a Stack from the environment at call time) -------------------
+
+
+def default_stack(config: StackConfig | None = None) -> Stack:
+    return Stack(config) if config is not None else Stack.from_env()
+
+
+def service_env(name: str, config: StackConfig | None = None) -> dict[str, str]:
+    return default_stack(config).service_env(name)
+
+
+def infra_endpoints(config: StackConfig | None = None) -> InfraEndpoints:
+    return default_stack(config).infra_endpoints()
+
+
+def admin_dsn(config: StackConfig | None = None) -> str:
+    return default_stack(config).admin_dsn()
+
+
+def redis_url(config: StackConfig | None = None) -> str:
+    return default_stack(config).redis_url()
+
+
+def kafka_bootstrap(config: StackConfig | None = None) -> str:
+    return default_stack(config).kafka_bootstrap()
+
+
+def s3_endpoint(config: StackConfig | None = None) -> str:
+    return default_stack(config).s3_endpoint()
+
+
+def s3_credentials(config: StackConfig | None = None) -> tuple[str, str]:
+    return default_stack(config).s3_credentials()

@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pm_devstack import apt, lifecycle
+from pm_devstack.component import Component, Status
+from pm_devstack.errors import DevstackError
+from pm_devstack.stack import Stack
+
+
+class FakeComponent(Component):
+    """Healthy once started, unless told to die or hang."""
+
+    startup_grace = 0.2
+
+    def __init__(
+        self, name: str, tmp: Path, *, running: bool = False, dies: bool = False, hangs: bool = False
+    ):
+        self.name = name
+        self.port = 1
+        self.log_path = tmp / f"{name}.log"
+        self.running = running
+        self.dies = dies
+        self.hangs = hangs
+        self.starts = 0
+        self.stops = 0
+
+    def pid(self) -> int | None:
+        return 4242 if self.running else None
+
+    def start(self) -> None:
+        self.starts += 1
+        self.running = not self.dies
+
+    def check_health(self) -> bool:
+        return self.running and not self.hangs
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stops += 1
+        self.running = False
+
+
+def test_start_and_wait_starts_only_what_is_stopped(tmp_path: Path, tmp_stack: Stack) -> None:
+    a, b = FakeComponent("a", tmp_path), FakeComponent("b", tmp_path, running=True)
+    lines: list[str] = []
+    lifecycle._start_and_wait([a, b], 5, lines.append, tmp_stack)
+    assert (a.starts, b.starts) == (1, 0)
+    assert lines[0].split()[:3] == ["a", "started,", "healthy"]
+    assert "already running" in lines[1]
+
+
+def test_a_dying_component_fails_fast_with_its_log(tmp_path: Path, tmp_stack: Stack) -> None:
+    dead = FakeComponent("dead", tmp_path, dies=True)
+    with pytest.raises(DevstackError) as caught:
+        lifecycle._start_and_wait([dead], 30, lambda _: None, tmp_stack)
+    assert caught.value.one_line() == f"error: dead: exited during startup (see {tmp_path / 'dead.log'})"
+
+
+def test_several_failures_still_make_one_line(tmp_path: Path, tmp_stack: Stack) -> None:
+    one, two = FakeComponent("one", tmp_path, hangs=True), FakeComponent("two", tmp_path, hangs=True)
+    ok = FakeComponent("ok", tmp_path)
+    with pytest.raises(DevstackError) as caught:
+        lifecycle._start_and_wait([one, ok, two], 0.3, lambda _: None, tmp_stack)
+    line = caught.value.one_line()
+    assert "\n" not in line
+    assert line.startswith("error: one, two: one: not healthy after 0 s; two: not healthy after 0 s")
+    assert line.endswith(f"(see {tmp_stack.config.logs_dir})")
+    assert ok.running
+
+
+def test_stop_all_stops_only_running(tmp_path: Path) -> None:
+    a, b = FakeComponent("a", tmp_path, running=True), FakeComponent("b", tmp_path)
+    lines: list[str] = []
+    lifecycle._stop_all([a, b], lines.append)
+    assert (a.stops, b.stops) == (1, 0)
+    assert len(lines) == 1
+
+
+def test_status_line() -> None:
+    assert Status("kafka", True, 99, 19092, True).line().split() == [
+        "kafka",
+        "running",
+        "pid",
+        "99",
+        "port",
+        "19092",
+        "healthy",
+    ]
+    assert Status("auth", False, None, 3102, False).line().split() == [
+        "auth",
+        "stopped",
+        "pid",
+        "-",
+        "port",
+        "3102",
+        "-",
+    ]
+
+
+def test_installing_packages_needs_root(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(apt, "is_root", lambda: False)
+    with pytest.raises(DevstackError) as caught:
+        apt.install_packages(["postgresql"], component="postgres", log_path=tmp_path / "apt.log")
+    assert "needs root" in caught.value.one_line()
+    assert "sudo apt-get install -y postgresql" in caught.value.one_line()
+    apt.install_packages([], component="postgres", log_path=tmp_path / "apt.log")  # nothing missing: no-op

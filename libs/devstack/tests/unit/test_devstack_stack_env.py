@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pm_devstack.config import StackConfig
+from pm_devstack.errors import DevstackError
+from pm_devstack.stack import Stack
+
+SERVICE_KEYS = {
+    "ENVIRONMENT",
+    "SERVICE_NAME",
+    "PORT",
+    "LOG_LEVEL",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "KAFKA_BOOTSTRAP_SERVERS",
+    "S3_ENDPOINT",
+    "S3_BUCKET",
+    "S3_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "MASTER_KEY",
+    "JWT_SECRET",
+    "SERVICE_TOKEN",
+    "CORS_ORIGINS",
+    "API_BASE_URL",
+}
+URL_KEYS = {
+    "GATEWAY_URL",
+    "AUTH_URL",
+    "PLAYLIST_URL",
+    "PROVIDER_SYNC_URL",
+    "EXPORT_URL",
+    "ENRICHMENT_URL",
+    "PROVIDER_EMULATOR_URL",
+}
+
+
+def test_service_env_is_complete(tmp_stack: Stack) -> None:
+    env = tmp_stack.service_env("provider-sync")
+    assert set(env) == SERVICE_KEYS | URL_KEYS
+    assert env["SERVICE_NAME"] == "provider-sync"
+    assert env["PORT"] == "3104"
+    assert env["ENVIRONMENT"] == "development"
+    password = tmp_stack.secrets.role_password("provider_sync")
+    assert env["DATABASE_URL"] == f"postgresql://pm_provider_sync:{password}@127.0.0.1:15432/playlistmgr"
+    assert env["REDIS_URL"] == "redis://127.0.0.1:16379/0"
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:19092"
+    assert env["S3_ENDPOINT"] == "http://127.0.0.1:18333"
+    assert (env["S3_BUCKET"], env["S3_REGION"]) == ("playlist-exports", "us-east-1")
+    assert env["API_BASE_URL"] == "http://127.0.0.1:3101"
+    assert env["PROVIDER_EMULATOR_URL"] == "http://127.0.0.1:3199"
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]) == tmp_stack.s3_credentials()
+
+
+def test_each_service_has_its_own_role_and_shared_secrets(tmp_stack: Stack) -> None:
+    auth, export = tmp_stack.service_env("auth"), tmp_stack.service_env("export")
+    assert auth["DATABASE_URL"].startswith("postgresql://pm_auth:")
+    assert export["DATABASE_URL"].startswith("postgresql://pm_export:")
+    for key in ("MASTER_KEY", "JWT_SECRET", "SERVICE_TOKEN", "AWS_SECRET_ACCESS_KEY"):
+        assert auth[key] == export[key]
+
+
+def test_emulator_gets_only_the_basics(tmp_stack: Stack) -> None:
+    assert tmp_stack.service_env("provider-emulator") == {
+        "ENVIRONMENT": "development",
+        "SERVICE_NAME": "provider-emulator",
+        "PORT": "3199",
+        "LOG_LEVEL": "info",
+        "REDIS_URL": "redis://127.0.0.1:16379/0",
+    }
+
+
+def test_env_is_stable_and_follows_port_overrides(tmp_path: Path, repo_root: Path) -> None:
+    state = tmp_path / "state"
+    first = Stack(StackConfig(repo_root=repo_root, state_dir=state)).service_env("auth")
+    moved = Stack(StackConfig(repo_root=repo_root, state_dir=state, pg_port=25432, redis_port=26379))
+    second = moved.service_env("auth")
+    assert second["JWT_SECRET"] == first["JWT_SECRET"]
+    assert second["DATABASE_URL"] == first["DATABASE_URL"].replace(":15432/", ":25432/")
+    assert second["REDIS_URL"] == "redis://127.0.0.1:26379/0"
+
+
+def test_infra_endpoints_for_tests(tmp_stack: Stack) -> None:
+    ep = tmp_stack.infra_endpoints()
+    password = tmp_stack.secrets["PG_SUPERUSER_PASSWORD"]
+    assert ep.admin_dsn == f"postgresql://postgres:{password}@127.0.0.1:15432/postgres"
+    assert (ep.redis_url, ep.kafka_bootstrap) == ("redis://127.0.0.1:16379/0", "127.0.0.1:19092")
+    assert (ep.s3_access_key, ep.s3_secret_key) == tmp_stack.s3_credentials()
+    assert ep.s3_endpoint == "http://127.0.0.1:18333"
+
+
+def test_bootstrap_roles_cover_every_schema(tmp_stack: Stack) -> None:
+    roles = tmp_stack.database_roles()
+    assert sorted(roles) == sorted(["gateway", "auth", "playlist", "provider_sync", "export", "enrichment"])
+    assert roles["provider_sync"][0] == "pm_provider_sync"
+
+
+def test_unknown_service(tmp_stack: Stack) -> None:
+    with pytest.raises(DevstackError, match="unknown service"):
+        tmp_stack.service_env("nope")

@@ -1,0 +1,134 @@
+"""HTTP: middlewares every service uses, and request-body parsing into pydantic models.
+
+Order of the middlewares (outermost first): correlation id → metrics → problems. So every response,
+errors included, carries the correlation id and is counted under its route template.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+from loguru import logger
+from pydantic import BaseModel, ValidationError
+
+from pm_platform.correlation import (
+    CORRELATION_HEADER,
+    accept_correlation_id,
+    bind_correlation_id,
+    reset_correlation_id,
+)
+from pm_platform.errors import (
+    BadRequest,
+    PayloadTooLarge,
+    Problem,
+    UnsupportedMediaType,
+    ValidationFailed,
+    problem_from_http_exception,
+    problem_response,
+)
+from pm_platform.metrics import Metrics
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+CORRELATION_KEY = web.RequestKey("correlation_id", str)
+
+
+def route_label(request: web.Request) -> str:
+    """The route template, never the raw path (keeps metric cardinality bounded)."""
+    resource = request.match_info.route.resource
+    if resource is None:
+        return "unmatched"
+    return resource.canonical
+
+
+@web.middleware
+async def correlation_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    correlation_id = accept_correlation_id(request.headers.get(CORRELATION_HEADER))
+    request[CORRELATION_KEY] = correlation_id
+    token = bind_correlation_id(correlation_id)
+    try:
+        response = await handler(request)
+        response.headers[CORRELATION_HEADER] = correlation_id
+        return response
+    except web.HTTPException as exc:
+        exc.headers[CORRELATION_HEADER] = correlation_id
+        raise
+    finally:
+        reset_correlation_id(token)
+
+
+def metrics_middleware(metrics: Metrics) -> Middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            raise
+        finally:
+            route = route_label(request)
+            if not route.startswith("/metrics"):
+                labels = (request.method, route, str(status))
+                metrics.http_requests.labels(*labels).inc()
+                metrics.http_latency.labels(*labels).observe(time.perf_counter() - started)
+
+    return middleware
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error leaves as problem+json; unexpected ones as a 500 that reveals nothing internal."""
+    correlation_id = request.get(CORRELATION_KEY)
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return problem_response(problem, request.path, correlation_id)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return problem_response(problem_from_http_exception(exc), request.path, correlation_id)
+    except Exception:
+        logger.exception("unhandled error on {} {}", request.method, route_label(request))
+        return problem_response(Problem(), request.path, correlation_id)
+
+
+def standard_middlewares(metrics: Metrics) -> list[Middleware]:
+    return [correlation_middleware, metrics_middleware(metrics), problem_middleware]
+
+
+async def read_json(request: web.Request, model: type[M], max_bytes: int = 1 << 20) -> M:
+    """Parse the request body as ``model``: 415 for another media type, 413 when too large,
+    400 for malformed JSON, 422 naming each invalid field (unknown fields are invalid)."""
+    if request.content_type != "application/json":
+        raise UnsupportedMediaType("send the body as application/json")
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise PayloadTooLarge(f"the body may be at most {max_bytes} bytes")
+    raw = await request.content.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"the body may be at most {max_bytes} bytes")
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e.get("loc", ())) or "(body)",
+                "message": e["msg"],
+                "type": e["type"],
+            }
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise ValidationFailed(f"{len(errors)} invalid field(s)", errors=errors) from None

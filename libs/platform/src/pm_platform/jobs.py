@@ -1,0 +1,336 @@
+"""One job shape and lifecycle for every long-running piece of work, in any service.
+
+    queued ──▶ running ──▶ succeeded | failed | cancelled
+       └──────────────────────────────▶ cancelled
+
+Every transition and every progress step is a row change plus a ``job.updated`` event in the same
+transaction, so a client sees imports, transfers, exports and enrichment the same way (the gateway
+streams the events). The runner claims queued jobs with ``FOR UPDATE SKIP LOCKED``, so any number of
+replicas share the work, at most ``WORKER_CONCURRENCY`` at a time per process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from loguru import logger
+
+from pm_contracts.jobs import JobError, JobState, JobUpdated
+from pm_platform.metrics import Metrics
+from pm_platform.outbox import add_event
+
+TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+
+
+class JobNotFound(Exception):
+    pass
+
+
+class JobStateError(Exception):
+    """The transition is not allowed from the job's current state."""
+
+
+class JobCancelled(Exception):
+    """Raised inside a job handler when cancellation was requested; the job ends ``cancelled``."""
+
+
+class JobFailed(Exception):
+    """A handler's expected failure: the job ends ``failed`` with this code and message."""
+
+    def __init__(self, code: str, message: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.error = JobError(code=code, message=message, retryable=retryable)
+
+
+@dataclass(frozen=True)
+class Job:
+    id: uuid.UUID
+    kind: str
+    user_id: uuid.UUID | None
+    state: JobState
+    progress: float
+    message: str | None
+    params: dict[str, Any]
+    result: dict[str, Any] | None
+    error: JobError | None
+    cancel_requested: bool
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> Job:
+        def _json(value: Any) -> Any:
+            return json.loads(value) if isinstance(value, str) else value
+
+        error = _json(row["error"])
+        return cls(
+            id=row["id"],
+            kind=row["kind"],
+            user_id=row["user_id"],
+            state=row["state"],
+            progress=float(row["progress"]),
+            message=row["message"],
+            params=_json(row["params"]) or {},
+            result=_json(row["result"]),
+            error=JobError.model_validate(error) if error else None,
+            cancel_requested=row["cancel_requested"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            started_at=row["started_at"],
+            finished_at=row["finished_at"],
+        )
+
+    def to_event(self, service: str) -> JobUpdated:
+        return JobUpdated(
+            job_id=self.id,
+            service=service,
+            kind=self.kind,
+            user_id=self.user_id,
+            state=self.state,
+            progress=self.progress,
+            message=self.message,
+            result=self.result,
+            error=self.error,
+            created_at=self.created_at,
+            updated_at=self.updated_at,
+            started_at=self.started_at,
+            finished_at=self.finished_at,
+        )
+
+
+class JobStore:
+    """SQL for the ``jobs`` table; every write also emits ``job.updated`` through the outbox.
+
+    Each method takes a connection inside the caller's transaction (the edge owns the transaction).
+    """
+
+    def __init__(self, service: str, schema: str, metrics: Metrics | None = None) -> None:
+        self.service = service
+        self.schema = schema
+        self._metrics = metrics
+
+    async def _emit(self, conn: asyncpg.Connection, row: asyncpg.Record) -> Job:
+        job = Job.from_row(row)
+        await add_event(
+            conn,
+            schema=self.schema,
+            source=self.service,
+            event_type="job.updated",
+            subject=str(job.id),
+            data=job.to_event(self.service),
+        )
+        if self._metrics is not None:
+            self._metrics.jobs.labels(job.kind, job.state).inc()
+        return job
+
+    async def create(
+        self,
+        conn: asyncpg.Connection,
+        kind: str,
+        user_id: uuid.UUID | None,
+        params: dict[str, Any] | None = None,
+    ) -> Job:
+        row = await conn.fetchrow(
+            """INSERT INTO jobs (id, kind, user_id, state, params) VALUES ($1, $2, $3, 'queued', $4::jsonb)
+               RETURNING *""",
+            uuid.uuid4(),
+            kind,
+            user_id,
+            json.dumps(params or {}),
+        )
+        assert row is not None
+        return await self._emit(conn, row)
+
+    async def get(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job:
+        row = await conn.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
+        if row is None:
+            raise JobNotFound(str(job_id))
+        return Job.from_row(row)
+
+    async def list_for_user(self, conn: asyncpg.Connection, user_id: uuid.UUID, limit: int = 50) -> list[Job]:
+        rows = await conn.fetch(
+            "SELECT * FROM jobs WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2", user_id, limit
+        )
+        return [Job.from_row(r) for r in rows]
+
+    async def claim_next(self, conn: asyncpg.Connection, kinds: list[str]) -> Job | None:
+        row = await conn.fetchrow(
+            """UPDATE jobs SET state = 'running', started_at = now(), updated_at = now(), attempts = attempts + 1
+               WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND kind = ANY($1)
+                           ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
+               RETURNING *""",
+            kinds,
+        )
+        return await self._emit(conn, row) if row is not None else None
+
+    async def report_progress(
+        self, conn: asyncpg.Connection, job_id: uuid.UUID, progress: float, message: str | None = None
+    ) -> Job:
+        row = await conn.fetchrow(
+            """UPDATE jobs SET progress = GREATEST(progress, LEAST($2::real, 1)), message = COALESCE($3, message),
+                      updated_at = now()
+               WHERE id = $1 AND state = 'running' RETURNING *""",
+            job_id,
+            progress,
+            message,
+        )
+        if row is None:
+            raise JobStateError(f"job {job_id} is not running")
+        return await self._emit(conn, row)
+
+    async def finish(
+        self,
+        conn: asyncpg.Connection,
+        job_id: uuid.UUID,
+        state: JobState,
+        result: dict[str, Any] | None = None,
+        error: JobError | None = None,
+    ) -> Job:
+        if state not in TERMINAL:
+            raise JobStateError(f"{state} is not a terminal state")
+        row = await conn.fetchrow(
+            """UPDATE jobs SET state = $2, result = $3::jsonb, error = $4::jsonb, finished_at = now(),
+                      updated_at = now(), progress = CASE WHEN $2 = 'succeeded' THEN 1 ELSE progress END
+               WHERE id = $1 AND state IN ('queued', 'running') RETURNING *""",
+            job_id,
+            state,
+            json.dumps(result) if result is not None else None,
+            error.model_dump_json() if error is not None else None,
+        )
+        if row is None:
+            raise JobStateError(f"job {job_id} has already finished")
+        return await self._emit(conn, row)
+
+    async def request_cancel(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job:
+        """A queued job is cancelled at once; a running one stops at its next progress check."""
+        job = await self.get(conn, job_id)
+        if job.state == "queued":
+            return await self.finish(conn, job_id, "cancelled")
+        if job.state in TERMINAL:
+            raise JobStateError(f"job {job_id} has already finished")
+        row = await conn.fetchrow(
+            "UPDATE jobs SET cancel_requested = true, updated_at = now() WHERE id = $1 RETURNING *", job_id
+        )
+        assert row is not None
+        return Job.from_row(row)
+
+    async def delete_for_user(self, conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
+        result = await conn.execute("DELETE FROM jobs WHERE user_id = $1", user_id)
+        return int(result.split()[-1])
+
+
+class JobContext:
+    """What a running job handler sees: its job, progress reporting and cancellation."""
+
+    def __init__(self, pool: asyncpg.Pool, store: JobStore, job: Job, min_interval_s: float = 0.5) -> None:
+        self.job = job
+        self._pool = pool
+        self._store = store
+        self._min_interval_s = min_interval_s
+        self._last_report = 0.0
+
+    async def progress(self, fraction: float, message: str | None = None, force: bool = False) -> None:
+        """Record progress (throttled) and raise JobCancelled if cancellation was requested."""
+        loop = asyncio.get_running_loop()
+        if not force and loop.time() - self._last_report < self._min_interval_s:
+            return
+        self._last_report = loop.time()
+        async with self._pool.acquire() as conn, conn.transaction():
+            if await conn.fetchval("SELECT cancel_requested FROM jobs WHERE id = $1", self.job.id):
+                raise JobCancelled()
+            self.job = await self._store.report_progress(conn, self.job.id, fraction, message)
+
+
+JobHandler = Callable[[JobContext], Awaitable[dict[str, Any] | None]]
+
+
+class JobRunner:
+    """Runs queued jobs of the kinds it has handlers for, ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        store: JobStore,
+        handlers: dict[str, JobHandler],
+        concurrency: int,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self._pool = pool
+        self._store = store
+        self._handlers = handlers
+        self._slots = asyncio.Semaphore(concurrency)
+        self._poll_interval_s = poll_interval_s
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.wake = asyncio.Event()
+
+    async def run(self) -> None:
+        if not self._handlers:
+            return
+        try:
+            while True:
+                await self._slots.acquire()
+                job = await self._claim()
+                if job is None:
+                    self._slots.release()
+                    self.wake.clear()
+                    with contextlib.suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(self.wake.wait(), self._poll_interval_s)
+                    continue
+                task = asyncio.create_task(self._execute(job), name=f"job-{job.id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+
+    async def _claim(self) -> Job | None:
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                return await self._store.claim_next(conn, list(self._handlers))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            logger.warning("job runner cannot reach the database ({})", type(exc).__name__)
+            return None
+
+    async def _execute(self, job: Job) -> None:
+        ctx = JobContext(self._pool, self._store, job)
+        state: JobState = "succeeded"
+        result: dict[str, Any] | None = None
+        error: JobError | None = None
+        try:
+            result = await self._handlers[job.kind](ctx)
+        except JobCancelled:
+            state = "cancelled"
+        except JobFailed as exc:
+            state, error = "failed", exc.error
+        except asyncio.CancelledError:
+            # The process is stopping: put the job back so another worker picks it up.
+            with contextlib.suppress(Exception):
+                async with self._pool.acquire() as conn:
+                    await conn.execute(
+                        "UPDATE jobs SET state = 'queued', updated_at = now() WHERE id = $1 AND state = 'running'",
+                        job.id,
+                    )
+            raise
+        except Exception as exc:
+            logger.exception("job {} ({}) failed", job.id, job.kind)
+            state, error = (
+                "failed",
+                JobError(code="internal-error", message=type(exc).__name__, retryable=True),
+            )
+        finally:
+            self._slots.release()
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await self._store.finish(conn, job.id, state, result=result, error=error)
+        except JobStateError:
+            pass  # cancelled while finishing

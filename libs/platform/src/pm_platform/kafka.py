@@ -1,0 +1,159 @@
+"""Kafka through FastStream (over aiokafka): the broker, topic creation and event publishing.
+
+Services never publish from a handler: the outbox relay (pm_platform.outbox) is the only caller of
+:meth:`KafkaBus.publish`. The bus connects in the background, so a service starts and serves HTTP
+while Kafka is down, reports Kafka unready, and catches up when it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+from loguru import logger
+
+from pm_contracts.envelope import CONTENT_TYPE, Envelope
+from pm_contracts.registry import TopicSpec, dead_letter_topic
+from pm_platform.correlation import KAFKA_CORRELATION_HEADER
+
+_BACKOFF_MAX_S = 15.0
+
+
+def event_headers(envelope: Envelope) -> dict[str, str]:
+    """Kafka headers: the content type, the event type (to route without parsing) and correlation id."""
+    return {
+        "content-type": CONTENT_TYPE,
+        "ce_type": envelope.type,
+        "ce_id": str(envelope.id),
+        KAFKA_CORRELATION_HEADER: envelope.correlationid,
+    }
+
+
+class KafkaBus:
+    """One FastStream broker per service process, used for publishing and for its subscribers."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        client_id: str,
+        request_timeout_ms: int = 10_000,
+        replication_factor: int = 1,
+        topic_prefix: str = "",
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topic_prefix = topic_prefix
+        self.replication_factor = replication_factor
+        self.client_id = client_id
+        self.broker = KafkaBroker(
+            bootstrap_servers,
+            client_id=client_id,
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=request_timeout_ms,
+            allow_auto_create_topics=False,
+            graceful_timeout=10.0,
+            logger=None,
+        )
+        self.connected = asyncio.Event()
+        self._connector: asyncio.Task[None] | None = None
+
+    def topic(self, name: str) -> str:
+        """The topic's name on the cluster (the registry's name behind ``KAFKA_TOPIC_PREFIX``)."""
+        return self.topic_prefix + name
+
+    async def ensure_topics(self, topics: Iterable[TopicSpec], dead_letter_for: Iterable[str] = ()) -> None:
+        """Create the given topics (and dead-letter topics) if missing; idempotent across replicas."""
+        wanted = [
+            NewTopic(
+                name=self.topic(t.name),
+                num_partitions=t.partitions,
+                replication_factor=self.replication_factor,
+                topic_configs={"retention.ms": str(t.retention_hours * 3600 * 1000)},
+            )
+            for t in topics
+        ] + [
+            NewTopic(
+                name=self.topic(dead_letter_topic(s)),
+                num_partitions=1,
+                replication_factor=self.replication_factor,
+            )
+            for s in dead_letter_for
+        ]
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers, client_id=f"{self.client_id}-admin"
+        )
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            missing = [t for t in wanted if t.name not in existing]
+            if missing:
+                try:
+                    await admin.create_topics(missing)
+                    logger.info("created Kafka topics {}", [t.name for t in missing])
+                except TopicAlreadyExistsError:
+                    pass  # another replica won the race
+        finally:
+            await admin.close()
+
+    def start_in_background(self, prepare: list[TopicSpec], dead_letter_for: list[str]) -> None:
+        self._connector = asyncio.create_task(self._connect(prepare, dead_letter_for), name="kafka-connect")
+
+    async def _connect(self, prepare: list[TopicSpec], dead_letter_for: list[str]) -> None:
+        delay = 0.5
+        while True:
+            try:
+                await self.ensure_topics(prepare, dead_letter_for)
+                await self.broker.start()
+                self.connected.set()
+                logger.info("connected to Kafka at {}", self.bootstrap_servers)
+                return
+            except (KafkaError, OSError) as exc:
+                logger.warning("Kafka not reachable ({}); retrying in {:.1f}s", type(exc).__name__, delay)
+                with contextlib.suppress(Exception):
+                    await self.broker.stop()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _BACKOFF_MAX_S)
+
+    async def send(self, value: bytes, topic: str, key: str, headers: dict[str, str]) -> asyncio.Future[Any]:
+        """Queue one record; the returned future resolves when the broker acknowledged it (acks=all)."""
+        result = await self.broker.publish(
+            value, self.topic(topic), key=key.encode(), headers=headers, no_confirm=True
+        )
+        if isinstance(result, asyncio.Future):
+            return result
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        done.set_result(result)
+        return done
+
+    async def publish(self, value: bytes, topic: str, key: str, headers: dict[str, str]) -> None:
+        """Publish one record and wait for the broker's acknowledgement."""
+        await (await self.send(value, topic, key, headers))
+
+    async def ping(self, limit_s: float = 2.0) -> None:
+        """Raise unless the cluster answers a metadata request."""
+        if not self.connected.is_set():
+            raise ConnectionError("not connected to Kafka")
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=f"{self.client_id}-health",
+            request_timeout_ms=2000,
+        )
+        try:
+            await asyncio.wait_for(admin.start(), limit_s)
+            await asyncio.wait_for(admin.describe_cluster(), limit_s)
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+    async def close(self) -> None:
+        if self._connector is not None and not self._connector.done():
+            self._connector.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._connector
+        with contextlib.suppress(Exception):
+            await self.broker.stop()

@@ -1,0 +1,222 @@
+"""The transactional outbox: events are rows written with the state change, published by a relay.
+
+Guarantees: an event is published at least once, after its transaction commits, in the order the
+rows were written (one relay per service is leader, chosen by an advisory lock, so replicas do not
+interleave). Kafka being down only delays publishing; the rows wait and the backlog is a metric.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from loguru import logger
+from pydantic import BaseModel
+
+from pm_contracts.envelope import Envelope
+from pm_contracts.registry import event_spec
+from pm_platform.correlation import current_correlation_id, new_correlation_id
+from pm_platform.kafka import KafkaBus, event_headers
+from pm_platform.metrics import Metrics
+
+_BATCH = 500
+_IDLE_POLL_S = 1.0
+_BACKOFF_MAX_S = 10.0
+_PUBLISHED_RETENTION = "3 days"
+
+
+def _notify_channel(schema: str) -> str:
+    return f"{schema}_outbox"
+
+
+async def add_event(
+    conn: asyncpg.Connection,
+    *,
+    schema: str,
+    source: str,
+    event_type: str,
+    subject: str,
+    data: BaseModel,
+    correlation_id: str | None = None,
+) -> Envelope:
+    """Write one event to the outbox inside the caller's transaction.
+
+    ``data`` must be the registry's model for ``event_type``; ``subject`` (the aggregate id) becomes
+    the Kafka key. Raises KeyError/TypeError for an unknown type or a wrong model: a programming error.
+    """
+    if not conn.is_in_transaction():
+        raise RuntimeError("add_event must run inside the transaction that changes state")
+    topic, spec = event_spec(event_type)
+    if not isinstance(data, spec.model):
+        raise TypeError(f"{event_type} takes {spec.model.__name__}, not {type(data).__name__}")
+    envelope = Envelope(
+        source=f"/services/{source}",
+        type=event_type,
+        subject=subject,
+        schemaversion=spec.version,
+        correlationid=correlation_id or current_correlation_id() or new_correlation_id(),
+        data=data.model_dump(mode="json"),
+    )
+    await conn.execute(
+        """INSERT INTO outbox (event_id, topic, partition_key, event_type, envelope)
+           VALUES ($1, $2, $3, $4, $5::jsonb)""",
+        envelope.id,
+        topic.name,
+        subject,
+        event_type,
+        envelope.model_dump_json(),
+    )
+    # Delivered at commit; wakes the relay at once instead of at its next poll.
+    await conn.execute("SELECT pg_notify($1, '')", _notify_channel(schema))
+    return envelope
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in order. Run one per process; only the leader publishes."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        bus: KafkaBus,
+        schema: str,
+        metrics: Metrics,
+        publish_timeout_s: float = 15.0,
+    ) -> None:
+        self._pool = pool
+        # aiokafka keeps retrying a send while the broker is away; past this the batch counts as failed
+        # and is sent again later (a late duplicate is harmless: consumers dedupe by event id).
+        self._publish_timeout_s = publish_timeout_s
+        self._bus = bus
+        self._schema = schema
+        self._metrics = metrics
+        self._wake = asyncio.Event()
+        self._lock_id = int.from_bytes(
+            hashlib.sha256(f"outbox:{schema}".encode()).digest()[:8], "big", signed=True
+        )
+        self.published_total = 0
+
+    async def run(self) -> None:
+        """Loop until cancelled: wait to be leader, then publish as rows arrive."""
+        while True:
+            try:
+                await self._bus.connected.wait()
+                async with self._pool.acquire() as leader_conn:
+                    if not await leader_conn.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_id):
+                        await asyncio.sleep(5)
+                        continue
+                    try:
+                        await leader_conn.add_listener(_notify_channel(self._schema), self._on_notify)
+                        await self._lead()
+                    finally:
+                        with contextlib.suppress(Exception):
+                            await leader_conn.remove_listener(_notify_channel(self._schema), self._on_notify)
+                            await leader_conn.execute("SELECT pg_advisory_unlock($1)", self._lock_id)
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                logger.warning("outbox relay lost the database ({}); retrying", type(exc).__name__)
+                await asyncio.sleep(2)
+
+    def _on_notify(self, *_: Any) -> None:
+        self._wake.set()
+
+    async def _lead(self) -> None:
+        delay = 0.2
+        last_purge = 0.0
+        loop = asyncio.get_running_loop()
+        while True:
+            self._wake.clear()
+            try:
+                sent = await self.publish_batch()
+                delay = 0.2
+            except (TimeoutError, OSError, ConnectionError) as exc:
+                await self._record_backlog()
+                logger.warning("outbox publish failed ({}); retrying in {:.1f}s", type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _BACKOFF_MAX_S)
+                continue
+            except Exception as exc:
+                await self._record_backlog()
+                logger.warning(
+                    "outbox publish failed ({}: {}); retrying in {:.1f}s", type(exc).__name__, exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _BACKOFF_MAX_S)
+                continue
+            if sent == _BATCH:
+                continue  # more waiting
+            await self._record_backlog()
+            if loop.time() - last_purge > 600:
+                await self._purge()
+                last_purge = loop.time()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), _IDLE_POLL_S)
+
+    async def publish_batch(self) -> int:
+        """Publish up to one batch in order; rows are marked only after Kafka acknowledged all of them.
+
+        On a failure nothing is marked and the batch is sent again later: consumers dedupe by event id.
+        """
+        failure: BaseException | None = None
+        async with self._pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                """SELECT seq, topic, partition_key, event_type, envelope::text AS envelope FROM outbox
+                   WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE""",
+                _BATCH,
+            )
+            if not rows:
+                return 0
+            try:
+                await asyncio.wait_for(self._send_all(rows), self._publish_timeout_s)
+            except Exception as exc:
+                failure = exc
+                await conn.execute(
+                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = $1",
+                    rows[0]["seq"],
+                    f"{type(exc).__name__}: {exc}"[:500],
+                )
+            else:
+                await conn.execute(
+                    "UPDATE outbox SET published_at = now() WHERE seq = ANY($1)", [r["seq"] for r in rows]
+                )
+        if failure is not None:
+            self._metrics.kafka_produce_errors.labels(rows[0]["topic"]).inc()
+            raise failure
+        for row in rows:
+            self._metrics.kafka_produced.labels(row["topic"], row["event_type"]).inc()
+        self.published_total += len(rows)
+        return len(rows)
+
+    async def _send_all(self, rows: list[asyncpg.Record]) -> None:
+        # Send without waiting for each ack, then wait for all: the idempotent producer keeps
+        # per-partition order, and a batch costs one round trip instead of one per event.
+        pending = []
+        for row in rows:
+            envelope = Envelope.model_validate_json(row["envelope"])
+            body = envelope.model_dump_json().encode()
+            pending.append(
+                await self._bus.send(body, row["topic"], row["partition_key"], event_headers(envelope))
+            )
+        await asyncio.gather(*pending)
+
+    async def _record_backlog(self) -> None:
+        with contextlib.suppress(Exception):
+            async with self._pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL"
+                )
+            assert row is not None
+            self._metrics.outbox_backlog.set(row["n"])
+            oldest: datetime | None = row["oldest"]
+            age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+            self._metrics.outbox_oldest_age.set(age)
+
+    async def _purge(self) -> None:
+        async with self._pool.acquire() as conn:
+            await conn.execute(
+                f"DELETE FROM outbox WHERE published_at < now() - interval '{_PUBLISHED_RETENTION}'"
+            )

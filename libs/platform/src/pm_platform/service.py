@@ -1,0 +1,327 @@
+"""The service chassis: one process serving HTTP (aiohttp) and Kafka (FastStream) in one event loop.
+
+A service declares itself with a :class:`ServiceDefinition` (its routes, event handlers, job handlers,
+extra resources and health checks) and gets the same start-up, migrations, outbox relay, consumers,
+job runner, health, metrics, logging and shutdown as every other service::
+
+    python -m pm_<name> serve      # migrate, then serve until SIGTERM
+    python -m pm_<name> migrate    # apply migrations and exit
+    python -m pm_<name> check-config
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import socket
+import sys
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from importlib.resources.abc import Traversable
+from typing import Any, TypeVar
+
+import asyncpg
+import redis.asyncio as aioredis
+from aiohttp import web
+from loguru import logger
+from pydantic import BaseModel
+
+from pm_contracts.registry import TOPICS, topics_consumed_by
+from pm_contracts.system import ServiceStarted
+from pm_platform import db
+from pm_platform.consumers import Dispatcher, Handler, kafka_dead_letter, subscribe
+from pm_platform.health import HealthCheck, add_health_routes
+from pm_platform.http import standard_middlewares
+from pm_platform.jobs import JobHandler, JobRunner, JobStore
+from pm_platform.kafka import KafkaBus
+from pm_platform.logging import configure_logging
+from pm_platform.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
+from pm_platform.outbox import OutboxRelay, add_event
+from pm_platform.settings import InfraSettings, SettingsError, exit_on_settings_error, load_settings
+
+S = TypeVar("S", bound=InfraSettings)
+ResourceFactory = Callable[["Runtime"], AsyncIterator[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes one service different from the others; everything else is the chassis."""
+
+    name: str
+    distribution: str  # the installed package's name, for its version
+    schema: str
+    settings_cls: type[InfraSettings]
+    migrations: Traversable
+    routes: Callable[[web.Application, Runtime], None] | None = None
+    event_handlers: Callable[[Runtime], dict[str, Handler]] | None = None
+    job_handlers: Callable[[Runtime], dict[str, JobHandler]] | None = None
+    resources: list[ResourceFactory] = field(default_factory=list)
+    health_checks: Callable[[Runtime], list[HealthCheck]] | None = None
+    client_max_size: int = 1 << 20
+
+    @property
+    def version(self) -> str:
+        try:
+            return metadata.version(self.distribution)
+        except metadata.PackageNotFoundError:
+            return "0.0.0"
+
+
+class Runtime:
+    """The live resources of one service process, handed to routes, handlers and jobs."""
+
+    def __init__(self, definition: ServiceDefinition, settings: InfraSettings) -> None:
+        self.definition = definition
+        self.settings = settings
+        self.name = definition.name
+        self.schema = definition.schema
+        self.instance = f"{definition.name}-{socket.gethostname()}-{os.getpid()}"
+        self.metrics = Metrics(definition.name)
+        self.jobs = JobStore(definition.name, definition.schema, self.metrics)
+        self.bus = KafkaBus(
+            settings.kafka_bootstrap_servers,
+            client_id=self.instance,
+            replication_factor=settings.kafka_replication_factor,
+            topic_prefix=settings.kafka_topic_prefix,
+        )
+        self._pool: asyncpg.Pool | None = None
+        self._redis: aioredis.Redis | None = None
+        self.applied_migrations: list[str] = []
+        self.extras: dict[str, Any] = {}
+        self.dispatcher: Dispatcher | None = None
+        self.relay: OutboxRelay | None = None
+        self.job_runner: JobRunner | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError("the database pool is not open")
+        return self._pool
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        if self._redis is None:
+            raise RuntimeError("redis is not connected")
+        return self._redis
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A connection in a transaction: state changes and outbox events commit together."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            yield conn
+
+    async def emit(self, conn: asyncpg.Connection, event_type: str, subject: str, data: BaseModel) -> None:
+        await add_event(
+            conn, schema=self.schema, source=self.name, event_type=event_type, subject=subject, data=data
+        )
+
+    def redis_key(self, *parts: str) -> str:
+        """Keys are prefixed with the service name: services share Redis, never each other's keys."""
+        return ":".join(("pm", self.name, *parts))
+
+
+RUNTIME = web.AppKey("runtime", Runtime)
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    rt = app[RUNTIME]
+    settings = rt.settings
+    dsn = settings.database_url.get_secret_value()
+    conn = await asyncpg.connect(dsn)
+    try:
+        rt.applied_migrations = await _migrate(conn, rt.definition)
+    finally:
+        await conn.close()
+    rt._pool = await db.create_pool(
+        dsn, rt.schema, min_size=settings.database_pool_min, max_size=settings.database_pool_max
+    )
+    rt.metrics.db_pool_max.set(settings.database_pool_max)
+    try:
+        yield
+    finally:
+        await rt.pool.close()
+
+
+async def _migrate(conn: asyncpg.Connection, definition: ServiceDefinition) -> list[str]:
+    migrations = db.all_migrations(definition.name, definition.migrations)
+    await db.migrate(conn, definition.schema, migrations)
+    return [m.key for m in migrations]
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    rt = app[RUNTIME]
+    rt._redis = aioredis.from_url(
+        rt.settings.redis_url.get_secret_value(),
+        socket_timeout=5,
+        socket_connect_timeout=3,
+        health_check_interval=30,
+    )
+    try:
+        yield
+    finally:
+        await rt.redis.aclose()
+
+
+async def _kafka(app: web.Application) -> AsyncIterator[None]:
+    rt = app[RUNTIME]
+    handlers = rt.definition.event_handlers(rt) if rt.definition.event_handlers else {}
+    consumed = [t for t in topics_consumed_by(rt.name) if any(e.type in handlers for e in t.events)]
+    rt.dispatcher = Dispatcher(rt.name, rt.pool, rt.metrics, handlers, kafka_dead_letter(rt.bus, rt.name))
+    subscribe(rt.bus, rt.dispatcher, consumed, rt.settings.kafka_consumer_group or rt.name)
+    produced = [t for t in TOPICS if rt.name in t.producers]
+    rt.bus.start_in_background(produced + consumed, [rt.name] if consumed else [])
+    try:
+        yield
+    finally:
+        await rt.bus.close()
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    """The outbox relay, the job runner and the start-up announcement."""
+    rt = app[RUNTIME]
+    rt.relay = OutboxRelay(rt.pool, rt.bus, rt.schema, rt.metrics)
+    job_handlers = rt.definition.job_handlers(rt) if rt.definition.job_handlers else {}
+    rt.job_runner = JobRunner(rt.pool, rt.jobs, job_handlers, rt.settings.worker_concurrency)
+    async with rt.transaction() as conn:
+        await rt.emit(
+            conn,
+            "service.started",
+            rt.name,
+            ServiceStarted(
+                service=rt.name,
+                instance=rt.instance,
+                version=rt.definition.version,
+                schema_migrations=rt.applied_migrations,
+                started_at=datetime.now(UTC),
+            ),
+        )
+    tasks = [
+        asyncio.create_task(rt.relay.run(), name="outbox-relay"),
+        asyncio.create_task(rt.job_runner.run(), name="job-runner"),
+        asyncio.create_task(_pool_gauges(rt), name="pool-gauges"),
+    ]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+async def _pool_gauges(rt: Runtime) -> None:
+    while True:
+        rt.metrics.db_pool_size.set(rt.pool.get_size())
+        rt.metrics.db_pool_idle.set(rt.pool.get_idle_size())
+        await asyncio.sleep(5)
+
+
+def _resource(factory: ResourceFactory) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async for _ in factory(app[RUNTIME]):
+            yield
+
+    return ctx
+
+
+def default_health_checks(rt: Runtime) -> list[HealthCheck]:
+    async def postgres() -> None:
+        async with rt.pool.acquire(timeout=2) as conn:
+            await conn.fetchval("SELECT 1")
+
+    async def redis() -> None:
+        await rt.redis.ping()  # type: ignore[misc]
+
+    async def outbox() -> dict[str, Any]:
+        # Informational: a backlog means Kafka is behind, not that this service cannot serve.
+        async with rt.pool.acquire(timeout=2) as conn:
+            backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        return {"backlog": backlog}
+
+    return [
+        HealthCheck("postgres", postgres),
+        HealthCheck("redis", redis),
+        HealthCheck("kafka", rt.bus.ping, timeout_s=3.0),
+        HealthCheck("outbox", outbox),
+    ]
+
+
+def create_app(definition: ServiceDefinition, settings: InfraSettings) -> web.Application:
+    """Build the service's aiohttp application; tests build through this same factory."""
+    rt = Runtime(definition, settings)
+    app = web.Application(
+        middlewares=standard_middlewares(rt.metrics), client_max_size=definition.client_max_size
+    )
+    app[RUNTIME] = rt
+    app.cleanup_ctx.extend([_database, _redis, _kafka])
+    app.cleanup_ctx.extend(_resource(f) for f in definition.resources)
+    app.cleanup_ctx.append(_background)
+
+    checks = default_health_checks(rt)
+    if definition.health_checks is not None:
+        checks.extend(definition.health_checks(rt))
+    add_health_routes(app, definition.name, definition.version, checks)
+    if settings.enable_metrics:
+
+        async def metrics(_: web.Request) -> web.Response:
+            return web.Response(body=rt.metrics.render(), headers={"Content-Type": PROMETHEUS_CONTENT_TYPE})
+
+        app.router.add_get("/metrics", metrics)
+    if definition.routes is not None:
+        definition.routes(app, rt)
+    return app
+
+
+async def migrate_only(definition: ServiceDefinition, settings: InfraSettings) -> list[str]:
+    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    try:
+        migrations = db.all_migrations(definition.name, definition.migrations)
+        return await db.migrate(conn, definition.schema, migrations)
+    finally:
+        await conn.close()
+
+
+def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
+    """Entry point of ``python -m pm_<name>``."""
+    parser = argparse.ArgumentParser(prog=f"python -m {definition.distribution.replace('-', '_')}")
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "check-config"])
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(definition.settings_cls)
+    except SettingsError as error:
+        exit_on_settings_error(error, definition.name)
+    configure_logging(
+        definition.name, settings.log_level, settings.json_logs, secrets=settings.secret_values()
+    )
+    if args.command == "check-config":
+        print(f"{definition.name}: configuration ok")
+        return
+    if args.command == "migrate":
+        try:
+            applied = asyncio.run(migrate_only(definition, settings))
+        except (OSError, asyncpg.PostgresError, db.MigrationError) as exc:
+            print(f"{definition.name}: migration failed: {exc}", file=sys.stderr)
+            raise SystemExit(1) from None
+        print(f"{definition.name}: {len(applied)} migration(s) applied")
+        return
+    logger.info("starting {} {} on {}:{}", definition.name, definition.version, settings.host, settings.port)
+    try:
+        web.run_app(
+            create_app(definition, settings),
+            host=settings.host,
+            port=settings.port,
+            print=None,
+            access_log=None,
+            shutdown_timeout=settings.shutdown_timeout_s,
+            handle_signals=True,
+        )
+    except (OSError, asyncpg.PostgresError, db.MigrationError) as exc:
+        # Start-up failures an operator can fix (database unreachable, port taken): one line, no traceback.
+        print(f"{definition.name}: cannot start: {type(exc).__name__}: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None

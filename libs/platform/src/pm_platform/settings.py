@@ -1,0 +1,261 @@
+"""Settings from environment variables, the one way every service is configured.
+
+Names follow the seed (DATABASE_URL, REDIS_URL, MASTER_KEY, JWT_SECRET, S3_*, CORS_ORIGINS, LOG_LEVEL,
+ENABLE_METRICS, WORKER_CONCURRENCY) plus KAFKA_BOOTSTRAP_SERVERS. Any variable may instead come from
+a file named by ``<VAR>_FILE`` (the Docker and Kubernetes secrets convention). Settings are built once
+at start-up by :func:`load_settings` and passed in; nothing reads the environment at import time.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, NoReturn, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names the variable."""
+
+
+# Values shipped in examples and the compose file for local use. A production deployment that still
+# carries one of them is misconfigured, so it must not start.
+DEVELOPMENT_DEFAULTS: frozenset[str] = frozenset(
+    {
+        "postgres",
+        "minio",
+        "minio12345",
+        "playlist-dev-password",
+        "dev-jwt-secret-change-me-dev-jwt-secret-change-me",
+        "ZGV2LW1hc3Rlci1rZXktMzItYnl0ZXMtY2hhbmdlLW1lIQ==",
+        "dev-service-token-change-me",
+    }
+)
+
+
+def _env_name(field_name: str, field: FieldInfo) -> str:
+    alias = field.validation_alias if isinstance(field.validation_alias, str) else field.alias
+    return (alias or field_name).upper()
+
+
+class SecretFileSource(PydanticBaseSettingsSource):
+    """Reads ``<VAR>_FILE`` for every field: the file's content (one trailing newline dropped)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        env_name = _env_name(field_name, field)
+        path = os.environ.get(f"{env_name}_FILE")
+        if not path:
+            return None, field_name, False
+        if env_name in os.environ:
+            raise SettingsError(f"{env_name}: set either {env_name} or {env_name}_FILE, not both")
+        try:
+            content = Path(path).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SettingsError(f"{env_name}_FILE: cannot read {path}: {exc.strerror}") from exc
+        return content.removesuffix("\n"), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                values[key] = value
+        return values
+
+
+class BaseServiceSettings(BaseSettings):
+    """Settings every service has. Services subclass this and add their own fields."""
+
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
+
+    service_name: str = Field(default="service", alias="SERVICE_NAME")
+    environment: Environment = Field(default=Environment.DEVELOPMENT, alias="ENVIRONMENT")
+    host: str = Field(default="0.0.0.0", alias="HOST")  # noqa: S104 - containers listen on all interfaces
+    port: int = Field(default=8080, alias="PORT", ge=1, le=65535)
+    log_level: str = Field(default="info", alias="LOG_LEVEL")
+    log_json: bool | None = Field(default=None, alias="LOG_JSON")
+    enable_metrics: bool = Field(default=True, alias="ENABLE_METRICS")
+    shutdown_timeout_s: float = Field(default=10.0, alias="SHUTDOWN_TIMEOUT_S", gt=0)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of trace, debug, info, warning, error, critical")
+        return level
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.PRODUCTION
+
+    @property
+    def json_logs(self) -> bool:
+        return self.is_production if self.log_json is None else self.log_json
+
+    def secret_values(self) -> list[str]:
+        """Every secret this settings object holds, so logging can scrub them."""
+        secrets: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                secrets.append(value.get_secret_value())
+        return secrets
+
+    @model_validator(mode="after")
+    def _no_development_defaults_in_production(self) -> BaseServiceSettings:
+        if not self.is_production:
+            return self
+        for name, field in type(self).model_fields.items():
+            value = getattr(self, name)
+            raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if isinstance(raw, str) and _contains_development_default(raw):
+                raise ValueError(
+                    f"{_env_name(name, field)} still holds a development default; set a real value"
+                )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, SecretFileSource(settings_cls))
+
+
+def _contains_development_default(raw: str) -> bool:
+    if raw in DEVELOPMENT_DEFAULTS:
+        return True
+    # DSNs carry the password between ':' and '@'.
+    if "://" in raw and "@" in raw:
+        userinfo = raw.split("://", 1)[1].rsplit("@", 1)[0]
+        password = userinfo.split(":", 1)[1] if ":" in userinfo else ""
+        return password in DEVELOPMENT_DEFAULTS
+    return False
+
+
+class InfraSettings(BaseServiceSettings):
+    """A service that uses PostgreSQL, Redis and Kafka (all six do)."""
+
+    database_url: SecretStr = Field(alias="DATABASE_URL")
+    database_pool_min: int = Field(default=1, alias="DATABASE_POOL_MIN", ge=0)
+    database_pool_max: int = Field(default=10, alias="DATABASE_POOL_MAX", ge=1)
+    redis_url: SecretStr = Field(alias="REDIS_URL")
+    kafka_bootstrap_servers: str = Field(alias="KAFKA_BOOTSTRAP_SERVERS")
+    # Namespaces topics on a shared cluster (and keeps test runs apart from the running stack).
+    kafka_topic_prefix: str = Field(default="", alias="KAFKA_TOPIC_PREFIX", pattern=r"^[a-z0-9._-]*$")
+    kafka_consumer_group: str | None = Field(default=None, alias="KAFKA_CONSUMER_GROUP")
+    # Replicas of the topics a service creates when missing; 3 on a production cluster.
+    kafka_replication_factor: int = Field(default=1, alias="KAFKA_REPLICATION_FACTOR", ge=1, le=5)
+    worker_concurrency: int = Field(default=5, alias="WORKER_CONCURRENCY", ge=1, le=256)
+    service_token: SecretStr = Field(alias="SERVICE_TOKEN", min_length=16)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_dsn(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_dsn(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis:// or rediss:// URL")
+        return value
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _host_ports(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError("must be a comma-separated list of host:port")
+        return value
+
+
+class S3Settings(BaseSettings):
+    """Object storage reached through the minio client (path-style, SigV4)."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    s3_endpoint: str = Field(alias="S3_ENDPOINT")
+    s3_bucket: str = Field(default="playlist-exports", alias="S3_BUCKET", min_length=3)
+    s3_region: str = Field(default="us-east-1", alias="S3_REGION")
+    aws_access_key_id: SecretStr = Field(alias="AWS_ACCESS_KEY_ID")
+    aws_secret_access_key: SecretStr = Field(alias="AWS_SECRET_ACCESS_KEY")
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+
+def decode_master_key(value: str) -> bytes:
+    """MASTER_KEY is base64 of exactly 32 bytes (AES-256)."""
+    try:
+        key = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("must be base64") from exc
+    if len(key) != 32:
+        raise ValueError(f"must decode to 32 bytes, got {len(key)}")
+    return key
+
+
+def check_jwt_secret(value: SecretStr) -> SecretStr:
+    if len(value.get_secret_value()) < 32:
+        raise ValueError("must be at least 32 characters")
+    return value
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def describe_validation_error(exc: ValidationError, settings_cls: type[BaseSettings]) -> str:
+    """One line naming each offending variable, e.g. 'DATABASE_URL: missing; PORT: ...'."""
+    aliases = {_env_name(n, f).lower(): _env_name(n, f) for n, f in settings_cls.model_fields.items()}
+    parts: list[str] = []
+    for error in exc.errors():
+        loc = error.get("loc") or ()
+        field_name = str(loc[0]) if loc else ""
+        field = settings_cls.model_fields.get(field_name)
+        if field is not None:
+            name = _env_name(field_name, field)
+        else:
+            name = aliases.get(field_name.lower(), field_name.upper() or "settings")
+        message = "missing" if error["type"] == "missing" else str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{name}: {message}")
+    return "; ".join(sorted(parts, key=lambda p: not p.startswith("DATABASE_URL")))
+
+
+def load_settings(settings_cls: type[S]) -> S:
+    """Build settings from the environment or raise SettingsError with a one-line message."""
+    try:
+        return settings_cls()
+    except ValidationError as exc:
+        raise SettingsError(describe_validation_error(exc, settings_cls)) from None
+
+
+def exit_on_settings_error(error: SettingsError, service: str) -> NoReturn:
+    """Print the one-line configuration error and exit non-zero, never a traceback."""
+    print(f"{service}: configuration error: {error}", file=sys.stderr)
+    raise SystemExit(2)

@@ -1,0 +1,104 @@
+"""Errors decide what happens to a consumed event: dead-letter, retry, or no-op."""
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from pm_platform.consumers import DeadLetter, Dispatcher, InvalidEvent, Outcome
+from pm_platform.metrics import Metrics
+
+pytestmark = pytest.mark.integration
+
+EXAMPLE = (Path(__file__).resolve().parents[4] / "proto/examples/user.deleted/1.json").read_text()
+
+
+def fresh(**changes) -> bytes:
+    event = json.loads(EXAMPLE)
+    event["id"] = str(uuid.uuid4())
+    event.update(changes)
+    return json.dumps(event).encode()
+
+
+@pytest.fixture
+def letters():
+    return []
+
+
+def dispatcher(pool, letters, handler, **kwargs) -> Dispatcher:
+    async def dead_letter(letter: DeadLetter, headers: dict[str, str]) -> None:
+        letters.append((letter, headers))
+
+    return Dispatcher(
+        "playlist", pool, Metrics("t"), {"user.deleted": handler}, dead_letter, backoff_base_s=0.01, **kwargs
+    )
+
+
+async def _count(conn, envelope, event):
+    await conn.execute(
+        "INSERT INTO counters VALUES ('n', 1) ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"
+    )
+
+
+async def test_invalid_events_are_dead_lettered_with_a_reason_and_never_handled(pool, letters):
+    d = dispatcher(pool, letters, _count)
+    bad_data = json.loads(fresh())
+    bad_data["data"]["user_id"] = "not-a-uuid"
+    cases = [
+        (b"{not json", "invalid envelope"),
+        (fresh(specversion="0.3"), "invalid envelope"),
+        (fresh(schemaversion=9), "schema version 9 not supported"),
+        (json.dumps(bad_data).encode(), "invalid data: user_id"),
+    ]
+    for raw, reason in cases:
+        assert await d.dispatch(raw, "pm.users", {"partition": "0", "offset": "7"}) is Outcome.DEAD_LETTERED
+        letter, headers = letters[-1]
+        assert reason in letter.reason and letter.raw == raw
+        assert headers["dlq_source_topic"] == "pm.users" and headers["dlq_offset"] == "7"
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM counters") == 0
+
+
+async def test_handler_rejection_dead_letters_and_rolls_back(pool, letters):
+    async def reject(conn, envelope, event):
+        await _count(conn, envelope, event)
+        raise InvalidEvent("user unknown here")
+
+    d = dispatcher(pool, letters, reject)
+    assert await d.dispatch(fresh(), "pm.users") is Outcome.DEAD_LETTERED
+    assert "user unknown here" in letters[-1][0].reason
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM counters") == 0
+        assert await conn.fetchval("SELECT count(*) FROM inbox") == 0
+
+
+async def test_transient_failures_are_retried_then_succeed_once(pool, letters):
+    failures = {"left": 3}
+
+    async def flaky(conn, envelope, event):
+        await _count(conn, envelope, event)
+        if failures["left"]:
+            failures["left"] -= 1
+            raise ConnectionResetError("upstream blinked")
+
+    d = dispatcher(pool, letters, flaky)
+    assert await d.dispatch(fresh(), "pm.users") is Outcome.HANDLED
+    assert letters == []
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT value FROM counters WHERE name = 'n'") == 1
+
+
+async def test_transient_failures_that_outlast_the_attempts_raise_for_redelivery(pool, letters):
+    async def down(conn, envelope, event):
+        raise TimeoutError("still down")
+
+    d = dispatcher(pool, letters, down, max_attempts=3)
+    with pytest.raises(TimeoutError):
+        await d.dispatch(fresh(), "pm.users")
+    assert letters == []
+
+
+async def test_event_types_without_a_handler_are_ignored(pool, letters):
+    d = dispatcher(pool, letters, _count)
+    assert await d.dispatch(fresh(type="user.registered"), "pm.users") is Outcome.IGNORED

@@ -1,0 +1,107 @@
+"""One job lifecycle for every service: claim, progress, finish, cancel — each step an event."""
+
+import asyncio
+import json
+import uuid
+
+import pytest
+
+from pm_platform.jobs import JobContext, JobFailed, JobRunner, JobStateError, JobStore
+
+pytestmark = pytest.mark.integration
+
+
+async def _events(pool, job_id) -> list[dict]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT envelope FROM outbox WHERE event_type = 'job.updated' AND partition_key = $1 ORDER BY seq",
+            str(job_id),
+        )
+    return [json.loads(r["envelope"])["data"] for r in rows]
+
+
+async def _wait_finished(pool, store, job_id):
+    for _ in range(200):
+        async with pool.acquire() as conn:
+            job = await store.get(conn, job_id)
+        if job.state in ("succeeded", "failed", "cancelled"):
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError("job did not finish")
+
+
+async def test_runner_runs_jobs_and_publishes_each_step(pool):
+    store = JobStore("playlist", "playlist")
+    seen = []
+
+    async def count(ctx: JobContext):
+        for i in range(1, 5):
+            await ctx.progress(i / 4, f"step {i}", force=True)
+        seen.append(ctx.job.params)
+        return {"counted": 4}
+
+    async def broken(ctx: JobContext):
+        raise JobFailed("source-gone", "the playlist no longer exists")
+
+    user = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        ok = await store.create(conn, "test.count", user, {"n": 4})
+        bad = await store.create(conn, "test.broken", user)
+    runner = JobRunner(
+        pool, store, {"test.count": count, "test.broken": broken}, concurrency=2, poll_interval_s=0.05
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        done = await _wait_finished(pool, store, ok.id)
+        failed = await _wait_finished(pool, store, bad.id)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert done.state == "succeeded" and done.result == {"counted": 4} and done.progress == 1
+    assert seen == [{"n": 4}]
+    assert failed.state == "failed" and failed.error.code == "source-gone"
+    states = [e["state"] for e in await _events(pool, ok.id)]
+    assert states[0] == "queued" and states[1] == "running" and states[-1] == "succeeded"
+    assert [e["progress"] for e in await _events(pool, ok.id)][2:6] == [0.25, 0.5, 0.75, 1.0]
+
+
+async def test_cancelling_queued_and_running_jobs(pool):
+    store = JobStore("playlist", "playlist")
+    started = asyncio.Event()
+
+    async def slow(ctx: JobContext):
+        started.set()
+        while True:
+            await ctx.progress(0.1, force=True)
+            await asyncio.sleep(0.05)
+
+    async with pool.acquire() as conn, conn.transaction():
+        queued = await store.create(conn, "test.other", None)
+        cancelled = await store.request_cancel(conn, queued.id)
+        assert cancelled.state == "cancelled"
+        with pytest.raises(JobStateError):
+            await store.request_cancel(conn, queued.id)
+        running = await store.create(conn, "test.slow", None)
+    runner = JobRunner(pool, store, {"test.slow": slow}, concurrency=1, poll_interval_s=0.05)
+    task = asyncio.create_task(runner.run())
+    try:
+        await asyncio.wait_for(started.wait(), 10)
+        async with pool.acquire() as conn, conn.transaction():
+            await store.request_cancel(conn, running.id)
+        job = await _wait_finished(pool, store, running.id)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert job.state == "cancelled"
+
+
+async def test_deleting_a_users_jobs(pool):
+    store = JobStore("playlist", "playlist")
+    user = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        await store.create(conn, "a", user)
+        await store.create(conn, "b", user)
+        await store.create(conn, "c", uuid.uuid4())
+        assert await store.delete_for_user(conn, user) == 2
+        assert await store.list_for_user(conn, user) == []

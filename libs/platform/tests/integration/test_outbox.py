@@ -1,0 +1,110 @@
+"""The Done-when of the foundation: an event written through the outbox while Kafka is stopped is
+delivered after Kafka comes back, and the same event delivered twice changes state once."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from pm_contracts.envelope import Envelope
+from pm_contracts.registry import topic
+from pm_contracts.users import UserDeleted
+from pm_devstack.kafka import KafkaServer
+from pm_devstack.ports import free_port_block
+from pm_platform.consumers import Dispatcher, Outcome
+from pm_platform.kafka import KafkaBus
+from pm_platform.metrics import Metrics
+from pm_platform.outbox import OutboxRelay, add_event
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def private_kafka(stack, tmp_path):
+    """A broker of this test's own, so stopping it disturbs nothing else."""
+    base = free_port_block((0, 1))
+    server = KafkaServer(
+        tmp_path / "kafka",
+        base,
+        base + 1,
+        libs_dir=stack.config.state_dir / "kafka" / "libs",
+        name="kafka-outbox-test",
+    )
+    await asyncio.to_thread(server.install)
+    await asyncio.to_thread(server.start)
+    await asyncio.to_thread(server.wait_healthy, 90)
+    yield server
+    await asyncio.to_thread(server.stop)
+
+
+async def _consume_one(bootstrap: str, topic_name: str, timeout_s: float) -> tuple[bytes, bytes]:
+    consumer = AIOKafkaConsumer(
+        topic_name,
+        bootstrap_servers=bootstrap,
+        group_id=f"t-{uuid.uuid4().hex[:6]}",
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        record = await asyncio.wait_for(consumer.getone(), timeout_s)
+        return record.key, record.value
+    finally:
+        await consumer.stop()
+
+
+async def test_outbox_survives_a_broker_outage_and_redelivery_changes_state_once(pool, private_kafka):
+    metrics = Metrics("outbox-test")
+    bus = KafkaBus(private_kafka.bootstrap_servers, client_id="outbox-test", request_timeout_ms=3000)
+    bus.start_in_background([topic("pm.users")], [])
+    await asyncio.wait_for(bus.connected.wait(), 60)
+    relay = OutboxRelay(pool, bus, "playlist", metrics, publish_timeout_s=2)
+    relay_task = asyncio.create_task(relay.run())
+    try:
+        await asyncio.to_thread(private_kafka.stop)
+        user_id = uuid.uuid4()
+        async with pool.acquire() as conn, conn.transaction():
+            envelope = await add_event(
+                conn,
+                schema="playlist",
+                source="auth",
+                event_type="user.deleted",
+                subject=str(user_id),
+                data=UserDeleted(user_id=user_id, deleted_at=datetime.now(UTC)),
+            )
+        await asyncio.sleep(5)  # the relay tries and fails while the broker is down
+        async with pool.acquire() as conn:
+            row = await conn.fetchrow(
+                "SELECT published_at, attempts FROM outbox WHERE event_id = $1", envelope.id
+            )
+        assert row["published_at"] is None and row["attempts"] >= 1
+
+        await asyncio.to_thread(private_kafka.start)
+        await asyncio.to_thread(private_kafka.wait_healthy, 90)
+        key, value = await _consume_one(private_kafka.bootstrap_servers, "pm.users", 90)
+        assert key == str(user_id).encode()
+        assert Envelope.model_validate_json(value).id == envelope.id
+        for _ in range(100):
+            async with pool.acquire() as conn:
+                if await conn.fetchval("SELECT published_at FROM outbox WHERE event_id = $1", envelope.id):
+                    break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the relay never marked the event published")
+    finally:
+        relay_task.cancel()
+        await asyncio.gather(relay_task, return_exceptions=True)
+        await bus.close()
+
+    # The same event delivered twice changes state once.
+    async def count_deletion(conn, envelope, event):
+        await conn.execute(
+            "INSERT INTO counters VALUES ('deleted', 1) ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"
+        )
+
+    dispatcher = Dispatcher("playlist", pool, metrics, {"user.deleted": count_deletion})
+    assert await dispatcher.dispatch(value, "pm.users") is Outcome.HANDLED
+    assert await dispatcher.dispatch(value, "pm.users") is Outcome.DUPLICATE
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT value FROM counters WHERE name = 'deleted'") == 1

@@ -1,0 +1,103 @@
+import base64
+
+import pytest
+
+from pm_platform.settings import (
+    InfraSettings,
+    SettingsError,
+    decode_master_key,
+    load_settings,
+)
+
+VALID = {
+    "DATABASE_URL": "postgresql://pm_auth:s3cret-pw@127.0.0.1:15432/playlistmgr",
+    "REDIS_URL": "redis://127.0.0.1:16379/0",
+    "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092",
+    "SERVICE_TOKEN": "a-long-service-token-value-123",
+}
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for key in [*VALID, "ENVIRONMENT", "DATABASE_URL_FILE", "PORT"]:
+        monkeypatch.delenv(key, raising=False)
+    return monkeypatch
+
+
+def test_loads_from_environment(clean_env):
+    for key, value in VALID.items():
+        clean_env.setenv(key, value)
+    settings = load_settings(InfraSettings)
+    assert settings.kafka_bootstrap_servers == "127.0.0.1:19092"
+    assert settings.database_url.get_secret_value() == VALID["DATABASE_URL"]
+    assert "s3cret-pw" not in repr(settings)
+
+
+def test_missing_variable_is_named_in_one_line(clean_env):
+    for key, value in VALID.items():
+        if key != "DATABASE_URL":
+            clean_env.setenv(key, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings(InfraSettings)
+    assert str(err.value) == "DATABASE_URL: missing"
+
+
+def test_invalid_value_is_named(clean_env):
+    for key, value in VALID.items():
+        clean_env.setenv(key, value)
+    clean_env.setenv("KAFKA_BOOTSTRAP_SERVERS", "no-port-here")
+    with pytest.raises(SettingsError, match=r"^KAFKA_BOOTSTRAP_SERVERS: must be a comma-separated list"):
+        load_settings(InfraSettings)
+    clean_env.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    clean_env.setenv("PORT", "99999")
+    with pytest.raises(SettingsError, match=r"^PORT: "):
+        load_settings(InfraSettings)
+
+
+def test_secret_from_file(clean_env, tmp_path):
+    for key, value in VALID.items():
+        if key != "DATABASE_URL":
+            clean_env.setenv(key, value)
+    secret = tmp_path / "db_url"
+    secret.write_text(VALID["DATABASE_URL"] + "\n")
+    clean_env.setenv("DATABASE_URL_FILE", str(secret))
+    assert load_settings(InfraSettings).database_url.get_secret_value() == VALID["DATABASE_URL"]
+
+
+def test_secret_file_and_variable_together_is_an_error(clean_env, tmp_path):
+    for key, value in VALID.items():
+        clean_env.setenv(key, value)
+    secret = tmp_path / "db_url"
+    secret.write_text(VALID["DATABASE_URL"])
+    clean_env.setenv("DATABASE_URL_FILE", str(secret))
+    with pytest.raises(SettingsError, match="DATABASE_URL: set either"):
+        load_settings(InfraSettings)
+
+
+def test_unreadable_secret_file(clean_env, tmp_path):
+    for key, value in VALID.items():
+        if key != "DATABASE_URL":
+            clean_env.setenv(key, value)
+    clean_env.setenv("DATABASE_URL_FILE", str(tmp_path / "missing"))
+    with pytest.raises(SettingsError, match="DATABASE_URL_FILE: cannot read"):
+        load_settings(InfraSettings)
+
+
+def test_production_refuses_development_defaults(clean_env):
+    for key, value in VALID.items():
+        clean_env.setenv(key, value)
+    clean_env.setenv("ENVIRONMENT", "production")
+    load_settings(InfraSettings)  # real values pass
+    clean_env.setenv("DATABASE_URL", "postgresql://postgres:postgres@db:5432/playlistmgr")
+    with pytest.raises(SettingsError, match="DATABASE_URL still holds a development default"):
+        load_settings(InfraSettings)
+    clean_env.setenv("ENVIRONMENT", "development")
+    load_settings(InfraSettings)  # fine outside production
+
+
+def test_master_key_must_be_32_bytes_of_base64():
+    assert decode_master_key(base64.b64encode(b"k" * 32).decode()) == b"k" * 32
+    with pytest.raises(ValueError, match="32 bytes"):
+        decode_master_key(base64.b64encode(b"short").decode())
+    with pytest.raises(ValueError, match="base64"):
+        decode_master_key("not base64 at all!")

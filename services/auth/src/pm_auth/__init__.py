@@ -1,0 +1,1 @@
+"""Auth service: accounts, sessions, provider linking and the token vault."""

@@ -1,0 +1,47 @@
+import base64
+
+import pytest
+
+from pm_auth.settings import AuthSettings
+from pm_platform.settings import SettingsError, load_settings
+
+VALID = {
+    "DATABASE_URL": "postgresql://pm_auth:s3cret-pw@127.0.0.1:15432/playlistmgr",
+    "REDIS_URL": "redis://127.0.0.1:16379/0",
+    "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092",
+    "SERVICE_TOKEN": "a-long-service-token-value-123",
+    "MASTER_KEY": base64.b64encode(b"m" * 32).decode(),
+    "JWT_SECRET": "j" * 40,
+}
+
+
+@pytest.fixture
+def env(monkeypatch):
+    for key, value in VALID.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("MASTER_KEY_PREVIOUS", raising=False)
+    return monkeypatch
+
+
+def test_valid_keys_load(env):
+    settings = load_settings(AuthSettings)
+    assert base64.b64decode(settings.master_key.get_secret_value()) == b"m" * 32
+    assert settings.master_key_previous is None
+
+
+def test_master_key_must_be_32_bytes(env):
+    env.setenv("MASTER_KEY", base64.b64encode(b"m" * 16).decode())
+    with pytest.raises(SettingsError, match=r"^MASTER_KEY: must decode to 32 bytes, got 16$"):
+        load_settings(AuthSettings)
+
+
+def test_previous_master_key_is_checked_too(env):
+    env.setenv("MASTER_KEY_PREVIOUS", "not-base64!")
+    with pytest.raises(SettingsError, match=r"^MASTER_KEY_PREVIOUS: must be base64$"):
+        load_settings(AuthSettings)
+
+
+def test_jwt_secret_must_be_long(env):
+    env.setenv("JWT_SECRET", "short")
+    with pytest.raises(SettingsError, match=r"^JWT_SECRET: must be at least 32 characters$"):
+        load_settings(AuthSettings)

@@ -1,0 +1,1 @@
+"""Enrichment service: the canonical catalog and track metadata enrichment."""

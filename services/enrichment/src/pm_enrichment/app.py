@@ -1,0 +1,20 @@
+"""Wiring of the enrichment service: what the chassis runs for it."""
+
+from importlib import resources
+
+from pm_enrichment.events.handlers import event_handlers
+from pm_enrichment.http.routes import add_routes
+from pm_enrichment.settings import EnrichmentSettings
+from pm_platform.service import ServiceDefinition
+
+
+def definition() -> ServiceDefinition:
+    return ServiceDefinition(
+        name="enrichment",
+        distribution="pm-enrichment",
+        schema="enrichment",
+        settings_cls=EnrichmentSettings,
+        migrations=resources.files("pm_enrichment") / "migrations",
+        routes=add_routes,
+        event_handlers=event_handlers,
+    )

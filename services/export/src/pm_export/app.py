@@ -1,0 +1,23 @@
+"""Wiring of the export service: what the chassis runs for it."""
+
+from importlib import resources
+
+from pm_export.events.handlers import event_handlers
+from pm_export.http.routes import add_routes
+from pm_export.settings import ExportSettings
+from pm_platform.s3 import object_store, object_store_check
+from pm_platform.service import ServiceDefinition
+
+
+def definition() -> ServiceDefinition:
+    return ServiceDefinition(
+        name="export",
+        distribution="pm-export",
+        schema="export",
+        settings_cls=ExportSettings,
+        migrations=resources.files("pm_export") / "migrations",
+        routes=add_routes,
+        event_handlers=event_handlers,
+        resources=[object_store],
+        health_checks=lambda rt: [object_store_check(rt)],
+    )

@@ -1,0 +1,12 @@
+"""SQL for removing a user's data from the export schema."""
+
+import uuid
+
+import asyncpg
+
+from pm_platform.jobs import JobStore
+
+
+async def delete_user_data(conn: asyncpg.Connection, jobs: JobStore, user_id: uuid.UUID) -> int:
+    """Remove every row of this schema that belongs to the user; returns how many were removed."""
+    return await jobs.delete_for_user(conn, user_id)

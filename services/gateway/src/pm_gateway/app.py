@@ -1,0 +1,29 @@
+"""Wiring of the gateway: what the chassis runs for it."""
+
+from importlib import resources
+
+from pm_gateway.events.handlers import event_handlers
+from pm_gateway.http.routes import add_routes
+from pm_gateway.http.upstreams import upstream_checks, upstream_client
+from pm_gateway.settings import GatewaySettings
+from pm_platform.health import HealthCheck
+from pm_platform.s3 import object_store, object_store_check
+from pm_platform.service import Runtime, ServiceDefinition
+
+
+def _health_checks(rt: Runtime) -> list[HealthCheck]:
+    return [object_store_check(rt), *upstream_checks(rt)]
+
+
+def definition() -> ServiceDefinition:
+    return ServiceDefinition(
+        name="gateway",
+        distribution="pm-gateway",
+        schema="gateway",
+        settings_cls=GatewaySettings,
+        migrations=resources.files("pm_gateway") / "migrations",
+        routes=add_routes,
+        event_handlers=event_handlers,
+        resources=[object_store, upstream_client],
+        health_checks=_health_checks,
+    )

@@ -1,0 +1,49 @@
+"""The upstream services: one shared HTTP client, and their readiness as part of the gateway's."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+from pm_gateway.settings import GatewaySettings
+from pm_gateway.storage.instances import latest_instances
+from pm_platform.health import HealthCheck
+from pm_platform.service import Runtime
+
+CLIENT = "upstream_client"
+
+
+async def upstream_client(rt: Runtime) -> AsyncIterator[None]:
+    """One connection-pooling client session for every upstream call."""
+    assert isinstance(rt.settings, GatewaySettings)
+    timeout = aiohttp.ClientTimeout(total=rt.settings.upstream_timeout_s, connect=3)
+    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+        rt.extras[CLIENT] = session
+        yield
+
+
+def upstream_checks(rt: Runtime) -> list[HealthCheck]:
+    assert isinstance(rt.settings, GatewaySettings)
+    checks = []
+    for name, base_url in rt.settings.upstreams().items():
+
+        async def check(url: str = f"{base_url}/health/ready") -> dict[str, Any]:
+            session: aiohttp.ClientSession = rt.extras[CLIENT]
+            async with session.get(url, timeout=aiohttp.ClientTimeout(total=3)) as response:
+                body = await response.json(content_type=None)
+                if response.status != 200:
+                    failed = ", ".join(body.get("failed", [])) if isinstance(body, dict) else ""
+                    raise ConnectionError(
+                        f"answered {response.status}" + (f" ({failed} down)" if failed else "")
+                    )
+                return {"version": body.get("version")} if isinstance(body, dict) else {}
+
+        checks.append(HealthCheck(f"service:{name}", check, timeout_s=4.0))
+
+    async def announced() -> dict[str, Any]:
+        # Informational: which services announced themselves through Kafka (proves the event path).
+        async with rt.pool.acquire(timeout=2) as conn:
+            return {"services": await latest_instances(conn)}
+
+    checks.append(HealthCheck("events", announced))
+    return checks

@@ -1,0 +1,9 @@
+"""HTTP routes of the playlist service. Public routes arrive through the gateway under /api/v1."""
+
+from aiohttp import web
+
+from pm_platform.service import Runtime
+
+
+def add_routes(app: web.Application, rt: Runtime) -> None:
+    """The library API lands with the unified-library issue; health and metrics come from the chassis."""

@@ -1,0 +1,20 @@
+"""Wiring of the provider-sync service: what the chassis runs for it."""
+
+from importlib import resources
+
+from pm_platform.service import ServiceDefinition
+from pm_provider_sync.events.handlers import event_handlers
+from pm_provider_sync.http.routes import add_routes
+from pm_provider_sync.settings import ProviderSyncSettings
+
+
+def definition() -> ServiceDefinition:
+    return ServiceDefinition(
+        name="provider-sync",
+        distribution="pm-provider-sync",
+        schema="provider_sync",
+        settings_cls=ProviderSyncSettings,
+        migrations=resources.files("pm_provider_sync") / "migrations",
+        routes=add_routes,
+        event_handlers=event_handlers,
+    )

@@ -1,0 +1,12 @@
+"""The provider-sync service runs for real: migrations, readiness, metrics, and the registry's example events."""
+
+import pytest
+
+from pm_platform.testing import check_service_basics
+from pm_provider_sync.app import definition
+
+pytestmark = pytest.mark.integration
+
+
+async def test_service_basics(service_env_factory):
+    await check_service_basics(definition(), await service_env_factory("provider-sync"))

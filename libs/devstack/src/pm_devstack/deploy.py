@@ -149,10 +149,13 @@ def write_dockerfiles(root: Path) -> list[Path]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m pm_devstack.deploy", description="Deployment files generated from proto/services.yaml."
+        prog="python -m pm_devstack.deploy",
+        description="Deployment files generated from proto/services.yaml.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-    dockerfiles = commands.add_parser("dockerfiles", help="render services/<name>/Dockerfile from the template")
+    dockerfiles = commands.add_parser(
+        "dockerfiles", help="render services/<name>/Dockerfile from the template"
+    )
     dockerfiles.add_argument("--check", action="store_true", help="write nothing; exit 1 if any file drifted")
     dockerfiles.add_argument("--root", type=Path, default=None, help="repository root (default: found)")
     return parser

@@ -15,6 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from pm_contracts.jobs import JobError, JobUpdated
+from pm_contracts.provider_links import ProviderLinked, ProviderReconsentRequired, ProviderUnlinked
+from pm_contracts.sessions import SessionRevoked
 from pm_contracts.system import ServiceStarted
 from pm_contracts.users import UserDeleted, UserRegistered
 
@@ -48,6 +50,7 @@ class TopicSpec:
 _T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 _USER = uuid.UUID("0f8fad5b-d9cb-469f-a165-70867728950e")
 _JOB = uuid.UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
+_SESSION = uuid.UUID("16fd2706-8baf-433b-82eb-8c7fada847da")
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
@@ -71,6 +74,83 @@ TOPICS: tuple[TopicSpec, ...] = (
                 UserDeleted,
                 "A user deleted their account; every service removes that user's data.",
                 (UserDeleted(user_id=_USER, deleted_at=_T0),),
+            ),
+        ),
+    ),
+    TopicSpec(
+        name="pm.sessions",
+        owner="auth",
+        description="Sessions ended before their time (logout, revocation, refresh-token reuse).",
+        key="user_id",
+        producers=("auth",),
+        consumers=("gateway",),
+        events=(
+            EventSpec(
+                "session.revoked",
+                1,
+                SessionRevoked,
+                "A session was revoked; its access tokens must be refused until they expire.",
+                (
+                    SessionRevoked(
+                        user_id=_USER,
+                        session_id=_SESSION,
+                        reason="refresh_reuse",
+                        revoked_at=_T0,
+                        access_expires_at=_T0,
+                    ),
+                ),
+            ),
+        ),
+    ),
+    TopicSpec(
+        name="pm.provider-links",
+        owner="auth",
+        description="A user's linked streaming accounts: linked, unlinked, needing re-consent.",
+        key="user_id",
+        producers=("auth",),
+        consumers=("provider-sync",),
+        events=(
+            EventSpec(
+                "provider.linked",
+                1,
+                ProviderLinked,
+                "A streaming account was linked (or linked again after re-consent).",
+                (
+                    ProviderLinked(
+                        user_id=_USER,
+                        provider="spotify",
+                        provider_account_id="pmdemo.spotify",
+                        display_name="PM Demo",
+                        scopes=["playlist-read-private", "playlist-modify-private"],
+                        linked_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "provider.unlinked",
+                1,
+                ProviderUnlinked,
+                "A streaming account was unlinked; its tokens were revoked and deleted.",
+                (
+                    ProviderUnlinked(
+                        user_id=_USER, provider="deezer", provider_account_id="5000000001", unlinked_at=_T0
+                    ),
+                ),
+            ),
+            EventSpec(
+                "provider.reconsent_required",
+                1,
+                ProviderReconsentRequired,
+                "The provider refused a token refresh; jobs needing the link pause until it is linked again.",
+                (
+                    ProviderReconsentRequired(
+                        user_id=_USER,
+                        provider="spotify",
+                        provider_account_id="pmdemo.spotify",
+                        detected_at=_T0,
+                        reason="invalid_grant: refresh token expired",
+                    ),
+                ),
             ),
         ),
     ),

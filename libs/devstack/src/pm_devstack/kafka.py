@@ -83,8 +83,8 @@ async def _metadata_ok(bootstrap: str, limit_s: float) -> bool:
             await client.start()
             cluster = await client.describe_cluster()
         return bool(cluster.get("brokers"))
-    except Exception:
-        return False  # any failure means "not ready yet"; the caller polls again
+    except Exception:  # noqa: BLE001 - any failure means "not ready yet"
+        return False  # the caller polls again
     finally:
         with contextlib.suppress(Exception):
             await client.close()

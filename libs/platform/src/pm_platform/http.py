@@ -97,7 +97,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if exc.status < 400:
             raise
         return problem_response(problem_from_http_exception(exc), request.path, correlation_id)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the last line of defence: a 500 that reveals nothing
         logger.exception("unhandled error on {} {}", request.method, route_label(request))
         return problem_response(Problem(), request.path, correlation_id)
 

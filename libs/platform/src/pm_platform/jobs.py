@@ -321,7 +321,7 @@ class JobRunner:
                         job.id,
                     )
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - a failing job ends failed; the runner lives on
             logger.exception("job {} ({}) failed", job.id, job.kind)
             state, error = (
                 "failed",

@@ -155,5 +155,10 @@ class KafkaBus:
             self._connector.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._connector
-        with contextlib.suppress(Exception):
-            await self.broker.stop()
+        try:
+            # Bounded: a consumer leaving its group can wait on a coordinator that is gone.
+            await asyncio.wait_for(self.broker.stop(), 15)
+        except TimeoutError:
+            logger.warning("Kafka client did not stop within 15s; abandoning it")
+        except Exception as exc:  # noqa: BLE001 - shutting down: report, never raise
+            logger.warning("Kafka client stopped with {}", type(exc).__name__)

@@ -139,7 +139,7 @@ class OutboxRelay:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, _BACKOFF_MAX_S)
                 continue
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - aiokafka raises many types; each means retry later
                 await self._record_backlog()
                 logger.warning(
                     "outbox publish failed ({}: {}); retrying in {:.1f}s", type(exc).__name__, exc, delay
@@ -172,7 +172,7 @@ class OutboxRelay:
                 return 0
             try:
                 await asyncio.wait_for(self._send_all(rows), self._publish_timeout_s)
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - recorded, then re-raised after the transaction
                 failure = exc
                 await conn.execute(
                     "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = $1",

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from loguru import logger
 from minio import Minio
+from minio.deleteobjects import DeleteObject
 
 from pm_platform.health import HealthCheck
 from pm_platform.settings import S3Settings
@@ -48,6 +49,25 @@ class ObjectStore:
         if not await self._call(self.client.bucket_exists, self.bucket):
             await self._call(self.client.make_bucket, self.bucket)
 
+    async def delete_prefix(self, prefix: str) -> int:
+        """Delete every object under ``prefix``; returns how many. Idempotent (nothing left → 0)."""
+
+        def run() -> int:
+            names = [
+                o.object_name for o in self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            ]
+            if not names:
+                return 0
+            errors = list(self.client.remove_objects(self.bucket, [DeleteObject(n) for n in names if n]))
+            if errors:
+                raise OSError(
+                    f"{len(errors)} object(s) under {prefix} could not be deleted: {errors[0].message}"
+                )
+            return len(names)
+
+        result: int = await asyncio.to_thread(run)
+        return result
+
     async def ping(self) -> dict[str, Any]:
         exists = await self._call(self.client.bucket_exists, self.bucket)
         if not exists:
@@ -66,7 +86,7 @@ async def object_store(rt: Runtime) -> AsyncIterator[None]:
     store = ObjectStore(rt.settings)
     try:
         await store.ensure_bucket()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - readiness reports it; start-up goes on
         logger.warning("object storage not reachable at start-up: {}", type(exc).__name__)
     rt.extras[S3_EXTRA] = store
     yield

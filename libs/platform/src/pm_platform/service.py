@@ -144,7 +144,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        await rt.pool.close()
+        try:
+            await asyncio.wait_for(rt.pool.close(), 10)
+        except TimeoutError:
+            logger.warning("database connections still in use after 10s; terminating them")
+            rt.pool.terminate()
 
 
 async def _migrate(conn: asyncpg.Connection, definition: ServiceDefinition) -> list[str]:

@@ -40,7 +40,7 @@ DEVELOPMENT_DEFAULTS: frozenset[str] = frozenset(
         "minio12345",
         "playlist-dev-password",
         "dev-jwt-secret-change-me-dev-jwt-secret-change-me",
-        "ZGV2LW1hc3Rlci1rZXktMzItYnl0ZXMtY2hhbmdlLW1lIQ==",
+        "ZGV2LW1hc3Rlci1rZXktY2hhbmdlLW1lLTMyYnl0ZXM=",
         "dev-service-token-change-me",
     }
 )

@@ -40,7 +40,7 @@ async def running_service(
         await asyncio.wait_for(runtime.bus.connected.wait(), ready_timeout_s)
         yield client, runtime
     finally:
-        await client.close()
+        await asyncio.wait_for(client.close(), 60)
 
 
 def registry_examples(event_types: list[str]) -> list[tuple[str, str, bytes]]:

@@ -4,9 +4,11 @@ import asyncpg
 from loguru import logger
 
 from pm_contracts.envelope import Envelope
+from pm_contracts.provider_links import ProviderLinked, ProviderReconsentRequired, ProviderUnlinked
 from pm_contracts.users import UserDeleted
 from pm_platform.consumers import Handler
 from pm_platform.service import Runtime
+from pm_provider_sync.storage.links import delete_link, upsert_link
 from pm_provider_sync.storage.users import delete_user_data
 
 
@@ -15,4 +17,36 @@ def event_handlers(rt: Runtime) -> dict[str, Handler]:
         removed = await delete_user_data(conn, rt.jobs, event.user_id)
         logger.info("removed {} row(s) of deleted user {}", removed, event.user_id)
 
-    return {"user.deleted": on_user_deleted}
+    async def on_linked(conn: asyncpg.Connection, envelope: Envelope, event: ProviderLinked) -> None:
+        await upsert_link(
+            conn,
+            event.user_id,
+            event.provider,
+            event.provider_account_id,
+            "linked",
+            event.linked_at,
+            event.display_name,
+            event.scopes,
+        )
+
+    async def on_unlinked(conn: asyncpg.Connection, envelope: Envelope, event: ProviderUnlinked) -> None:
+        await delete_link(conn, event.user_id, event.provider, event.unlinked_at)
+
+    async def on_reconsent(
+        conn: asyncpg.Connection, envelope: Envelope, event: ProviderReconsentRequired
+    ) -> None:
+        await upsert_link(
+            conn,
+            event.user_id,
+            event.provider,
+            event.provider_account_id,
+            "needs_reconsent",
+            event.detected_at,
+        )
+
+    return {
+        "user.deleted": on_user_deleted,
+        "provider.linked": on_linked,
+        "provider.unlinked": on_unlinked,
+        "provider.reconsent_required": on_reconsent,
+    }

@@ -1,0 +1,50 @@
+"""Topic ``pm.provider-links``: a user's linked streaming accounts. Owner: auth. Key: the user id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Provider = Literal["spotify", "deezer", "tidal", "youtube"]
+
+
+class ProviderLinked(BaseModel):
+    """A streaming account was linked (or linked again after re-consent)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID
+    provider: Provider
+    provider_account_id: str = Field(min_length=1, max_length=200)
+    display_name: str | None = Field(default=None, max_length=500)
+    scopes: list[str]
+    linked_at: datetime
+
+
+class ProviderUnlinked(BaseModel):
+    """A streaming account was unlinked; its tokens were revoked and deleted."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID
+    provider: Provider
+    provider_account_id: str = Field(min_length=1, max_length=200)
+    unlinked_at: datetime
+
+
+class ProviderReconsentRequired(BaseModel):
+    """The provider refused a token refresh (e.g. invalid_grant): the user must link again.
+
+    Jobs that need this link pause instead of failing until ``provider.linked`` arrives.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    user_id: uuid.UUID
+    provider: Provider
+    provider_account_id: str = Field(min_length=1, max_length=200)
+    detected_at: datetime
+    reason: str = Field(max_length=500)

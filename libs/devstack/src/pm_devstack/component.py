@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pm_devstack.errors import DevstackError
 from pm_devstack.ports import port_in_use, port_owner
+from pm_devstack.procs import terminate
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,16 @@ class Component(ABC):
             if now >= deadline:
                 raise self.error(f"not healthy after {timeout:.0f} s")
             time.sleep(interval)
+
+
+class ProcessComponent(Component):
+    """A component whose process this stack launched and tracks by pid file: stopping is SIGTERM
+    (the process shuts down cleanly) and SIGKILL after ``timeout``."""
+
+    pid_path: Path
+
+    def stop(self, timeout: float = 30.0) -> None:
+        pid = self.pid()
+        if pid is not None:
+            terminate(pid, timeout)
+        self.pid_path.unlink(missing_ok=True)

@@ -12,10 +12,10 @@ import uuid
 from importlib import resources
 from pathlib import Path
 
-from pm_devstack.component import Component
+from pm_devstack.component import ProcessComponent
 from pm_devstack.config import HOST
 from pm_devstack.ports import can_connect
-from pm_devstack.procs import live_pid, run_blocking, spawn, terminate
+from pm_devstack.procs import live_pid, run_blocking, spawn
 
 KAFKA_VERSION = "4.4.0"
 POM_RESOURCE = "kafka-pom.xml"
@@ -90,7 +90,7 @@ async def _metadata_ok(bootstrap: str, limit_s: float) -> bool:
             await client.close()
 
 
-class KafkaServer(Component):
+class KafkaServer(ProcessComponent):
     """A private Kafka broker: jars in ``libs_dir``, config, cluster id and data in ``state_dir``.
 
     Reusable on its own, e.g. a test that needs a broker it can stop and restart::
@@ -261,10 +261,3 @@ class KafkaServer(Component):
         if not can_connect(self.port):
             return False
         return run_blocking(_metadata_ok(self.bootstrap_servers, timeout))
-
-    def stop(self, timeout: float = 30.0) -> None:
-        """SIGTERM (controlled shutdown, a few seconds), SIGKILL after ``timeout``."""
-        pid = self.pid()
-        if pid is not None:
-            terminate(pid, timeout)
-        self.pid_path.unlink(missing_ok=True)

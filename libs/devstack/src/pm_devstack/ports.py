@@ -7,6 +7,8 @@ import random
 import re
 import socket
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterable, Mapping
 
 from pm_devstack.config import HOST
@@ -74,3 +76,13 @@ def free_port_block(offsets: Iterable[int] = (0,), start: int = 21000, stop: int
         if not any(port_in_use(base + offset) for offset in wanted):
             return base
     raise RuntimeError(f"no free port block in {start}..{stop}")
+
+
+def http_ok(port: int, path: str, host: str = HOST, timeout: float = 2.0) -> bool:
+    """True when ``GET http://host:port/path`` answers 200; never raises."""
+    with (
+        contextlib.suppress(OSError, urllib.error.URLError),
+        urllib.request.urlopen(f"http://{host}:{port}{path}", timeout=timeout) as response,
+    ):
+        return bool(response.status == 200)
+    return False

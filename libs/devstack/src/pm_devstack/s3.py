@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-from pm_devstack.component import Component
+from pm_devstack.component import ProcessComponent
 from pm_devstack.config import HOST
 from pm_devstack.errors import DevstackError
-from pm_devstack.procs import live_pid, spawn, terminate
+from pm_devstack.ports import http_ok
+from pm_devstack.procs import live_pid, spawn
 
 # weed opens many ports besides S3 and defaults them to well-known numbers (9333, 8888, 8181, ...).
 # We pin every one to ``s3_port + 10000 + offset``: a private range (28334-28342 by default) clear of the
@@ -78,7 +76,7 @@ def render_args(data_dir: Path, run_dir: Path, s3_port: int, buckets: Sequence[s
     return args
 
 
-class SeaweedServer(Component):
+class SeaweedServer(ProcessComponent):
     """SeaweedFS serving S3 on 127.0.0.1:``s3_port`` with one identity (access key / secret key)."""
 
     name = "s3"
@@ -140,15 +138,4 @@ class SeaweedServer(Component):
         )
 
     def check_health(self) -> bool:
-        with (
-            contextlib.suppress(OSError, urllib.error.URLError),
-            urllib.request.urlopen(f"http://{HOST}:{self.port}/healthz", timeout=2) as response,
-        ):
-            return bool(response.status == 200)
-        return False
-
-    def stop(self, timeout: float = 20.0) -> None:
-        pid = self.pid()
-        if pid is not None:
-            terminate(pid, timeout)
-        self.pid_path.unlink(missing_ok=True)
+        return http_ok(self.port, "/healthz")

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import os
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 
-from pm_devstack.component import Component
-from pm_devstack.config import HOST
-from pm_devstack.procs import live_pid, spawn, terminate
+from pm_devstack.component import ProcessComponent
+from pm_devstack.ports import http_ok
+from pm_devstack.procs import live_pid, spawn
 from pm_devstack.services_file import ServiceSpec
 
 READY_PATH = "/health/ready"
@@ -30,7 +27,7 @@ def package_importable(package: str) -> bool:
         return False
 
 
-class ServiceProcess(Component):
+class ServiceProcess(ProcessComponent):
     """A service process: detached, logging to ``log_path``, healthy when ``GET /health/ready`` is 200."""
 
     def __init__(
@@ -84,22 +81,7 @@ class ServiceProcess(Component):
         )
 
     def check_health(self) -> bool:
-        return any(self._get_ok(path) for path in self.ready_paths)
-
-    def _get_ok(self, path: str) -> bool:
-        with (
-            contextlib.suppress(OSError, urllib.error.URLError),
-            urllib.request.urlopen(f"http://{HOST}:{self.port}{path}", timeout=2) as response,
-        ):
-            return bool(response.status == 200)
-        return False
-
-    def stop(self, timeout: float = 20.0) -> None:
-        """SIGTERM (graceful drain), SIGKILL after ``timeout``."""
-        pid = self.pid()
-        if pid is not None:
-            terminate(pid, timeout)
-        self.pid_path.unlink(missing_ok=True)
+        return any(http_ok(self.port, path) for path in self.ready_paths)
 
     def migrate(self, timeout: float = 300.0) -> None:
         """Run ``<python> -m <package> migrate`` in the foreground with the service's env; output to its log."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from pm_devstack.bootstrap import bootstrap_database
 from pm_devstack.stack import InfraEndpoints, Stack
@@ -91,21 +92,32 @@ async def make_database(stack: Stack, infra: InfraEndpoints) -> AsyncIterator[Da
 
 
 @pytest.fixture(scope="session")
-def service_env_factory(
-    stack: Stack, make_database: DatabaseFactory
-) -> Callable[[str], Awaitable[dict[str, str]]]:
-    """The environment `make up` gives a service, but with a throwaway database of its own."""
+async def service_env_factory(
+    stack: Stack, infra: InfraEndpoints, make_database: DatabaseFactory
+) -> AsyncIterator[Callable[[str], Awaitable[dict[str, str]]]]:
+    """The environment `make up` gives a service, but with a throwaway database, Kafka topics and
+    consumer group of its own: the running stack's services never see the test's events, and the test
+    never takes theirs. The topics are deleted at the end of the session."""
+    prefixes: list[str] = []
 
     async def factory(service: str) -> dict[str, str]:
         env = dict(stack.service_env(service))
         schema = stack.spec(service).schema
         assert schema is not None
         env["DATABASE_URL"] = await make_database(schema)
-        # Topics and consumer group of its own: the running stack's services never see the test's
-        # events, and the test never takes theirs.
         run = uuid.uuid4().hex[:8]
-        env["KAFKA_TOPIC_PREFIX"] = f"test-{run}."
+        prefixes.append(f"test-{run}.")
+        env["KAFKA_TOPIC_PREFIX"] = prefixes[-1]
         env["KAFKA_CONSUMER_GROUP"] = f"{service}-test-{run}"
         return env
 
-    return factory
+    yield factory
+    if prefixes:
+        admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
+        await admin.start()
+        try:
+            doomed = [t for t in await admin.list_topics() if t.startswith(tuple(prefixes))]
+            if doomed:
+                await admin.delete_topics(doomed)
+        finally:
+            await admin.close()

@@ -25,6 +25,7 @@ from pm_provider_emulator.http import (
     spotify_api,
     tidal_api,
     tidal_auth,
+    tidal_v1_api,
     youtube_api,
 )
 from pm_provider_emulator.http.context import EMULATOR, Emulator, RuntimeConfig
@@ -122,6 +123,7 @@ def init_app(
         deezer_api,
         tidal_auth,
         tidal_api,
+        tidal_v1_api,
         google_oauth,
         youtube_api,
         musicbrainz,

@@ -313,7 +313,10 @@ async def test_write_cycle(client: TestClient[Any, Any], catalogs: Any):
     assert body == {"name": "Gym 2", "description": "new", "items": {"total": 1}}
     r = await client.delete(f"{API}/playlists/{pid}/followers", headers=H)
     assert r.status == 200
-    assert (await client.get(f"{API}/playlists/{pid}", headers=H)).status == 404
+    # Spotify has no deletion: the owner's unfollow leaves the playlist readable by id
+    assert (await client.get(f"{API}/playlists/{pid}", headers=H)).status == 200
+    mine = await (await client.get(f"{API}/me/playlists", headers=H, params={"limit": 50})).json()
+    assert pid not in [p["id"] for p in mine["items"]]
     bad = await client.post(
         f"{API}/playlists/{followed_id(e)}/items", headers=H, json={"uris": [f"spotify:track:{ids[0]}"]}
     )

@@ -88,8 +88,8 @@ def catalog_ids(e: Emulator, provider: str) -> list[str]:
 
 
 def known_track(e: Emulator, provider: str, tid: str) -> bool:
-    if provider == "spotify":
-        return tid in e.catalogs.spotify
+    if provider == "spotify":  # catalog ids, or local files as URIs (spotify:local:...)
+        return tid in e.catalogs.spotify or tid.startswith("spotify:local:")
     if provider == "deezer":
         return tid.isdigit() and int(tid) in e.catalogs.deezer
     if provider == "tidal":

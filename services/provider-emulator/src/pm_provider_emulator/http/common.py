@@ -16,6 +16,7 @@ HOST_PROVIDER = {
     "api.deezer.com": "deezer",
     "connect.deezer.com": "deezer",
     "openapi.tidal.com": "tidal",
+    "api.tidal.com": "tidal",
     "auth.tidal.com": "tidal",
     "login.tidal.com": "tidal",
     "www.googleapis.com": "youtube",

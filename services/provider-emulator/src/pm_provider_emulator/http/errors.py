@@ -221,6 +221,9 @@ def rate_limited(provider: str, host: str, retry_after: int, *, quota: bool = Fa
         )
     if provider == "deezer":
         return deezer(4, "Quota limit exceeded")
+    if provider == "tidal" and host == "api.tidal.com":  # the apps' private API (body unverified)
+        body = {"status": 429, "subStatus": 1002, "userMessage": "Rate limit exceeded"}
+        return json_response(body, 429, {"Retry-After": ra})
     if provider == "tidal":
         return tidal_rate_limited(retry_after)
     if provider == "youtube":

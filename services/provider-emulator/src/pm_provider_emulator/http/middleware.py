@@ -13,7 +13,14 @@ from aiohttp.typedefs import Handler
 from loguru import logger
 
 from pm_provider_emulator.http import errors
-from pm_provider_emulator.http.common import API_HOSTS, HOST_PROVIDER, bearer, emu, request_host
+from pm_provider_emulator.http.common import (
+    API_HOSTS,
+    HOST_PROVIDER,
+    bearer,
+    emu,
+    json_response,
+    request_host,
+)
 from pm_provider_emulator.http.youtube_api import quota_cost
 
 
@@ -77,6 +84,9 @@ def _unknown_route(provider: str, host: str, exc: web.HTTPException) -> web.Stre
         return errors.deezer(800, "no data")
     if host == "openapi.tidal.com":
         return errors.tidal(status, "Resource not found" if status == 404 else "Method not allowed")
+    if host == "api.tidal.com":  # the subset in tidal_v1_api.py; JSON so clients read it as an error
+        body = {"status": status, "subStatus": 2001 if status == 404 else 1002, "userMessage": exc.reason}
+        return json_response(body, status)
     if host == "musicbrainz.org":
         return errors.musicbrainz(status, "Not Found" if status == 404 else "Method not allowed")
     raise exc

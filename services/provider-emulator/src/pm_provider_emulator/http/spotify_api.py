@@ -16,6 +16,7 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 
@@ -243,13 +244,56 @@ def entries_for_snapshot(pl: Playlist, value: Any) -> list[Entry]:
     return entries
 
 
+def local_track_obj(uri: str) -> dict[str, Any]:
+    """A local file in a playlist: ``spotify:local:<artist>:<album>:<title>:<seconds>``, no ids."""
+    artist, album, title, seconds = ([*uri.split(":")[2:], "", "", "", ""])[:4]
+    artist, album, title = (unquote_plus(x) for x in (artist, album, title))
+    return {
+        "album": {
+            "album_type": None,
+            "artists": [],
+            "available_markets": [],
+            "external_urls": {},
+            "href": None,
+            "id": None,
+            "images": [],
+            "name": album,
+            "release_date": None,
+            "release_date_precision": None,
+            "type": "album",
+            "uri": None,
+        },
+        "artists": [
+            {"external_urls": {}, "href": None, "id": None, "name": artist, "type": "artist", "uri": None}
+        ],
+        "available_markets": [],
+        "disc_number": 0,
+        "duration_ms": int(seconds) * 1000 if seconds.isdigit() else 0,
+        "explicit": False,
+        "external_ids": {},
+        "external_urls": {},
+        "href": None,
+        "id": None,
+        "is_local": True,
+        "name": title,
+        "popularity": 0,
+        "preview_url": None,
+        "track_number": 0,
+        "type": "track",
+        "uri": uri,
+    }
+
+
 def entry_obj(e: Emulator, base: str, entry: Entry, market: str | None) -> dict[str, Any]:
     t = e.catalogs.spotify.get(entry.track_id)
     track = track_obj(e, base, t, market, in_playlist=True) if t is not None else None
+    local = entry.track_id.startswith("spotify:local:")
+    if local:
+        track = local_track_obj(entry.track_id)
     obj: dict[str, Any] = {
         "added_at": iso(entry.added_at),
         "added_by": user_ref(base, entry.added_by) if entry.added_by else None,
-        "is_local": False,
+        "is_local": local,
         "primary_color": None,
     }
     if current(e):
@@ -709,8 +753,16 @@ async def remove_items(
 async def unfollow(request: web.Request, e: Emulator, token: AccessToken, user: User | None) -> web.Response:
     u = need_user(user)
     pl = get_playlist(e, request.match_info["playlist_id"])
-    e.store.remove_from_library(u, pl.id)
+    _unfollow(u, pl)
     return web.Response(status=200)
+
+
+def _unfollow(u: User, pl: Playlist) -> None:
+    """Spotify has no deletion: even the owner's unfollow only takes the playlist out of the library
+    (it stays readable by id and for its other followers; following it again restores it)."""
+    if pl.id in u.playlist_ids:
+        u.playlist_ids.remove(pl.id)
+        pl.followers = max(0, pl.followers - 1)
 
 
 @api("playlist-modify-public", "playlist-modify-private", any_scope=True)
@@ -824,7 +876,7 @@ async def library_modify(
             if request.method == "PUT" and pl.id not in u.playlist_ids:
                 u.playlist_ids.insert(0, pl.id)
             elif request.method == "DELETE":
-                e.store.remove_from_library(u, pl.id)
+                _unfollow(u, pl)
     if request.method == "PUT":
         _save(e, u, track_ids)
     else:
@@ -855,7 +907,8 @@ SEARCH_TYPES = ("album", "artist", "playlist", "track", "show", "episode", "audi
 
 @api()
 async def search(request: web.Request, e: Emulator, token: AccessToken, user: User | None) -> web.Response:
-    q = request.query.get("q", "")
+    # the paging links name the query ``query=`` (as Spotify's do), and Spotify accepts it back
+    q = request.query.get("q") or request.query.get("query", "")
     if not q.strip():
         raise SpotifyError(400, "No search query")
     types = [t for t in request.query.get("type", "").split(",") if t]

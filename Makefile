@@ -9,7 +9,7 @@ PYTEST := $(UV) run --frozen pytest
 STACK := $(PY) -m pm_devstack
 
 .PHONY: help uv install up infra down status migrate logs lint format typecheck contracts \
-        test test-unit test-integration test-e2e clean
+        test test-unit test-integration test-e2e test-api bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -45,7 +45,7 @@ format: install ## apply ruff's fixes and formatting
 	@$(UV) run --frozen ruff format .
 
 typecheck: install ## mypy (strict on libs/)
-	@$(UV) run --frozen mypy libs/platform/src libs/contracts/src libs/devstack/src services/*/src
+	@$(UV) run --frozen mypy libs/platform/src libs/contracts/src libs/devstack/src libs/providers/src services/*/src
 
 contracts: install ## regenerate proto/ from libs/contracts
 	@$(PY) -m pm_contracts.generate --root proto
@@ -61,9 +61,20 @@ test-e2e: install ## end-to-end tests through the gateway (starts the stack when
 	@$(STACK) up
 	@$(PYTEST) -q tests-e2e
 
-test: install lint typecheck ## everything CI runs: lint, types, unit, integration and e2e tests
+test-api: install ## schemathesis: generated requests against proto/openapi.yaml on the running gateway
+	@$(STACK) up
+	@SCHEMATHESIS_HOOKS=tests-e2e.schemathesis_hooks $(UV) run --frozen schemathesis run proto/openapi.yaml \
+	  --url http://127.0.0.1:3101 --checks not_a_server_error,response_schema_conformance \
+	  --max-examples 20 --seed 20261129 --no-color
+
+test: install lint typecheck ## everything CI runs: lint, types, unit, integration, e2e and API tests
 	@$(STACK) up
 	@$(PYTEST) -q libs services tests-e2e
+	@$(MAKE) --no-print-directory test-api
+
+bench: install ## the gateway's benchmark against a bare aiohttp server (needs `make up`); see bench/README.md
+	@$(STACK) up
+	@$(PY) -m bench
 
 clean: down ## stop everything and delete local state (.state/)
 	rm -rf .state

@@ -1,0 +1,37 @@
+"""Provider adapters: the one way a service calls Spotify, Deezer, TIDAL or YouTube.
+
+Start at :class:`Providers` (shared session, Redis rate limits, metrics) and its ``adapter()``;
+every adapter implements :class:`ProviderAdapter`; errors are in :mod:`pm_providers.errors`.
+"""
+
+from pm_providers.base import ProviderAdapter, WriteProgress
+from pm_providers.client import Providers
+from pm_providers.http import StaticTokenSource, TokenSource
+from pm_providers.metrics import ProviderMetrics
+from pm_providers.models import (
+    MediaType,
+    ProviderLimits,
+    ProviderName,
+    ProviderPlaylist,
+    ProviderTrack,
+    ProviderUser,
+    WriteResult,
+)
+from pm_providers.settings import ProviderSettings
+
+__all__ = [
+    "MediaType",
+    "ProviderAdapter",
+    "ProviderLimits",
+    "ProviderMetrics",
+    "ProviderName",
+    "ProviderPlaylist",
+    "ProviderSettings",
+    "ProviderTrack",
+    "ProviderUser",
+    "Providers",
+    "StaticTokenSource",
+    "TokenSource",
+    "WriteProgress",
+    "WriteResult",
+]

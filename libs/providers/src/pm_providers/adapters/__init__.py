@@ -1,0 +1,1 @@
+"""One adapter per provider, each implementing :class:`pm_providers.base.ProviderAdapter`."""

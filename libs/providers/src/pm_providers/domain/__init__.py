@@ -1,0 +1,1 @@
+"""Pure logic of the adapters: batching, edit planning, paging, error classification. No I/O."""

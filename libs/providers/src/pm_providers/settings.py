@@ -1,0 +1,153 @@
+"""Provider settings: every base URL, timeouts, retry policy, rate limits and quotas.
+
+Built once at start-up (``load_settings(ProviderSettings)`` from pm_platform) and passed in. Defaults
+are the real hosts and each provider's documented or observed limits; :meth:`ProviderSettings.for_emulator`
+points every host at the provider emulator (``http://127.0.0.1:3199/<host>``).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pm_providers.models import ProviderName
+
+# The real base URL of each host an adapter talks to (the emulator mounts each under /<host>).
+REAL_URLS: dict[str, str] = {
+    "spotify_api_url": "https://api.spotify.com/v1",
+    "spotify_accounts_url": "https://accounts.spotify.com",
+    "deezer_api_url": "https://api.deezer.com",
+    "deezer_connect_url": "https://connect.deezer.com",
+    "tidal_api_url": "https://openapi.tidal.com/v2",
+    "tidal_auth_url": "https://auth.tidal.com/v1",
+    "youtube_api_url": "https://www.googleapis.com/youtube/v3",
+    "google_oauth_url": "https://oauth2.googleapis.com",
+}
+
+
+class BucketSpec(BaseModel):
+    """A token bucket: at most ``capacity`` calls at once, refilled at ``per_second``.
+
+    Over any window of W seconds it lets through at most ``capacity + per_second * W`` calls, so a
+    provider's sliding-window limit of L per W is respected when ``capacity + per_second * W <= L``.
+    """
+
+    capacity: float = Field(gt=0)
+    per_second: float = Field(gt=0)
+
+
+class ProviderLimitsSpec(BaseModel):
+    """Up-front throttling for one provider: the app-wide bucket and the per-user bucket."""
+
+    provider: BucketSpec
+    user: BucketSpec | None = None
+
+
+# Defaults from each provider's documented or observed limits (see the README's table):
+# - Deezer: 50 requests per 5 s (documented). 20 + 5/s * 5 s = 45 per 5 s leaves a margin.
+# - Spotify: a rolling 30 s window, unpublished and lower in development mode (the emulator uses
+#   180 per 30 s): 20 + 5/s * 30 s = 170 per 30 s.
+# - TIDAL: unpublished token bucket (observed small); 20 burst, 10/s.
+# - YouTube: the daily quota is the real limit (see YoutubeQuota); the bucket only smooths bursts.
+# Per-user buckets keep one user's bulk job from taking a provider's whole budget.
+DEFAULT_RATE_LIMITS: dict[ProviderName, ProviderLimitsSpec] = {
+    ProviderName.SPOTIFY: ProviderLimitsSpec(
+        provider=BucketSpec(capacity=20, per_second=5), user=BucketSpec(capacity=10, per_second=3)
+    ),
+    ProviderName.DEEZER: ProviderLimitsSpec(
+        provider=BucketSpec(capacity=20, per_second=5), user=BucketSpec(capacity=10, per_second=3)
+    ),
+    ProviderName.TIDAL: ProviderLimitsSpec(
+        provider=BucketSpec(capacity=20, per_second=10), user=BucketSpec(capacity=10, per_second=5)
+    ),
+    ProviderName.YOUTUBE: ProviderLimitsSpec(
+        provider=BucketSpec(capacity=10, per_second=10), user=BucketSpec(capacity=5, per_second=5)
+    ),
+}
+
+
+class RetryPolicy(BaseModel):
+    """Bounded retries. 5xx/network: exponential backoff with jitter; 429: wait Retry-After."""
+
+    max_attempts: int = Field(default=4, ge=1, le=10, description="attempts per request for 5xx/network")
+    backoff_base_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=8.0, ge=0)
+    max_rate_limit_waits: int = Field(default=3, ge=0, le=20, description="429s waited out per request")
+    max_retry_after_s: float = Field(
+        default=60.0, ge=0, description="a longer Retry-After is raised as RateLimited instead"
+    )
+    retry_after_buffer_s: float = Field(default=0.1, ge=0, description="added to Retry-After")
+    default_retry_after_s: float = Field(default=1.0, ge=0, description="when a 429 names no wait")
+    deezer_quota_wait_s: float = Field(
+        default=5.0, ge=0, description="wait after Deezer's code 4 (it sends no Retry-After)"
+    )
+
+
+class YoutubeQuota(BaseModel):
+    """YouTube Data API quota per project and Pacific day, counted in Redis before each call."""
+
+    mode: Literal["current", "legacy"] = Field(
+        default="current",
+        description="current (2026-06): search has its own 100 calls/day; legacy: search costs 100 units",
+    )
+    units_per_day: int = Field(default=10_000, ge=0)
+    search_calls_per_day: int = Field(default=100, ge=0)
+    project: str = Field(default="default", description="quota key: one per Google Cloud project")
+
+
+class ProviderSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
+
+    spotify_api_url: str = Field(default=REAL_URLS["spotify_api_url"], alias="SPOTIFY_API_URL")
+    spotify_accounts_url: str = Field(default=REAL_URLS["spotify_accounts_url"], alias="SPOTIFY_ACCOUNTS_URL")
+    deezer_api_url: str = Field(default=REAL_URLS["deezer_api_url"], alias="DEEZER_API_URL")
+    deezer_connect_url: str = Field(default=REAL_URLS["deezer_connect_url"], alias="DEEZER_CONNECT_URL")
+    tidal_api_url: str = Field(default=REAL_URLS["tidal_api_url"], alias="TIDAL_API_URL")
+    tidal_auth_url: str = Field(default=REAL_URLS["tidal_auth_url"], alias="TIDAL_AUTH_URL")
+    youtube_api_url: str = Field(default=REAL_URLS["youtube_api_url"], alias="YOUTUBE_API_URL")
+    google_oauth_url: str = Field(default=REAL_URLS["google_oauth_url"], alias="GOOGLE_OAUTH_URL")
+
+    connect_timeout_s: float = Field(default=5.0, gt=0, alias="PROVIDER_CONNECT_TIMEOUT_S")
+    read_timeout_s: float = Field(default=30.0, gt=0, alias="PROVIDER_READ_TIMEOUT_S")
+    total_timeout_s: float = Field(default=60.0, gt=0, alias="PROVIDER_TOTAL_TIMEOUT_S")
+    max_connections: int = Field(default=100, ge=1, alias="PROVIDER_MAX_CONNECTIONS")
+    max_connections_per_host: int = Field(default=20, ge=1, alias="PROVIDER_MAX_CONNECTIONS_PER_HOST")
+
+    retry: RetryPolicy = Field(default_factory=RetryPolicy, alias="PROVIDER_RETRY")
+    # JSON, e.g. {"deezer": {"provider": {"capacity": 20, "per_second": 5}, "user": null}}; providers
+    # not named keep their defaults.
+    rate_limits: dict[ProviderName, ProviderLimitsSpec] = Field(
+        default_factory=dict, alias="PROVIDER_RATE_LIMITS"
+    )
+    rate_limit_key_prefix: str = Field(default="pm:providers", alias="PROVIDER_REDIS_PREFIX")
+    youtube_quota: YoutubeQuota = Field(default_factory=YoutubeQuota, alias="YOUTUBE_QUOTA")
+
+    spotify_market: str = Field(
+        default="from_token", alias="SPOTIFY_MARKET", description="market for is_playable"
+    )
+    tidal_country_code: str | None = Field(
+        default=None, alias="TIDAL_COUNTRY_CODE", description="default: the user's country"
+    )
+    youtube_video_details: bool = Field(
+        default=True,
+        alias="YOUTUBE_VIDEO_DETAILS",
+        description="read durations with one videos.list call per page of playlist items",
+    )
+
+    @field_validator(*REAL_URLS, mode="after")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    def limits_for(self, provider: ProviderName) -> ProviderLimitsSpec:
+        return self.rate_limits.get(provider, DEFAULT_RATE_LIMITS[provider])
+
+    def for_emulator(self, base: str = "http://127.0.0.1:3199") -> ProviderSettings:
+        """A copy with every host at ``<base>/<host>`` (the emulator's one substitution)."""
+        base = base.rstrip("/")
+        urls = {name: f"{base}/{url.split('://', 1)[1]}" for name, url in REAL_URLS.items()}
+        return self.model_copy(update=urls)

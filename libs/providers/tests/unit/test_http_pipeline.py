@@ -1,0 +1,297 @@
+"""The request pipeline against a scripted server on loopback (no provider, no Redis, no real sleeps)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from pm_providers.domain.classify import classify_deezer, classify_spotify
+from pm_providers.domain.responses import ProviderResponse
+from pm_providers.errors import (
+    ProviderError,
+    ProviderUnavailable,
+    QuotaExceeded,
+    RateLimited,
+    ReconsentRequired,
+    Unauthorized,
+)
+from pm_providers.http import AuthStyle, ProviderHttp, backoff_delay
+from pm_providers.metrics import ProviderMetrics
+from pm_providers.models import ProviderName
+from pm_providers.settings import RetryPolicy
+
+POLICY = RetryPolicy(
+    max_attempts=3, backoff_base_s=0.5, backoff_max_s=4, max_rate_limit_waits=2, deezer_quota_wait_s=5
+)
+Reply = Callable[[web.Request], web.Response]
+
+
+class Script:
+    """Answers each request with the next scripted reply; records what arrived."""
+
+    def __init__(self) -> None:
+        self.replies: list[Reply] = []
+        self.seen: list[web.Request] = []
+        self.bodies: list[bytes] = []
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        self.seen.append(request)
+        self.bodies.append(await request.read())
+        reply = self.replies.pop(0) if self.replies else ok({"ok": True})
+        return reply(request)
+
+
+def ok(body: Any, status: int = 200) -> Reply:
+    return lambda _r: web.json_response(body, status=status)
+
+
+def spotify_error(status: int, message: str, **headers: str) -> Reply:
+    return lambda _r: web.json_response(
+        {"error": {"status": status, "message": message}}, status=status, headers=headers
+    )
+
+
+def drop() -> Reply:
+    def reply(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.close()
+        raise ConnectionResetError
+
+    return reply
+
+
+class Tokens:
+    def __init__(self, refreshed: str = "fresh-token-123456") -> None:
+        self.token = "stale-token-123456"
+        self.refreshed = refreshed
+        self.refreshes = 0
+
+    async def access_token(self) -> str:
+        return self.token
+
+    async def refresh(self) -> str:
+        self.refreshes += 1
+        await asyncio.sleep(0.01)
+        self.token = self.refreshed
+        return self.token
+
+
+@pytest.fixture
+async def script() -> AsyncIterator[tuple[Script, str]]:
+    s = Script()
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", s.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    yield s, f"http://127.0.0.1:{server.port}/api.example.com/v1"
+    await server.close()
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+def pipeline(
+    session: aiohttp.ClientSession,
+    base: str,
+    *,
+    tokens: Any = None,
+    classify: Callable[[ProviderResponse], ProviderError | None] | None = None,
+    auth: AuthStyle = AuthStyle.BEARER,
+    waits: list[float] | None = None,
+) -> ProviderHttp:
+    recorded = waits if waits is not None else []
+
+    async def sleep(s: float) -> None:
+        recorded.append(s)
+
+    return ProviderHttp(
+        ProviderName.SPOTIFY,
+        session=session,
+        base_url=base,
+        classify=classify or (lambda r: classify_spotify(r, POLICY)),
+        tokens=tokens if tokens is not None else Tokens(),
+        policy=POLICY,
+        auth_style=auth,
+        metrics=ProviderMetrics(),
+        sleep=sleep,
+        rand=lambda: 1.0,
+    )
+
+
+async def test_success_sends_bearer_and_parses_json(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    s, base = script
+    s.replies = [ok({"id": "me"})]
+    resp = await pipeline(session, base).request("GET", "/me", endpoint="me")
+    assert resp.body == {"id": "me"}
+    assert s.seen[0].headers["Authorization"] == "Bearer stale-token-123456"
+    assert s.seen[0].path == "/api.example.com/v1/me"
+
+
+async def test_query_token_for_deezer(script: tuple[Script, str], session: aiohttp.ClientSession) -> None:
+    s, base = script
+    http = pipeline(session, base, auth=AuthStyle.QUERY, classify=lambda r: classify_deezer(r, POLICY))
+    await http.request("GET", "/user/me", endpoint="me", params={"q": 'artist:"Sigur Rós"'})
+    assert s.seen[0].query["access_token"] == "stale-token-123456"
+    assert s.seen[0].query["q"] == 'artist:"Sigur Rós"'
+    assert "Authorization" not in s.seen[0].headers
+
+
+async def test_5xx_retried_with_exponential_backoff(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    s, base = script
+    waits: list[float] = []
+    s.replies = [spotify_error(503, "down"), spotify_error(502, "bad"), ok({"x": 1})]
+    resp = await pipeline(session, base, waits=waits).request("GET", "/x", endpoint="x")
+    assert resp.body == {"x": 1}
+    assert waits == [0.5, 1.0]
+    assert len(s.seen) == 3
+
+
+async def test_5xx_gives_up_after_max_attempts(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    s, base = script
+    s.replies = [spotify_error(503, "down")] * 5
+    with pytest.raises(ProviderUnavailable) as err:
+        await pipeline(session, base).request("GET", "/x", endpoint="x")
+    assert len(s.seen) == 3 and err.value.retryable and not err.value.uncertain
+
+
+async def test_non_idempotent_write_is_not_resent_after_an_ambiguous_failure(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    s, base = script
+    s.replies = [spotify_error(500, "boom")]
+    with pytest.raises(ProviderUnavailable) as err:
+        await pipeline(session, base).request("POST", "/items", endpoint="add", json_body={"uris": ["a"]})
+    assert err.value.uncertain and len(s.seen) == 1
+    # 503 says "not done": resent.
+    s.replies = [spotify_error(503, "busy"), ok({"snapshot_id": "s"}, 201)]
+    resp = await pipeline(session, base).request("POST", "/items", endpoint="add", json_body={"uris": ["a"]})
+    assert resp.status == 201 and len(s.seen) == 3
+
+
+async def test_dropped_connection(script: tuple[Script, str], session: aiohttp.ClientSession) -> None:
+    s, base = script
+    s.replies = [drop(), ok({"ok": 1})]
+    assert (await pipeline(session, base).request("GET", "/x", endpoint="x")).body == {"ok": 1}
+    s.replies = [drop()]
+    with pytest.raises(ProviderUnavailable) as err:
+        await pipeline(session, base).request("POST", "/x", endpoint="x", json_body={})
+    assert err.value.uncertain and err.value.code == "network"
+
+
+async def test_429_waits_retry_after_then_raises_when_persistent(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    s, base = script
+    waits: list[float] = []
+    s.replies = [spotify_error(429, "slow down", **{"Retry-After": "2"}), ok({})]
+    await pipeline(session, base, waits=waits).request("GET", "/x", endpoint="x")
+    assert waits == [pytest.approx(2.1)]
+    s.replies = [spotify_error(429, "slow down", **{"Retry-After": "1"})] * 4
+    with pytest.raises(RateLimited):
+        await pipeline(session, base).request("GET", "/x", endpoint="x")
+    s.replies = [spotify_error(429, "come back tomorrow", **{"Retry-After": "3600"})]
+    with pytest.raises(RateLimited) as err:
+        await pipeline(session, base).request("GET", "/x", endpoint="x")
+    assert err.value.retry_after == 3600
+
+
+async def test_deezer_quota_object_escalates(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    s, base = script
+    quota = ok({"error": {"type": "Exception", "message": "Quota limit exceeded", "code": 4}})
+    s.replies = [quota] * 3
+    waits: list[float] = []
+    http = pipeline(
+        session, base, auth=AuthStyle.QUERY, classify=lambda r: classify_deezer(r, POLICY), waits=waits
+    )
+    with pytest.raises(QuotaExceeded):
+        await http.request("GET", "/user/me", endpoint="me")
+    assert waits == [pytest.approx(5.1), pytest.approx(5.1)]
+
+
+async def test_401_refreshes_once_and_concurrent_calls_share_it(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    s, base = script
+    tokens = Tokens()
+
+    def by_token(request: web.Request) -> web.Response:
+        if request.headers.get("Authorization") == "Bearer fresh-token-123456":
+            return web.json_response({"ok": True})
+        return web.json_response(
+            {"error": {"status": 401, "message": "The access token expired"}}, status=401
+        )
+
+    s.replies = [by_token] * 10
+    http = pipeline(session, base, tokens=tokens)
+    results = await asyncio.gather(*(http.request("GET", f"/x{i}", endpoint="x") for i in range(4)))
+    assert all(r.body == {"ok": True} for r in results)
+    assert tokens.refreshes == 1
+
+
+async def test_refresh_that_does_not_help_is_unauthorized(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    s, base = script
+    s.replies = [spotify_error(401, "Invalid access token")] * 3
+    tokens = Tokens(refreshed="still-bad-token-000")
+    with pytest.raises(Unauthorized):
+        await pipeline(session, base, tokens=tokens).request("GET", "/x", endpoint="x")
+    assert len(s.seen) == 2 and tokens.refreshes == 1
+
+
+async def test_dead_refresh_token(script: tuple[Script, str], session: aiohttp.ClientSession) -> None:
+    s, base = script
+
+    class Dead(Tokens):
+        async def refresh(self) -> str:
+            raise ReconsentRequired("invalid_grant")
+
+    s.replies = [spotify_error(401, "The access token expired")]
+    with pytest.raises(ReconsentRequired):
+        await pipeline(session, base, tokens=Dead()).request("GET", "/x", endpoint="x")
+
+
+async def test_links_outside_the_base_are_refused(session: aiohttp.ClientSession) -> None:
+    http = pipeline(session, "http://127.0.0.1:9/api.example.com/v1")
+    assert http.url("/me") == "http://127.0.0.1:9/api.example.com/v1/me"
+    assert http.url("http://127.0.0.1:9/api.example.com/v1/x?y=1").endswith("/x?y=1")
+    with pytest.raises(ValueError, match="outside the configured base"):
+        http.url("https://evil.example.org/steal")
+    with pytest.raises(ValueError, match="outside the configured base"):
+        http.url("http://127.0.0.1:9/api.example.com/v1evil")
+
+
+async def test_errors_never_carry_the_token(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    s, base = script
+    s.replies = [drop()] * 10
+    http = pipeline(session, base, auth=AuthStyle.QUERY, classify=lambda r: classify_deezer(r, POLICY))
+    with pytest.raises(ProviderUnavailable) as err:
+        await http.request("GET", "/user/me", endpoint="me")
+    assert "stale-token" not in str(err.value) and "http" not in str(err.value)
+
+
+def test_backoff_is_bounded_and_jittered() -> None:
+    policy = RetryPolicy(backoff_base_s=0.5, backoff_max_s=4)
+    assert backoff_delay(1, policy, lambda: 1.0) == 0.5
+    assert backoff_delay(3, policy, lambda: 1.0) == 2.0
+    assert backoff_delay(10, policy, lambda: 1.0) == 4.0
+    assert backoff_delay(10, policy, lambda: 0.0) == 2.0

@@ -1,0 +1,200 @@
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+import pytest
+
+from pm_providers.base import ProviderAdapter, WriteProgress
+from pm_providers.errors import InvalidRequest, PartialWrite, ProviderUnavailable
+from pm_providers.models import (
+    ProviderLimits,
+    ProviderName,
+    ProviderPlaylist,
+    ProviderTrack,
+    ProviderUser,
+    WriteResult,
+)
+from pm_providers.settings import DEFAULT_RATE_LIMITS, ProviderSettings
+
+
+def test_defaults_are_the_real_hosts() -> None:
+    s = ProviderSettings()
+    assert s.spotify_api_url == "https://api.spotify.com/v1"
+    assert s.deezer_api_url == "https://api.deezer.com"
+    assert s.tidal_api_url == "https://openapi.tidal.com/v2"
+    assert s.youtube_api_url == "https://www.googleapis.com/youtube/v3"
+
+
+def test_for_emulator_rewrites_every_host() -> None:
+    s = ProviderSettings().for_emulator("http://127.0.0.1:3199/")
+    assert s.spotify_api_url == "http://127.0.0.1:3199/api.spotify.com/v1"
+    assert s.spotify_accounts_url == "http://127.0.0.1:3199/accounts.spotify.com"
+    assert s.tidal_auth_url == "http://127.0.0.1:3199/auth.tidal.com/v1"
+    assert s.google_oauth_url == "http://127.0.0.1:3199/oauth2.googleapis.com"
+
+
+def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEEZER_API_URL", "http://localhost:1/api.deezer.com/")
+    monkeypatch.setenv("PROVIDER_RATE_LIMITS", '{"deezer": {"provider": {"capacity": 5, "per_second": 1}}}')
+    monkeypatch.setenv("YOUTUBE_QUOTA", '{"mode": "legacy", "units_per_day": 20000}')
+    s = ProviderSettings()
+    assert s.deezer_api_url == "http://localhost:1/api.deezer.com"
+    assert s.limits_for(ProviderName.DEEZER).provider.capacity == 5
+    assert s.limits_for(ProviderName.DEEZER).user is None
+    assert s.limits_for(ProviderName.SPOTIFY) == DEFAULT_RATE_LIMITS[ProviderName.SPOTIFY]
+    assert s.youtube_quota.mode == "legacy" and s.youtube_quota.units_per_day == 20000
+
+
+def test_default_buckets_stay_within_documented_windows() -> None:
+    deezer = DEFAULT_RATE_LIMITS[ProviderName.DEEZER].provider
+    assert deezer.capacity + deezer.per_second * 5 <= 50  # 50 requests per 5 s
+    spotify = DEFAULT_RATE_LIMITS[ProviderName.SPOTIFY].provider
+    assert spotify.capacity + spotify.per_second * 30 <= 180  # the emulator's rolling 30 s window
+
+
+def test_bad_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPOTIFY_API_URL", "api.spotify.com")
+    with pytest.raises(ValueError, match=r"http:// or https://"):
+        ProviderSettings()
+
+
+class Batches(ProviderAdapter):
+    """Only the shared batch machinery; the provider operations are not used here."""
+
+    name = ProviderName.SPOTIFY
+    limits = ProviderLimits(
+        playlists_page=1,
+        tracks_page=1,
+        liked_page=1,
+        max_add_batch=2,
+        max_remove_batch=2,
+        max_move_batch=1,
+        max_playlist_size=None,
+        search_page=1,
+    )
+
+    def __init__(self, fail_at: int | None = None, error: Exception | None = None) -> None:
+        self.sent: list[list[str]] = []
+        self.fail_at = fail_at
+        self.error = error
+
+    async def add_tracks(
+        self, playlist_id: str, track_ids: Sequence[str], *, progress: WriteProgress | None = None
+    ) -> WriteResult:
+        async def send(batch: list[str], offset: int) -> None:
+            if len(self.sent) == self.fail_at:
+                assert self.error is not None
+                raise self.error
+            self.sent.append(batch)
+
+        await self._write_batches(track_ids, 2, send, progress, "add")
+        return WriteResult(written=len(track_ids))
+
+    async def current_user(self) -> ProviderUser:
+        raise NotImplementedError
+
+    def playlists(self) -> AsyncIterator[ProviderPlaylist]:
+        raise NotImplementedError
+
+    async def playlist(self, playlist_id: str) -> ProviderPlaylist:
+        raise NotImplementedError
+
+    def playlist_tracks(self, playlist_id: str) -> AsyncIterator[ProviderTrack]:
+        raise NotImplementedError
+
+    def liked_tracks(self) -> AsyncIterator[ProviderTrack]:
+        raise NotImplementedError
+
+    async def search_isrc(self, isrc: str) -> list[ProviderTrack]:
+        raise NotImplementedError
+
+    async def search_tracks(self, **kw: Any) -> list[ProviderTrack]:
+        raise NotImplementedError
+
+    async def create_playlist(
+        self, name: str, *, description: str = "", public: bool = False
+    ) -> ProviderPlaylist:
+        raise NotImplementedError
+
+    async def remove_tracks(
+        self, playlist_id: str, entries: Sequence[ProviderTrack], **kw: Any
+    ) -> WriteResult:
+        raise NotImplementedError
+
+    async def reorder(
+        self, playlist_id: str, current: Sequence[ProviderTrack], target: Sequence[ProviderTrack], **kw: Any
+    ) -> WriteResult:
+        raise NotImplementedError
+
+    async def insert_tracks(self, playlist_id: str, track_ids: Sequence[str], **kw: Any) -> WriteResult:
+        raise NotImplementedError
+
+    async def update_details(self, playlist_id: str, **kw: Any) -> None:
+        raise NotImplementedError
+
+    async def delete_playlist(self, playlist_id: str) -> None:
+        raise NotImplementedError
+
+
+IDS = ["a", "b", "c", "d", "e"]
+
+
+async def test_batches_in_order() -> None:
+    b = Batches()
+    progress = WriteProgress()
+    await b.add_tracks("p", IDS, progress=progress)
+    assert b.sent == [["a", "b"], ["c", "d"], ["e"]]
+    assert progress.written == IDS and progress.in_flight == [] and progress.remaining == []
+
+
+async def test_first_batch_certain_failure_is_the_error_itself() -> None:
+    with pytest.raises(InvalidRequest):
+        await Batches(fail_at=0, error=InvalidRequest("bad id")).add_tracks("p", IDS)
+
+
+async def test_failure_after_some_batches_is_partial() -> None:
+    with pytest.raises(PartialWrite) as err:
+        await Batches(fail_at=1, error=InvalidRequest("bad id")).add_tracks("p", IDS)
+    assert err.value.written == ("a", "b")
+    assert err.value.remaining == ("c", "d", "e")
+    assert err.value.uncertain_batch == ()
+    assert isinstance(err.value.cause, InvalidRequest) and not err.value.retryable
+
+
+async def test_uncertain_batch_is_reported() -> None:
+    with pytest.raises(PartialWrite) as err:
+        await Batches(fail_at=0, error=ProviderUnavailable("lost", uncertain=True)).add_tracks("p", IDS)
+    assert err.value.written == ()
+    assert err.value.uncertain_batch == ("a", "b")
+    assert err.value.remaining == ("c", "d", "e")
+    assert err.value.retryable
+
+
+async def test_cooperative_cancel_stops_between_batches() -> None:
+    progress = WriteProgress()
+    progress.request_cancel()
+    with pytest.raises(PartialWrite) as err:
+        await Batches().add_tracks("p", IDS, progress=progress)
+    assert err.value.written == () and err.value.remaining == tuple(IDS) and err.value.cause is None
+
+
+async def test_task_cancel_propagates_and_progress_tells() -> None:
+    class Slow(Batches):
+        async def add_tracks(
+            self, playlist_id: str, track_ids: Sequence[str], *, progress: WriteProgress | None = None
+        ) -> WriteResult:
+            async def send(batch: list[str], offset: int) -> None:
+                await asyncio.sleep(0.05 if offset == 0 else 10)
+
+            await self._write_batches(track_ids, 2, send, progress, "add")
+            return WriteResult()
+
+    progress = WriteProgress()
+    task = asyncio.create_task(Slow().add_tracks("p", IDS, progress=progress))
+    await asyncio.sleep(0.1)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert progress.written == ["a", "b"] and progress.in_flight == ["c", "d"] and progress.remaining == ["e"]

@@ -38,6 +38,28 @@ from pm_devstack.service import ServiceProcess
 from pm_devstack.services_file import ServiceSpec, load_services
 
 CORS_ORIGINS = "http://localhost:3000"
+# The provider emulator's development OAuth clients and the real hosts it mounts (auth's URL variables).
+_EMULATOR_CLIENTS = {
+    "spotify": {"CLIENT_ID": "pm-dev-spotify", "CLIENT_SECRET": "pm-dev-spotify-secret"},
+    "deezer": {"CLIENT_ID": "pm-dev-deezer", "CLIENT_SECRET": "pm-dev-deezer-secret"},
+    "tidal": {"CLIENT_ID": "pm-dev-tidal", "CLIENT_SECRET": "pm-dev-tidal-secret"},
+    "youtube": {
+        "CLIENT_ID": "pm-dev-youtube.apps.googleusercontent.com",
+        "CLIENT_SECRET": "pm-dev-youtube-secret",
+    },
+}
+_PROVIDER_HOSTS = {
+    "SPOTIFY_ACCOUNTS_URL": "accounts.spotify.com",
+    "SPOTIFY_API_URL": "api.spotify.com",
+    "DEEZER_CONNECT_URL": "connect.deezer.com",
+    "DEEZER_API_URL": "api.deezer.com",
+    "TIDAL_AUTH_URL": "auth.tidal.com",
+    "TIDAL_LOGIN_URL": "login.tidal.com",
+    "TIDAL_API_URL": "openapi.tidal.com",
+    "GOOGLE_ACCOUNTS_URL": "accounts.google.com",
+    "GOOGLE_OAUTH2_URL": "oauth2.googleapis.com",
+    "YOUTUBE_API_URL": "www.googleapis.com",
+}
 LOG_LEVEL = "info"
 ENVIRONMENT = "development"
 
@@ -242,6 +264,28 @@ class Stack:
         }
         # Every service's base URL, so the gateway (and any caller of /internal/...) finds its upstreams.
         env |= {other.url_variable: f"http://{HOST}:{other.port}" for other in self.specs}
+        if spec.name == "auth":
+            # The master keys as secret files, so a running auth re-reads them on SIGHUP (key rotation
+            # without a restart, docs/operations.md); created once from .state/env, then the files rule.
+            keys = self.config.state_dir / "secrets" / "auth"
+            keys.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for name, value in (("master_key", self.secrets[MASTER_KEY]), ("master_key_previous", "")):
+                if not (keys / name).exists():
+                    (keys / name).touch(mode=0o600)
+                    (keys / name).write_text(value + "\n")
+            del env["MASTER_KEY"]
+            env |= {
+                "MASTER_KEY_FILE": str(keys / "master_key"),
+                "MASTER_KEY_PREVIOUS_FILE": str(keys / "master_key_previous"),
+            }
+            # OAuth against the provider emulator's development clients; callbacks through the gateway.
+            emulator = f"http://{HOST}:{self.spec('provider-emulator').port}"
+            env |= {f"{p.upper()}_{k}": v for p, c in _EMULATOR_CLIENTS.items() for k, v in c.items()}
+            env |= {
+                f"{p.upper()}_REDIRECT_URI": f"{self.gateway_url}/api/v1/auth/{p}/callback"
+                for p in _EMULATOR_CLIENTS
+            }
+            env |= {variable: f"{emulator}/{host}" for variable, host in _PROVIDER_HOSTS.items()}
         return env
 
 

@@ -59,8 +59,12 @@ def test_each_service_has_its_own_role_and_shared_secrets(tmp_stack: Stack) -> N
     auth, export = tmp_stack.service_env("auth"), tmp_stack.service_env("export")
     assert auth["DATABASE_URL"].startswith("postgresql://pm_auth:")
     assert export["DATABASE_URL"].startswith("postgresql://pm_export:")
-    for key in ("MASTER_KEY", "JWT_SECRET", "SERVICE_TOKEN", "AWS_SECRET_ACCESS_KEY"):
+    for key in ("JWT_SECRET", "SERVICE_TOKEN", "AWS_SECRET_ACCESS_KEY"):
         assert auth[key] == export[key]
+    # auth reads its master keys from files (re-read on SIGHUP for rotation), first written from .state/env.
+    assert "MASTER_KEY" not in auth
+    assert Path(auth["MASTER_KEY_FILE"]).read_text().strip() == export["MASTER_KEY"]
+    assert Path(auth["MASTER_KEY_PREVIOUS_FILE"]).read_text().strip() == ""
 
 
 def test_emulator_gets_only_the_basics(tmp_stack: Stack) -> None:

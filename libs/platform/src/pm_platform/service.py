@@ -7,6 +7,7 @@ job runner, health, metrics, logging and shutdown as every other service::
     python -m pm_<name> serve      # migrate, then serve until SIGTERM
     python -m pm_<name> migrate    # apply migrations and exit
     python -m pm_<name> check-config
+    python -m pm_<name> <command> [args]   # a service's own commands (ServiceDefinition.commands)
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ from pm_platform.settings import InfraSettings, SettingsError, exit_on_settings_
 
 S = TypeVar("S", bound=InfraSettings)
 ResourceFactory = Callable[["Runtime"], AsyncIterator[None]]
+# A service's own CLI command: gets the loaded settings and the remaining arguments, returns the exit code.
+Command = Callable[[InfraSettings, list[str]], int]
 
 
 @dataclass
@@ -63,6 +66,7 @@ class ServiceDefinition:
     resources: list[ResourceFactory] = field(default_factory=list)
     health_checks: Callable[[Runtime], list[HealthCheck]] | None = None
     client_max_size: int = 1 << 20
+    commands: dict[str, Command] = field(default_factory=dict)
 
     @property
     def version(self) -> str:
@@ -294,8 +298,11 @@ async def migrate_only(definition: ServiceDefinition, settings: InfraSettings) -
 def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
     """Entry point of ``python -m pm_<name>``."""
     parser = argparse.ArgumentParser(prog=f"python -m {definition.distribution.replace('-', '_')}")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate", "check-config"])
-    args = parser.parse_args(argv)
+    builtin = ["serve", "migrate", "check-config"]
+    parser.add_argument("command", nargs="?", default="serve", choices=[*builtin, *definition.commands])
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command in builtin:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         settings = load_settings(definition.settings_cls)
     except SettingsError as error:
@@ -306,6 +313,8 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
     if args.command == "check-config":
         print(f"{definition.name}: configuration ok")
         return
+    if args.command in definition.commands:
+        raise SystemExit(definition.commands[args.command](settings, extra))
     if args.command == "migrate":
         try:
             applied = asyncio.run(migrate_only(definition, settings))

@@ -2,10 +2,22 @@
 
 from importlib import resources
 
+from pm_auth.commands import rotate_master_key_command, rotate_signing_key_command
+from pm_auth.context import auth_context, auth_resources
 from pm_auth.events.handlers import event_handlers
 from pm_auth.http.routes import add_routes
 from pm_auth.settings import AuthSettings
-from pm_platform.service import ServiceDefinition
+from pm_platform.health import HealthCheck
+from pm_platform.service import Runtime, ServiceDefinition
+
+
+def health_checks(rt: Runtime) -> list[HealthCheck]:
+    async def keys() -> dict[str, object]:
+        # Informational: which master keys this process holds (after a SIGHUP reload, the new ones).
+        ctx = auth_context(rt)
+        return {**ctx.master.describe(), "providers": sorted(ctx.clients)}
+
+    return [HealthCheck("keys", keys)]
 
 
 def definition() -> ServiceDefinition:
@@ -17,4 +29,11 @@ def definition() -> ServiceDefinition:
         migrations=resources.files("pm_auth") / "migrations",
         routes=add_routes,
         event_handlers=event_handlers,
+        resources=[auth_resources],
+        health_checks=health_checks,
+        client_max_size=64 * 1024,
+        commands={
+            "rotate-master-key": rotate_master_key_command,
+            "rotate-signing-key": rotate_signing_key_command,
+        },
     )

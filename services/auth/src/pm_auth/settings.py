@@ -1,23 +1,158 @@
-from pydantic import Field, SecretStr, field_validator
+"""Settings of the auth service, built once at start-up (the master keys may be re-read: see keys.py)."""
 
-from pm_platform.settings import InfraSettings, check_jwt_secret, decode_master_key
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+
+from pm_auth.domain.oauth_clients import PROVIDERS, OAuthClient, ProviderName, provider_spec
+from pm_platform.settings import BaseServiceSettings, InfraSettings, check_jwt_secret, decode_master_key
 
 
-class AuthSettings(InfraSettings):
-    """Settings of the auth service: the shared ones plus the keys that protect tokens."""
+def _url(*names: str, default: str) -> Any:
+    return Field(default=default, validation_alias=AliasChoices(*names))
+
+
+class MasterKeySettings(BaseServiceSettings):
+    """MASTER_KEY and MASTER_KEY_PREVIOUS alone: what a running auth re-reads on SIGHUP.
+
+    An empty MASTER_KEY_PREVIOUS (e.g. an emptied secret file) means "no previous key".
+    """
 
     master_key: SecretStr = Field(alias="MASTER_KEY")
     master_key_previous: SecretStr | None = Field(default=None, alias="MASTER_KEY_PREVIOUS")
-    jwt_secret: SecretStr = Field(alias="JWT_SECRET")
+
+    @field_validator("master_key_previous", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if isinstance(value, SecretStr) and not value.get_secret_value().strip():
+            return None
+        return value
 
     @field_validator("master_key", "master_key_previous")
     @classmethod
     def _aes_256_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            decode_master_key(value.get_secret_value())
+            decode_master_key(value.get_secret_value().strip())
         return value
+
+
+class AuthSettings(InfraSettings, MasterKeySettings):
+    """Settings of the auth service: the shared ones, the keys that protect tokens, the OAuth clients."""
+
+    jwt_secret: SecretStr = Field(alias="JWT_SECRET")
+    # EdDSA (Ed25519 keys kept in the schema) by default; HS256 with JWT_SECRET only as a fallback.
+    jws_alg: Literal["EdDSA", "HS256"] = Field(default="EdDSA", alias="AUTH_TOKEN_ALG")
+    api_base_url: str = Field(default="http://127.0.0.1:3101", alias="API_BASE_URL")
+    cors_origins: str = Field(default="", alias="CORS_ORIGINS")
+    access_token_ttl_s: int = Field(default=900, alias="ACCESS_TOKEN_TTL_S", ge=60, le=3600)
+    # How often the running service looks at MASTER_KEY_FILE / MASTER_KEY_PREVIOUS_FILE for changes
+    # (SIGHUP re-reads them at once); 0 turns the watcher off.
+    master_key_watch_interval_s: float = Field(default=5.0, alias="MASTER_KEY_WATCH_INTERVAL_S", ge=0)
+    provider_timeout_s: float = Field(default=10.0, alias="PROVIDER_TIMEOUT_S", gt=0)
+
+    spotify_client_id: str = Field(default="", alias="SPOTIFY_CLIENT_ID")
+    spotify_client_secret: SecretStr = Field(default=SecretStr(""), alias="SPOTIFY_CLIENT_SECRET")
+    spotify_redirect_uri: str = Field(default="", alias="SPOTIFY_REDIRECT_URI")
+    spotify_accounts_url: str = _url("SPOTIFY_ACCOUNTS_URL", default="https://accounts.spotify.com")
+    spotify_api_url: str = _url("SPOTIFY_API_URL", default="https://api.spotify.com")
+
+    deezer_client_id: str = Field(
+        default="", validation_alias=AliasChoices("DEEZER_CLIENT_ID", "DEEZER_APP_ID")
+    )
+    deezer_client_secret: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("DEEZER_CLIENT_SECRET", "DEEZER_SECRET")
+    )
+    deezer_redirect_uri: str = Field(default="", alias="DEEZER_REDIRECT_URI")
+    deezer_connect_url: str = _url("DEEZER_CONNECT_URL", default="https://connect.deezer.com")
+    deezer_api_url: str = _url("DEEZER_API_URL", default="https://api.deezer.com")
+
+    tidal_client_id: str = Field(default="", alias="TIDAL_CLIENT_ID")
+    tidal_client_secret: SecretStr = Field(default=SecretStr(""), alias="TIDAL_CLIENT_SECRET")
+    tidal_redirect_uri: str = Field(default="", alias="TIDAL_REDIRECT_URI")
+    tidal_auth_url: str = _url("TIDAL_AUTH_URL", default="https://auth.tidal.com")
+    tidal_login_url: str = _url("TIDAL_LOGIN_URL", default="https://login.tidal.com")
+    tidal_api_url: str = _url("TIDAL_API_URL", default="https://openapi.tidal.com")
+
+    youtube_client_id: str = Field(
+        default="", validation_alias=AliasChoices("YOUTUBE_CLIENT_ID", "GOOGLE_CLIENT_ID")
+    )
+    youtube_client_secret: SecretStr = Field(
+        default=SecretStr(""), validation_alias=AliasChoices("YOUTUBE_CLIENT_SECRET", "GOOGLE_CLIENT_SECRET")
+    )
+    youtube_redirect_uri: str = Field(
+        default="", validation_alias=AliasChoices("YOUTUBE_REDIRECT_URI", "GOOGLE_REDIRECT_URI")
+    )
+    google_accounts_url: str = _url("GOOGLE_ACCOUNTS_URL", default="https://accounts.google.com")
+    google_oauth2_url: str = _url("GOOGLE_OAUTH2_URL", default="https://oauth2.googleapis.com")
+    youtube_api_url: str = _url("YOUTUBE_API_URL", default="https://www.googleapis.com")
 
     @field_validator("jwt_secret")
     @classmethod
     def _long_enough(cls, value: SecretStr) -> SecretStr:
         return check_jwt_secret(value)
+
+    @field_validator(
+        "api_base_url",
+        "spotify_accounts_url",
+        "spotify_api_url",
+        "deezer_connect_url",
+        "deezer_api_url",
+        "tidal_auth_url",
+        "tidal_login_url",
+        "tidal_api_url",
+        "google_accounts_url",
+        "google_oauth2_url",
+        "youtube_api_url",
+    )
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @property
+    def issuer(self) -> str:
+        return self.api_base_url
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """Origins a redirect-flow ``return_to`` may point at: the public base URL and CORS_ORIGINS."""
+        origins = [o.strip().rstrip("/") for o in self.cors_origins.split(",") if o.strip()]
+        return [self.api_base_url, *origins]
+
+    def oauth_client(self, provider: ProviderName) -> OAuthClient | None:
+        """The configured OAuth client of ``provider``, or None when its client id is not set."""
+        client_id: str = getattr(self, f"{provider}_client_id")
+        if not client_id:
+            return None
+        secret: SecretStr = getattr(self, f"{provider}_client_secret")
+        redirect_uri: str = getattr(self, f"{provider}_redirect_uri") or (
+            f"{self.api_base_url}/api/v1/auth/{provider}/callback"
+        )
+        urls = {
+            "spotify": (self.spotify_accounts_url, self.spotify_accounts_url, self.spotify_api_url),
+            "deezer": (self.deezer_connect_url, self.deezer_connect_url, self.deezer_api_url),
+            "tidal": (self.tidal_login_url, self.tidal_auth_url, self.tidal_api_url),
+            "youtube": (self.google_accounts_url, self.google_oauth2_url, self.youtube_api_url),
+        }[provider]
+        return OAuthClient(
+            spec=provider_spec(provider),
+            client_id=client_id,
+            client_secret=secret.get_secret_value(),
+            redirect_uri=redirect_uri,
+            authorize_base=urls[0],
+            token_base=urls[1],
+            api_base=urls[2],
+        )
+
+    def oauth_clients(self) -> dict[ProviderName, OAuthClient]:
+        clients = {}
+        for name in PROVIDERS:
+            client = self.oauth_client(name)
+            if client is not None:
+                clients[name] = client
+        return clients

@@ -12,6 +12,8 @@ from pm_platform.service import Runtime
 
 def event_handlers(rt: Runtime) -> dict[str, Handler]:
     async def on_user_deleted(conn: asyncpg.Connection, envelope: Envelope, event: UserDeleted) -> None:
+        # The deletion request already removed auth's rows in its own transaction; this catches any
+        # row written for the user concurrently (idempotent: usually removes nothing).
         removed = await delete_user_data(conn, rt.jobs, event.user_id)
         logger.info("removed {} row(s) of deleted user {}", removed, event.user_id)
 

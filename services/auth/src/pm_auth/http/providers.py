@@ -1,0 +1,317 @@
+"""Provider linking: authorize (redirect and polling flows), the OAuth callback, attempt status, the
+linked-accounts list and unlinking. Tokens go into the vault sealed; the state is single-use."""
+
+from __future__ import annotations
+
+import html
+import uuid
+from datetime import datetime, timedelta
+
+from aiohttp import web
+from loguru import logger
+
+from pm_auth.context import AuthContext
+from pm_auth.domain import vault
+from pm_auth.domain.oauth_clients import (
+    OAuthClient,
+    ProviderName,
+    ProviderResponseError,
+    TokenError,
+    is_provider,
+)
+from pm_auth.domain.oauth_flow import (
+    STATE_TTL,
+    attempt_status,
+    code_challenge_s256,
+    new_code_verifier,
+    new_state,
+    safe_return_to,
+    state_hash,
+    with_query,
+)
+from pm_auth.http.common import context, iso, json_answer, now_utc, parse_uuid, require_user, runtime
+from pm_auth.http.models import MAX_BODY_BYTES, AuthorizeBody
+from pm_auth.http.problems import (
+    InvalidReturnTo,
+    InvalidState,
+    LinkNotFound,
+    ProviderNotConfigured,
+    StateAlreadyUsed,
+    StateExpired,
+    UnknownProvider,
+)
+from pm_auth.storage import links as links_sql
+from pm_auth.storage import provider_oauth
+from pm_contracts.provider_links import ProviderLinked, ProviderUnlinked
+from pm_platform.errors import NotFound
+from pm_platform.http import read_json
+from pm_platform.service import Runtime
+
+# Finished attempts stay this long (docs/operations.md: "OAuth callback errors"), then go.
+ATTEMPT_RETENTION = timedelta(days=1)
+
+
+def link_record(user_id: uuid.UUID, provider: str) -> str:
+    return vault.record_name("provider_links", user_id, provider)
+
+
+def attempt_record(attempt_id: uuid.UUID) -> str:
+    return vault.record_name("oauth_attempts", attempt_id)
+
+
+def relink_url(ctx: AuthContext, provider: str) -> str:
+    """Where a client starts linking again (POST, as for the first link)."""
+    return f"{ctx.settings.api_base_url}/api/v1/auth/{provider}/authorize"
+
+
+def provider_from(request: web.Request) -> ProviderName:
+    name = request.match_info["provider"]
+    if not is_provider(name):
+        raise UnknownProvider(f"unknown provider {name[:40]!r}; one of spotify, deezer, tidal, youtube")
+    return name  # type: ignore[return-value]
+
+
+def client_for(ctx: AuthContext, provider: ProviderName) -> OAuthClient:
+    client = ctx.clients.get(provider)
+    if client is None:
+        raise ProviderNotConfigured(
+            f"{provider} has no OAuth client configured (set {provider.upper()}_CLIENT_ID)"
+        )
+    return client
+
+
+async def authorize(request: web.Request) -> web.Response:
+    identity = await require_user(request)
+    provider = provider_from(request)
+    body = await read_json(request, AuthorizeBody, MAX_BODY_BYTES)
+    rt, ctx = runtime(request), context(request)
+    client = client_for(ctx, provider)
+    if body.return_to is not None and not safe_return_to(body.return_to, ctx.settings.allowed_origins):
+        raise InvalidReturnTo(
+            errors=[{"field": "return_to", "message": "not an allowed origin", "type": "origin"}]
+        )
+    now = now_utc()
+    attempt_id = uuid.uuid4()
+    state = new_state()
+    verifier = new_code_verifier() if client.spec.pkce else None
+    data_key, wrapped = vault.new_data_key(ctx.master.ring, attempt_record(attempt_id))
+    expires_at = now + STATE_TTL
+    async with rt.transaction() as conn:
+        await links_sql.purge_attempts(conn, identity.user_id, now - ATTEMPT_RETENTION)
+        await links_sql.insert_attempt(
+            conn,
+            attempt_id=attempt_id,
+            user_id=identity.user_id,
+            provider=provider,
+            mode=body.mode,
+            state_hash=state_hash(state),
+            return_to=body.return_to,
+            wrapped=wrapped,
+            code_verifier=data_key.encrypt("code_verifier", verifier) if verifier else None,
+            now=now,
+            expires_at=expires_at,
+        )
+    url = client.authorization_url(state, code_challenge_s256(verifier) if verifier else None)
+    return json_answer(
+        {
+            "attempt_id": str(attempt_id),
+            "authorization_url": url,
+            "expires_at": iso(expires_at),
+            "mode": body.mode,
+        }
+    )
+
+
+def _page(title: str, message: str, status: int) -> web.Response:
+    body = (
+        '<!doctype html><html><head><meta charset="utf-8"><title>Playlist Manager</title></head>'
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+    )
+    return web.Response(
+        status=status,
+        text=body,
+        content_type="text/html",
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": "default-src 'none'"},
+    )
+
+
+def _finish_response(attempt: links_sql.Attempt, ok: bool, error: str | None) -> web.StreamResponse:
+    if attempt.mode == "redirect" and attempt.return_to:
+        params = {
+            "provider": attempt.provider,
+            "attempt_id": str(attempt.id),
+            "status": "succeeded" if ok else "failed",
+        }
+        if error:
+            params["error"] = error
+        raise web.HTTPFound(with_query(attempt.return_to, params), headers={"Cache-Control": "no-store"})
+    if ok:
+        return _page("Account linked", "You can close this window and return to Playlist Manager.", 200)
+    return _page("Linking failed", f"The provider did not link the account ({error}). Try again.", 400)
+
+
+async def callback(request: web.Request) -> web.StreamResponse:
+    """The provider sends the browser here with ``code`` and ``state`` (or an error)."""
+    provider = provider_from(request)
+    rt, ctx = runtime(request), context(request)
+    state = request.query.get("state", "")
+    if not state or len(state) > 200:
+        raise InvalidState("the callback has no valid state parameter")
+    hashed = state_hash(state)
+    now = now_utc()
+    async with rt.pool.acquire() as conn:
+        attempt = await links_sql.consume_state(conn, provider, hashed, now)
+        if attempt is None:
+            known = await links_sql.attempt_by_state(conn, hashed)
+            if known is not None and known.provider == provider:
+                raise StateAlreadyUsed("this link attempt was already completed; start again")
+            raise InvalidState("unknown state; start linking again")
+        if now >= attempt.expires_at:
+            await links_sql.finish_attempt(conn, attempt.id, "expired", "state_expired", now)
+            raise StateExpired("the link attempt expired (10 minutes); start again")
+    error = request.query.get("error") or request.query.get("error_reason")
+    code = request.query.get("code")
+    if error or not code:
+        return await _fail(rt, attempt, (error or "missing_code")[:100], now)
+    client = client_for(ctx, provider)
+    assert ctx.http is not None
+    try:
+        verifier = None
+        if attempt.code_verifier is not None:
+            data_key = vault.unwrap(ctx.master.ring, attempt_record(attempt.id), attempt.wrapped)
+            verifier = data_key.decrypt("code_verifier", attempt.code_verifier)
+        tokens = await provider_oauth.redeem_code(ctx.http, client, code, verifier)
+        profile = await provider_oauth.profile(ctx.http, client, tokens.access_token)
+    except TokenError as exc:
+        logger.info("{} refused the authorization code: {}", provider, exc)
+        return await _fail(rt, attempt, exc.error, now)
+    except (provider_oauth.ProviderUnavailable, ProviderResponseError) as exc:
+        logger.warning("{} failed during linking: {}", provider, exc)
+        return await _fail(rt, attempt, "provider_unavailable", now)
+    except vault.VaultError as exc:
+        logger.error("cannot open the PKCE verifier of attempt {}: {}", attempt.id, exc)
+        return await _fail(rt, attempt, "internal_error", now)
+
+    ring = ctx.master.ring
+    data_key, wrapped = vault.new_data_key(ring, link_record(attempt.user_id, provider))
+    linked_at = now_utc()
+    async with rt.transaction() as conn:
+        await links_sql.upsert_link(
+            conn,
+            user_id=attempt.user_id,
+            provider=provider,
+            account_id=profile.account_id,
+            display_name=profile.display_name,
+            scopes=list(tokens.scopes),
+            wrapped=wrapped,
+            access_token=data_key.encrypt("access_token", tokens.access_token),
+            refresh_token=data_key.encrypt("refresh_token", tokens.refresh_token)
+            if tokens.refresh_token
+            else None,
+            access_expires_at=tokens.expires_at,
+            now=linked_at,
+        )
+        await links_sql.finish_attempt(conn, attempt.id, "succeeded", None, linked_at)
+        await rt.emit(
+            conn,
+            "provider.linked",
+            str(attempt.user_id),
+            ProviderLinked(
+                user_id=attempt.user_id,
+                provider=provider,
+                provider_account_id=profile.account_id,
+                display_name=(profile.display_name or "")[:500] or None,
+                scopes=list(tokens.scopes),
+                linked_at=linked_at,
+            ),
+        )
+    return _finish_response(attempt, True, None)
+
+
+async def _fail(rt: Runtime, attempt: links_sql.Attempt, error: str, now: datetime) -> web.StreamResponse:
+    async with rt.pool.acquire() as conn:
+        await links_sql.finish_attempt(conn, attempt.id, "failed", error, now)
+    return _finish_response(attempt, False, error)
+
+
+async def attempt_status_handler(request: web.Request) -> web.Response:
+    """The polling flow: the app polls this until the attempt succeeded (or failed, or expired)."""
+    identity = await require_user(request)
+    attempt_id = parse_uuid(request.match_info["attempt_id"])
+    attempt = None
+    if attempt_id is not None:
+        async with runtime(request).pool.acquire() as conn:
+            attempt = await links_sql.attempt_by_id(conn, attempt_id, identity.user_id)
+    if attempt is None:
+        raise NotFound("no such link attempt", code="attempt-not-found")
+    status = attempt_status(attempt.status, attempt.expires_at, now_utc())
+    answer: dict[str, str | None] = {
+        "attempt_id": str(attempt.id),
+        "status": status,
+        "provider": attempt.provider,
+        "expires_at": iso(attempt.expires_at),
+    }
+    if status in ("failed", "expired"):
+        answer["error"] = attempt.error or "state_expired"
+    return json_answer(answer)
+
+
+async def list_links(request: web.Request) -> web.Response:
+    identity = await require_user(request)
+    ctx = context(request)
+    async with runtime(request).pool.acquire() as conn:
+        links = await links_sql.links_of_user(conn, identity.user_id)
+    answer = []
+    for link in links:
+        item: dict[str, object] = {
+            "provider": link.provider,
+            "account_id": link.account_id,
+            "display_name": link.display_name,
+            "status": link.status,
+            "scopes": link.scopes,
+            "linked_at": iso(link.linked_at),
+        }
+        if link.status == "needs_reconsent":
+            item["relink_url"] = relink_url(ctx, link.provider)
+            item["reason"] = link.status_reason
+        answer.append(item)
+    return json_answer({"links": answer})
+
+
+async def unlink(request: web.Request) -> web.Response:
+    """Revoke at the provider where it offers revocation (best effort), then delete the tokens."""
+    identity = await require_user(request)
+    provider = provider_from(request)
+    rt, ctx = runtime(request), context(request)
+    now = now_utc()
+    token: str | None = None
+    async with rt.transaction() as conn:
+        link = await links_sql.get_link(conn, identity.user_id, provider, for_update=True)
+        if link is None:
+            raise LinkNotFound(f"no {provider} account is linked")
+        try:
+            data_key = vault.unwrap(ctx.master.ring, link_record(identity.user_id, provider), link.wrapped)
+            sealed, column = (
+                (link.refresh_token, "refresh_token")
+                if link.refresh_token
+                else (link.access_token, "access_token")
+            )
+            token = data_key.decrypt(column, sealed)
+        except vault.VaultError as exc:
+            logger.warning("cannot open the {} tokens to revoke them before unlinking: {}", provider, exc)
+        await links_sql.delete_link(conn, identity.user_id, provider)
+        await rt.emit(
+            conn,
+            "provider.unlinked",
+            str(identity.user_id),
+            ProviderUnlinked(
+                user_id=identity.user_id,
+                provider=provider,
+                provider_account_id=link.account_id,
+                unlinked_at=now,
+            ),
+        )
+    client = ctx.clients.get(provider)
+    if token is not None and client is not None and ctx.http is not None:
+        await provider_oauth.revoke(ctx.http, client, token)
+    return web.Response(status=204)

@@ -1,0 +1,199 @@
+"""The keys a running auth holds: the master-key ring (reloadable without a restart) and the
+access-token signing keys (from the schema, cached for a few seconds).
+
+Zero-downtime master-key rotation with one instance: the operator writes the new key files
+(``MASTER_KEY_FILE`` = new, ``MASTER_KEY_PREVIOUS_FILE`` = old) and sends SIGHUP (or waits for the file
+watcher); the ring is re-read from the environment and the ``_FILE`` secrets, new records are sealed with
+the new key and old ones still open; then ``python -m pm_auth rotate-master-key`` re-wraps the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+from loguru import logger
+
+from pm_auth.domain import vault
+from pm_auth.domain.tokens import SigningKey
+from pm_auth.domain.vault import KeyRing, MasterKey
+from pm_auth.settings import MasterKeySettings
+from pm_auth.storage import signing_keys as keys_sql
+from pm_platform.settings import SettingsError, load_settings
+
+SIGNING_CACHE_S = 10.0
+# Retired signing keys stay in the JWKS this long after retirement: every token they signed has expired.
+JWKS_GRACE = timedelta(minutes=5)
+
+
+def ring_from(settings: MasterKeySettings) -> KeyRing:
+    previous = settings.master_key_previous
+    return KeyRing(
+        MasterKey.from_base64(settings.master_key.get_secret_value()),
+        MasterKey.from_base64(previous.get_secret_value()) if previous is not None else None,
+    )
+
+
+class MasterKeys:
+    """The live key ring. :meth:`reload` swaps it atomically; readers take ``ring`` once per operation."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self.ring = ring
+        self.reloaded_at = time.time()
+
+    def reload(self) -> bool:
+        """Re-read MASTER_KEY(_FILE) and MASTER_KEY_PREVIOUS(_FILE). Keeps the old ring on any error."""
+        try:
+            fresh = ring_from(load_settings(MasterKeySettings))
+        except (SettingsError, ValueError) as exc:
+            logger.error("master keys not reloaded, keeping the current ones: {}", exc)
+            return False
+        changed = fresh.key_ids != self.ring.key_ids
+        self.ring = fresh
+        self.reloaded_at = time.time()
+        logger.info(
+            "master keys {}: current {}, previous {}",
+            "reloaded" if changed else "re-read (unchanged)",
+            fresh.current.key_id,
+            fresh.previous.key_id if fresh.previous else "none",
+        )
+        return changed
+
+    def describe(self) -> dict[str, str | None]:
+        previous = self.ring.previous
+        return {
+            "current_key_id": self.ring.current.key_id,
+            "previous_key_id": previous.key_id if previous else None,
+        }
+
+
+def _watched_files() -> list[str]:
+    return [p for p in (os.environ.get("MASTER_KEY_FILE"), os.environ.get("MASTER_KEY_PREVIOUS_FILE")) if p]
+
+
+def _fingerprint(paths: list[str]) -> tuple[tuple[str, float, int], ...]:
+    marks = []
+    for path in paths:
+        try:
+            st = os.stat(path)
+            marks.append((path, st.st_mtime, st.st_size))
+        except OSError:
+            marks.append((path, -1.0, -1))
+    return tuple(marks)
+
+
+async def watch_master_keys(keys: MasterKeys, interval_s: float) -> AsyncIterator[None]:
+    """Reload on SIGHUP and, every ``interval_s``, when a watched key file changed. A resource context."""
+    loop = asyncio.get_running_loop()
+    sighup_installed = False
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        # Only the main thread of a process may install it (not the case in some test runners).
+        loop.add_signal_handler(signal.SIGHUP, keys.reload)
+        sighup_installed = True
+
+    async def poll() -> None:
+        paths = _watched_files()
+        seen = _fingerprint(paths)
+        while True:
+            await asyncio.sleep(interval_s)
+            now = _fingerprint(paths)
+            if now != seen:
+                seen = now
+                keys.reload()
+
+    task = (
+        asyncio.create_task(poll(), name="master-key-watch") if interval_s > 0 and _watched_files() else None
+    )
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if sighup_installed:
+            loop.remove_signal_handler(signal.SIGHUP)
+
+
+def open_signing_key(ring: KeyRing, row: keys_sql.SigningKeyRow) -> SigningKey:
+    data_key = vault.unwrap(ring, vault.record_name("signing_keys", row.kid), row.wrapped)
+    private = bytes.fromhex(data_key.decrypt("private_key", row.private_key))
+    return SigningKey(row.kid, row.public_key, private)
+
+
+async def create_signing_key(conn: asyncpg.Connection, ring: KeyRing, *, retire_others: bool) -> SigningKey:
+    """A new Ed25519 key, sealed under the current master key; optionally retires the others."""
+    key = SigningKey.generate()
+    assert key.private is not None
+    data_key, wrapped = vault.new_data_key(ring, vault.record_name("signing_keys", key.kid))
+    await keys_sql.insert_key(
+        conn, key.kid, key.public, wrapped, data_key.encrypt("private_key", key.private.hex())
+    )
+    if retire_others:
+        await keys_sql.retire_all_but(conn, key.kid)
+    return key
+
+
+class SigningKeys:
+    """The newest active key signs; published keys include recently retired ones. Cached briefly, so a
+    key rotated by the CLI is picked up within ``SIGNING_CACHE_S`` without a restart."""
+
+    def __init__(self, pool: asyncpg.Pool, master: MasterKeys, access_ttl: timedelta) -> None:
+        self._pool = pool
+        self._master = master
+        self._access_ttl = access_ttl
+        self._loaded_at = 0.0
+        self._active: SigningKey | None = None
+        self._published: list[SigningKey] = []
+        self._lock = asyncio.Lock()
+
+    async def ensure_one(self) -> None:
+        """At start-up: create the first key if the schema has none (serialised between replicas)."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await keys_sql.lock_keys(conn)
+            if await keys_sql.active_count(conn) == 0:
+                key = await create_signing_key(conn, self._master.ring, retire_others=False)
+                logger.info("created the first access-token signing key {}", key.kid)
+
+    async def _load(self) -> None:
+        now = datetime.now(UTC)
+        async with self._pool.acquire() as conn:
+            rows = await keys_sql.published_keys(conn, now - self._access_ttl - JWKS_GRACE)
+        published: list[SigningKey] = []
+        active: SigningKey | None = None
+        for row in rows:
+            if row.retired_at is None and active is None:
+                active = open_signing_key(self._master.ring, row)
+                published.append(active)
+            else:
+                published.append(SigningKey(row.kid, row.public_key))
+        self._active, self._published = active, published
+        self._loaded_at = time.monotonic()
+
+    async def _fresh(self) -> None:
+        if time.monotonic() - self._loaded_at < SIGNING_CACHE_S and self._active is not None:
+            return
+        async with self._lock:
+            if time.monotonic() - self._loaded_at >= SIGNING_CACHE_S or self._active is None:
+                await self._load()
+
+    async def active(self) -> SigningKey:
+        await self._fresh()
+        if self._active is None:
+            await self.ensure_one()
+            await self._load()
+        assert self._active is not None
+        return self._active
+
+    async def published(self) -> list[SigningKey]:
+        await self._fresh()
+        return list(self._published)
+
+    def invalidate(self) -> None:
+        self._loaded_at = 0.0

@@ -1,0 +1,273 @@
+"""SQL of OAuth attempts and provider links (the token vault's rows)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from pm_auth.domain.vault import WrappedKey
+
+
+@dataclass(frozen=True)
+class Attempt:
+    id: uuid.UUID
+    user_id: uuid.UUID
+    provider: str
+    mode: str
+    return_to: str | None
+    status: str
+    error: str | None
+    wrapped: WrappedKey
+    code_verifier: bytes | None
+    created_at: datetime
+    expires_at: datetime
+    state_used_at: datetime | None
+
+
+_ATTEMPT = """id, user_id, provider, mode, return_to, status, error, key_id, wrapped_key, code_verifier,
+              created_at, expires_at, state_used_at"""
+
+
+def _attempt(r: asyncpg.Record) -> Attempt:
+    return Attempt(
+        r["id"],
+        r["user_id"],
+        r["provider"],
+        r["mode"],
+        r["return_to"],
+        r["status"],
+        r["error"],
+        WrappedKey(r["key_id"], bytes(r["wrapped_key"])),
+        bytes(r["code_verifier"]) if r["code_verifier"] is not None else None,
+        r["created_at"],
+        r["expires_at"],
+        r["state_used_at"],
+    )
+
+
+async def insert_attempt(
+    conn: asyncpg.Connection,
+    *,
+    attempt_id: uuid.UUID,
+    user_id: uuid.UUID,
+    provider: str,
+    mode: str,
+    state_hash: bytes,
+    return_to: str | None,
+    wrapped: WrappedKey,
+    code_verifier: bytes | None,
+    now: datetime,
+    expires_at: datetime,
+) -> None:
+    await conn.execute(
+        """INSERT INTO oauth_attempts (id, user_id, provider, mode, state_hash, return_to, key_id, wrapped_key,
+                                       code_verifier, created_at, expires_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+        attempt_id,
+        user_id,
+        provider,
+        mode,
+        state_hash,
+        return_to,
+        wrapped.key_id,
+        wrapped.wrapped,
+        code_verifier,
+        now,
+        expires_at,
+    )
+
+
+async def consume_state(
+    conn: asyncpg.Connection, provider: str, state_hash: bytes, now: datetime
+) -> Attempt | None:
+    """Mark the state used and return its attempt; None when no unused state matches (single use)."""
+    row = await conn.fetchrow(
+        f"""UPDATE oauth_attempts SET state_used_at = $3
+            WHERE state_hash = $1 AND provider = $2 AND state_used_at IS NULL RETURNING {_ATTEMPT}""",
+        state_hash,
+        provider,
+        now,
+    )
+    return _attempt(row) if row else None
+
+
+async def attempt_by_state(conn: asyncpg.Connection, state_hash: bytes) -> Attempt | None:
+    row = await conn.fetchrow(f"SELECT {_ATTEMPT} FROM oauth_attempts WHERE state_hash = $1", state_hash)
+    return _attempt(row) if row else None
+
+
+async def attempt_by_id(
+    conn: asyncpg.Connection, attempt_id: uuid.UUID, user_id: uuid.UUID
+) -> Attempt | None:
+    row = await conn.fetchrow(
+        f"SELECT {_ATTEMPT} FROM oauth_attempts WHERE id = $1 AND user_id = $2", attempt_id, user_id
+    )
+    return _attempt(row) if row else None
+
+
+async def finish_attempt(
+    conn: asyncpg.Connection, attempt_id: uuid.UUID, status: str, error: str | None, now: datetime
+) -> None:
+    """Record the outcome; the PKCE verifier is not needed any more and is dropped."""
+    await conn.execute(
+        """UPDATE oauth_attempts SET status = $2, error = $3, completed_at = $4, code_verifier = NULL
+           WHERE id = $1""",
+        attempt_id,
+        status,
+        error,
+        now,
+    )
+
+
+async def purge_attempts(conn: asyncpg.Connection, user_id: uuid.UUID, older_than: datetime) -> int:
+    """Forget the user's attempts that ended before ``older_than`` (kept a while for troubleshooting)."""
+    status = await conn.execute(
+        "DELETE FROM oauth_attempts WHERE user_id = $1 AND expires_at < $2", user_id, older_than
+    )
+    return int(status.split()[-1])
+
+
+@dataclass(frozen=True)
+class Link:
+    user_id: uuid.UUID
+    provider: str
+    account_id: str
+    display_name: str | None
+    scopes: list[str]
+    status: str
+    status_reason: str | None
+    wrapped: WrappedKey
+    access_token: bytes
+    refresh_token: bytes | None
+    access_expires_at: datetime | None
+    linked_at: datetime
+
+
+_LINK = """user_id, provider, account_id, display_name, scopes, status, status_reason, key_id, wrapped_key,
+           access_token, refresh_token, access_expires_at, linked_at"""
+
+
+def _link(r: asyncpg.Record) -> Link:
+    return Link(
+        r["user_id"],
+        r["provider"],
+        r["account_id"],
+        r["display_name"],
+        list(r["scopes"]),
+        r["status"],
+        r["status_reason"],
+        WrappedKey(r["key_id"], bytes(r["wrapped_key"])),
+        bytes(r["access_token"]),
+        bytes(r["refresh_token"]) if r["refresh_token"] is not None else None,
+        r["access_expires_at"],
+        r["linked_at"],
+    )
+
+
+async def upsert_link(
+    conn: asyncpg.Connection,
+    *,
+    user_id: uuid.UUID,
+    provider: str,
+    account_id: str,
+    display_name: str | None,
+    scopes: list[str],
+    wrapped: WrappedKey,
+    access_token: bytes,
+    refresh_token: bytes | None,
+    access_expires_at: datetime | None,
+    now: datetime,
+) -> None:
+    """Link (or link again: re-consent replaces the tokens and clears 'needs re-consent')."""
+    await conn.execute(
+        """INSERT INTO provider_links (user_id, provider, account_id, display_name, scopes, status, status_reason,
+                                       key_id, wrapped_key, access_token, refresh_token, access_expires_at,
+                                       linked_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, 'linked', NULL, $6, $7, $8, $9, $10, $11, $11)
+           ON CONFLICT (user_id, provider) DO UPDATE SET
+               account_id = EXCLUDED.account_id, display_name = EXCLUDED.display_name, scopes = EXCLUDED.scopes,
+               status = 'linked', status_reason = NULL, key_id = EXCLUDED.key_id,
+               wrapped_key = EXCLUDED.wrapped_key, access_token = EXCLUDED.access_token,
+               refresh_token = EXCLUDED.refresh_token, access_expires_at = EXCLUDED.access_expires_at,
+               linked_at = EXCLUDED.linked_at, refreshed_at = NULL, updated_at = EXCLUDED.updated_at""",
+        user_id,
+        provider,
+        account_id,
+        display_name,
+        scopes,
+        wrapped.key_id,
+        wrapped.wrapped,
+        access_token,
+        refresh_token,
+        access_expires_at,
+        now,
+    )
+
+
+async def get_link(
+    conn: asyncpg.Connection, user_id: uuid.UUID, provider: str, *, for_update: bool = False
+) -> Link | None:
+    lock = " FOR UPDATE" if for_update else ""
+    row = await conn.fetchrow(
+        f"SELECT {_LINK} FROM provider_links WHERE user_id = $1 AND provider = $2{lock}", user_id, provider
+    )
+    return _link(row) if row else None
+
+
+async def links_of_user(conn: asyncpg.Connection, user_id: uuid.UUID) -> list[Link]:
+    rows = await conn.fetch(
+        f"SELECT {_LINK} FROM provider_links WHERE user_id = $1 ORDER BY provider", user_id
+    )
+    return [_link(r) for r in rows]
+
+
+async def store_refreshed(
+    conn: asyncpg.Connection,
+    *,
+    user_id: uuid.UUID,
+    provider: str,
+    wrapped: WrappedKey,
+    access_token: bytes,
+    refresh_token: bytes | None,
+    access_expires_at: datetime | None,
+    scopes: list[str],
+    now: datetime,
+) -> None:
+    """New tokens after a refresh, sealed under a fresh data key (wrapped by the current master key)."""
+    await conn.execute(
+        """UPDATE provider_links SET key_id = $3, wrapped_key = $4, access_token = $5, refresh_token = $6,
+                  access_expires_at = $7, scopes = $8, refreshed_at = $9, updated_at = $9
+           WHERE user_id = $1 AND provider = $2""",
+        user_id,
+        provider,
+        wrapped.key_id,
+        wrapped.wrapped,
+        access_token,
+        refresh_token,
+        access_expires_at,
+        scopes,
+        now,
+    )
+
+
+async def mark_needs_reconsent(
+    conn: asyncpg.Connection, user_id: uuid.UUID, provider: str, reason: str, now: datetime
+) -> None:
+    await conn.execute(
+        """UPDATE provider_links SET status = 'needs_reconsent', status_reason = $3, updated_at = $4
+           WHERE user_id = $1 AND provider = $2""",
+        user_id,
+        provider,
+        reason[:500],
+        now,
+    )
+
+
+async def delete_link(conn: asyncpg.Connection, user_id: uuid.UUID, provider: str) -> bool:
+    status = await conn.execute(
+        "DELETE FROM provider_links WHERE user_id = $1 AND provider = $2", user_id, provider
+    )
+    return bool(status.endswith(" 1"))

@@ -1,0 +1,90 @@
+"""HTTP to the providers' authorization servers: redeem a code, refresh, fetch the profile, revoke.
+
+Only what auth needs (the adapters in libs/providers do the rest). Requests are built and answers parsed
+by the pure registry in ``domain/oauth_clients.py``; this module only does the I/O.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+from loguru import logger
+
+from pm_auth.domain.oauth_clients import (
+    OAuthClient,
+    Profile,
+    ProviderResponseError,
+    TokenRequest,
+    TokenSet,
+    parse_profile,
+    parse_token_response,
+)
+
+USER_AGENT = "PlaylistManager-auth/0.1 (+https://playlist-manager.dev)"
+
+
+class ProviderUnavailable(Exception):
+    """The provider could not be reached or answered with a server error: try again later."""
+
+
+async def _send(session: aiohttp.ClientSession, req: TokenRequest) -> tuple[int, Any]:
+    headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(req.headers or {})}
+    try:
+        async with session.request(
+            req.method, req.url, params=req.query, data=req.form, headers=headers, allow_redirects=False
+        ) as response:
+            text = await response.text()
+            try:
+                body: Any = json.loads(text)
+            except ValueError:
+                body = text
+            return response.status, body
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise ProviderUnavailable(f"{type(exc).__name__}: {exc}") from None
+
+
+async def redeem_code(
+    session: aiohttp.ClientSession, client: OAuthClient, code: str, code_verifier: str | None
+) -> TokenSet:
+    status, body = await _send(session, client.code_request(code, code_verifier))
+    if status >= 500:
+        raise ProviderUnavailable(f"{client.spec.name} token endpoint answered {status}")
+    return parse_token_response(client.spec, status, body, datetime.now(UTC))
+
+
+async def refresh(session: aiohttp.ClientSession, client: OAuthClient, refresh_token: str) -> TokenSet:
+    """Raises TokenError (e.g. invalid_grant) when the provider refuses, ProviderUnavailable when it is down."""
+    status, body = await _send(session, client.refresh_request(refresh_token))
+    if status >= 500 or status == 429:
+        raise ProviderUnavailable(f"{client.spec.name} token endpoint answered {status}")
+    try:
+        return parse_token_response(
+            client.spec, status, body, datetime.now(UTC), previous_refresh=refresh_token
+        )
+    except ProviderResponseError as exc:
+        raise ProviderUnavailable(str(exc)) from None
+
+
+async def profile(session: aiohttp.ClientSession, client: OAuthClient, access_token: str) -> Profile:
+    status, body = await _send(session, client.profile_request(access_token))
+    if status >= 500 or status == 429:
+        raise ProviderUnavailable(f"{client.spec.name} profile call answered {status}")
+    return parse_profile(client.spec, status, body)
+
+
+async def revoke(session: aiohttp.ClientSession, client: OAuthClient, token: str) -> bool:
+    """Best effort: revoke ``token`` where the provider offers it (Google). Never raises."""
+    url = client.revoke_url
+    if url is None:
+        return False
+    try:
+        status, _ = await _send(session, TokenRequest("POST", url, form={"token": token}))
+    except ProviderUnavailable as exc:
+        logger.warning("revoking a {} token failed: {}", client.spec.name, exc)
+        return False
+    if status >= 400:
+        logger.warning("{} refused to revoke a token ({})", client.spec.name, status)
+    return status < 400

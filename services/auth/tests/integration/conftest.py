@@ -1,0 +1,201 @@
+"""Auth running for real (in-process, throwaway database, private topics) against an in-process
+provider emulator, plus helpers that drive the public API the way the gateway would."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from pm_auth.app import definition
+from pm_platform.identity import Identity, service_credential, sign_identity
+from pm_platform.service import Runtime
+from pm_platform.testing import running_service
+from pm_provider_emulator.app import init_app
+from pm_provider_emulator.settings import EmulatorSettings
+
+HOSTS = {
+    "SPOTIFY_ACCOUNTS_URL": "accounts.spotify.com",
+    "SPOTIFY_API_URL": "api.spotify.com",
+    "DEEZER_CONNECT_URL": "connect.deezer.com",
+    "DEEZER_API_URL": "api.deezer.com",
+    "TIDAL_AUTH_URL": "auth.tidal.com",
+    "TIDAL_LOGIN_URL": "login.tidal.com",
+    "TIDAL_API_URL": "openapi.tidal.com",
+    "GOOGLE_ACCOUNTS_URL": "accounts.google.com",
+    "GOOGLE_OAUTH2_URL": "oauth2.googleapis.com",
+    "YOUTUBE_API_URL": "www.googleapis.com",
+}
+DEMO_USERS = {
+    "spotify": "pmdemo.spotify",
+    "deezer": "5000000001",
+    "tidal": "190000001",
+    "youtube": "UCpmdemoYouTube000000001",
+}
+PASSWORD = "Tr0ub4dor-and-3"
+
+
+def new_master_key() -> str:
+    return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+@dataclass
+class Emulator:
+    client: TestClient[web.Request, web.Application]
+    base: str
+
+    async def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = await self.client.request(method, f"/_admin{path}", **kwargs)
+        assert response.status < 400, await response.text()
+        return await response.json()
+
+    async def token_calls(self, host: str) -> int:
+        calls = await self.admin("GET", f"/calls?host={host}")
+        counts = calls.get("calls", calls) if isinstance(calls, dict) else {}
+        return sum(n for key, n in counts.items() if "token" in key and key.startswith("POST"))
+
+
+@pytest.fixture(scope="module")
+async def emulator() -> AsyncIterator[Emulator]:
+    app = init_app(EmulatorSettings(clock="manual", rate_limits=False))
+    client: TestClient[web.Request, web.Application] = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    try:
+        yield Emulator(client, str(client.make_url("")).rstrip("/"))
+    finally:
+        await client.close()
+
+
+@dataclass
+class Auth:
+    client: TestClient[web.Request, web.Application]
+    rt: Runtime
+    env: dict[str, str]
+    master_key: str
+
+    @property
+    def service_token(self) -> str:
+        return self.rt.settings.service_token.get_secret_value()
+
+    def identity(self, user_id: str | uuid.UUID, session_id: str | uuid.UUID) -> dict[str, str]:
+        ident = Identity(uuid.UUID(str(user_id)), uuid.UUID(str(session_id)))
+        return {"X-PM-Identity": sign_identity(ident, self.service_token)}
+
+    def service_headers(self) -> dict[str, str]:
+        return {"Authorization": service_credential(self.service_token)}
+
+    async def fetch(self, sql: str, *args: Any) -> list[Any]:
+        async with self.rt.pool.acquire() as conn:
+            return list(await conn.fetch(sql, *args))
+
+    async def events(self, user_id: str | uuid.UUID, event_type: str | None = None) -> list[dict[str, Any]]:
+        rows = await self.fetch(
+            "SELECT event_type, envelope::text AS envelope FROM outbox WHERE partition_key = $1 ORDER BY seq",
+            str(user_id),
+        )
+        found = [json.loads(r["envelope"]) for r in rows]
+        return [e for e in found if event_type is None or e["type"] == event_type]
+
+
+async def auth_env(service_env_factory: Any, emulator_base: str, master_key: str) -> dict[str, str]:
+    env = await service_env_factory("auth")
+    env.pop("MASTER_KEY_FILE", None)
+    env.pop("MASTER_KEY_PREVIOUS_FILE", None)
+    env["MASTER_KEY"] = master_key
+    env["MASTER_KEY_WATCH_INTERVAL_S"] = "0"
+    env.update({variable: f"{emulator_base}/{host}" for variable, host in HOSTS.items()})
+    env["CORS_ORIGINS"] = "http://localhost:3000"
+    return env
+
+
+@pytest.fixture(scope="module")
+async def auth(service_env_factory: Any, emulator: Emulator) -> AsyncIterator[Auth]:
+    key = new_master_key()
+    env = await auth_env(service_env_factory, emulator.base, key)
+    async with running_service(definition(), env) as (client, rt):
+        yield Auth(client, rt, env, key)
+
+
+@dataclass
+class Account:
+    user_id: str
+    email: str
+    session_id: str
+    access_token: str
+    refresh_token: str
+    headers: dict[str, str]
+
+
+async def register_and_login(auth: Auth, device: str = "test device") -> Account:
+    email = f"user-{uuid.uuid4().hex[:10]}@Example.COM"
+    r = await auth.client.post("/api/v1/auth/register", json={"email": email, "password": PASSWORD})
+    assert r.status == 201, await r.text()
+    user = (await r.json())["user"]
+    assert user["email"] == email.lower()
+    return await login(auth, email, user["id"], device)
+
+
+async def login(auth: Auth, email: str, user_id: str, device: str = "test device") -> Account:
+    r = await auth.client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": PASSWORD, "device_name": device},
+        headers={"User-Agent": "pm-tests/1.0", "X-Forwarded-For": "203.0.113.9, 198.51.100.7"},
+    )
+    assert r.status == 200, await r.text()
+    tokens = await r.json()
+    return Account(
+        user_id,
+        email.lower(),
+        tokens["session_id"],
+        tokens["access_token"],
+        tokens["refresh_token"],
+        auth.identity(user_id, tokens["session_id"]),
+    )
+
+
+async def consent(
+    authorization_url: str, provider: str, *, tamper: dict[str, str] | None = None, approve: bool = True
+) -> dict[str, str]:
+    """Play the user at the emulated consent page; returns the callback's query (code, state or error)."""
+    url = authorization_url
+    if tamper:
+        parts = urlsplit(url)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()} | tamper
+        url = parts._replace(query="").geturl()
+        params: dict[str, str] | None = query
+    else:
+        params = None
+    async with aiohttp.ClientSession() as session:
+        page = await session.get(url, params=params)
+        assert page.status == 200, await page.text()
+        form = {"emulator_user": DEMO_USERS[provider], "emulator_decision": "approve" if approve else "deny"}
+        answer = await session.post(url, params=params, data=form, allow_redirects=False)
+        assert answer.status == 302, await answer.text()
+        location = answer.headers["Location"]
+    return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
+
+
+async def link(auth: Auth, account: Account, provider: str, mode: str = "poll") -> dict[str, Any]:
+    r = await auth.client.post(
+        f"/api/v1/auth/{provider}/authorize", json={"mode": mode}, headers=account.headers
+    )
+    assert r.status == 200, await r.text()
+    started = await r.json()
+    query = await consent(started["authorization_url"], provider)
+    cb = await auth.client.get(f"/api/v1/auth/{provider}/callback", params=query, allow_redirects=False)
+    assert cb.status == 200, await cb.text()
+    return started
+
+
+def problem_of(response: aiohttp.ClientResponse) -> None:
+    assert response.content_type == "application/problem+json", response.content_type

@@ -1,0 +1,286 @@
+"""Provider linking against the in-process emulator: redirect and polling flows, PKCE, state rules,
+the encrypted vault, the internal token endpoint (single refresh, re-consent), unlinking."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+import pytest
+
+from .conftest import Auth, Emulator, consent, link, problem_of, register_and_login
+
+pytestmark = pytest.mark.integration
+
+API = {
+    "spotify": ("api.spotify.com", "/v1/me"),
+    "tidal": ("openapi.tidal.com", "/v2/users/me"),
+    "youtube": ("www.googleapis.com", "/youtube/v3/channels?part=id&mine=true"),
+}
+
+
+async def internal_token(auth: Auth, user_id: str, provider: str) -> aiohttp.ClientResponse:
+    return await auth.client.post(
+        f"/internal/provider-tokens/{user_id}/{provider}", headers=auth.service_headers()
+    )
+
+
+async def make_stale(auth: Auth, user_id: str, provider: str) -> None:
+    """Let auth believe the access token expires in a minute (inside the 5-minute refresh margin)."""
+    await auth.fetch(
+        "UPDATE provider_links SET access_expires_at = now() + interval '1 minute' WHERE user_id = $1 AND provider = $2",
+        uuid.UUID(user_id),
+        provider,
+    )
+
+
+async def test_redirect_flow_links_spotify_and_stores_tokens_encrypted(auth: Auth, emulator: Emulator):
+    account = await register_and_login(auth)
+    started = await auth.client.post(
+        "/api/v1/auth/spotify/authorize",
+        json={"mode": "redirect", "return_to": "http://localhost:3000/settings/accounts"},
+        headers=account.headers,
+    )
+    assert started.status == 200, await started.text()
+    body = await started.json()
+    query = parse_qs(urlsplit(body["authorization_url"]).query)
+    assert query["code_challenge_method"] == ["S256"] and len(query["state"][0]) >= 43
+    callback = await consent(body["authorization_url"], "spotify")
+    answer = await auth.client.get("/api/v1/auth/spotify/callback", params=callback, allow_redirects=False)
+    assert answer.status == 302, await answer.text()
+    location = answer.headers["Location"]
+    assert location.startswith("http://localhost:3000/settings/accounts?")
+    assert parse_qs(urlsplit(location).query)["status"] == ["succeeded"]
+
+    links = await (await auth.client.get("/api/v1/providers", headers=account.headers)).json()
+    assert links["links"][0] | {"linked_at": None} == {
+        "provider": "spotify",
+        "account_id": "pmdemo.spotify",
+        "display_name": links["links"][0]["display_name"],
+        "status": "linked",
+        "scopes": links["links"][0]["scopes"],
+        "linked_at": None,
+    }
+    token = await internal_token(auth, account.user_id, "spotify")
+    assert token.status == 200
+    access = (await token.json())["access_token"]
+    me = await emulator.client.get("/api.spotify.com/v1/me", headers={"Authorization": f"Bearer {access}"})
+    assert me.status == 200
+    # At rest: no plaintext token anywhere in the row, the key id beside the ciphertext.
+    row = (await auth.fetch("SELECT * FROM provider_links WHERE user_id = $1", uuid.UUID(account.user_id)))[0]
+    raw = b"".join(bytes(v) if isinstance(v, bytes | memoryview) else str(v).encode() for v in row.values())
+    assert access.encode() not in raw
+    assert (
+        row["key_id"]
+        == __import__("hashlib").sha256(__import__("base64").b64decode(auth.master_key)).digest()[:8].hex()
+    )
+    assert row["refresh_token"] is not None and len(row["wrapped_key"]) == 12 + 32 + 16
+    linked = await auth.events(account.user_id, "provider.linked")
+    assert linked[0]["data"]["provider_account_id"] == "pmdemo.spotify"
+
+
+@pytest.mark.parametrize("provider", ["deezer", "tidal", "youtube"])
+async def test_polling_flow(auth: Auth, emulator: Emulator, provider: str):
+    account = await register_and_login(auth)
+    started = await auth.client.post(
+        f"/api/v1/auth/{provider}/authorize", json={"mode": "poll"}, headers=account.headers
+    )
+    body = await started.json()
+    url = body["authorization_url"]
+    if provider == "deezer":
+        assert "code_challenge" not in url and "perms=" in url
+    if provider == "youtube":
+        assert "access_type=offline" in url and "prompt=consent" in url
+    poll = await auth.client.get(f"/api/v1/auth/attempts/{body['attempt_id']}", headers=account.headers)
+    assert (await poll.json())["status"] == "pending"
+    callback = await consent(url, provider)
+    page = await auth.client.get(f"/api/v1/auth/{provider}/callback", params=callback)
+    assert page.status == 200 and page.content_type == "text/html"
+    poll = await auth.client.get(f"/api/v1/auth/attempts/{body['attempt_id']}", headers=account.headers)
+    assert await poll.json() | {"expires_at": None} == {
+        "attempt_id": body["attempt_id"],
+        "status": "succeeded",
+        "provider": provider,
+        "expires_at": None,
+    }
+    # Another user cannot see the attempt.
+    stranger = await register_and_login(auth)
+    other = await auth.client.get(f"/api/v1/auth/attempts/{body['attempt_id']}", headers=stranger.headers)
+    assert other.status == 404
+    token = await internal_token(auth, account.user_id, provider)
+    assert token.status == 200, await token.text()
+    data = await token.json()
+    assert data["account_id"]
+    if provider == "deezer":
+        assert data["expires_at"] is None  # offline_access: never expires, nothing to refresh
+        me = await emulator.client.get(
+            "/api.deezer.com/user/me", params={"access_token": data["access_token"]}
+        )
+        assert "error" not in await me.json()
+    else:
+        host, path = API[provider]
+        me = await emulator.client.get(
+            f"/{host}{path}", headers={"Authorization": f"Bearer {data['access_token']}"}
+        )
+        assert me.status == 200
+
+
+async def test_denied_consent_fails_the_attempt(auth: Auth):
+    account = await register_and_login(auth)
+    body = await (
+        await auth.client.post("/api/v1/auth/tidal/authorize", json={"mode": "poll"}, headers=account.headers)
+    ).json()
+    callback = await consent(body["authorization_url"], "tidal", approve=False)
+    page = await auth.client.get("/api/v1/auth/tidal/callback", params=callback)
+    assert page.status == 400
+    poll = await (
+        await auth.client.get(f"/api/v1/auth/attempts/{body['attempt_id']}", headers=account.headers)
+    ).json()
+    assert poll["status"] == "failed" and poll["error"] == "access_denied"
+
+
+async def test_pkce_mismatch_fails_and_links_nothing(auth: Auth):
+    account = await register_and_login(auth)
+    body = await (
+        await auth.client.post(
+            "/api/v1/auth/spotify/authorize", json={"mode": "poll"}, headers=account.headers
+        )
+    ).json()
+    # An attacker's challenge: the code is bound to it, and our verifier does not match.
+    callback = await consent(
+        body["authorization_url"],
+        "spotify",
+        tamper={"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
+    )
+    page = await auth.client.get("/api/v1/auth/spotify/callback", params=callback)
+    assert page.status == 400
+    poll = await (
+        await auth.client.get(f"/api/v1/auth/attempts/{body['attempt_id']}", headers=account.headers)
+    ).json()
+    assert poll == poll | {"status": "failed", "error": "invalid_grant"}
+    assert (
+        await auth.fetch("SELECT 1 FROM provider_links WHERE user_id = $1", uuid.UUID(account.user_id)) == []
+    )
+
+
+async def test_state_is_single_use_unknown_states_fail_and_states_expire(auth: Auth):
+    account = await register_and_login(auth)
+    body = await (
+        await auth.client.post("/api/v1/auth/tidal/authorize", json={"mode": "poll"}, headers=account.headers)
+    ).json()
+    callback = await consent(body["authorization_url"], "tidal")
+    assert (await auth.client.get("/api/v1/auth/tidal/callback", params=callback)).status == 200
+    replay = await auth.client.get("/api/v1/auth/tidal/callback", params=callback)
+    assert replay.status == 400
+    problem_of(replay)
+    assert (await replay.json())["type"].endswith("/state-already-used")
+    # The state of one provider is no good at another's callback, nor is a made-up one.
+    wrong_provider = await auth.client.get("/api/v1/auth/spotify/callback", params=callback)
+    assert (await wrong_provider.json())["type"].endswith("/invalid-state")
+    unknown = await auth.client.get("/api/v1/auth/tidal/callback", params={"code": "x", "state": "made-up"})
+    assert unknown.status == 400 and (await unknown.json())["type"].endswith("/invalid-state")
+    missing = await auth.client.get("/api/v1/auth/tidal/callback", params={"code": "x"})
+    assert missing.status == 400
+
+    late = await (
+        await auth.client.post("/api/v1/auth/tidal/authorize", json={"mode": "poll"}, headers=account.headers)
+    ).json()
+    late_callback = await consent(late["authorization_url"], "tidal")
+    await auth.fetch(
+        "UPDATE oauth_attempts SET expires_at = now() - interval '1 second' WHERE id = $1",
+        uuid.UUID(late["attempt_id"]),
+    )
+    expired = await auth.client.get("/api/v1/auth/tidal/callback", params=late_callback)
+    assert expired.status == 400 and (await expired.json())["type"].endswith("/state-expired")
+    poll = await (
+        await auth.client.get(f"/api/v1/auth/attempts/{late['attempt_id']}", headers=account.headers)
+    ).json()
+    assert poll["status"] == "expired"
+
+
+async def test_authorize_input_is_checked(auth: Auth):
+    account = await register_and_login(auth)
+    unknown = await auth.client.post(
+        "/api/v1/auth/napster/authorize", json={"mode": "poll"}, headers=account.headers
+    )
+    assert unknown.status == 404
+    problem_of(unknown)
+    bad_mode = await auth.client.post(
+        "/api/v1/auth/spotify/authorize", json={"mode": "push"}, headers=account.headers
+    )
+    assert bad_mode.status == 422
+    open_redirect = await auth.client.post(
+        "/api/v1/auth/spotify/authorize",
+        json={"mode": "redirect", "return_to": "https://evil.example/steal"},
+        headers=account.headers,
+    )
+    assert open_redirect.status == 422
+    anonymous = await auth.client.post("/api/v1/auth/spotify/authorize", json={"mode": "poll"})
+    assert anonymous.status == 401
+
+
+async def test_internal_endpoint_needs_the_service_credential(auth: Auth):
+    account = await register_and_login(auth)
+    url = f"/internal/provider-tokens/{account.user_id}/spotify"
+    assert (await auth.client.post(url)).status == 401
+    assert (await auth.client.post(url, headers={"Authorization": "Service nope"})).status == 403
+    assert (await auth.client.post(url, headers=account.headers)).status == 401
+    not_linked = await auth.client.post(url, headers=auth.service_headers())
+    assert not_linked.status == 404
+    problem_of(not_linked)
+
+
+async def test_concurrent_callers_cause_exactly_one_refresh(auth: Auth, emulator: Emulator):
+    account = await register_and_login(auth)
+    await link(auth, account, "spotify")
+    first = await (await internal_token(auth, account.user_id, "spotify")).json()
+    await make_stale(auth, account.user_id, "spotify")
+    await emulator.admin("DELETE", "/calls")
+    answers = await asyncio.gather(*(internal_token(auth, account.user_id, "spotify") for _ in range(25)))
+    assert {a.status for a in answers} == {200}
+    tokens = {(await a.json())["access_token"] for a in answers}
+    assert len(tokens) == 1 and first["access_token"] not in tokens
+    assert await emulator.token_calls("accounts.spotify.com") == 1
+    # Fresh now: more calls do not refresh again.
+    await internal_token(auth, account.user_id, "spotify")
+    assert await emulator.token_calls("accounts.spotify.com") == 1
+
+
+async def test_refused_refresh_needs_reconsent_and_relinking_restores(auth: Auth, emulator: Emulator):
+    account = await register_and_login(auth)
+    await link(auth, account, "spotify")
+    await make_stale(auth, account.user_id, "spotify")
+    # Spotify refresh tokens die six months after consent: invalid_grant.
+    await emulator.admin("POST", "/clock", json={"advance": 183 * 86_400})
+    refused = await internal_token(auth, account.user_id, "spotify")
+    assert refused.status == 409, await refused.text()
+    problem = await refused.json()
+    assert problem["type"].endswith("/reconsent-required")
+    assert problem["relink_url"].endswith("/api/v1/auth/spotify/authorize")
+    again = await internal_token(auth, account.user_id, "spotify")
+    assert again.status == 409  # no second attempt at the provider
+    links = (await (await auth.client.get("/api/v1/providers", headers=account.headers)).json())["links"]
+    assert links[0]["status"] == "needs_reconsent" and links[0]["relink_url"] == problem["relink_url"]
+    events = await auth.events(account.user_id, "provider.reconsent_required")
+    assert len(events) == 1 and events[0]["data"]["reason"].startswith("invalid_grant")
+
+    await link(auth, account, "spotify")
+    links = (await (await auth.client.get("/api/v1/providers", headers=account.headers)).json())["links"]
+    assert links[0]["status"] == "linked" and "relink_url" not in links[0]
+    assert (await internal_token(auth, account.user_id, "spotify")).status == 200
+
+
+async def test_unlink_deletes_the_tokens(auth: Auth):
+    account = await register_and_login(auth)
+    await link(auth, account, "youtube")
+    gone = await auth.client.delete("/api/v1/providers/youtube", headers=account.headers)
+    assert gone.status == 204
+    assert (
+        await auth.fetch("SELECT 1 FROM provider_links WHERE user_id = $1", uuid.UUID(account.user_id)) == []
+    )
+    assert (await internal_token(auth, account.user_id, "youtube")).status == 404
+    assert (await auth.client.delete("/api/v1/providers/youtube", headers=account.headers)).status == 404
+    unlinked = await auth.events(account.user_id, "provider.unlinked")
+    assert unlinked[0]["data"]["provider_account_id"] == "UCpmdemoYouTube000000001"

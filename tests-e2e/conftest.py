@@ -1,5 +1,7 @@
 """End-to-end tests: the running stack (`make up`), driven through the gateway and the emulator."""
 
+import uuid
+
 import pytest
 
 from pm_devstack.stack import Stack
@@ -13,3 +15,51 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def gateway_url(stack: Stack) -> str:
     return stack.gateway_url
+
+
+# ---- clients and users through the gateway -----------------------------------------------------------
+# The gateway limits per client IP (5 r/min on login and register). It believes X-Forwarded-For from
+# loopback (TRUSTED_PROXIES default), so each simulated client sends its own
+# address and tests do not drain each other's buckets. The addresses are from 198.18.0.0/15 (RFC 2544,
+# for benchmarks; never routed): only header values, nothing is ever sent to them.
+
+
+def new_client_ip() -> str:
+    """A fresh simulated client address."""
+    n = uuid.uuid4().int % (1 << 17)
+    return f"198.{18 + (n >> 16)}.{(n >> 8) & 0xFF}.{n & 0xFF}"
+
+
+@pytest.fixture
+def client_ip() -> str:
+    return new_client_ip()
+
+
+@pytest.fixture
+def register_user(gateway_url: str):
+    """``await register_user()`` → a new account logged in through the gateway: dict with email,
+    password, ip, user_id, session_id, access_token, refresh_token."""
+    import aiohttp
+
+    async def factory(password: str = "correct horse battery staple") -> dict:  # noqa: S107
+        ip = new_client_ip()
+        email = f"e2e-{uuid.uuid4().hex[:12]}@example.com"
+        headers = {"X-Forwarded-For": ip}
+        async with aiohttp.ClientSession() as session:
+            async with session.post(
+                f"{gateway_url}/api/v1/auth/register",
+                json={"email": email, "password": password},
+                headers=headers,
+            ) as r:
+                assert r.status == 201, await r.text()
+                user = (await r.json())["user"]
+            async with session.post(
+                f"{gateway_url}/api/v1/auth/login",
+                json={"email": email, "password": password, "device_name": "e2e"},
+                headers=headers,
+            ) as r:
+                assert r.status == 200, await r.text()
+                tokens = await r.json()
+        return {"email": email, "password": password, "ip": ip, "user_id": user["id"], **tokens}
+
+    return factory

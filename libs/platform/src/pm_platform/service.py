@@ -29,6 +29,7 @@ from typing import Any, TypeVar
 import asyncpg
 import redis.asyncio as aioredis
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from loguru import logger
 from pydantic import BaseModel
 
@@ -67,6 +68,8 @@ class ServiceDefinition:
     health_checks: Callable[[Runtime], list[HealthCheck]] | None = None
     client_max_size: int = 1 << 20
     commands: dict[str, Command] = field(default_factory=dict)
+    # Run inside the standard ones (correlation id, metrics, problem+json), in this order.
+    middlewares: list[Middleware] = field(default_factory=list)
 
     @property
     def version(self) -> str:
@@ -264,7 +267,8 @@ def create_app(definition: ServiceDefinition, settings: InfraSettings) -> web.Ap
     """Build the service's aiohttp application; tests build through this same factory."""
     rt = Runtime(definition, settings)
     app = web.Application(
-        middlewares=standard_middlewares(rt.metrics), client_max_size=definition.client_max_size
+        middlewares=[*standard_middlewares(rt.metrics), *definition.middlewares],
+        client_max_size=definition.client_max_size,
     )
     app[RUNTIME] = rt
     app.cleanup_ctx.extend([_database, _redis, _kafka])

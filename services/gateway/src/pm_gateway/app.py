@@ -3,6 +3,9 @@
 from importlib import resources
 
 from pm_gateway.events.handlers import event_handlers
+from pm_gateway.http.context import edge_context
+from pm_gateway.http.edge import edge_middleware
+from pm_gateway.http.jobs import job_event_hub
 from pm_gateway.http.routes import add_routes
 from pm_gateway.http.upstreams import upstream_checks, upstream_client
 from pm_gateway.settings import GatewaySettings
@@ -24,6 +27,9 @@ def definition() -> ServiceDefinition:
         migrations=resources.files("pm_gateway") / "migrations",
         routes=add_routes,
         event_handlers=event_handlers,
-        resources=[object_store, upstream_client],
+        # The upstream client before the edge: the edge fetches the JWKS through it.
+        resources=[object_store, upstream_client, edge_context, job_event_hub],
         health_checks=_health_checks,
+        # Innermost: preflight, route lookup, token, rate limit and revocation, Idempotency-Key.
+        middlewares=[edge_middleware],
     )

@@ -1,10 +1,17 @@
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
 
-from pm_platform.settings import InfraSettings, S3Settings
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from pm_gateway.domain.clients import TrustedProxies
+from pm_gateway.domain.cors import parse_origins
+from pm_gateway.domain.ratelimit import RateLimit
+from pm_platform.settings import InfraSettings, S3Settings, check_jwt_secret
 
 
 class GatewaySettings(InfraSettings, S3Settings):
-    """Settings of the gateway: the shared ones, object storage (for readiness) and the upstreams."""
+    """Settings of the gateway: the shared ones, object storage (for readiness), the upstreams, token
+    verification, rate limits, CORS and body limits (docs/security.md is the contract they serve)."""
 
     port: int = Field(default=3101, alias="PORT", ge=1, le=65535)
     auth_url: str = Field(alias="AUTH_URL")
@@ -13,6 +20,61 @@ class GatewaySettings(InfraSettings, S3Settings):
     export_url: str = Field(alias="EXPORT_URL")
     enrichment_url: str = Field(alias="ENRICHMENT_URL")
     upstream_timeout_s: float = Field(default=10.0, alias="UPSTREAM_TIMEOUT_S", gt=0, le=300)
+    # Public base URL: the `iss` of every access token, and whether HSTS is sent (https only).
+    api_base_url: str = Field(alias="API_BASE_URL")
+    # The one algorithm access tokens may use; HS256 (with JWT_SECRET) is the documented fallback only.
+    auth_token_alg: Literal["EdDSA", "HS256"] = Field(default="EdDSA", alias="AUTH_TOKEN_ALG")
+    jwt_secret: SecretStr | None = Field(default=None, alias="JWT_SECRET")
+    token_leeway_s: int = Field(default=30, alias="TOKEN_LEEWAY_S", ge=0, le=300)
+    # A known JWKS is refetched at most this often when a token names an unknown key id.
+    jwks_refetch_interval_s: float = Field(default=30.0, alias="JWKS_REFETCH_INTERVAL_S", gt=0)
+    # Rate limits per client IP and per user, e.g. "10/s;burst=20" (units s, m, h).
+    rate_limit_general: str = Field(default="10/s;burst=20", alias="RATE_LIMIT_GENERAL")
+    rate_limit_auth: str = Field(default="5/m;burst=5", alias="RATE_LIMIT_AUTH")
+    # Peers whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated). Loopback by
+    # default, as gunicorn does: a proxy on the same host (or a sidecar) is trusted, nothing else.
+    trusted_proxies: str = Field(default="127.0.0.1,::1", alias="TRUSTED_PROXIES")
+    cors_origins: str = Field(default="", alias="CORS_ORIGINS")
+    max_body_bytes: int = Field(default=1 << 20, alias="MAX_BODY_BYTES", ge=1024, le=256 << 20)
+    # proto/openapi.yaml, served as /openapi.json; found above the working directory when unset.
+    openapi_path: Path | None = Field(default=None, alias="OPENAPI_PATH")
+    idempotency_ttl_s: int = Field(default=24 * 3600, alias="IDEMPOTENCY_TTL_S", ge=60)
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        return check_jwt_secret(value) if value is not None else None
+
+    @field_validator("rate_limit_general", "rate_limit_auth")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        RateLimit.parse(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        TrustedProxies.parse(value)
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        parse_origins(value)
+        return value
+
+    @model_validator(mode="after")
+    def _hs256_needs_secret(self) -> "GatewaySettings":
+        if self.uses_hs256 and self.jwt_secret is None:
+            raise ValueError("JWT_SECRET is required when AUTH_TOKEN_ALG=HS256")
+        return self
 
     def upstreams(self) -> dict[str, str]:
         """Service name → base URL, for routing and readiness."""
@@ -23,3 +85,19 @@ class GatewaySettings(InfraSettings, S3Settings):
             "export": self.export_url.rstrip("/"),
             "enrichment": self.enrichment_url.rstrip("/"),
         }
+
+    def rate_limits(self) -> dict[str, RateLimit]:
+        """Rate-limit class → its limit (see domain/routes.py for which route has which class)."""
+        return {
+            "general": RateLimit.parse(self.rate_limit_general),
+            "auth": RateLimit.parse(self.rate_limit_auth),
+        }
+
+    @property
+    def uses_hs256(self) -> bool:
+        """The documented fallback: access tokens signed with JWT_SECRET instead of auth's Ed25519 keys."""
+        return self.auth_token_alg == "HS256"  # noqa: S105 - an algorithm name, not a secret
+
+    @property
+    def is_https(self) -> bool:
+        return self.api_base_url.startswith("https://")

@@ -1,9 +1,26 @@
-"""HTTP routes of the gateway. Routing of /api/v1 to the services arrives with the accounts issue."""
+"""HTTP routes of the gateway: its own (jobs, the API description), and every other public path
+proxied to the service owning it (domain/routes.py). Health and metrics come from the chassis."""
 
 from aiohttp import web
 
-from pm_platform.service import Runtime
+from pm_gateway.http.context import edge
+from pm_gateway.http.docs import docs_page
+from pm_gateway.http.edge import decorate_response
+from pm_gateway.http.jobs import get_job, job_events
+from pm_gateway.http.proxy import proxy
+from pm_platform.service import RUNTIME, Runtime
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    body = edge(request.app[RUNTIME]).openapi.json_body()
+    return web.Response(body=body, content_type="application/json")
 
 
 def add_routes(app: web.Application, rt: Runtime) -> None:
-    """Health (reporting every service and infrastructure component) and metrics come from the chassis."""
+    app.on_response_prepare.append(decorate_response)
+    app.router.add_get("/openapi.json", openapi_json)
+    app.router.add_get("/docs", docs_page)
+    app.router.add_get("/api/v1/jobs/{job_id}", get_job)
+    app.router.add_get("/api/v1/jobs/{job_id}/events", job_events)
+    app.router.add_get("/.well-known/jwks.json", proxy)
+    app.router.add_route("*", "/api/v1/{tail:.*}", proxy)

@@ -13,11 +13,24 @@ from pm_platform.service import Runtime
 CLIENT = "upstream_client"
 
 
+def upstream_session(rt: Runtime) -> aiohttp.ClientSession:
+    session: aiohttp.ClientSession = rt.extras[CLIENT]
+    return session
+
+
 async def upstream_client(rt: Runtime) -> AsyncIterator[None]:
-    """One connection-pooling client session for every upstream call."""
+    """One connection-pooling client session for every upstream call (proxying, JWKS, readiness).
+    Bodies are passed through as they come (no decompression): the client decides what it accepts."""
     assert isinstance(rt.settings, GatewaySettings)
     timeout = aiohttp.ClientTimeout(total=rt.settings.upstream_timeout_s, connect=3)
-    async with aiohttp.ClientSession(timeout=timeout, raise_for_status=False) as session:
+    connector = aiohttp.TCPConnector(limit=512, limit_per_host=256, keepalive_timeout=30, use_dns_cache=True)
+    async with aiohttp.ClientSession(
+        timeout=timeout,
+        connector=connector,
+        raise_for_status=False,
+        auto_decompress=False,
+        cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to clients, never to the gateway
+    ) as session:
         rt.extras[CLIENT] = session
         yield
 
@@ -28,7 +41,7 @@ def upstream_checks(rt: Runtime) -> list[HealthCheck]:
     for name, base_url in rt.settings.upstreams().items():
 
         async def check(url: str = f"{base_url}/health/ready") -> dict[str, Any]:
-            session: aiohttp.ClientSession = rt.extras[CLIENT]
+            session = upstream_session(rt)
             async with session.get(url, timeout=aiohttp.ClientTimeout(total=3)) as response:
                 body = await response.json(content_type=None)
                 if response.status != 200:

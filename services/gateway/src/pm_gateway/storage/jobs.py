@@ -1,4 +1,8 @@
-"""The latest snapshot of every job, kept in Redis for clients (and, later, SSE streams)."""
+"""The latest snapshot of every job, kept in Redis for clients, and published for SSE streams.
+
+Each stored snapshot is also published on ``pm:gateway:job-events:<job_id>``, so every gateway
+instance can push it to the clients following that job (http/jobs.py).
+"""
 
 import uuid
 
@@ -20,18 +24,29 @@ class JobSnapshots:
     def _user_key(self, user_id: uuid.UUID) -> str:
         return f"{self._prefix}:user-jobs:{user_id}"
 
-    async def store(self, event: JobUpdated) -> None:
-        """Keep the newest snapshot: an older event arriving late never overwrites a newer one."""
+    def channel(self, job_id: uuid.UUID) -> str:
+        return f"{self._prefix}:job-events:{job_id}"
+
+    @property
+    def channel_pattern(self) -> str:
+        return f"{self._prefix}:job-events:*"
+
+    async def store(self, event: JobUpdated) -> bool:
+        """Keep the newest snapshot: an older event arriving late never overwrites a newer one.
+        Publishes what it stored; False when the event was older than the snapshot."""
         key = self._job_key(event.job_id)
         current = await self._redis.get(key)
         if current is not None and JobUpdated.model_validate_json(current).updated_at > event.updated_at:
-            return
+            return False
+        raw = event.model_dump_json()
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(key, event.model_dump_json(), ex=SNAPSHOT_TTL_S)
+            pipe.set(key, raw, ex=SNAPSHOT_TTL_S)
             if event.user_id is not None:
                 pipe.sadd(self._user_key(event.user_id), str(event.job_id))
                 pipe.expire(self._user_key(event.user_id), SNAPSHOT_TTL_S)
+            pipe.publish(self.channel(event.job_id), raw)
             await pipe.execute()
+        return True
 
     async def get(self, job_id: uuid.UUID) -> JobUpdated | None:
         raw = await self._redis.get(self._job_key(job_id))

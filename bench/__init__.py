@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): measured figures land in docs/benchmarks.md."""

@@ -1,0 +1,101 @@
+"""The public route table of docs/security.md, as data: path → owning service, authentication, rate class.
+
+Each route is a pattern of path segments; ``{name}`` matches any one segment and a route marked
+``prefix`` also matches every path below it (``/api/v1/me`` covers ``/api/v1/me/password`` but not
+``/api/v1/meow``). The first matching route wins, so specific routes come before their prefixes.
+Paths not in the table are not public: the gateway answers 404 without asking anyone.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+GATEWAY = "gateway"  # served by the gateway itself
+
+RateClass = Literal["general", "auth", "none"]
+
+
+class Auth(StrEnum):
+    NONE = "none"
+    BEARER = "bearer"
+
+
+@dataclass(frozen=True)
+class Route:
+    pattern: tuple[str, ...]
+    service: str
+    auth: Auth
+    rate: RateClass
+    prefix: bool = False
+
+    def matches(self, segments: list[str]) -> bool:
+        if len(segments) < len(self.pattern) or (not self.prefix and len(segments) != len(self.pattern)):
+            return False
+        return all(p.startswith("{") or p == s for p, s in zip(self.pattern, segments, strict=False))
+
+
+def _route(path: str, service: str, auth: Auth, rate: RateClass = "general", prefix: bool = True) -> Route:
+    return Route(tuple(path.strip("/").split("/")), service, auth, rate, prefix)
+
+
+BEARER, NONE = Auth.BEARER, Auth.NONE
+
+ROUTES: tuple[Route, ...] = (
+    # auth: credentials in the body; the stricter limit against password guessing and mass sign-up.
+    _route("/api/v1/auth/register", "auth", NONE, "auth", prefix=False),
+    _route("/api/v1/auth/login", "auth", NONE, "auth", prefix=False),
+    _route("/api/v1/auth/refresh", "auth", NONE, prefix=False),
+    # The OAuth redirect lands here; the single-use `state` authenticates it.
+    _route("/api/v1/auth/{provider}/callback", "auth", NONE, prefix=False),
+    _route("/api/v1/auth", "auth", BEARER),
+    _route("/api/v1/me", "auth", BEARER),
+    _route("/api/v1/sessions", "auth", BEARER),
+    _route("/api/v1/providers", "auth", BEARER),
+    _route("/api/v1/playlists", "playlist", BEARER),
+    _route("/api/v1/library", "playlist", BEARER),
+    _route("/api/v1/transfers", "provider-sync", BEARER),
+    _route("/api/v1/sync", "provider-sync", BEARER),
+    _route("/api/v1/exports", "export", BEARER),
+    _route("/api/v1/backups", "export", BEARER),
+    _route("/api/v1/catalog", "enrichment", BEARER),
+    _route("/api/v1/enrichment", "enrichment", BEARER),
+    _route("/api/v1/jobs/{id}", GATEWAY, BEARER, prefix=False),
+    _route("/api/v1/jobs/{id}/events", GATEWAY, BEARER, prefix=False),
+    _route("/.well-known/jwks.json", "auth", NONE, prefix=False),
+    # The gateway's own unauthenticated, unlimited routes.
+    _route("/openapi.json", GATEWAY, NONE, "none", prefix=False),
+    _route("/docs", GATEWAY, NONE, "none", prefix=False),
+    _route("/health", GATEWAY, NONE, "none"),
+    _route("/metrics", GATEWAY, NONE, "none", prefix=False),
+)
+
+
+def segments_of(path: str) -> list[str] | None:
+    """The path's segments, or None for a path that must never be routed: empty segments (``//``),
+    dot segments (``.``, ``..``: an upstream normalising them could be steered to ``/internal/``),
+    backslashes or control characters."""
+    if not path.startswith("/"):
+        return None
+    parts = path[1:].split("/")
+    if parts and parts[-1] == "" and len(parts) > 1:
+        parts = parts[:-1]  # one trailing slash is tolerated
+    for part in parts:
+        if part in ("", ".", "..") or "\\" in part or any(ord(c) < 0x20 or ord(c) == 0x7F for c in part):
+            return None
+    return parts
+
+
+@functools.lru_cache(maxsize=8192)
+def resolve(path: str) -> Route | None:
+    """The route serving ``path`` (already percent-decoded), or None when it is not public.
+    Memoised: clients request the same paths again and again, and the table never changes."""
+    segments = segments_of(path)
+    if segments is None:
+        return None
+    for route in ROUTES:
+        if route.matches(segments):
+            return route
+    return None

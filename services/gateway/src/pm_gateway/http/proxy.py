@@ -1,0 +1,113 @@
+"""The reverse proxy: a public request to the owning service, and its answer back to the client.
+
+Upstream requests carry the gateway's own X-PM-Identity (never the client's Authorization or any
+X-PM-Identity from outside), X-Correlation-ID and X-Forwarded-For/-Proto, without hop-by-hop headers.
+Answers pass through as they are (status, headers less hop-by-hop, body), with these exceptions that
+keep internals from leaking: an upstream 5xx that is not problem+json becomes a generic 502 problem;
+no connection → 503; no answer within UPSTREAM_TIMEOUT_S → 504. Small bodies are relayed in one
+piece, larger ones (or of unknown length) streamed as they arrive.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from aiohttp import web
+from loguru import logger
+from multidict import CIMultiDict
+from yarl import URL
+
+from pm_gateway.domain.headers import client_response_headers, upstream_request_headers
+from pm_gateway.domain.routes import GATEWAY
+from pm_gateway.http.context import edge
+from pm_gateway.http.edge import BUFFER_RESPONSE, CLIENT, IDENTITY, ROUTE, read_body
+from pm_gateway.http.upstreams import upstream_session
+from pm_platform.errors import (
+    PROBLEM_CONTENT_TYPE,
+    Problem,
+    ServiceUnavailable,
+    UpstreamFailed,
+    UpstreamTimeout,
+)
+from pm_platform.http import CORRELATION_KEY
+from pm_platform.service import RUNTIME
+
+BUFFER_LIMIT = 256 * 1024
+_BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+async def proxy(request: web.Request) -> web.StreamResponse:
+    """Forward the request to the service owning its route (see domain/routes.py)."""
+    state = edge(request.app[RUNTIME])
+    route = request[ROUTE]
+    if route.service == GATEWAY:
+        raise Problem(
+            status=405, code="method-not-allowed", title="Method not allowed", headers={"Allow": "GET"}
+        )
+    body: bytes | None = None
+    if request.method not in _BODYLESS or request.body_exists:
+        body = await read_body(request, state.settings.max_body_bytes)
+    identity = request.get(IDENTITY)
+    client = request[CLIENT]
+    headers = upstream_request_headers(
+        request.headers.items(),
+        correlation_id=request[CORRELATION_KEY],
+        forwarded_for=client.forwarded_for,
+        forwarded_proto=client.forwarded_proto,
+        identity=state.assertions.for_identity(identity) if identity is not None else None,
+    )
+    url = URL(state.upstreams[route.service] + request.raw_path, encoded=True)
+    try:
+        async with upstream_session(request.app[RUNTIME]).request(
+            request.method, url, headers=CIMultiDict(headers), data=body, allow_redirects=False
+        ) as upstream:
+            return await _relay(request, upstream, route.service)
+    except TimeoutError:
+        logger.warning("{} did not answer {} {} in time", route.service, request.method, request.path)
+        raise UpstreamTimeout() from None
+    except aiohttp.ClientConnectorError as exc:
+        logger.warning("cannot reach {}: {}", route.service, exc)
+        raise ServiceUnavailable(
+            "a service needed for this request is unavailable", headers={"Retry-After": "5"}
+        ) from None
+    except aiohttp.ClientError as exc:
+        logger.warning("{} failed on {} {}: {}", route.service, request.method, request.path, exc)
+        raise UpstreamFailed() from None
+
+
+async def _relay(request: web.Request, upstream: aiohttp.ClientResponse, service: str) -> web.StreamResponse:
+    status = upstream.status
+    if status >= 500 and upstream.content_type != PROBLEM_CONTENT_TYPE:
+        logger.warning(
+            "{} answered {} {} with {} ({})",
+            service,
+            request.method,
+            request.path,
+            status,
+            upstream.content_type,
+        )
+        raise UpstreamFailed()
+    headers = CIMultiDict(client_response_headers(upstream.headers.items()))
+    length = upstream.content_length
+    if (
+        request.get(BUFFER_RESPONSE)
+        or request.method == "HEAD"
+        or (length is not None and length <= BUFFER_LIMIT)
+    ):
+        body = await upstream.read()
+        return web.Response(status=status, reason=upstream.reason, body=body, headers=headers)
+    response = web.StreamResponse(status=status, reason=upstream.reason, headers=headers)
+    await response.prepare(request)
+    try:
+        async for chunk in upstream.content.iter_any():
+            await response.write(chunk)
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        # The status line is gone already: all that is left is to cut the response short (closing the
+        # connection without the last chunk tells the client it is incomplete).
+        logger.warning(
+            "{} broke off a streamed answer to {} {}: {}", service, request.method, request.path, exc
+        )
+        if request.transport is not None:
+            request.transport.close()
+        return response
+    await response.write_eof()
+    return response

@@ -1,0 +1,97 @@
+"""Headers across the gateway: hop-by-hop fields never cross, credentials and identity claims from
+outside never reach a service, and every response carries the security headers."""
+
+from pm_gateway.domain.headers import (
+    API_CSP,
+    client_response_headers,
+    connection_tokens,
+    security_headers,
+    upstream_request_headers,
+)
+
+
+def _up(incoming):
+    return dict(
+        upstream_request_headers(
+            incoming,
+            correlation_id="c-1",
+            forwarded_for="203.0.113.9",
+            forwarded_proto="https",
+            identity="assertion",
+        )
+    )
+
+
+def test_hop_by_hop_and_connection_named_headers_are_dropped():
+    incoming = [
+        ("Connection", "keep-alive, X-Secret-Hop"),
+        ("Keep-Alive", "timeout=5"),
+        ("Transfer-Encoding", "chunked"),
+        ("TE", "trailers"),
+        ("Upgrade", "websocket"),
+        ("Proxy-Authorization", "Basic x"),
+        ("X-Secret-Hop", "1"),
+        ("Accept", "application/json"),
+    ]
+    assert connection_tokens(incoming) == {"keep-alive", "x-secret-hop"}
+    out = _up(incoming)
+    assert set(out) == {"Accept", "X-Correlation-ID", "X-Forwarded-For", "X-Forwarded-Proto", "X-PM-Identity"}
+
+
+def test_the_clients_credentials_and_claims_never_go_upstream():
+    out = upstream_request_headers(
+        [
+            ("Authorization", "Bearer token"),
+            ("X-PM-Identity", "forged"),
+            ("x-pm-identity", "forged-again"),
+            ("X-Forwarded-For", "1.2.3.4"),
+            ("Forwarded", "for=1.2.3.4"),
+            ("X-Real-IP", "1.2.3.4"),
+            ("Host", "evil"),
+            ("X-Correlation-ID", "theirs"),
+            ("Content-Type", "application/json"),
+        ],
+        correlation_id="c-1",
+        forwarded_for="203.0.113.9",
+        forwarded_proto="http",
+        identity=None,
+    )
+    assert out == [
+        ("Content-Type", "application/json"),
+        ("X-Correlation-ID", "c-1"),
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("X-Forwarded-Proto", "http"),
+    ]
+    assert _up([("X-PM-Identity", "forged")])["X-PM-Identity"] == "assertion"
+
+
+def test_response_headers_keep_the_payload_and_drop_the_rest():
+    out = client_response_headers(
+        [
+            ("Content-Type", "application/json"),
+            ("Content-Length", "12"),
+            ("Transfer-Encoding", "chunked"),
+            ("Connection", "close"),
+            ("Server", "Python/3.11 aiohttp"),
+            ("Location", "/api/v1/playlists/1"),
+            ("Set-Cookie", "a=b"),
+            ("Content-Encoding", "gzip"),
+        ]
+    )
+    assert out == [
+        ("Content-Type", "application/json"),
+        ("Location", "/api/v1/playlists/1"),
+        ("Set-Cookie", "a=b"),
+        ("Content-Encoding", "gzip"),
+    ]
+
+
+def test_security_headers():
+    api = security_headers("/api/v1/me", https=False, docs_policy="docs")
+    assert api["X-Content-Type-Options"] == "nosniff"
+    assert api["X-Frame-Options"] == "DENY"
+    assert api["Referrer-Policy"] == "no-referrer"
+    assert api["Content-Security-Policy"] == API_CSP
+    assert "Strict-Transport-Security" not in api
+    assert security_headers("/docs", https=True, docs_policy="docs")["Content-Security-Policy"] == "docs"
+    assert "max-age" in security_headers("/x", https=True, docs_policy="d")["Strict-Transport-Security"]

@@ -1,0 +1,88 @@
+"""The route table of docs/security.md: which service owns a path, whether it needs a token, its limit."""
+
+import pytest
+
+from pm_gateway.domain.routes import GATEWAY, ROUTES, Auth, resolve, segments_of
+
+
+@pytest.mark.parametrize(
+    ("path", "service", "auth", "rate"),
+    [
+        ("/api/v1/auth/register", "auth", Auth.NONE, "auth"),
+        ("/api/v1/auth/login", "auth", Auth.NONE, "auth"),
+        ("/api/v1/auth/refresh", "auth", Auth.NONE, "general"),
+        ("/api/v1/auth/spotify/callback", "auth", Auth.NONE, "general"),
+        ("/api/v1/auth/logout", "auth", Auth.BEARER, "general"),
+        ("/api/v1/auth/spotify/authorize", "auth", Auth.BEARER, "general"),
+        ("/api/v1/auth/attempts/8d1f", "auth", Auth.BEARER, "general"),
+        ("/api/v1/me", "auth", Auth.BEARER, "general"),
+        ("/api/v1/me/password", "auth", Auth.BEARER, "general"),
+        ("/api/v1/sessions", "auth", Auth.BEARER, "general"),
+        ("/api/v1/sessions/abc", "auth", Auth.BEARER, "general"),
+        ("/api/v1/providers/deezer", "auth", Auth.BEARER, "general"),
+        ("/api/v1/playlists/1/tracks", "playlist", Auth.BEARER, "general"),
+        ("/api/v1/library", "playlist", Auth.BEARER, "general"),
+        ("/api/v1/transfers", "provider-sync", Auth.BEARER, "general"),
+        ("/api/v1/sync/x", "provider-sync", Auth.BEARER, "general"),
+        ("/api/v1/exports/1", "export", Auth.BEARER, "general"),
+        ("/api/v1/backups", "export", Auth.BEARER, "general"),
+        ("/api/v1/catalog/tracks", "enrichment", Auth.BEARER, "general"),
+        ("/api/v1/enrichment", "enrichment", Auth.BEARER, "general"),
+        ("/api/v1/jobs/7c9e6679", GATEWAY, Auth.BEARER, "general"),
+        ("/api/v1/jobs/7c9e6679/events", GATEWAY, Auth.BEARER, "general"),
+        ("/.well-known/jwks.json", "auth", Auth.NONE, "general"),
+        ("/openapi.json", GATEWAY, Auth.NONE, "none"),
+        ("/docs", GATEWAY, Auth.NONE, "none"),
+        ("/health", GATEWAY, Auth.NONE, "none"),
+        ("/health/ready", GATEWAY, Auth.NONE, "none"),
+        ("/metrics", GATEWAY, Auth.NONE, "none"),
+    ],
+)
+def test_public_routes(path, service, auth, rate):
+    route = resolve(path)
+    assert route is not None, path
+    assert (route.service, route.auth, route.rate) == (service, auth, rate)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/api/v1",
+        "/api/v1/no-such-route",
+        "/api/v1/meow",  # a prefix covers its sub-paths, not longer names
+        "/api/v1/playlistsx",
+        "/api/v2/me",
+        "/internal/provider-tokens/u/spotify",  # internal endpoints are never routed
+        "/api/v1/me/../../internal/x",
+        "/api/v1/./me",
+        "/api/v1//me",
+        "/api/v1/me\\..\\internal",
+        "/api/v1/jobs",
+        "/api/v1/jobs/1/events/more",
+        "/metrics/x",
+    ],
+)
+def test_paths_that_are_not_public(path):
+    assert resolve(path) is None
+
+
+def test_one_trailing_slash_is_tolerated():
+    assert segments_of("/api/v1/me/") == ["api", "v1", "me"]
+    route = resolve("/api/v1/me/")
+    assert route is not None
+    assert route.service == "auth"
+
+
+def test_specific_routes_come_before_their_prefixes():
+    # Otherwise login would need a token: the first match wins.
+    prefixes = [r for r in ROUTES if r.prefix]
+    for route in ROUTES:
+        for prefix in prefixes:
+            if route is not prefix and prefix.matches(list(route.pattern)):
+                assert ROUTES.index(route) < ROUTES.index(prefix), (route, prefix)
+
+
+def test_only_the_gateways_own_routes_are_unlimited():
+    assert {r.service for r in ROUTES if r.rate == "none"} == {GATEWAY}
+    assert all(r.auth is Auth.NONE for r in ROUTES if r.rate == "none")

@@ -1,0 +1,400 @@
+"""Security of the public edge, end to end through the running gateway (docs/security.md).
+
+Forged tokens: ``alg: none``, algorithm confusion, tampering, unknown keys, expiry, issuer and audience.
+The claim checks need a token the gateway would otherwise accept, so one test fixture plays an
+insider holding auth's signing key (read from auth's schema and unsealed with MASTER_KEY, exactly as
+auth does); everything else uses only the public API. Also: revoked sessions, spoofed identity
+headers, other users' resources, brute force, and the OAuth ``state``/PKCE checks of provider linking.
+"""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import aiohttp
+import asyncpg
+import jwt
+import pytest
+import redis.asyncio as aioredis
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from pm_contracts.jobs import JobUpdated
+from pm_devstack.envfile import SERVICE_TOKEN
+from pm_devstack.stack import Stack
+from pm_platform.identity import Identity, sign_identity
+
+REVOCATION_WAIT_S = 15  # auth's outbox → Kafka → the gateway's consumer
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
+
+
+def _hs256(header: dict, claims: dict, key: bytes) -> str:
+    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+    return f"{signing_input}.{_b64(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}"
+
+
+def _parts(token: str) -> tuple[dict, dict]:
+    header, payload, _ = token.split(".")
+    return json.loads(_unb64(header)), json.loads(_unb64(payload))
+
+
+async def _get(
+    gateway_url: str, path: str, token: str | None = None, **headers: str
+) -> aiohttp.ClientResponse:
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    async with aiohttp.ClientSession() as session, session.get(f"{gateway_url}{path}", headers=headers) as r:
+        await r.read()
+        return r
+
+
+async def _me_status(gateway_url: str, token: str) -> int:
+    return (await _get(gateway_url, "/api/v1/me", token)).status
+
+
+@pytest.fixture
+async def user(register_user) -> dict:
+    return await register_user()
+
+
+@pytest.fixture(scope="module")
+async def jwks(gateway_url) -> dict:
+    async with aiohttp.ClientSession() as session, session.get(f"{gateway_url}/.well-known/jwks.json") as r:
+        assert r.status == 200
+        return await r.json()
+
+
+async def _assert_refused(gateway_url: str, token: str, reason: str = "") -> None:
+    r = await _get(gateway_url, "/api/v1/me", token)
+    assert r.status == 401, reason
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert r.content_type == "application/problem+json"
+
+
+async def test_a_real_token_works_and_none_is_refused(gateway_url, user):
+    assert await _me_status(gateway_url, user["access_token"]) == 200
+    r = await _get(gateway_url, "/api/v1/me")
+    assert r.status == 401
+    assert r.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_alg_none_is_refused(gateway_url, user):
+    header, claims = _parts(user["access_token"])
+    for alg in ("none", "None", "NONE"):
+        forged = f"{_b64(json.dumps({**header, 'alg': alg}).encode())}.{_b64(json.dumps(claims).encode())}."
+        await _assert_refused(gateway_url, forged, alg)
+
+
+async def test_algorithm_confusion_is_refused(gateway_url, stack: Stack, user, jwks):
+    header, claims = _parts(user["access_token"])
+    jwk = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    candidates = {
+        "public key JWK": json.dumps(jwk).encode(),
+        "public key x": jwk["x"].encode(),
+        "public key raw": _unb64(jwk["x"]),
+        "JWT_SECRET": stack.secrets["JWT_SECRET"].encode(),
+    }
+    for name, key in candidates.items():
+        await _assert_refused(gateway_url, _hs256({**header, "alg": "HS256"}, claims, key), name)
+
+
+async def test_tampered_tokens_are_refused(gateway_url, user, register_user):
+    token = user["access_token"]
+    header, payload, signature = token.split(".")
+    other = await register_user()
+    _, claims = _parts(token)
+    for change in ({"sub": other["user_id"]}, {"exp": claims["exp"] + 3600}, {"aud": "x"}):
+        forged = _b64(json.dumps({**claims, **change}).encode())
+        await _assert_refused(gateway_url, f"{header}.{forged}.{signature}", str(change))
+    raw = bytearray(_unb64(signature))
+    raw[0] ^= 1
+    await _assert_refused(gateway_url, f"{header}.{payload}.{_b64(bytes(raw))}", "flipped signature")
+    await _assert_refused(gateway_url, f"{header}.{payload}.", "no signature")
+    await _assert_refused(gateway_url, "not.a.token", "garbage")
+
+
+async def test_keys_the_gateway_does_not_trust(gateway_url, user):
+    header, claims = _parts(user["access_token"])
+    attacker = Ed25519PrivateKey.generate()
+    # Its own key id (the gateway refetches the JWKS once, finds nothing) and auth's key id.
+    for kid in ("attacker-key", header["kid"]):
+        forged = jwt.encode(claims, attacker, algorithm="EdDSA", headers={"kid": kid})
+        await _assert_refused(gateway_url, forged, kid)
+    no_kid = jwt.encode(claims, attacker, algorithm="EdDSA")
+    await _assert_refused(gateway_url, no_kid, "no kid")
+
+
+@pytest.fixture(scope="module")
+async def insider_key(stack: Stack, jwks):
+    """auth's active signing key, as auth itself opens it (see the module docstring)."""
+    from pm_auth.domain.vault import KeyRing, MasterKey
+    from pm_auth.keys import open_signing_key
+    from pm_auth.storage.signing_keys import published_keys
+
+    conn = await asyncpg.connect(stack.database_url(stack.spec("auth")))
+    try:
+        rows = await published_keys(conn, datetime.now(UTC))
+    finally:
+        await conn.close()
+    # The key auth runs with now: its key file (rotation rewrites it), not the first one in .state/env.
+    master_key_file = Path(stack.service_env("auth")["MASTER_KEY_FILE"])
+    ring = KeyRing(MasterKey.from_base64(master_key_file.read_text().strip()))
+    row = next(r for r in rows if r.retired_at is None)
+    key = open_signing_key(ring, row)
+    return row.kid, Ed25519PrivateKey.from_private_bytes(key.private)
+
+
+def _mint(insider_key, user: dict, **changes) -> str:
+    kid, key = insider_key
+    _, claims = _parts(user["access_token"])
+    claims.update(changes)
+    return jwt.encode(
+        {k: v for k, v in claims.items() if v is not None}, key, algorithm="EdDSA", headers={"kid": kid}
+    )
+
+
+async def test_claims_are_checked(gateway_url, stack: Stack, user, insider_key):
+    now = int(time.time())
+    # The control: the insider's token with the real claims is accepted, so each refusal below is
+    # about the one claim that changed.
+    assert await _me_status(gateway_url, _mint(insider_key, user, iat=now, nbf=now, exp=now + 600)) == 200
+    cases = {
+        "expired": {"iat": now - 3600, "nbf": now - 3600, "exp": now - 1800},
+        "not yet valid": {"nbf": now + 3600},
+        "issued in the future": {"iat": now + 3600},
+        "no expiry": {"exp": None},
+        "wrong issuer": {"iss": "https://evil.example"},
+        "wrong audience": {"aud": "another-api"},
+        "no session": {"sid": None},
+    }
+    for reason, change in cases.items():
+        await _assert_refused(gateway_url, _mint(insider_key, user, **change), reason)
+
+
+async def _until_status(gateway_url: str, token: str, status: int) -> int:
+    deadline = time.monotonic() + REVOCATION_WAIT_S
+    while True:
+        current = await _me_status(gateway_url, token)
+        if current == status or time.monotonic() > deadline:
+            return current
+        await asyncio.sleep(0.3)
+
+
+async def test_logout_revokes_the_sessions_access_tokens(gateway_url, user):
+    token = user["access_token"]
+    assert await _me_status(gateway_url, token) == 200
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(f"{gateway_url}/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"}) as r,
+    ):
+        assert r.status == 204
+    # The signature is still valid for 15 minutes; the gateway refuses it because of session.revoked.
+    assert await _until_status(gateway_url, token, 401) == 401
+
+
+async def test_refresh_token_reuse_revokes_the_session(gateway_url, user):
+    headers = {"X-Forwarded-For": user["ip"]}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{gateway_url}/api/v1/auth/refresh",
+            json={"refresh_token": user["refresh_token"]},
+            headers=headers,
+        ) as r:
+            assert r.status == 200, await r.text()
+            rotated = await r.json()
+        assert await _me_status(gateway_url, rotated["access_token"]) == 200
+        async with session.post(
+            f"{gateway_url}/api/v1/auth/refresh",
+            json={"refresh_token": user["refresh_token"]},
+            headers=headers,
+        ) as r:
+            assert r.status == 401  # the used token again: the whole family is revoked
+    assert await _until_status(gateway_url, rotated["access_token"], 401) == 401
+
+
+async def test_identity_headers_from_outside_are_ignored(gateway_url, stack: Stack, user, register_user):
+    victim = await register_user()
+    # Even an assertion correctly signed with SERVICE_TOKEN (an insider's) does not pass the gateway.
+    forged = sign_identity(
+        Identity(uuid.UUID(victim["user_id"]), uuid.UUID(victim["session_id"])), stack.secrets[SERVICE_TOKEN]
+    )
+    alone = await _get(gateway_url, "/api/v1/me", None, **{"X-PM-Identity": forged})
+    assert alone.status == 401
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{gateway_url}/api/v1/me",
+            headers={"Authorization": f"Bearer {user['access_token']}", "X-PM-Identity": forged},
+        ) as r,
+    ):
+        assert r.status == 200
+        assert (await r.json())["id"] == user["user_id"]
+
+
+async def test_another_users_resources_are_not_found(gateway_url, stack: Stack, user, register_user):
+    other = await register_user()
+    # A job of `user`, as the gateway stores it from job.updated.
+    job_id, now = uuid.uuid4(), datetime.now(UTC)
+    redis = aioredis.from_url(stack.redis_url())
+    try:
+        snapshot = JobUpdated(
+            job_id=job_id,
+            service="export",
+            kind="export.playlist",
+            user_id=uuid.UUID(user["user_id"]),
+            state="running",
+            progress=0.1,
+            created_at=now,
+            updated_at=now,
+        )
+        await redis.set(f"pm:gateway:job:{job_id}", snapshot.model_dump_json(), ex=600)
+        assert (await _get(gateway_url, f"/api/v1/jobs/{job_id}", user["access_token"])).status == 200
+        theirs = await _get(gateway_url, f"/api/v1/jobs/{job_id}", other["access_token"])
+        assert theirs.status == 404
+        assert (await _get(gateway_url, f"/api/v1/jobs/{job_id}/events", other["access_token"])).status == 404
+    finally:
+        await redis.delete(f"pm:gateway:job:{job_id}")
+        await redis.aclose()
+    # Another user's session can be neither seen nor revoked.
+    async with (
+        aiohttp.ClientSession() as session,
+        session.delete(
+            f"{gateway_url}/api/v1/sessions/{user['session_id']}",
+            headers={"Authorization": f"Bearer {other['access_token']}"},
+        ) as r,
+    ):
+        assert r.status == 404
+    assert await _me_status(gateway_url, user["access_token"]) == 200
+
+
+async def test_brute_force_login_is_rate_limited(gateway_url, user, client_ip):
+    statuses = []
+    async with aiohttp.ClientSession() as session:
+        for attempt in range(10):
+            async with session.post(
+                f"{gateway_url}/api/v1/auth/login",
+                json={"email": user["email"], "password": f"guess-{attempt}-wrong"},
+                headers={"X-Forwarded-For": client_ip},
+            ) as r:
+                statuses.append(r.status)
+                if r.status == 429:
+                    assert int(r.headers["Retry-After"]) >= 1
+                    assert r.headers["RateLimit-Remaining"] == "0"
+                    assert r.content_type == "application/problem+json"
+                    break
+    assert statuses[-1] == 429, statuses
+    assert set(statuses[:-1]) == {401}, statuses
+    assert len(statuses) <= 6  # 5 per minute (burst 5), the seed's figure
+
+
+# ---- provider linking: the OAuth state and PKCE (auth, through the gateway and the emulator) ----------
+
+
+async def _authorize(gateway_url: str, user: dict, provider: str = "spotify", mode: str = "poll") -> dict:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{gateway_url}/api/v1/auth/{provider}/authorize",
+            json={"mode": mode},
+            headers={"Authorization": f"Bearer {user['access_token']}"},
+        ) as r,
+    ):
+        assert r.status == 200, await r.text()
+        return await r.json()
+
+
+async def _consent(authorization_url: str) -> str:
+    """Approve at the emulated provider; returns the callback URL it redirects the browser to."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            authorization_url,
+            data={"emulator_decision": "approve", "emulator_user": "new"},
+            allow_redirects=False,
+        ) as r,
+    ):
+        assert r.status in (302, 303), await r.text()
+        return r.headers["Location"]
+
+
+async def _callback(gateway_url: str, callback_url: str, ip: str) -> aiohttp.ClientResponse:
+    parts = urlsplit(callback_url)
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{gateway_url}{parts.path}?{parts.query}", headers={"X-Forwarded-For": ip}, allow_redirects=False
+        ) as r,
+    ):
+        await r.read()
+        return r
+
+
+async def _attempt(gateway_url: str, user: dict, attempt_id: str) -> dict:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            f"{gateway_url}/api/v1/auth/attempts/{attempt_id}",
+            headers={"Authorization": f"Bearer {user['access_token']}"},
+        ) as r,
+    ):
+        assert r.status == 200, await r.text()
+        return await r.json()
+
+
+async def test_oauth_state_is_single_use(gateway_url, user):
+    attempt = await _authorize(gateway_url, user)
+    callback = await _consent(attempt["authorization_url"])
+    first = await _callback(gateway_url, callback, user["ip"])
+    assert first.status < 400, first.status
+    assert (await _attempt(gateway_url, user, attempt["attempt_id"]))["status"] == "succeeded"
+    replay = await _callback(gateway_url, callback, user["ip"])
+    assert replay.status == 400
+    forged = await _callback(gateway_url, callback.split("state=")[0] + "state=" + "A" * 43, user["ip"])
+    assert forged.status == 400
+
+
+async def test_oauth_state_expires(gateway_url, stack: Stack, user):
+    attempt = await _authorize(gateway_url, user)
+    callback = await _consent(attempt["authorization_url"])
+    # Ten minutes pass (for this attempt only): the one write to auth's schema in this module.
+    conn = await asyncpg.connect(stack.database_url(stack.spec("auth")))
+    try:
+        await conn.execute(
+            "UPDATE oauth_attempts SET expires_at = $2 WHERE id = $1",
+            uuid.UUID(attempt["attempt_id"]),
+            datetime.now(UTC) - timedelta(seconds=1),
+        )
+    finally:
+        await conn.close()
+    late = await _callback(gateway_url, callback, user["ip"])
+    assert late.status == 400
+    assert (await _attempt(gateway_url, user, attempt["attempt_id"]))["status"] == "expired"
+
+
+async def test_pkce_mismatch_fails_the_link(gateway_url, user):
+    # The code of attempt A presented with the state of attempt B: auth redeems it with B's PKCE
+    # verifier, which does not match A's challenge, so the provider refuses and B fails.
+    a = await _authorize(gateway_url, user)
+    b = await _authorize(gateway_url, user)
+    code = urlsplit(await _consent(a["authorization_url"])).query.split("code=")[1].split("&")[0]
+    callback_b = await _consent(b["authorization_url"])
+    parts = urlsplit(callback_b)
+    state_b = parts.query.split("state=")[1].split("&")[0]
+    await _callback(
+        gateway_url, f"{parts.scheme}://{parts.netloc}{parts.path}?code={code}&state={state_b}", user["ip"]
+    )
+    status = await _attempt(gateway_url, user, b["attempt_id"])
+    assert status["status"] == "failed", status

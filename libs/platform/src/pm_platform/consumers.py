@@ -34,6 +34,7 @@ from pm_platform.kafka import KafkaBus
 from pm_platform.metrics import Metrics
 
 Handler = Callable[[asyncpg.Connection, Envelope, Any], Awaitable[None]]
+_PROGRAMMING_ERRORS = (TypeError, KeyError, AttributeError, ValueError, ValidationError)
 
 
 class InvalidEvent(Exception):
@@ -124,6 +125,12 @@ class Dispatcher:
                 outcome = await self._handle_once(handler, envelope, payload)
             except InvalidEvent as exc:
                 return await self._reject(raw, topic, envelope.type, f"rejected by handler: {exc}", origin)
+            except _PROGRAMMING_ERRORS as exc:
+                # A bug, not a passing fault: retrying would block the partition for good.
+                logger.exception("handler of {} failed with a programming error", envelope.type)
+                return await self._reject(
+                    raw, topic, envelope.type, f"handler error: {type(exc).__name__}: {exc}", origin
+                )
             except Exception as exc:
                 if attempt >= self._max_attempts:
                     logger.error("giving up on {} after {} attempts: {}", envelope.type, attempt, exc)

@@ -119,7 +119,7 @@ class JobStore:
         self.schema = schema
         self._metrics = metrics
 
-    async def _emit(self, conn: asyncpg.Connection, row: asyncpg.Record) -> Job:
+    async def _emit(self, conn: asyncpg.Connection, row: asyncpg.Record, transition: bool = True) -> Job:
         job = Job.from_row(row)
         await add_event(
             conn,
@@ -129,7 +129,7 @@ class JobStore:
             subject=str(job.id),
             data=job.to_event(self.service),
         )
-        if self._metrics is not None:
+        if self._metrics is not None and transition:
             self._metrics.jobs.labels(job.kind, job.state).inc()
         return job
 
@@ -186,7 +186,7 @@ class JobStore:
         )
         if row is None:
             raise JobStateError(f"job {job_id} is not running")
-        return await self._emit(conn, row)
+        return await self._emit(conn, row, transition=False)
 
     async def finish(
         self,
@@ -212,17 +212,33 @@ class JobStore:
         return await self._emit(conn, row)
 
     async def request_cancel(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job:
-        """A queued job is cancelled at once; a running one stops at its next progress check."""
-        job = await self.get(conn, job_id)
-        if job.state == "queued":
+        """A queued job is cancelled at once; a running one stops at its next progress check.
+
+        The row is locked first, so a runner cannot claim the job between the check and the change.
+        """
+        row = await conn.fetchrow("SELECT * FROM jobs WHERE id = $1 FOR UPDATE", job_id)
+        if row is None:
+            raise JobNotFound(str(job_id))
+        if row["state"] == "queued":
             return await self.finish(conn, job_id, "cancelled")
-        if job.state in TERMINAL:
+        if row["state"] in TERMINAL:
             raise JobStateError(f"job {job_id} has already finished")
         row = await conn.fetchrow(
-            "UPDATE jobs SET cancel_requested = true, updated_at = now() WHERE id = $1 RETURNING *", job_id
+            """UPDATE jobs SET cancel_requested = true, message = 'cancellation requested', updated_at = now()
+               WHERE id = $1 AND state = 'running' RETURNING *""",
+            job_id,
         )
         assert row is not None
-        return Job.from_row(row)
+        return await self._emit(conn, row, transition=False)
+
+    async def requeue(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job | None:
+        """Put a running job back in the queue (its worker stopped); None if it is no longer running."""
+        row = await conn.fetchrow(
+            """UPDATE jobs SET state = 'queued', started_at = NULL, updated_at = now()
+               WHERE id = $1 AND state = 'running' RETURNING *""",
+            job_id,
+        )
+        return await self._emit(conn, row) if row is not None else None
 
     async def delete_for_user(self, conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
         result = await conn.execute("DELETE FROM jobs WHERE user_id = $1", user_id)
@@ -290,8 +306,11 @@ class JobRunner:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
         finally:
-            for task in list(self._tasks):
+            running = list(self._tasks)
+            for task in running:
                 task.cancel()
+            # Wait for them: each puts its job back in the queue before the pool closes.
+            await asyncio.gather(*running, return_exceptions=True)
 
     async def _claim(self) -> Job | None:
         try:
@@ -313,13 +332,12 @@ class JobRunner:
         except JobFailed as exc:
             state, error = "failed", exc.error
         except asyncio.CancelledError:
-            # The process is stopping: put the job back so another worker picks it up.
-            with contextlib.suppress(Exception):
-                async with self._pool.acquire() as conn:
-                    await conn.execute(
-                        "UPDATE jobs SET state = 'queued', updated_at = now() WHERE id = $1 AND state = 'running'",
-                        job.id,
-                    )
+            # The process is stopping: put the job back (with its event) so another worker picks it up.
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    await self._store.requeue(conn, job.id)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                logger.warning("job {} could not be put back in the queue: {}", job.id, type(exc).__name__)
             raise
         except Exception as exc:  # noqa: BLE001 - a failing job ends failed; the runner lives on
             logger.exception("job {} ({}) failed", job.id, job.kind)
@@ -329,8 +347,20 @@ class JobRunner:
             )
         finally:
             self._slots.release()
-        try:
-            async with self._pool.acquire() as conn, conn.transaction():
-                await self._store.finish(conn, job.id, state, result=result, error=error)
-        except JobStateError:
-            pass  # cancelled while finishing
+        await self._record_outcome(job, state, result, error)
+
+    async def _record_outcome(
+        self, job: Job, state: JobState, result: dict[str, Any] | None, error: JobError | None
+    ) -> None:
+        """Store how the job ended, retrying while the database is away (the work is already done)."""
+        for attempt in range(1, 6):
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    await self._store.finish(conn, job.id, state, result=result, error=error)
+                return
+            except JobStateError:
+                return  # cancelled while finishing
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                logger.warning("recording job {} as {} failed ({}), attempt {}", job.id, state, exc, attempt)
+                await asyncio.sleep(0.5 * 2**attempt)
+        logger.error("job {} finished {} but the outcome could not be stored", job.id, state)

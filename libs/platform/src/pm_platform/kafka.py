@@ -24,6 +24,10 @@ from pm_platform.correlation import KAFKA_CORRELATION_HEADER
 _BACKOFF_MAX_S = 15.0
 
 
+class TopicSetupError(KafkaError):  # type: ignore[misc]  # aiokafka ships no type information
+    """The broker refused to create a topic (e.g. a replication factor the cluster cannot meet)."""
+
+
 def event_headers(envelope: Envelope) -> dict[str, str]:
     """Kafka headers: the content type, the event type (to route without parsing) and correlation id."""
     return {
@@ -93,10 +97,18 @@ class KafkaBus:
             missing = [t for t in wanted if t.name not in existing]
             if missing:
                 try:
-                    await admin.create_topics(missing)
-                    logger.info("created Kafka topics {}", [t.name for t in missing])
+                    response = await admin.create_topics(missing)
                 except TopicAlreadyExistsError:
-                    pass  # another replica won the race
+                    return  # another replica won the race
+                # The broker answers per topic; only "already exists" (another replica) is fine.
+                refused = [
+                    f"{error[0]}: {error[2] if len(error) > 2 else error[1]}"
+                    for error in response.topic_errors
+                    if error[1] not in (0, TopicAlreadyExistsError.errno)
+                ]
+                if refused:
+                    raise TopicSetupError("; ".join(refused))
+                logger.info("created Kafka topics {}", [t.name for t in missing])
         finally:
             await admin.close()
 
@@ -113,7 +125,10 @@ class KafkaBus:
                 logger.info("connected to Kafka at {}", self.bootstrap_servers)
                 return
             except (KafkaError, OSError) as exc:
-                logger.warning("Kafka not reachable ({}); retrying in {:.1f}s", type(exc).__name__, delay)
+                detail = (
+                    f"{type(exc).__name__}: {exc}" if isinstance(exc, TopicSetupError) else type(exc).__name__
+                )
+                logger.warning("Kafka not ready ({}); retrying in {:.1f}s", detail, delay)
                 with contextlib.suppress(Exception):
                     await self.broker.stop()
                 await asyncio.sleep(delay)

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
@@ -78,6 +79,42 @@ class _InterceptHandler(logging.Handler):
         logger.opt(depth=6, exception=record.exc_info).log(level, record.getMessage())
 
 
+# Keys whose values are secrets whatever they look like.
+_SECRET_KEY = re.compile(
+    r"(?i)(password|passwd|secret|token|api[_-]?key|private[_-]?key|master[_-]?key|authorization|cookie"
+    r"|code[_-]?verifier)"
+)
+
+
+def _redact_structure(value: Any, redact: Redactor, key: str = "") -> Any:
+    """Redact field by field, so the result stays well-formed whatever a value contains."""
+    if key and _SECRET_KEY.search(key):
+        return _REDACTED
+    if isinstance(value, dict):
+        return {str(k): _redact_structure(v, redact, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_redact_structure(v, redact) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(str(value))
+
+
+def _extra(record: Record, redact: Redactor) -> dict[str, Any]:
+    extra = {k: v for k, v in record["extra"].items() if k != "correlation_id"}
+    redacted: dict[str, Any] = _redact_structure(extra, redact)
+    return redacted
+
+
+def _error(record: Record, redact: Redactor) -> tuple[str, str] | None:
+    """(one-line summary, traceback) of the record's exception, both redacted."""
+    if record["exception"] is None:
+        return None
+    exc_type, exc_value, tb = record["exception"]
+    summary = f"{exc_type.__name__ if exc_type else 'Error'}: {exc_value}"
+    trace = "".join(traceback.format_exception(exc_type, exc_value, tb)) if exc_type else ""
+    return redact(summary), redact(trace.rstrip())
+
+
 def _json_sink(stream: TextIO, service: str, redact: Redactor) -> Any:
     def sink(message: Message) -> None:
         record: Record = message.record
@@ -89,13 +126,13 @@ def _json_sink(stream: TextIO, service: str, redact: Redactor) -> Any:
             "logger": record["name"],
             "message": redact(record["message"]),
         }
-        extra = {k: v for k, v in record["extra"].items() if k != "correlation_id"}
+        extra = _extra(record, redact)
         if extra:
-            entry["extra"] = json.loads(redact(json.dumps(extra, default=str)))
-        if record["exception"] is not None:
-            exc_type, exc_value, _ = record["exception"]
-            entry["error"] = redact(f"{exc_type.__name__ if exc_type else 'Error'}: {exc_value}")
-        stream.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            entry["extra"] = extra
+        error = _error(record, redact)
+        if error is not None:
+            entry["error"], entry["traceback"] = error
+        stream.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
         stream.flush()
 
     return sink
@@ -106,14 +143,15 @@ def _text_sink(stream: TextIO, service: str, redact: Redactor) -> Any:
         record: Record = message.record
         corr = record["extra"].get("correlation_id") or current_correlation_id() or "-"
         when = record["time"].astimezone(UTC).strftime("%H:%M:%S.%f")[:-3]
-        extra = {k: v for k, v in record["extra"].items() if k != "correlation_id"}
         line = f"{when} {record['level'].name:<7} {service} [{corr}] {record['name']}: {record['message']}"
+        line = redact(line)
+        extra = _extra(record, redact)
         if extra:
             line += " " + " ".join(f"{k}={v}" for k, v in extra.items())
-        if record["exception"] is not None:
-            exc_type, exc_value, _ = record["exception"]
-            line += f" | {exc_type.__name__ if exc_type else 'Error'}: {exc_value}"
-        stream.write(redact(line) + "\n")
+        error = _error(record, redact)
+        if error is not None:
+            line += f" | {error[0]}\n{error[1]}"
+        stream.write(line + "\n")
         stream.flush()
 
     return sink

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 from loguru import logger
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from pm_contracts.envelope import Envelope
 from pm_contracts.registry import event_spec
@@ -26,7 +26,9 @@ from pm_platform.metrics import Metrics
 _BATCH = 500
 _IDLE_POLL_S = 1.0
 _BACKOFF_MAX_S = 10.0
-_PUBLISHED_RETENTION = "3 days"
+_PUBLISHED_RETENTION = timedelta(days=3)
+# Kafka's default max.message.bytes is 1 MiB; stay clear of it with headers and batching overhead.
+MAX_EVENT_BYTES = 900_000
 
 
 def _notify_channel(schema: str) -> str:
@@ -53,6 +55,9 @@ async def add_event(
     topic, spec = event_spec(event_type)
     if not isinstance(data, spec.model):
         raise TypeError(f"{event_type} takes {spec.model.__name__}, not {type(data).__name__}")
+    # Per-aggregate order: rows of one subject commit in the order their seq was taken, because a
+    # second writer of the same subject waits here until the first one's transaction ends.
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{topic.name}:{subject}")
     envelope = Envelope(
         source=f"/services/{source}",
         type=event_type,
@@ -61,6 +66,9 @@ async def add_event(
         correlationid=correlation_id or current_correlation_id() or new_correlation_id(),
         data=data.model_dump(mode="json"),
     )
+    serialized = envelope.model_dump_json()
+    if len(serialized.encode()) > MAX_EVENT_BYTES:
+        raise ValueError(f"{event_type} event of {len(serialized)} bytes exceeds {MAX_EVENT_BYTES}")
     await conn.execute(
         """INSERT INTO outbox (event_id, topic, partition_key, event_type, envelope)
            VALUES ($1, $2, $3, $4, $5::jsonb)""",
@@ -68,7 +76,7 @@ async def add_event(
         topic.name,
         subject,
         event_type,
-        envelope.model_dump_json(),
+        serialized,
     )
     # Delivered at commit; wakes the relay at once instead of at its next poll.
     await conn.execute("SELECT pg_notify($1, '')", _notify_channel(schema))
@@ -165,9 +173,12 @@ class OutboxRelay:
         async with self._pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 """SELECT seq, topic, partition_key, event_type, envelope::text AS envelope FROM outbox
-                   WHERE published_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE""",
+                   WHERE published_at IS NULL AND failed_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE""",
                 _BATCH,
             )
+            if not rows:
+                return 0
+            rows = await self._set_aside_unpublishable(conn, rows)
             if not rows:
                 return 0
             try:
@@ -191,6 +202,33 @@ class OutboxRelay:
         self.published_total += len(rows)
         return len(rows)
 
+    async def _set_aside_unpublishable(
+        self, conn: asyncpg.Connection, rows: list[asyncpg.Record]
+    ) -> list[asyncpg.Record]:
+        """Rows that can never be published (invalid envelope, too large) are marked failed so that
+        they do not block the rows behind them; the rest are returned."""
+        good: list[asyncpg.Record] = []
+        for row in rows:
+            problem: str | None = None
+            if len(row["envelope"].encode()) > MAX_EVENT_BYTES:
+                problem = f"too large: {len(row['envelope'])} bytes"
+            else:
+                try:
+                    Envelope.model_validate_json(row["envelope"])
+                except ValidationError as exc:
+                    problem = f"invalid envelope: {exc.errors()[0]['msg']}"
+            if problem is None:
+                good.append(row)
+                continue
+            logger.error(
+                "outbox event seq {} ({}) can never be published: {}", row["seq"], row["event_type"], problem
+            )
+            self._metrics.kafka_produce_errors.labels(row["topic"]).inc()
+            await conn.execute(
+                "UPDATE outbox SET failed_at = now(), last_error = $2 WHERE seq = $1", row["seq"], problem
+            )
+        return good
+
     async def _send_all(self, rows: list[asyncpg.Record]) -> None:
         # Send without waiting for each ack, then wait for all: the idempotent producer keeps
         # per-partition order, and a batch costs one round trip instead of one per event.
@@ -207,7 +245,7 @@ class OutboxRelay:
         with contextlib.suppress(Exception):
             async with self._pool.acquire() as conn:
                 row = await conn.fetchrow(
-                    "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL"
+                    "SELECT count(*) AS n, min(created_at) AS oldest FROM outbox WHERE published_at IS NULL AND failed_at IS NULL"
                 )
             assert row is not None
             self._metrics.outbox_backlog.set(row["n"])
@@ -218,5 +256,5 @@ class OutboxRelay:
     async def _purge(self) -> None:
         async with self._pool.acquire() as conn:
             await conn.execute(
-                f"DELETE FROM outbox WHERE published_at < now() - interval '{_PUBLISHED_RETENTION}'"
+                "DELETE FROM outbox WHERE published_at < now() - $1::interval", _PUBLISHED_RETENTION
             )

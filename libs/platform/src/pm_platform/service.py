@@ -216,6 +216,8 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(rt.job_runner.run(), name="job-runner"),
         asyncio.create_task(_pool_gauges(rt), name="pool-gauges"),
     ]
+    for task in tasks:
+        task.add_done_callback(_report_unexpected_end)
     try:
         yield
     finally:
@@ -224,6 +226,17 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+def _report_unexpected_end(task: asyncio.Task[None]) -> None:
+    """A background loop must only end by cancellation at shutdown; anything else is a bug to see."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        logger.opt(exception=error).error("background task {} died", task.get_name())
+    elif task.get_name() != "job-runner":  # the runner returns at once when it has no job kinds
+        logger.error("background task {} ended unexpectedly", task.get_name())
 
 
 async def _pool_gauges(rt: Runtime) -> None:
@@ -252,8 +265,13 @@ def default_health_checks(rt: Runtime) -> list[HealthCheck]:
     async def outbox() -> dict[str, Any]:
         # Informational: a backlog means Kafka is behind, not that this service cannot serve.
         async with rt.pool.acquire(timeout=2) as conn:
-            backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-        return {"backlog": backlog}
+            row = await conn.fetchrow(
+                """SELECT count(*) FILTER (WHERE failed_at IS NULL) AS backlog,
+                          count(*) FILTER (WHERE failed_at IS NOT NULL) AS failed
+                   FROM outbox WHERE published_at IS NULL"""
+            )
+        assert row is not None
+        return {"backlog": row["backlog"], "failed": row["failed"]}
 
     return [
         HealthCheck("postgres", postgres),

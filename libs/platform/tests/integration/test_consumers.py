@@ -102,3 +102,68 @@ async def test_transient_failures_that_outlast_the_attempts_raise_for_redelivery
 async def test_event_types_without_a_handler_are_ignored(pool, letters):
     d = dispatcher(pool, letters, _count)
     assert await d.dispatch(fresh(type="user.registered"), "pm.users") is Outcome.IGNORED
+
+
+async def test_a_topic_the_broker_refuses_is_an_error_naming_it(infra):
+    from pm_contracts.registry import TopicSpec
+    from pm_platform.kafka import KafkaBus, TopicSetupError
+
+    bus = KafkaBus(
+        infra.kafka_bootstrap, client_id="t", replication_factor=3, topic_prefix=f"t-{uuid.uuid4().hex[:6]}."
+    )
+    spec = TopicSpec(name="x", owner="t", description="", key="k", producers=(), consumers=(), events=())
+    with pytest.raises(TopicSetupError, match="replication factor"):
+        await bus.ensure_topics([spec])
+
+
+async def test_through_kafka_a_good_event_is_handled_and_a_bad_one_reaches_the_dead_letter_topic(pool, infra):
+    import asyncio
+
+    from aiokafka import AIOKafkaConsumer
+
+    from pm_contracts.registry import topic
+    from pm_platform.consumers import kafka_dead_letter, subscribe
+    from pm_platform.kafka import KafkaBus
+
+    run = uuid.uuid4().hex[:8]
+    bus = KafkaBus(infra.kafka_bootstrap, client_id=f"dlq-{run}", topic_prefix=f"t-{run}.")
+    dispatcher = Dispatcher(
+        "playlist", pool, Metrics("t"), {"user.deleted": _count}, kafka_dead_letter(bus, "playlist")
+    )
+    subscribe(bus, dispatcher, [topic("pm.users")], group_id=f"playlist-{run}")
+    bus.start_in_background([topic("pm.users")], ["playlist"])
+    await asyncio.wait_for(bus.connected.wait(), 60)
+    consumer = AIOKafkaConsumer(
+        f"t-{run}.pm.dlq.playlist",
+        bootstrap_servers=infra.kafka_bootstrap,
+        auto_offset_reset="earliest",
+        group_id=f"reader-{run}",
+    )
+    await consumer.start()
+    try:
+        await bus.publish(fresh(), "pm.users", "k", {})
+        await bus.publish(b"{not json", "pm.users", "k", {})
+        record = await asyncio.wait_for(consumer.getone(), 60)
+        headers = {k: v.decode() for k, v in record.headers}
+        assert record.value == b"{not json"
+        assert headers["dlq_reason"].startswith("invalid envelope")
+        assert headers["dlq_source_topic"] == "pm.users"
+        for _ in range(100):
+            async with pool.acquire() as conn:
+                if await conn.fetchval("SELECT value FROM counters WHERE name = 'n'") == 1:
+                    break
+            await asyncio.sleep(0.1)
+        else:
+            pytest.fail("the good event was not handled through Kafka")
+    finally:
+        await consumer.stop()
+        await bus.close()
+
+
+async def test_a_handler_bug_is_dead_lettered_not_retried_forever(pool, letters):
+    async def buggy(conn, envelope, event):
+        return {}["missing"]
+
+    d = dispatcher(pool, letters, buggy)
+    assert await d.dispatch(fresh(), "pm.users") is Outcome.DEAD_LETTERED
+    assert "KeyError" in letters[-1][0].reason

@@ -105,3 +105,23 @@ async def test_deleting_a_users_jobs(pool):
         await store.create(conn, "c", uuid.uuid4())
         assert await store.delete_for_user(conn, user) == 2
         assert await store.list_for_user(conn, user) == []
+
+
+async def test_a_job_interrupted_by_shutdown_goes_back_to_the_queue_with_an_event(pool):
+    store = JobStore("playlist", "playlist")
+    started = asyncio.Event()
+
+    async def forever(ctx: JobContext):
+        started.set()
+        await asyncio.sleep(3600)
+
+    async with pool.acquire() as conn, conn.transaction():
+        job = await store.create(conn, "test.forever", None)
+    runner = JobRunner(pool, store, {"test.forever": forever}, concurrency=1, poll_interval_s=0.05)
+    task = asyncio.create_task(runner.run())
+    await asyncio.wait_for(started.wait(), 10)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    async with pool.acquire() as conn:
+        assert (await store.get(conn, job.id)).state == "queued"
+    assert [e["state"] for e in await _events(pool, job.id)] == ["queued", "running", "queued"]

@@ -73,11 +73,14 @@ async def test_outbox_survives_a_broker_outage_and_redelivery_changes_state_once
                 subject=str(user_id),
                 data=UserDeleted(user_id=user_id, deleted_at=datetime.now(UTC)),
             )
-        await asyncio.sleep(5)  # the relay tries and fails while the broker is down
-        async with pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT published_at, attempts FROM outbox WHERE event_id = $1", envelope.id
-            )
+        for _ in range(300):  # the relay tries and fails while the broker is down
+            async with pool.acquire() as conn:
+                row = await conn.fetchrow(
+                    "SELECT published_at, attempts FROM outbox WHERE event_id = $1", envelope.id
+                )
+            if row["attempts"] >= 1:
+                break
+            await asyncio.sleep(0.1)
         assert row["published_at"] is None and row["attempts"] >= 1
 
         await asyncio.to_thread(private_kafka.start)
@@ -108,3 +111,63 @@ async def test_outbox_survives_a_broker_outage_and_redelivery_changes_state_once
     assert await dispatcher.dispatch(value, "pm.users") is Outcome.DUPLICATE
     async with pool.acquire() as conn:
         assert await conn.fetchval("SELECT value FROM counters WHERE name = 'deleted'") == 1
+
+
+async def test_an_unpublishable_row_is_set_aside_and_does_not_block_the_rest(pool, infra):
+    prefix = f"t-{uuid.uuid4().hex[:8]}."
+    bus = KafkaBus(infra.kafka_bootstrap, client_id="outbox-poison", topic_prefix=prefix)
+    bus.start_in_background([topic("pm.users")], [])
+    await asyncio.wait_for(bus.connected.wait(), 60)
+    relay = OutboxRelay(pool, bus, "playlist", Metrics("outbox-poison"))
+    user_id = uuid.uuid4()
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """INSERT INTO outbox (event_id, topic, partition_key, event_type, envelope)
+                   VALUES ($1, 'pm.users', 'k', 'user.deleted', '{"not": "an envelope"}'::jsonb)""",
+                uuid.uuid4(),
+            )
+            good = await add_event(
+                conn,
+                schema="playlist",
+                source="auth",
+                event_type="user.deleted",
+                subject=str(user_id),
+                data=UserDeleted(user_id=user_id, deleted_at=datetime.now(UTC)),
+            )
+        assert await relay.publish_batch() == 1
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT event_id, published_at, failed_at, last_error FROM outbox ORDER BY seq"
+            )
+        poison, published = rows
+        assert poison["failed_at"] is not None
+        assert "invalid envelope" in poison["last_error"]
+        assert published["event_id"] == good.id
+        assert published["published_at"] is not None
+        key, _ = await _consume_one(infra.kafka_bootstrap, prefix + "pm.users", 30)
+        assert key == str(user_id).encode()
+    finally:
+        await bus.close()
+
+
+async def test_an_event_too_large_for_kafka_is_refused_when_written(pool):
+    from pm_contracts.jobs import JobUpdated
+
+    now = datetime.now(UTC)
+    huge = JobUpdated(
+        job_id=uuid.uuid4(),
+        service="export",
+        kind="k",
+        user_id=None,
+        state="succeeded",
+        progress=1,
+        result={"blob": "x" * 1_000_000},
+        created_at=now,
+        updated_at=now,
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        with pytest.raises(ValueError, match="exceeds"):
+            await add_event(
+                conn, schema="playlist", source="export", event_type="job.updated", subject="j", data=huge
+            )

@@ -47,3 +47,35 @@ def test_text_lines_for_development():
     configure_logging("playlist", "DEBUG", json_lines=False, stream=stream)
     logger.debug("hello {}", "world")
     assert "playlist" in stream.getvalue() and "hello world" in stream.getvalue()
+
+
+def test_secrets_in_structured_extra_are_redacted_and_the_line_stays_json():
+    stream = io.StringIO()
+    configure_logging("auth", "INFO", json_lines=True, stream=stream)
+    logger.bind(
+        refresh_token="SECRETVALUE123",
+        request={
+            "headers": {"Authorization": "Bearer abcdefgh12345"},
+            "url": 'https://x/?access_token=abc"}',
+        },
+        attempt=3,
+    ).info("refreshing")
+    line = json.loads(stream.getvalue())
+    assert line["extra"]["refresh_token"] == "[REDACTED]"
+    assert line["extra"]["request"]["headers"]["Authorization"] == "[REDACTED]"
+    assert line["extra"]["attempt"] == 3
+    assert "SECRETVALUE123" not in stream.getvalue()
+    assert "abcdefgh12345" not in stream.getvalue()
+
+
+def test_exceptions_carry_a_redacted_traceback():
+    stream = io.StringIO()
+    configure_logging("auth", "INFO", json_lines=True, stream=stream)
+    try:
+        raise ValueError("password=hunter2-very-secret rejected")
+    except ValueError:
+        logger.exception("failed")
+    line = json.loads(stream.getvalue())
+    assert line["error"].startswith("ValueError")
+    assert "test_logging.py" in line["traceback"]
+    assert "hunter2-very-secret" not in stream.getvalue()

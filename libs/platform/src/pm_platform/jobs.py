@@ -17,7 +17,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -28,6 +28,10 @@ from pm_platform.metrics import Metrics
 from pm_platform.outbox import add_event
 
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
+# A worker renews the leases of its running jobs every LEASE / 4; a lease that runs out means the
+# worker is gone.
+LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 3
 
 
 class JobNotFound(Exception):
@@ -165,11 +169,13 @@ class JobStore:
 
     async def claim_next(self, conn: asyncpg.Connection, kinds: list[str]) -> Job | None:
         row = await conn.fetchrow(
-            """UPDATE jobs SET state = 'running', started_at = now(), updated_at = now(), attempts = attempts + 1
+            """UPDATE jobs SET state = 'running', started_at = now(), updated_at = now(), attempts = attempts + 1,
+                              lease_until = now() + $2::interval
                WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND kind = ANY($1)
                            ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
                RETURNING *""",
             kinds,
+            LEASE,
         )
         return await self._emit(conn, row) if row is not None else None
 
@@ -231,10 +237,35 @@ class JobStore:
         assert row is not None
         return await self._emit(conn, row, transition=False)
 
+    async def renew_leases(self, conn: asyncpg.Connection, job_ids: list[uuid.UUID]) -> None:
+        await conn.execute(
+            "UPDATE jobs SET lease_until = now() + $2::interval WHERE id = ANY($1) AND state = 'running'",
+            job_ids,
+            LEASE,
+        )
+
+    async def recover_abandoned(
+        self, conn: asyncpg.Connection, max_attempts: int = MAX_ATTEMPTS
+    ) -> list[Job]:
+        """Running jobs whose lease ran out lost their worker: back to the queue, or failed after
+        ``max_attempts`` (a job that kills its worker every time must not loop forever)."""
+        rows = await conn.fetch(
+            """SELECT id, attempts FROM jobs WHERE state = 'running' AND lease_until < now()
+               FOR UPDATE SKIP LOCKED LIMIT 100"""
+        )
+        recovered: list[Job] = []
+        for row in rows:
+            if row["attempts"] >= max_attempts:
+                error = JobError(code="worker-lost", message="the job's worker stopped too many times")
+                recovered.append(await self.finish(conn, row["id"], "failed", error=error))
+            elif (job := await self.requeue(conn, row["id"])) is not None:
+                recovered.append(job)
+        return recovered
+
     async def requeue(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job | None:
         """Put a running job back in the queue (its worker stopped); None if it is no longer running."""
         row = await conn.fetchrow(
-            """UPDATE jobs SET state = 'queued', started_at = NULL, updated_at = now()
+            """UPDATE jobs SET state = 'queued', started_at = NULL, lease_until = NULL, updated_at = now()
                WHERE id = $1 AND state = 'running' RETURNING *""",
             job_id,
         )
@@ -292,6 +323,7 @@ class JobRunner:
     async def run(self) -> None:
         if not self._handlers:
             return
+        upkeep = asyncio.create_task(self._upkeep(), name="job-leases")
         try:
             while True:
                 await self._slots.acquire()
@@ -306,11 +338,26 @@ class JobRunner:
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
         finally:
+            upkeep.cancel()
             running = list(self._tasks)
             for task in running:
                 task.cancel()
             # Wait for them: each puts its job back in the queue before the pool closes.
             await asyncio.gather(*running, return_exceptions=True)
+
+    async def _upkeep(self) -> None:
+        """Renew the leases of this runner's jobs; put back jobs whose worker disappeared."""
+        while True:
+            await asyncio.sleep(LEASE.total_seconds() / 4)
+            try:
+                async with self._pool.acquire() as conn, conn.transaction():
+                    running = [uuid.UUID(t.get_name().removeprefix("job-")) for t in self._tasks]
+                    if running:
+                        await self._store.renew_leases(conn, running)
+                    for job in await self._store.recover_abandoned(conn):
+                        logger.warning("job {} ({}) lost its worker: now {}", job.id, job.kind, job.state)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                logger.warning("job lease upkeep failed ({})", type(exc).__name__)
 
     async def _claim(self) -> Job | None:
         try:

@@ -27,6 +27,7 @@ _BATCH = 500
 _IDLE_POLL_S = 1.0
 _BACKOFF_MAX_S = 10.0
 _PUBLISHED_RETENTION = timedelta(days=3)
+_INBOX_RETENTION = timedelta(days=14)
 # Kafka's default max.message.bytes is 1 MiB; stay clear of it with headers and batching overhead.
 MAX_EVENT_BYTES = 900_000
 
@@ -254,7 +255,10 @@ class OutboxRelay:
             self._metrics.outbox_oldest_age.set(age)
 
     async def _purge(self) -> None:
+        """Drop what can no longer matter: published events, and inbox ids older than any event Kafka
+        could still redeliver (topic retention is at most a week)."""
         async with self._pool.acquire() as conn:
             await conn.execute(
                 "DELETE FROM outbox WHERE published_at < now() - $1::interval", _PUBLISHED_RETENTION
             )
+            await conn.execute("DELETE FROM inbox WHERE handled_at < now() - $1::interval", _INBOX_RETENTION)

@@ -125,3 +125,32 @@ async def test_a_job_interrupted_by_shutdown_goes_back_to_the_queue_with_an_even
     async with pool.acquire() as conn:
         assert (await store.get(conn, job.id)).state == "queued"
     assert [e["state"] for e in await _events(pool, job.id)] == ["queued", "running", "queued"]
+
+
+async def test_a_job_whose_worker_vanished_is_requeued_then_failed_after_too_many_attempts(pool):
+    store = JobStore("playlist", "playlist")
+    async with pool.acquire() as conn, conn.transaction():
+        job = await store.create(conn, "test.crashy", None)
+    for attempt in (1, 2, 3):
+        async with pool.acquire() as conn, conn.transaction():
+            claimed = await store.claim_next(conn, ["test.crashy"])
+            assert claimed is not None
+            assert claimed.id == job.id
+            # The worker dies: nobody renews the lease.
+            await conn.execute(
+                "UPDATE jobs SET lease_until = now() - interval '1 second' WHERE id = $1", job.id
+            )
+        async with pool.acquire() as conn, conn.transaction():
+            [recovered] = await store.recover_abandoned(conn, max_attempts=3)
+        assert recovered.state == ("queued" if attempt < 3 else "failed")
+    assert recovered.error is not None
+    assert recovered.error.code == "worker-lost"
+
+
+async def test_a_live_lease_is_left_alone(pool):
+    store = JobStore("playlist", "playlist")
+    async with pool.acquire() as conn, conn.transaction():
+        job = await store.create(conn, "test.busy", None)
+        await store.claim_next(conn, ["test.busy"])
+        await store.renew_leases(conn, [job.id])
+        assert await store.recover_abandoned(conn) == []

@@ -14,6 +14,7 @@ from typing import TypeVar
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from loguru import logger
+from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ValidationError
 
 from pm_platform.correlation import (
@@ -64,6 +65,23 @@ async def correlation_middleware(request: web.Request, handler: Handler) -> web.
 
 
 def metrics_middleware(metrics: Metrics) -> Middleware:
+    # The labelled children, looked up once per (method, route, status): labels() takes a lock and
+    # builds its key on every call. Bounded as the labels are (route templates, not paths).
+    children: dict[tuple[str, str, int], tuple[Counter, Histogram] | None] = {}
+
+    def series(method: str, route: str, status: int) -> tuple[Counter, Histogram] | None:
+        key = (method, route, status)
+        try:
+            return children[key]
+        except KeyError:
+            pass
+        child: tuple[Counter, Histogram] | None = None
+        if not route.startswith("/metrics"):
+            labels = (method, route, str(status))
+            child = (metrics.http_requests.labels(*labels), metrics.http_latency.labels(*labels))
+        children[key] = child
+        return child
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         started = time.perf_counter()
@@ -76,11 +94,10 @@ def metrics_middleware(metrics: Metrics) -> Middleware:
             status = exc.status
             raise
         finally:
-            route = route_label(request)
-            if not route.startswith("/metrics"):
-                labels = (request.method, route, str(status))
-                metrics.http_requests.labels(*labels).inc()
-                metrics.http_latency.labels(*labels).observe(time.perf_counter() - started)
+            child = series(request.method, route_label(request), status)
+            if child is not None:
+                child[0].inc()
+                child[1].observe(time.perf_counter() - started)
 
     return middleware
 

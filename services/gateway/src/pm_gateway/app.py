@@ -1,5 +1,7 @@
 """Wiring of the gateway: what the chassis runs for it."""
 
+import gc
+from collections.abc import AsyncIterator
 from importlib import resources
 
 from pm_gateway.events.handlers import event_handlers
@@ -12,6 +14,14 @@ from pm_gateway.settings import GatewaySettings
 from pm_platform.health import HealthCheck
 from pm_platform.s3 import object_store, object_store_check
 from pm_platform.service import Runtime, ServiceDefinition
+
+
+async def _frozen_heap(_: Runtime) -> AsyncIterator[None]:
+    """Once everything is built, move the start-up objects out of the collector's sight: the
+    collections that follow only walk what requests allocate (a shorter pause in the tail latency)."""
+    gc.collect()
+    gc.freeze()
+    yield
 
 
 def _health_checks(rt: Runtime) -> list[HealthCheck]:
@@ -28,7 +38,7 @@ def definition() -> ServiceDefinition:
         routes=add_routes,
         event_handlers=event_handlers,
         # The upstream client before the edge: the edge fetches the JWKS through it.
-        resources=[object_store, upstream_client, edge_context, job_event_hub],
+        resources=[object_store, upstream_client, edge_context, job_event_hub, _frozen_heap],
         health_checks=_health_checks,
         # Innermost: preflight, route lookup, token, rate limit and revocation, Idempotency-Key.
         middlewares=[edge_middleware],

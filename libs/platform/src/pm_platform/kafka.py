@@ -94,7 +94,8 @@ class KafkaBus:
         await admin.start()
         try:
             existing = set(await admin.list_topics())
-            missing = [t for t in wanted if t.name not in existing]
+            # A service may both produce and consume a topic: ask for each name once.
+            missing = list({t.name: t for t in wanted if t.name not in existing}.values())
             if missing:
                 try:
                     response = await admin.create_topics(missing)

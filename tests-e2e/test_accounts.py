@@ -47,7 +47,12 @@ async def _link_spotify(session: aiohttp.ClientSession, gateway_url: str, user: 
     ) as r:
         assert r.status == 200, await r.text()
         started = await r.json()
-    url = started["authorization_url"]
+    # The start URL binds this browser (a cookie) and redirects to the provider's consent page.
+    async with session.get(
+        started["authorization_url"], headers={"X-Forwarded-For": user["ip"]}, allow_redirects=False
+    ) as opened:
+        assert opened.status == 302, await opened.text()
+        url = opened.headers["Location"]
     async with session.get(url) as page:
         assert page.status == 200, await page.text()
     form = {"emulator_user": DEMO_SPOTIFY_USER, "emulator_decision": "approve"}
@@ -205,7 +210,8 @@ def _objects_of_user(stack: Stack, user_id: str) -> list[str]:
 
 async def test_account_lifecycle(gateway_url: str, stack: Stack, register_user):
     user = await register_user()
-    async with aiohttp.ClientSession() as session:
+    # A browser-like session: the link flow's binding cookie is set on the gateway's IP-literal host.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         async with session.get(f"{gateway_url}/api/v1/me", headers=_bearer(user)) as me:
             assert me.status == 200, await me.text()
             assert (await me.json())["id"] == user["user_id"]

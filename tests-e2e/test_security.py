@@ -316,28 +316,33 @@ async def _authorize(gateway_url: str, user: dict, provider: str = "spotify", mo
         return await r.json()
 
 
-async def _consent(authorization_url: str) -> str:
-    """Approve at the emulated provider; returns the callback URL it redirects the browser to."""
-    async with (
-        aiohttp.ClientSession() as session,
-        session.post(
-            authorization_url,
-            data={"emulator_decision": "approve", "emulator_user": "new"},
-            allow_redirects=False,
-        ) as r,
-    ):
+def _browser() -> aiohttp.ClientSession:
+    """A browser: keeps cookies, also for IP-literal hosts (the binding cookie of a link attempt)."""
+    return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+
+async def _consent(browser: aiohttp.ClientSession, authorization_url: str, ip: str) -> str:
+    """Open the attempt's start URL (auth binds this browser with a cookie and redirects to the
+    provider), approve at the emulated provider; returns the callback URL it redirects the browser to."""
+    async with browser.get(authorization_url, headers={"X-Forwarded-For": ip}, allow_redirects=False) as r:
+        assert r.status == 302, await r.text()
+        provider_url = r.headers["Location"]
+    async with browser.post(
+        provider_url,
+        data={"emulator_decision": "approve", "emulator_user": "new"},
+        allow_redirects=False,
+    ) as r:
         assert r.status in (302, 303), await r.text()
         return r.headers["Location"]
 
 
-async def _callback(gateway_url: str, callback_url: str, ip: str) -> aiohttp.ClientResponse:
+async def _callback(
+    browser: aiohttp.ClientSession, gateway_url: str, callback_url: str, ip: str
+) -> aiohttp.ClientResponse:
     parts = urlsplit(callback_url)
-    async with (
-        aiohttp.ClientSession() as session,
-        session.get(
-            f"{gateway_url}{parts.path}?{parts.query}", headers={"X-Forwarded-For": ip}, allow_redirects=False
-        ) as r,
-    ):
+    async with browser.get(
+        f"{gateway_url}{parts.path}?{parts.query}", headers={"X-Forwarded-For": ip}, allow_redirects=False
+    ) as r:
         await r.read()
         return r
 
@@ -356,19 +361,40 @@ async def _attempt(gateway_url: str, user: dict, attempt_id: str) -> dict:
 
 async def test_oauth_state_is_single_use(gateway_url, user):
     attempt = await _authorize(gateway_url, user)
-    callback = await _consent(attempt["authorization_url"])
-    first = await _callback(gateway_url, callback, user["ip"])
-    assert first.status < 400, first.status
-    assert (await _attempt(gateway_url, user, attempt["attempt_id"]))["status"] == "succeeded"
-    replay = await _callback(gateway_url, callback, user["ip"])
-    assert replay.status == 400
-    forged = await _callback(gateway_url, callback.split("state=")[0] + "state=" + "A" * 43, user["ip"])
-    assert forged.status == 400
+    async with _browser() as browser:
+        callback = await _consent(browser, attempt["authorization_url"], user["ip"])
+        first = await _callback(browser, gateway_url, callback, user["ip"])
+        assert first.status < 400, first.status
+        assert (await _attempt(gateway_url, user, attempt["attempt_id"]))["status"] == "succeeded"
+        replay = await _callback(browser, gateway_url, callback, user["ip"])
+        assert replay.status == 400
+        forged = await _callback(
+            browser, gateway_url, callback.split("state=")[0] + "state=" + "A" * 43, user["ip"]
+        )
+        assert forged.status == 400
+
+
+async def test_oauth_callback_needs_the_browser_that_started(gateway_url, user):
+    """Account-linking CSRF: the consent done in another browser (no binding cookie) links nothing."""
+    attempt = await _authorize(gateway_url, user)
+    async with _browser() as initiator, _browser() as victim:
+        callback = await _consent(initiator, attempt["authorization_url"], user["ip"])
+        stolen = await _callback(victim, gateway_url, callback, user["ip"])
+        assert stolen.status == 400
+        assert (await _attempt(gateway_url, user, attempt["attempt_id"]))["status"] == "pending"
+        # Nor can the start URL be opened a second time (to bind another browser).
+        async with victim.get(
+            attempt["authorization_url"], headers={"X-Forwarded-For": user["ip"]}, allow_redirects=False
+        ) as again:
+            assert again.status == 409, await again.text()
+        done = await _callback(initiator, gateway_url, callback, user["ip"])
+        assert done.status < 400, done.status
 
 
 async def test_oauth_state_expires(gateway_url, stack: Stack, user):
     attempt = await _authorize(gateway_url, user)
-    callback = await _consent(attempt["authorization_url"])
+    browser = _browser()
+    callback = await _consent(browser, attempt["authorization_url"], user["ip"])
     # Ten minutes pass (for this attempt only): the one write to auth's schema in this module.
     conn = await asyncpg.connect(stack.database_url(stack.spec("auth")))
     try:
@@ -379,7 +405,8 @@ async def test_oauth_state_expires(gateway_url, stack: Stack, user):
         )
     finally:
         await conn.close()
-    late = await _callback(gateway_url, callback, user["ip"])
+    late = await _callback(browser, gateway_url, callback, user["ip"])
+    await browser.close()
     assert late.status == 400
     assert (await _attempt(gateway_url, user, attempt["attempt_id"]))["status"] == "expired"
 
@@ -389,12 +416,17 @@ async def test_pkce_mismatch_fails_the_link(gateway_url, user):
     # verifier, which does not match A's challenge, so the provider refuses and B fails.
     a = await _authorize(gateway_url, user)
     b = await _authorize(gateway_url, user)
-    code = urlsplit(await _consent(a["authorization_url"])).query.split("code=")[1].split("&")[0]
-    callback_b = await _consent(b["authorization_url"])
-    parts = urlsplit(callback_b)
-    state_b = parts.query.split("state=")[1].split("&")[0]
-    await _callback(
-        gateway_url, f"{parts.scheme}://{parts.netloc}{parts.path}?code={code}&state={state_b}", user["ip"]
-    )
+    async with _browser() as browser:
+        callback_a = await _consent(browser, a["authorization_url"], user["ip"])
+        code = urlsplit(callback_a).query.split("code=")[1].split("&")[0]
+        callback_b = await _consent(browser, b["authorization_url"], user["ip"])
+        parts = urlsplit(callback_b)
+        state_b = parts.query.split("state=")[1].split("&")[0]
+        await _callback(
+            browser,
+            gateway_url,
+            f"{parts.scheme}://{parts.netloc}{parts.path}?code={code}&state={state_b}",
+            user["ip"],
+        )
     status = await _attempt(gateway_url, user, b["attempt_id"])
     assert status["status"] == "failed", status

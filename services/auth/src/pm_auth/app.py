@@ -2,7 +2,7 @@
 
 from importlib import resources
 
-from pm_auth.commands import rotate_master_key_command, rotate_signing_key_command
+from pm_auth.commands import SCHEMA, rotate_master_key_command, rotate_signing_key_command
 from pm_auth.context import auth_context, auth_resources
 from pm_auth.events.handlers import event_handlers
 from pm_auth.http.routes import add_routes
@@ -13,7 +13,8 @@ from pm_platform.service import Runtime, ServiceDefinition
 
 def health_checks(rt: Runtime) -> list[HealthCheck]:
     async def keys() -> dict[str, object]:
-        # Informational: which master keys this process holds (after a SIGHUP reload, the new ones).
+        # Which master keys this process holds (after a SIGHUP reload, the new ones). A refused reload
+        # shows as ``reload_error`` (a warning: the keys in use still work, so readiness stays up).
         ctx = auth_context(rt)
         return {**ctx.master.describe(), "providers": sorted(ctx.clients)}
 
@@ -24,7 +25,7 @@ def definition() -> ServiceDefinition:
     return ServiceDefinition(
         name="auth",
         distribution="pm-auth",
-        schema="auth",
+        schema=SCHEMA,
         settings_cls=AuthSettings,
         migrations=resources.files("pm_auth") / "migrations",
         routes=add_routes,

@@ -17,8 +17,10 @@ from pm_auth.domain import vault
 from pm_auth.settings import AuthSettings
 from pm_auth.storage import rotation as sql
 from pm_auth.storage.signing_keys import lock_keys
+from pm_platform import db
 from pm_platform.settings import InfraSettings
 
+SCHEMA = "auth"  # the service definition's schema (app.py)
 BATCH = 200
 MAX_PASSES = 10
 
@@ -76,9 +78,13 @@ async def rotate_master_key(
         if not dry_run and ring.previous is not None:
             for _ in range(MAX_PASSES):
                 moved = 0
+                cursor = None  # keyset paging: rows that fail are passed over, so every pass ends
+                before.failed = 0  # counted afresh by each pass (the last one is reported)
                 while True:
                     async with conn.transaction():
-                        rows = await sql.lock_batch(conn, table, [ring.previous.key_id], BATCH)
+                        rows = await sql.lock_batch(conn, table, [ring.previous.key_id], BATCH, cursor)
+                        if rows:
+                            cursor = sql.primary_key(table, rows[-1])
                         for row in rows:
                             old = vault.WrappedKey(row["key_id"], bytes(row["wrapped_key"]))
                             try:
@@ -104,13 +110,18 @@ async def rotate_master_key(
     return report
 
 
+async def _pool(settings: AuthSettings) -> asyncpg.Pool:
+    """One connection in the service's schema (the chassis' pool: search_path, UTC)."""
+    return await db.create_pool(settings.database_url.get_secret_value(), SCHEMA, min_size=1, max_size=1)
+
+
 async def _run_rotation(settings: AuthSettings, dry_run: bool) -> RotationReport:
-    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    pool = await _pool(settings)
     try:
-        await conn.execute("SET search_path = auth")
-        return await rotate_master_key(conn, keys.ring_from(settings), dry_run=dry_run)
+        async with pool.acquire() as conn:
+            return await rotate_master_key(conn, keys.ring_from(settings), dry_run=dry_run)
     finally:
-        await conn.close()
+        await pool.close()
 
 
 def rotate_master_key_command(settings: InfraSettings, argv: list[str]) -> int:
@@ -131,15 +142,14 @@ def rotate_master_key_command(settings: InfraSettings, argv: list[str]) -> int:
 
 
 async def _new_signing_key(settings: AuthSettings) -> str:
-    conn = await asyncpg.connect(settings.database_url.get_secret_value())
+    pool = await _pool(settings)
     try:
-        await conn.execute("SET search_path = auth")
-        async with conn.transaction():
+        async with pool.acquire() as conn, conn.transaction():
             await lock_keys(conn)
             key = await keys.create_signing_key(conn, keys.ring_from(settings), retire_others=True)
         return key.kid
     finally:
-        await conn.close()
+        await pool.close()
 
 
 def rotate_signing_key_command(settings: InfraSettings, argv: list[str]) -> int:

@@ -15,7 +15,7 @@ import aiohttp
 
 from pm_auth.domain.oauth_clients import OAuthClient, ProviderName
 from pm_auth.domain.passwords import PasswordHasher
-from pm_auth.keys import MasterKeys, SigningKeys, ring_from, watch_master_keys
+from pm_auth.keys import MasterKeys, SigningKeys, ring_checker, ring_from, watch_master_keys
 from pm_auth.settings import AuthSettings
 from pm_platform.service import Runtime
 
@@ -62,6 +62,7 @@ async def auth_resources(rt: Runtime) -> AsyncIterator[None]:
     settings = rt.settings
     assert isinstance(settings, AuthSettings)
     ctx = await asyncio.to_thread(build_context, settings)  # the dummy password hash costs a moment
+    ctx.master.check = ring_checker(rt.pool, eddsa=settings.jws_alg == "EdDSA")
     ctx.signing = SigningKeys(rt.pool, ctx.master, ctx.access_ttl)
     if settings.jws_alg == "EdDSA":
         await ctx.signing.ensure_one()

@@ -14,7 +14,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -24,6 +24,7 @@ from pm_auth.domain import vault
 from pm_auth.domain.tokens import SigningKey
 from pm_auth.domain.vault import KeyRing, MasterKey
 from pm_auth.settings import MasterKeySettings
+from pm_auth.storage import rotation as rotation_sql
 from pm_auth.storage import signing_keys as keys_sql
 from pm_platform.settings import SettingsError, load_settings
 
@@ -40,23 +41,50 @@ def ring_from(settings: MasterKeySettings) -> KeyRing:
     )
 
 
+RingCheck = Callable[[KeyRing], Awaitable[list[str]]]
+
+
 class MasterKeys:
-    """The live key ring. :meth:`reload` swaps it atomically; readers take ``ring`` once per operation."""
+    """The live key ring. :meth:`reload` swaps it atomically; readers take ``ring`` once per operation.
 
-    def __init__(self, ring: KeyRing) -> None:
+    A new ring is taken only if ``check`` (when given) finds nothing wrong with it: it must open the
+    active signing key and hold every master key that still wraps a row. Otherwise the old ring stays,
+    the error is logged and shown in ``/health`` (``checks.keys.reload_error``) until a good reload.
+    """
+
+    def __init__(self, ring: KeyRing, check: RingCheck | None = None) -> None:
         self.ring = ring
+        self.check = check
         self.reloaded_at = time.time()
+        self.reload_error: str | None = None
+        self._tasks: set[asyncio.Task[bool]] = set()
 
-    def reload(self) -> bool:
+    async def reload(self) -> bool:
         """Re-read MASTER_KEY(_FILE) and MASTER_KEY_PREVIOUS(_FILE). Keeps the old ring on any error."""
         try:
             fresh = ring_from(load_settings(MasterKeySettings))
         except (SettingsError, ValueError) as exc:
+            self.reload_error = f"unreadable master keys: {exc}"
             logger.error("master keys not reloaded, keeping the current ones: {}", exc)
             return False
+        if self.check is not None:
+            try:
+                problems = await self.check(fresh)
+            except Exception as exc:  # noqa: BLE001 - cannot verify: do not risk the swap
+                problems = [f"cannot verify the new keys ({type(exc).__name__}: {exc})"]
+            if problems:
+                self.reload_error = "; ".join(problems)[:1000]
+                logger.error(
+                    "master keys not reloaded, keeping current {} / previous {}: {}",
+                    self.ring.current.key_id,
+                    self.ring.previous.key_id if self.ring.previous else "none",
+                    self.reload_error,
+                )
+                return False
         changed = fresh.key_ids != self.ring.key_ids
         self.ring = fresh
         self.reloaded_at = time.time()
+        self.reload_error = None
         logger.info(
             "master keys {}: current {}, previous {}",
             "reloaded" if changed else "re-read (unchanged)",
@@ -65,12 +93,47 @@ class MasterKeys:
         )
         return changed
 
+    def reload_soon(self) -> None:
+        """For the SIGHUP handler (synchronous): reload in a task."""
+        task = asyncio.get_running_loop().create_task(self.reload(), name="master-key-reload")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     def describe(self) -> dict[str, str | None]:
         previous = self.ring.previous
         return {
             "current_key_id": self.ring.current.key_id,
             "previous_key_id": previous.key_id if previous else None,
+            "reload_error": self.reload_error,
         }
+
+
+def ring_checker(pool: asyncpg.Pool, *, eddsa: bool) -> RingCheck:
+    """What a candidate ring must satisfy before it replaces the live one."""
+
+    async def check(ring: KeyRing) -> list[str]:
+        problems: list[str] = []
+        async with pool.acquire(timeout=5) as conn:
+            for table in rotation_sql.SEALED_TABLES:
+                for key_id, n in sorted((await rotation_sql.count_by_key(conn, table)).items()):
+                    if key_id not in ring.key_ids:
+                        problems.append(
+                            f"{n} {table.table} row(s) are under master key {key_id}, which the new keys "
+                            "do not include (set it as MASTER_KEY_PREVIOUS until rotate-master-key is done)"
+                        )
+            if eddsa:
+                rows = await keys_sql.published_keys(conn, datetime.now(UTC))
+                active = next((r for r in rows if r.retired_at is None), None)
+                if active is not None:
+                    try:
+                        open_signing_key(ring, active)
+                    except vault.VaultError as exc:
+                        problems.append(
+                            f"the new keys cannot open the active signing key {active.kid}: {exc}"
+                        )
+        return problems
+
+    return check
 
 
 def _watched_files() -> list[str]:
@@ -94,7 +157,7 @@ async def watch_master_keys(keys: MasterKeys, interval_s: float) -> AsyncIterato
     sighup_installed = False
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
         # Only the main thread of a process may install it (not the case in some test runners).
-        loop.add_signal_handler(signal.SIGHUP, keys.reload)
+        loop.add_signal_handler(signal.SIGHUP, keys.reload_soon)
         sighup_installed = True
 
     async def poll() -> None:
@@ -105,7 +168,7 @@ async def watch_master_keys(keys: MasterKeys, interval_s: float) -> AsyncIterato
             now = _fingerprint(paths)
             if now != seen:
                 seen = now
-                keys.reload()
+                await keys.reload()
 
     task = (
         asyncio.create_task(poll(), name="master-key-watch") if interval_s > 0 and _watched_files() else None

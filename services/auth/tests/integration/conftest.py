@@ -185,13 +185,23 @@ async def consent(
     return {k: v[0] for k, v in parse_qs(urlsplit(location).query).items()}
 
 
+async def open_start(auth: Auth, authorization_url: str) -> str:
+    """Open the attempt's start URL in the test client's browser (its cookie jar keeps the binding
+    cookie); returns the provider URL it redirects to."""
+    parts = urlsplit(authorization_url)
+    assert authorization_url.startswith(auth.env["API_BASE_URL"]) and parts.path.endswith("/start")
+    r = await auth.client.get(f"{parts.path}?{parts.query}", allow_redirects=False)
+    assert r.status == 302, await r.text()
+    return r.headers["Location"]
+
+
 async def link(auth: Auth, account: Account, provider: str, mode: str = "poll") -> dict[str, Any]:
     r = await auth.client.post(
         f"/api/v1/auth/{provider}/authorize", json={"mode": mode}, headers=account.headers
     )
     assert r.status == 200, await r.text()
     started = await r.json()
-    query = await consent(started["authorization_url"], provider)
+    query = await consent(await open_start(auth, started["authorization_url"]), provider)
     cb = await auth.client.get(f"/api/v1/auth/{provider}/callback", params=query, allow_redirects=False)
     assert cb.status == 200, await cb.text()
     return started

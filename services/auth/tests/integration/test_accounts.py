@@ -268,3 +268,22 @@ async def test_account_deletion_removes_everything_and_announces_it(auth: Auth, 
         "/api/v1/auth/login", json={"email": account.email, "password": PASSWORD}
     )
     assert relogin.status == 401
+
+
+async def test_login_racing_the_account_deletion_is_a_401(auth: Auth, monkeypatch: pytest.MonkeyPatch):
+    from pm_auth.http import accounts
+    from pm_auth.storage import users as users_sql
+
+    account = await register_and_login(auth)
+    real = users_sql.user_by_email
+
+    async def then_deleted(conn, email):  # the password checks out, then the account goes
+        user = await real(conn, email)
+        await auth.fetch("DELETE FROM users WHERE id = $1", uuid.UUID(account.user_id))
+        return user
+
+    monkeypatch.setattr(accounts.users_sql, "user_by_email", then_deleted)
+    r = await auth.client.post("/api/v1/auth/login", json={"email": account.email, "password": PASSWORD})
+    assert r.status == 401, await r.text()
+    problem_of(r)
+    assert (await r.json())["type"].endswith("/invalid-credentials")

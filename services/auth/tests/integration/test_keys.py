@@ -7,18 +7,22 @@ import asyncio
 import base64
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from unittest import mock
 
 import jwt
 import pytest
 
+from pm_auth import commands
 from pm_auth.app import definition
 from pm_auth.commands import rotate_master_key
 from pm_auth.context import auth_context
+from pm_auth.domain import vault
 from pm_auth.domain.tokens import SigningKey, verify_access_token
 from pm_auth.domain.vault import KeyRing, MasterKey
 from pm_auth.keys import create_signing_key
@@ -43,7 +47,7 @@ async def test_master_key_rotation_dry_run_idempotent_and_online(auth: Auth, emu
     # 1. The running service takes the new key (SIGHUP / watcher path): new records under the new key,
     #    old ones still open through MASTER_KEY_PREVIOUS.
     with mock.patch.dict(os.environ, {"MASTER_KEY": new, "MASTER_KEY_PREVIOUS": old}):
-        assert ctx.master.reload() is True
+        assert await ctx.master.reload() is True
     ok = await auth.client.post(
         f"/internal/provider-tokens/{account.user_id}/tidal", headers=auth.service_headers()
     )
@@ -68,7 +72,7 @@ async def test_master_key_rotation_dry_run_idempotent_and_online(auth: Auth, emu
 
     # 2. Drop the previous key: everything still opens, logins still sign.
     with mock.patch.dict(os.environ, {"MASTER_KEY": new, "MASTER_KEY_PREVIOUS": ""}):
-        assert ctx.master.reload() is True
+        assert await ctx.master.reload() is True
     assert ctx.master.ring.previous is None
     assert ctx.signing is not None
     ctx.signing.invalidate()
@@ -80,9 +84,61 @@ async def test_master_key_rotation_dry_run_idempotent_and_online(auth: Auth, emu
     assert (await register_and_login(auth)).access_token
     # A broken key file does not take the service down: the ring stays.
     with mock.patch.dict(os.environ, {"MASTER_KEY": "not-base64!"}):
-        assert ctx.master.reload() is False
+        assert await ctx.master.reload() is False
     assert ctx.master.ring.current.key_id == MasterKey.from_base64(new).key_id
     auth.master_key = new
+
+
+async def test_rotation_ends_when_rows_cannot_be_rewrapped(auth: Auth, monkeypatch: pytest.MonkeyPatch):
+    """More unopenable rows than a batch holds: the command passes over them instead of looping."""
+    monkeypatch.setattr(commands, "BATCH", 2)
+    account = await register_and_login(auth)
+    old, new = new_master_key(), new_master_key()
+    old_ring = ring(old)
+    ids = [uuid.uuid4() for _ in range(6)]
+    rows = []
+    for i, attempt_id in enumerate(ids):
+        if i == 3:  # one good row among broken ones
+            _, wrapped = vault.new_data_key(old_ring, vault.record_name("oauth_attempts", attempt_id))
+        else:
+            wrapped = vault.WrappedKey(old_ring.current.key_id, secrets.token_bytes(60))
+        rows.append((attempt_id, uuid.UUID(account.user_id), wrapped.key_id, wrapped.wrapped))
+    async with auth.rt.pool.acquire() as conn:
+        await conn.executemany(
+            """INSERT INTO oauth_attempts (id, user_id, provider, mode, key_id, wrapped_key, expires_at)
+               VALUES ($1, $2, 'tidal', 'poll', $3, $4, now() + interval '10 minutes')""",
+            rows,
+        )
+        try:
+            report = await asyncio.wait_for(rotate_master_key(conn, ring(new, old), dry_run=False), 30)
+        finally:
+            await conn.execute("DELETE FROM oauth_attempts WHERE id = ANY($1::uuid[])", ids)
+    attempts = report.tables["oauth_attempts"]
+    assert (attempts.rewrapped, attempts.failed, attempts.under_previous) == (1, 5, 5)
+
+
+async def test_a_reload_that_would_break_auth_is_refused(auth: Auth):
+    """Rotating MASTER_KEY without MASTER_KEY_PREVIOUS: the rows (and the signing key) under the old key
+    could not be opened any more. The reload is refused, the old ring stays, /health says why."""
+    account = await register_and_login(auth)
+    ctx = auth_context(auth.rt)
+    before = ctx.master.ring
+    with mock.patch.dict(os.environ, {"MASTER_KEY": new_master_key(), "MASTER_KEY_PREVIOUS": ""}):
+        assert await ctx.master.reload() is False
+    assert ctx.master.ring is before
+    assert ctx.signing is not None
+    ctx.signing.invalidate()
+    assert (await register_and_login(auth)).access_token  # logins still sign
+    assert (await auth.client.get("/.well-known/jwks.json")).status == 200
+    health = await (await auth.client.get("/health")).json()
+    keys = health["checks"]["keys"]
+    assert keys["current_key_id"] == before.current.key_id
+    assert "signing_keys" in keys["reload_error"] and "MASTER_KEY_PREVIOUS" in keys["reload_error"]
+    # A good reload (the same keys) clears the warning.
+    with mock.patch.dict(os.environ, {"MASTER_KEY": auth.master_key, "MASTER_KEY_PREVIOUS": ""}):
+        assert await ctx.master.reload() is False  # unchanged
+    assert ctx.master.describe()["reload_error"] is None
+    assert account.access_token
 
 
 async def test_sighup_rereads_the_key_files(service_env_factory, emulator: Emulator, tmp_path: Path):
@@ -111,6 +167,7 @@ async def test_sighup_rereads_the_key_files(service_env_factory, emulator: Emula
             assert ctx.master.describe() == {
                 "current_key_id": MasterKey.from_base64(second).key_id,
                 "previous_key_id": MasterKey.from_base64(first).key_id,
+                "reload_error": None,
             }
             health = await (await client.get("/health")).json()
             assert health["checks"]["keys"]["current_key_id"] == MasterKey.from_base64(second).key_id

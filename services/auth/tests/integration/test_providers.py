@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 
-from .conftest import Auth, Emulator, consent, link, problem_of, register_and_login
+from .conftest import Auth, Emulator, consent, link, open_start, problem_of, register_and_login
 
 pytestmark = pytest.mark.integration
 
@@ -45,9 +45,11 @@ async def test_redirect_flow_links_spotify_and_stores_tokens_encrypted(auth: Aut
     )
     assert started.status == 200, await started.text()
     body = await started.json()
-    query = parse_qs(urlsplit(body["authorization_url"]).query)
+    assert body["authorization_url"].startswith(auth.env["API_BASE_URL"] + "/api/v1/auth/spotify/start?")
+    provider_url = await open_start(auth, body["authorization_url"])
+    query = parse_qs(urlsplit(provider_url).query)
     assert query["code_challenge_method"] == ["S256"] and len(query["state"][0]) >= 43
-    callback = await consent(body["authorization_url"], "spotify")
+    callback = await consent(provider_url, "spotify")
     answer = await auth.client.get("/api/v1/auth/spotify/callback", params=callback, allow_redirects=False)
     assert answer.status == 302, await answer.text()
     location = answer.headers["Location"]
@@ -88,7 +90,7 @@ async def test_polling_flow(auth: Auth, emulator: Emulator, provider: str):
         f"/api/v1/auth/{provider}/authorize", json={"mode": "poll"}, headers=account.headers
     )
     body = await started.json()
-    url = body["authorization_url"]
+    url = await open_start(auth, body["authorization_url"])
     if provider == "deezer":
         assert "code_challenge" not in url and "perms=" in url
     if provider == "youtube":
@@ -132,7 +134,7 @@ async def test_denied_consent_fails_the_attempt(auth: Auth):
     body = await (
         await auth.client.post("/api/v1/auth/tidal/authorize", json={"mode": "poll"}, headers=account.headers)
     ).json()
-    callback = await consent(body["authorization_url"], "tidal", approve=False)
+    callback = await consent(await open_start(auth, body["authorization_url"]), "tidal", approve=False)
     page = await auth.client.get("/api/v1/auth/tidal/callback", params=callback)
     assert page.status == 400
     poll = await (
@@ -150,7 +152,7 @@ async def test_pkce_mismatch_fails_and_links_nothing(auth: Auth):
     ).json()
     # An attacker's challenge: the code is bound to it, and our verifier does not match.
     callback = await consent(
-        body["authorization_url"],
+        await open_start(auth, body["authorization_url"]),
         "spotify",
         tamper={"code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"},
     )
@@ -170,7 +172,7 @@ async def test_state_is_single_use_unknown_states_fail_and_states_expire(auth: A
     body = await (
         await auth.client.post("/api/v1/auth/tidal/authorize", json={"mode": "poll"}, headers=account.headers)
     ).json()
-    callback = await consent(body["authorization_url"], "tidal")
+    callback = await consent(await open_start(auth, body["authorization_url"]), "tidal")
     assert (await auth.client.get("/api/v1/auth/tidal/callback", params=callback)).status == 200
     replay = await auth.client.get("/api/v1/auth/tidal/callback", params=callback)
     assert replay.status == 400
@@ -187,7 +189,7 @@ async def test_state_is_single_use_unknown_states_fail_and_states_expire(auth: A
     late = await (
         await auth.client.post("/api/v1/auth/tidal/authorize", json={"mode": "poll"}, headers=account.headers)
     ).json()
-    late_callback = await consent(late["authorization_url"], "tidal")
+    late_callback = await consent(await open_start(auth, late["authorization_url"]), "tidal")
     await auth.fetch(
         "UPDATE oauth_attempts SET expires_at = now() - interval '1 second' WHERE id = $1",
         uuid.UUID(late["attempt_id"]),
@@ -284,3 +286,72 @@ async def test_unlink_deletes_the_tokens(auth: Auth):
     assert (await auth.client.delete("/api/v1/providers/youtube", headers=account.headers)).status == 404
     unlinked = await auth.events(account.user_id, "provider.unlinked")
     assert unlinked[0]["data"]["provider_account_id"] == "UCpmdemoYouTube000000001"
+
+
+async def test_callback_only_completes_in_the_browser_that_opened_the_start_url(auth: Auth):
+    """Account-linking CSRF: a provider URL (or callback) carried to another browser links nothing."""
+    account = await register_and_login(auth)
+    body = await (
+        await auth.client.post("/api/v1/auth/tidal/authorize", json={"mode": "poll"}, headers=account.headers)
+    ).json()
+    parts = urlsplit(body["authorization_url"])
+    start_path = f"{parts.path}?{parts.query}"
+    opened = await auth.client.get(start_path, allow_redirects=False)
+    assert opened.status == 302, await opened.text()
+    cookie = opened.headers["Set-Cookie"]
+    name = f"pm_link_{uuid.UUID(body['attempt_id']).hex}"
+    assert cookie.startswith(f"{name}=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Path=/api/v1/auth/tidal/callback" in cookie and "Secure" not in cookie  # API_BASE_URL is http
+    nonce = opened.cookies[name].value
+    stored = await auth.fetch(
+        "SELECT binding_hash FROM oauth_attempts WHERE id = $1", uuid.UUID(body["attempt_id"])
+    )
+    assert nonce.encode() not in bytes(stored[0]["binding_hash"])  # only a hash is stored
+    # The start URL works once: nobody can re-bind the attempt to another browser.
+    again = await auth.client.get(start_path, allow_redirects=False)
+    assert again.status == 409 and (await again.json())["type"].endswith("/attempt-already-started")
+    unknown = await auth.client.get(f"/api/v1/auth/tidal/start?attempt={uuid.uuid4()}", allow_redirects=False)
+    assert unknown.status == 404
+    callback = await consent(opened.headers["Location"], "tidal")
+
+    # Another browser (no cookie, or a forged one) is refused, and the attempt stays usable.
+    url = auth.client.make_url("/api/v1/auth/tidal/callback")
+    for cookies in ({}, {name: "forged-" + nonce[7:]}):
+        async with aiohttp.ClientSession(cookies=cookies) as other:
+            refused = await other.get(url, params=callback, allow_redirects=False)
+            assert refused.status == 400, await refused.text()
+            assert (await refused.json())["type"].endswith("/state-not-bound")
+    assert (
+        await auth.fetch("SELECT 1 FROM provider_links WHERE user_id = $1", uuid.UUID(account.user_id)) == []
+    )
+    poll = await auth.client.get(f"/api/v1/auth/attempts/{body['attempt_id']}", headers=account.headers)
+    assert (await poll.json())["status"] == "pending"
+
+    done = await auth.client.get("/api/v1/auth/tidal/callback", params=callback)
+    assert done.status == 200, await done.text()
+    assert f"{name}=" in done.headers.get("Set-Cookie", "")  # the binding cookie is cleared
+    poll = await auth.client.get(f"/api/v1/auth/attempts/{body['attempt_id']}", headers=account.headers)
+    assert (await poll.json())["status"] == "succeeded"
+
+
+async def test_callback_after_the_user_was_deleted_is_invalid_state(
+    auth: Auth, monkeypatch: pytest.MonkeyPatch
+):
+    from pm_auth.http import providers
+
+    account = await register_and_login(auth)
+    body = await (
+        await auth.client.post("/api/v1/auth/tidal/authorize", json={"mode": "poll"}, headers=account.headers)
+    ).json()
+    callback = await consent(await open_start(auth, body["authorization_url"]), "tidal")
+    real = providers.provider_oauth.profile
+
+    async def then_deleted(*args, **kwargs):  # the user deletes the account while at the provider
+        found = await real(*args, **kwargs)
+        await auth.fetch("DELETE FROM users WHERE id = $1", uuid.UUID(account.user_id))
+        return found
+
+    monkeypatch.setattr(providers.provider_oauth, "profile", then_deleted)
+    r = await auth.client.get("/api/v1/auth/tidal/callback", params=callback)
+    assert r.status == 400, await r.text()
+    assert (await r.json())["type"].endswith("/invalid-state")

@@ -12,6 +12,7 @@ from pm_gateway.domain.routes import GATEWAY, ROUTES, Auth, resolve, segments_of
         ("/api/v1/auth/login", "auth", Auth.NONE, "auth"),
         ("/api/v1/auth/refresh", "auth", Auth.NONE, "general"),
         ("/api/v1/auth/spotify/callback", "auth", Auth.NONE, "general"),
+        ("/api/v1/auth/spotify/start", "auth", Auth.NONE, "general"),
         ("/api/v1/auth/logout", "auth", Auth.BEARER, "general"),
         ("/api/v1/auth/spotify/authorize", "auth", Auth.BEARER, "general"),
         ("/api/v1/auth/attempts/8d1f", "auth", Auth.BEARER, "general"),

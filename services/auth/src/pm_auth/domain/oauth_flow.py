@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
 import secrets
+import uuid
 from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -40,6 +42,27 @@ def state_hash(state: str) -> bytes:
     return hashlib.sha256(state.encode()).digest()
 
 
+def new_binding_nonce() -> str:
+    """The browser-binding nonce: 256 random bits, sent only in an HttpOnly cookie, stored as SHA-256."""
+    return secrets.token_urlsafe(32)
+
+
+def binding_hash(nonce: str) -> bytes:
+    return hashlib.sha256(b"pm-auth:link-binding:" + nonce.encode()).digest()
+
+
+def binding_cookie_name(attempt_id: uuid.UUID) -> str:
+    """One cookie per attempt, so two link attempts in one browser do not overwrite each other."""
+    return f"pm_link_{attempt_id.hex}"
+
+
+def binding_matches(cookie: str | None, stored: bytes | None) -> bool:
+    """Whether the callback's browser is the one that opened the attempt's start URL (constant time)."""
+    if not cookie or stored is None or len(cookie) > 200:
+        return False
+    return hmac.compare_digest(binding_hash(cookie), stored)
+
+
 def attempt_status(stored: str, expires_at: datetime, now: datetime) -> AttemptStatus:
     """A pending attempt past its deadline reads as expired."""
     if stored == "pending" and now >= expires_at:
@@ -47,17 +70,36 @@ def attempt_status(stored: str, expires_at: datetime, now: datetime) -> AttemptS
     return stored  # type: ignore[return-value]
 
 
+def _has_control_or_space(value: str) -> bool:
+    """Any C0 control character, space or DEL (ord < 0x21 or 0x7f): URL parsers strip or split on them."""
+    return any(ord(c) < 0x21 or ord(c) == 0x7F for c in value)
+
+
 def safe_return_to(value: str, allowed_origins: list[str]) -> bool:
     """Whether a redirect-flow ``return_to`` is ours: a path on this site, or an allowed origin.
 
-    Refuses everything else (open redirects): other hosts, ``//host`` paths, non-http schemes.
+    Refuses everything else (open redirects): other hosts, ``//host`` paths, non-http schemes, and any
+    control character, whitespace or backslash (browsers and URL rebuilding drop or reinterpret them:
+    ``/\\t/evil.example`` becomes ``//evil.example``). The check is made on the URL as it will be
+    rebuilt (``urlsplit`` → ``urlunsplit``), so what is validated is what ends up in ``Location``.
     """
-    if len(value) > 2000 or any(c in value for c in "\r\n\\"):
+    if not value or len(value) > 2000 or _has_control_or_space(value) or "\\" in value:
         return False
-    if value.startswith("/"):
-        return not value.startswith("//")
-    parts = urlsplit(value)
+    if value.startswith("//"):
+        return False
+    try:
+        parts = urlsplit(value)
+        normalised = urlunsplit(parts)
+    except ValueError:
+        return False
+    if _has_control_or_space(normalised) or "\\" in normalised or normalised.startswith("//"):
+        return False
+    parts = urlsplit(normalised)
+    if not parts.scheme and not parts.netloc:
+        return normalised.startswith("/") and not normalised.startswith("//")
     if parts.scheme not in ("http", "https") or not parts.netloc:
+        return False
+    if parts.username is not None or parts.password is not None:
         return False
     origin = f"{parts.scheme}://{parts.netloc}".lower()
     return origin in {o.lower() for o in allowed_origins}

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime
 
+import asyncpg
 from aiohttp import web
 from loguru import logger
 
@@ -62,6 +64,7 @@ from pm_auth.storage import users as users_sql
 from pm_contracts.users import UserDeleted, UserRegistered
 from pm_platform.errors import NotFound
 from pm_platform.http import read_json
+from pm_platform.service import Runtime
 
 
 def _email(raw: str, field: str = "email") -> str:
@@ -126,22 +129,40 @@ async def login(request: web.Request) -> web.Response:
     session_id = uuid.uuid4()
     access_token, claims = await issue_access_token(ctx, user.id, session_id, now)
     refresh = new_refresh_token()
+    try:
+        session = await _new_session(rt, request, body, user.id, session_id, refresh, claims.expires_at, now)
+    except asyncpg.ForeignKeyViolationError:
+        # The account was deleted while the password was being checked.
+        raise InvalidCredentials("e-mail or password is wrong") from None
+    await session_cache.put(rt.redis, ctx.session_cache_prefix(rt), session, ctx.settings.access_token_ttl_s)
+    return token_answer(access_token, claims, refresh, now)
+
+
+async def _new_session(
+    rt: Runtime,
+    request: web.Request,
+    body: LoginBody,
+    user_id: uuid.UUID,
+    session_id: uuid.UUID,
+    refresh: str,
+    access_expires_at: datetime,
+    now: datetime,
+) -> sessions_sql.Session:
     async with rt.transaction() as conn:
         session = await sessions_sql.insert_session(
             conn,
             session_id=session_id,
-            user_id=user.id,
+            user_id=user_id,
             device_name=clip(body.device_name, MAX_DEVICE_NAME),
             ip=client_ip(request.headers.get("X-Forwarded-For"), request.remote),
             user_agent=clip(request.headers.get("User-Agent"), MAX_USER_AGENT),
             now=now,
             expires_at=session_expiry(now, now),
             absolute_expires_at=now + ABSOLUTE_LIFETIME,
-            access_expires_at=claims.expires_at,
+            access_expires_at=access_expires_at,
         )
         await sessions_sql.insert_refresh_token(conn, refresh_token_hash(refresh), session_id)
-    await session_cache.put(rt.redis, ctx.session_cache_prefix(rt), session)
-    return token_answer(access_token, claims, refresh, now)
+    return session
 
 
 async def refresh(request: web.Request) -> web.Response:
@@ -183,7 +204,7 @@ async def refresh(request: web.Request) -> web.Response:
     if reused is not None:
         await forget_sessions(rt, reused)
         raise RefreshTokenReused("this refresh token was already used; the session is revoked, log in again")
-    await session_cache.put(rt.redis, ctx.session_cache_prefix(rt), session)
+    await session_cache.put(rt.redis, ctx.session_cache_prefix(rt), session, ctx.settings.access_token_ttl_s)
     return token_answer(access_token, claims, new_refresh, now)
 
 
@@ -265,7 +286,7 @@ async def delete_me(request: web.Request) -> web.Response:
         session_ids = await sessions_sql.session_ids_of_user(conn, user.id)
         await users_sql.delete_user_data(conn, rt.jobs, user.id)
         await rt.emit(conn, "user.deleted", str(user.id), UserDeleted(user_id=user.id, deleted_at=now))
-    await forget_sessions(rt, session_ids)
+    await forget_sessions(rt, session_ids, marker=False)  # erasure: no marker naming the sessions stays
     assert ctx.http is not None
     for provider, token in to_revoke:
         client = ctx.clients.get(provider)  # type: ignore[call-overload]

@@ -58,7 +58,7 @@ async def require_user(request: web.Request) -> Identity:
             session = await sessions_sql.get_session(conn, identity.session_id)
         live = session is not None and session.user_id == identity.user_id and session.active(now_utc())
         if live and session is not None:
-            await session_cache.put(rt.redis, prefix, session)
+            await session_cache.put(rt.redis, prefix, session, context(request).settings.access_token_ttl_s)
     if not live:
         raise SessionRevoked("this session was revoked or has expired; log in again")
     return identity
@@ -115,9 +115,13 @@ async def revoke_and_announce(
     return [s.id for s in revoked]
 
 
-async def forget_sessions(request_or_rt: web.Request | Runtime, session_ids: list[uuid.UUID]) -> None:
+async def forget_sessions(
+    request_or_rt: web.Request | Runtime, session_ids: list[uuid.UUID], *, marker: bool = True
+) -> None:
     rt = request_or_rt if isinstance(request_or_rt, Runtime) else runtime(request_or_rt)
-    await session_cache.forget(rt.redis, auth_context(rt).session_cache_prefix(rt), session_ids)
+    await session_cache.forget(
+        rt.redis, auth_context(rt).session_cache_prefix(rt), session_ids, marker=marker
+    )
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:

@@ -67,3 +67,15 @@ class StateExpired(Problem):
 
 class InvalidReturnTo(ValidationFailed):
     code, title = "invalid-return-to", "return_to must be a path here or an allowed origin"
+
+
+class StateNotBound(Problem):
+    status, code, title = 400, "state-not-bound", "This link attempt was started in another browser"
+
+
+class AttemptNotFound(NotFound):
+    code, title = "attempt-not-found", "No such link attempt"
+
+
+class AttemptAlreadyStarted(Conflict):
+    code, title = "attempt-already-started", "This link attempt was already opened; start again"

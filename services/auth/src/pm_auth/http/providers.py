@@ -6,7 +6,9 @@ from __future__ import annotations
 import html
 import uuid
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
+import asyncpg
 from aiohttp import web
 from loguru import logger
 
@@ -14,15 +16,21 @@ from pm_auth.context import AuthContext
 from pm_auth.domain import vault
 from pm_auth.domain.oauth_clients import (
     OAuthClient,
+    Profile,
     ProviderName,
     ProviderResponseError,
     TokenError,
+    TokenSet,
     is_provider,
 )
 from pm_auth.domain.oauth_flow import (
     STATE_TTL,
     attempt_status,
+    binding_cookie_name,
+    binding_hash,
+    binding_matches,
     code_challenge_s256,
+    new_binding_nonce,
     new_code_verifier,
     new_state,
     safe_return_to,
@@ -32,18 +40,20 @@ from pm_auth.domain.oauth_flow import (
 from pm_auth.http.common import context, iso, json_answer, now_utc, parse_uuid, require_user, runtime
 from pm_auth.http.models import MAX_BODY_BYTES, AuthorizeBody
 from pm_auth.http.problems import (
+    AttemptAlreadyStarted,
+    AttemptNotFound,
     InvalidReturnTo,
     InvalidState,
     LinkNotFound,
     ProviderNotConfigured,
     StateAlreadyUsed,
     StateExpired,
+    StateNotBound,
     UnknownProvider,
 )
 from pm_auth.storage import links as links_sql
 from pm_auth.storage import provider_oauth
 from pm_contracts.provider_links import ProviderLinked, ProviderUnlinked
-from pm_platform.errors import NotFound
 from pm_platform.http import read_json
 from pm_platform.service import Runtime
 
@@ -62,6 +72,15 @@ def attempt_record(attempt_id: uuid.UUID) -> str:
 def relink_url(ctx: AuthContext, provider: str) -> str:
     """Where a client starts linking again (POST, as for the first link)."""
     return f"{ctx.settings.api_base_url}/api/v1/auth/{provider}/authorize"
+
+
+def start_url(ctx: AuthContext, provider: str) -> str:
+    return f"{ctx.settings.api_base_url}/api/v1/auth/{provider}/start"
+
+
+def _cookie_path(client: OAuthClient) -> str:
+    """The binding cookie goes to the callback only (it is set on the API host: the redirect URI's)."""
+    return urlsplit(client.redirect_uri).path or "/"
 
 
 def provider_from(request: web.Request) -> ProviderName:
@@ -92,7 +111,6 @@ async def authorize(request: web.Request) -> web.Response:
         )
     now = now_utc()
     attempt_id = uuid.uuid4()
-    state = new_state()
     verifier = new_code_verifier() if client.spec.pkce else None
     data_key, wrapped = vault.new_data_key(ctx.master.ring, attempt_record(attempt_id))
     expires_at = now + STATE_TTL
@@ -104,14 +122,15 @@ async def authorize(request: web.Request) -> web.Response:
             user_id=identity.user_id,
             provider=provider,
             mode=body.mode,
-            state_hash=state_hash(state),
             return_to=body.return_to,
             wrapped=wrapped,
             code_verifier=data_key.encrypt("code_verifier", verifier) if verifier else None,
             now=now,
             expires_at=expires_at,
         )
-    url = client.authorization_url(state, code_challenge_s256(verifier) if verifier else None)
+    # Not the provider's URL: auth's start endpoint, which binds the browser that opens it (a cookie)
+    # and only then sends it on to the provider. The callback requires that cookie.
+    url = with_query(start_url(ctx, provider), {"attempt": str(attempt_id)})
     return json_answer(
         {
             "attempt_id": str(attempt_id),
@@ -120,6 +139,55 @@ async def authorize(request: web.Request) -> web.Response:
             "mode": body.mode,
         }
     )
+
+
+async def start(request: web.Request) -> web.StreamResponse:
+    """The link attempt's ``authorization_url``: opened once, by the browser that will consent.
+
+    Makes the attempt's single-use state and a browser nonce, sets the nonce as an HttpOnly,
+    SameSite=Lax cookie (Secure on https) scoped to the callback, stores its SHA-256 on the attempt and
+    redirects to the provider. The callback refuses a browser without that cookie, so a provider URL
+    handed to someone else cannot link their provider account to the initiator's user.
+    """
+    provider = provider_from(request)
+    rt, ctx = runtime(request), context(request)
+    client = client_for(ctx, provider)
+    attempt_id = parse_uuid(request.query.get("attempt", "")[:64])
+    if attempt_id is None:
+        raise AttemptNotFound("no such link attempt")
+    state, nonce, now = new_state(), new_binding_nonce(), now_utc()
+    known: links_sql.Attempt | None = None
+    async with rt.pool.acquire() as conn:
+        attempt = await links_sql.start_attempt(
+            conn, attempt_id, provider, state_hash(state), binding_hash(nonce), now
+        )
+        if attempt is None:
+            known = await links_sql.attempt_by_id_any_user(conn, attempt_id)
+    if attempt is None:
+        if known is None or known.provider != provider:
+            raise AttemptNotFound("no such link attempt")
+        if known.started_at is not None:
+            raise AttemptAlreadyStarted("this link attempt was already opened in a browser; start again")
+        if now >= known.expires_at:
+            raise StateExpired("the link attempt expired (10 minutes); start again")
+        raise AttemptAlreadyStarted("this link attempt is finished; start again")
+    challenge = None
+    if attempt.code_verifier is not None:
+        data_key = vault.unwrap(ctx.master.ring, attempt_record(attempt.id), attempt.wrapped)
+        challenge = code_challenge_s256(data_key.decrypt("code_verifier", attempt.code_verifier))
+    response = web.HTTPFound(
+        client.authorization_url(state, challenge), headers={"Cache-Control": "no-store"}
+    )
+    response.set_cookie(
+        binding_cookie_name(attempt.id),
+        nonce,
+        max_age=max(1, int((attempt.expires_at - now).total_seconds())),
+        path=_cookie_path(client),
+        httponly=True,
+        secure=ctx.settings.api_base_url.startswith("https://"),
+        samesite="Lax",
+    )
+    raise response
 
 
 def _page(title: str, message: str, status: int) -> web.Response:
@@ -135,7 +203,10 @@ def _page(title: str, message: str, status: int) -> web.Response:
     )
 
 
-def _finish_response(attempt: links_sql.Attempt, ok: bool, error: str | None) -> web.StreamResponse:
+def _finish_response(
+    attempt: links_sql.Attempt, ok: bool, error: str | None, cookie_path: str
+) -> web.StreamResponse:
+    response: web.StreamResponse
     if attempt.mode == "redirect" and attempt.return_to:
         params = {
             "provider": attempt.provider,
@@ -144,10 +215,17 @@ def _finish_response(attempt: links_sql.Attempt, ok: bool, error: str | None) ->
         }
         if error:
             params["error"] = error
-        raise web.HTTPFound(with_query(attempt.return_to, params), headers={"Cache-Control": "no-store"})
+        found = web.HTTPFound(with_query(attempt.return_to, params), headers={"Cache-Control": "no-store"})
+        found.del_cookie(binding_cookie_name(attempt.id), path=cookie_path)
+        raise found
     if ok:
-        return _page("Account linked", "You can close this window and return to Playlist Manager.", 200)
-    return _page("Linking failed", f"The provider did not link the account ({error}). Try again.", 400)
+        response = _page("Account linked", "You can close this window and return to Playlist Manager.", 200)
+    else:
+        response = _page(
+            "Linking failed", f"The provider did not link the account ({error}). Try again.", 400
+        )
+    response.del_cookie(binding_cookie_name(attempt.id), path=cookie_path)
+    return response
 
 
 async def callback(request: web.Request) -> web.StreamResponse:
@@ -159,21 +237,30 @@ async def callback(request: web.Request) -> web.StreamResponse:
         raise InvalidState("the callback has no valid state parameter")
     hashed = state_hash(state)
     now = now_utc()
+    client = client_for(ctx, provider)
+    cookie_path = _cookie_path(client)
     async with rt.pool.acquire() as conn:
+        known = await links_sql.attempt_by_state(conn, hashed)
+        if known is None or known.provider != provider:
+            raise InvalidState("unknown state; start linking again")
+        if known.state_used_at is not None:
+            raise StateAlreadyUsed("this link attempt was already completed; start again")
+        # The browser that brings the code must be the one that opened the start URL (account-linking
+        # CSRF). Not consumed on a mismatch: the rightful browser may still complete the attempt.
+        if not binding_matches(request.cookies.get(binding_cookie_name(known.id)), known.binding_hash):
+            raise StateNotBound(
+                "this link attempt was started in another browser; start linking again from the app"
+            )
         attempt = await links_sql.consume_state(conn, provider, hashed, now)
         if attempt is None:
-            known = await links_sql.attempt_by_state(conn, hashed)
-            if known is not None and known.provider == provider:
-                raise StateAlreadyUsed("this link attempt was already completed; start again")
-            raise InvalidState("unknown state; start linking again")
+            raise StateAlreadyUsed("this link attempt was already completed; start again")
         if now >= attempt.expires_at:
             await links_sql.finish_attempt(conn, attempt.id, "expired", "state_expired", now)
             raise StateExpired("the link attempt expired (10 minutes); start again")
     error = request.query.get("error") or request.query.get("error_reason")
     code = request.query.get("code")
     if error or not code:
-        return await _fail(rt, attempt, (error or "missing_code")[:100], now)
-    client = client_for(ctx, provider)
+        return await _fail(rt, attempt, (error or "missing_code")[:100], now, cookie_path)
     assert ctx.http is not None
     try:
         verifier = None
@@ -184,17 +271,36 @@ async def callback(request: web.Request) -> web.StreamResponse:
         profile = await provider_oauth.profile(ctx.http, client, tokens.access_token)
     except TokenError as exc:
         logger.info("{} refused the authorization code: {}", provider, exc)
-        return await _fail(rt, attempt, exc.error, now)
+        return await _fail(rt, attempt, exc.error, now, cookie_path)
     except (provider_oauth.ProviderUnavailable, ProviderResponseError) as exc:
         logger.warning("{} failed during linking: {}", provider, exc)
-        return await _fail(rt, attempt, "provider_unavailable", now)
+        return await _fail(rt, attempt, "provider_unavailable", now, cookie_path)
     except vault.VaultError as exc:
         logger.error("cannot open the PKCE verifier of attempt {}: {}", attempt.id, exc)
-        return await _fail(rt, attempt, "internal_error", now)
+        return await _fail(rt, attempt, "internal_error", now, cookie_path)
 
     ring = ctx.master.ring
     data_key, wrapped = vault.new_data_key(ring, link_record(attempt.user_id, provider))
     linked_at = now_utc()
+    try:
+        await _store_link(rt, attempt, provider, profile, tokens, wrapped, data_key, linked_at)
+    except asyncpg.ForeignKeyViolationError:
+        # The user was deleted while the browser was at the provider: nothing to link to.
+        logger.info("link attempt {} completed after its user was deleted", attempt.id)
+        raise InvalidState("this link attempt no longer exists; log in and start again") from None
+    return _finish_response(attempt, True, None, cookie_path)
+
+
+async def _store_link(
+    rt: Runtime,
+    attempt: links_sql.Attempt,
+    provider: ProviderName,
+    profile: Profile,
+    tokens: TokenSet,
+    wrapped: vault.WrappedKey,
+    data_key: vault.DataKey,
+    linked_at: datetime,
+) -> None:
     async with rt.transaction() as conn:
         await links_sql.upsert_link(
             conn,
@@ -225,13 +331,14 @@ async def callback(request: web.Request) -> web.StreamResponse:
                 linked_at=linked_at,
             ),
         )
-    return _finish_response(attempt, True, None)
 
 
-async def _fail(rt: Runtime, attempt: links_sql.Attempt, error: str, now: datetime) -> web.StreamResponse:
+async def _fail(
+    rt: Runtime, attempt: links_sql.Attempt, error: str, now: datetime, cookie_path: str
+) -> web.StreamResponse:
     async with rt.pool.acquire() as conn:
         await links_sql.finish_attempt(conn, attempt.id, "failed", error, now)
-    return _finish_response(attempt, False, error)
+    return _finish_response(attempt, False, error, cookie_path)
 
 
 async def attempt_status_handler(request: web.Request) -> web.Response:
@@ -243,7 +350,7 @@ async def attempt_status_handler(request: web.Request) -> web.Response:
         async with runtime(request).pool.acquire() as conn:
             attempt = await links_sql.attempt_by_id(conn, attempt_id, identity.user_id)
     if attempt is None:
-        raise NotFound("no such link attempt", code="attempt-not-found")
+        raise AttemptNotFound("no such link attempt")
     status = attempt_status(attempt.status, attempt.expires_at, now_utc())
     answer: dict[str, str | None] = {
         "attempt_id": str(attempt.id),

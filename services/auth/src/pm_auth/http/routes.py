@@ -28,6 +28,7 @@ def add_routes(app: web.Application, rt: Runtime) -> None:
     r.add_post("/api/v1/auth/logout", accounts.logout)
     r.add_get("/api/v1/auth/attempts/{attempt_id}", providers.attempt_status_handler)
     r.add_post("/api/v1/auth/{provider}/authorize", providers.authorize)
+    r.add_get("/api/v1/auth/{provider}/start", providers.start)
     r.add_get("/api/v1/auth/{provider}/callback", providers.callback)
     r.add_get("/api/v1/me", accounts.me)
     r.add_delete("/api/v1/me", accounts.delete_me)

@@ -25,10 +25,12 @@ class Attempt:
     created_at: datetime
     expires_at: datetime
     state_used_at: datetime | None
+    binding_hash: bytes | None = None
+    started_at: datetime | None = None
 
 
 _ATTEMPT = """id, user_id, provider, mode, return_to, status, error, key_id, wrapped_key, code_verifier,
-              created_at, expires_at, state_used_at"""
+              created_at, expires_at, state_used_at, binding_hash, started_at"""
 
 
 def _attempt(r: asyncpg.Record) -> Attempt:
@@ -45,6 +47,8 @@ def _attempt(r: asyncpg.Record) -> Attempt:
         r["created_at"],
         r["expires_at"],
         r["state_used_at"],
+        bytes(r["binding_hash"]) if r["binding_hash"] is not None else None,
+        r["started_at"],
     )
 
 
@@ -55,22 +59,21 @@ async def insert_attempt(
     user_id: uuid.UUID,
     provider: str,
     mode: str,
-    state_hash: bytes,
     return_to: str | None,
     wrapped: WrappedKey,
     code_verifier: bytes | None,
     now: datetime,
     expires_at: datetime,
 ) -> None:
+    """A new attempt, not yet started: its state and browser binding are made by :func:`start_attempt`."""
     await conn.execute(
-        """INSERT INTO oauth_attempts (id, user_id, provider, mode, state_hash, return_to, key_id, wrapped_key,
+        """INSERT INTO oauth_attempts (id, user_id, provider, mode, return_to, key_id, wrapped_key,
                                        code_verifier, created_at, expires_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
         attempt_id,
         user_id,
         provider,
         mode,
-        state_hash,
         return_to,
         wrapped.key_id,
         wrapped.wrapped,
@@ -78,6 +81,33 @@ async def insert_attempt(
         now,
         expires_at,
     )
+
+
+async def start_attempt(
+    conn: asyncpg.Connection,
+    attempt_id: uuid.UUID,
+    provider: str,
+    state_hash: bytes,
+    binding_hash: bytes,
+    now: datetime,
+) -> Attempt | None:
+    """Give a pending, unexpired, never-started attempt its state and browser binding (once only)."""
+    row = await conn.fetchrow(
+        f"""UPDATE oauth_attempts SET state_hash = $3, binding_hash = $4, started_at = $5
+            WHERE id = $1 AND provider = $2 AND started_at IS NULL AND status = 'pending' AND expires_at > $5
+            RETURNING {_ATTEMPT}""",
+        attempt_id,
+        provider,
+        state_hash,
+        binding_hash,
+        now,
+    )
+    return _attempt(row) if row else None
+
+
+async def attempt_by_id_any_user(conn: asyncpg.Connection, attempt_id: uuid.UUID) -> Attempt | None:
+    row = await conn.fetchrow(f"SELECT {_ATTEMPT} FROM oauth_attempts WHERE id = $1", attempt_id)
+    return _attempt(row) if row else None
 
 
 async def consume_state(

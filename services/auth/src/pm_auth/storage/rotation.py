@@ -37,18 +37,33 @@ async def count_by_key(conn: asyncpg.Connection, table: SealedTable) -> dict[str
 
 
 async def lock_batch(
-    conn: asyncpg.Connection, table: SealedTable, key_ids: list[str], limit: int
+    conn: asyncpg.Connection,
+    table: SealedTable,
+    key_ids: list[str],
+    limit: int,
+    after: tuple[Any, ...] | None = None,
 ) -> list[asyncpg.Record]:
-    """Rows wrapped by one of ``key_ids``, locked, skipping rows another transaction holds."""
+    """Rows wrapped by one of ``key_ids``, locked, skipping rows another transaction holds; in primary
+    key order, after the primary key ``after`` (keyset paging: a row that cannot be re-wrapped is
+    passed over, never taken again in the same pass)."""
     cols = ", ".join(table.key_columns)
+    args: list[Any] = [key_ids, limit]
+    where = ""
+    if after is not None:
+        marks = ", ".join(f"${i + 3}" for i in range(len(table.key_columns)))
+        where = f" AND ({cols}) > ({marks})"
+        args += list(after)
     return list(
         await conn.fetch(
-            f"""SELECT {cols}, key_id, wrapped_key FROM {table.table} WHERE key_id = ANY($1::text[])
-                LIMIT $2 FOR UPDATE SKIP LOCKED""",
-            key_ids,
-            limit,
+            f"""SELECT {cols}, key_id, wrapped_key FROM {table.table} WHERE key_id = ANY($1::text[]){where}
+                ORDER BY {cols} LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            *args,
         )
     )
+
+
+def primary_key(table: SealedTable, row: asyncpg.Record) -> tuple[Any, ...]:
+    return tuple(row[c] for c in table.key_columns)
 
 
 async def store_rewrapped(

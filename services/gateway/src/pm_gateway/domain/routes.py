@@ -50,6 +50,8 @@ ROUTES: tuple[Route, ...] = (
     _route("/api/v1/auth/refresh", "auth", NONE, prefix=False),
     # The OAuth redirect lands here; the single-use `state` authenticates it.
     _route("/api/v1/auth/{provider}/callback", "auth", NONE, prefix=False),
+    # A link attempt's authorization_url: opened by the browser (no bearer), binds it with a cookie.
+    _route("/api/v1/auth/{provider}/start", "auth", NONE, prefix=False),
     _route("/api/v1/auth", "auth", BEARER),
     _route("/api/v1/me", "auth", BEARER),
     _route("/api/v1/sessions", "auth", BEARER),

@@ -69,8 +69,9 @@ test-api: install ## schemathesis: generated requests against proto/openapi.yaml
 
 test: install lint typecheck ## everything CI runs: lint, types, unit, integration, e2e and API tests
 	@$(STACK) up
-	@$(PYTEST) -q libs services tests-e2e
+	@# The API fuzzing first, so the run closes on pytest's summary of every test.
 	@$(MAKE) --no-print-directory test-api
+	@$(PYTEST) -q libs services tests-e2e
 
 bench: install ## the gateway's benchmark against a bare aiohttp server (needs `make up`); see bench/README.md
 	@$(STACK) up

@@ -53,3 +53,10 @@ def as_list(value: Any) -> list[Any]:
 def quoted(value: str) -> str:
     """A field-filter value in double quotes (inner quotes dropped: no provider escapes them)."""
     return '"' + value.replace('"', " ").strip() + '"'
+
+
+def fielded_query(query: str | None, *fields: tuple[str, str | None]) -> str:
+    """Free text plus ``field:"value"`` filters (Spotify's and Deezer's search syntax), in order."""
+    parts = [query.strip()] if query and query.strip() else []
+    parts.extend(f"{name}:{quoted(value)}" for name, value in fields if value)
+    return " ".join(parts)

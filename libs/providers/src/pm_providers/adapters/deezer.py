@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
-from pm_providers.adapters.common import AdapterContext, as_dict, as_list, as_str, parse_time, quoted
+from pm_providers.adapters.common import AdapterContext, as_dict, as_list, as_str, fielded_query, parse_time
 from pm_providers.base import ProviderAdapter, WriteProgress
 from pm_providers.domain.batching import fit_name
 from pm_providers.domain.classify import DEEZER_ITEMS_LIMIT
@@ -78,14 +78,7 @@ def parse_playlist(obj: dict[str, Any], me: str | None) -> ProviderPlaylist:
 
 
 def search_query(title: str | None, artist: str | None, album: str | None, query: str | None) -> str:
-    parts = [query.strip()] if query and query.strip() else []
-    if artist:
-        parts.append(f"artist:{quoted(artist)}")
-    if title:
-        parts.append(f"track:{quoted(title)}")
-    if album:
-        parts.append(f"album:{quoted(album)}")
-    return " ".join(parts)
+    return fielded_query(query, ("artist", artist), ("track", title), ("album", album))
 
 
 class DeezerAdapter(ProviderAdapter):

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, ClassVar
 
-from pm_providers.adapters.common import AdapterContext, as_dict, as_list, as_str, parse_time, quoted
+from pm_providers.adapters.common import AdapterContext, as_dict, as_list, as_str, fielded_query, parse_time
 from pm_providers.base import ProviderAdapter, WriteProgress, entry_key
 from pm_providers.domain.batching import fit_name
 from pm_providers.domain.reorder import plan_moves, spotify_range_moves
@@ -131,14 +131,7 @@ def parse_playlist(obj: dict[str, Any], me: str | None) -> ProviderPlaylist:
 
 
 def track_query(title: str | None, artist: str | None, album: str | None, query: str | None) -> str:
-    parts = [query.strip()] if query and query.strip() else []
-    if title:
-        parts.append(f"track:{quoted(title)}")
-    if artist:
-        parts.append(f"artist:{quoted(artist)}")
-    if album:
-        parts.append(f"album:{quoted(album)}")
-    return " ".join(parts)
+    return fielded_query(query, ("track", title), ("artist", artist), ("album", album))
 
 
 class SpotifyAdapter(ProviderAdapter):

@@ -83,13 +83,7 @@ class Providers:
         await self.aclose()
 
     def base_url(self, provider: ProviderName) -> str:
-        s = self.settings
-        return {
-            ProviderName.SPOTIFY: s.spotify_api_url,
-            ProviderName.DEEZER: s.deezer_api_url,
-            ProviderName.TIDAL: s.tidal_api_url,
-            ProviderName.YOUTUBE: s.youtube_api_url,
-        }[provider]
+        return self.settings.api_base(provider)
 
     def youtube_quota(self) -> DailyQuota:
         q = self.settings.youtube_quota

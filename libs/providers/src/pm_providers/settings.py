@@ -14,16 +14,24 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pm_providers.models import ProviderName
 
-# The real base URL of each host an adapter talks to (the emulator mounts each under /<host>).
+# Each provider host, by the variable that names it (the emulator mounts each under /<host>). The
+# variables hold the host only, as everywhere in the project (auth, the native stack, compose); the
+# API version path each adapter speaks is the code's business, in API_PATHS.
 REAL_URLS: dict[str, str] = {
-    "spotify_api_url": "https://api.spotify.com/v1",
+    "spotify_api_url": "https://api.spotify.com",
     "spotify_accounts_url": "https://accounts.spotify.com",
     "deezer_api_url": "https://api.deezer.com",
     "deezer_connect_url": "https://connect.deezer.com",
-    "tidal_api_url": "https://openapi.tidal.com/v2",
-    "tidal_auth_url": "https://auth.tidal.com/v1",
-    "youtube_api_url": "https://www.googleapis.com/youtube/v3",
-    "google_oauth_url": "https://oauth2.googleapis.com",
+    "tidal_api_url": "https://openapi.tidal.com",
+    "tidal_auth_url": "https://auth.tidal.com",
+    "youtube_api_url": "https://www.googleapis.com",
+    "google_oauth2_url": "https://oauth2.googleapis.com",
+}
+API_PATHS: dict[ProviderName, str] = {
+    ProviderName.SPOTIFY: "/v1",
+    ProviderName.DEEZER: "",
+    ProviderName.TIDAL: "/v2",
+    ProviderName.YOUTUBE: "/youtube/v3",
 }
 
 
@@ -107,7 +115,7 @@ class ProviderSettings(BaseSettings):
     tidal_api_url: str = Field(default=REAL_URLS["tidal_api_url"], alias="TIDAL_API_URL")
     tidal_auth_url: str = Field(default=REAL_URLS["tidal_auth_url"], alias="TIDAL_AUTH_URL")
     youtube_api_url: str = Field(default=REAL_URLS["youtube_api_url"], alias="YOUTUBE_API_URL")
-    google_oauth_url: str = Field(default=REAL_URLS["google_oauth_url"], alias="GOOGLE_OAUTH_URL")
+    google_oauth2_url: str = Field(default=REAL_URLS["google_oauth2_url"], alias="GOOGLE_OAUTH2_URL")
 
     connect_timeout_s: float = Field(default=5.0, gt=0, alias="PROVIDER_CONNECT_TIMEOUT_S")
     read_timeout_s: float = Field(default=30.0, gt=0, alias="PROVIDER_READ_TIMEOUT_S")
@@ -142,6 +150,16 @@ class ProviderSettings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    def api_base(self, provider: ProviderName) -> str:
+        """The base URL an adapter's paths are relative to: the host plus the API version path."""
+        host = {
+            ProviderName.SPOTIFY: self.spotify_api_url,
+            ProviderName.DEEZER: self.deezer_api_url,
+            ProviderName.TIDAL: self.tidal_api_url,
+            ProviderName.YOUTUBE: self.youtube_api_url,
+        }[provider]
+        return host + API_PATHS[provider]
 
     def limits_for(self, provider: ProviderName) -> ProviderLimitsSpec:
         return self.rate_limits.get(provider, DEFAULT_RATE_LIMITS[provider])

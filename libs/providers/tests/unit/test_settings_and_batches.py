@@ -21,18 +21,37 @@ from pm_providers.settings import DEFAULT_RATE_LIMITS, ProviderSettings
 
 def test_defaults_are_the_real_hosts() -> None:
     s = ProviderSettings()
-    assert s.spotify_api_url == "https://api.spotify.com/v1"
-    assert s.deezer_api_url == "https://api.deezer.com"
-    assert s.tidal_api_url == "https://openapi.tidal.com/v2"
-    assert s.youtube_api_url == "https://www.googleapis.com/youtube/v3"
+    assert s.api_base(ProviderName.SPOTIFY) == "https://api.spotify.com/v1"
+    assert s.api_base(ProviderName.DEEZER) == "https://api.deezer.com"
+    assert s.api_base(ProviderName.TIDAL) == "https://openapi.tidal.com/v2"
+    assert s.api_base(ProviderName.YOUTUBE) == "https://www.googleapis.com/youtube/v3"
+
+
+def test_url_variables_name_hosts_as_auth_and_the_native_stack_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One meaning per variable across the project: SPOTIFY_API_URL etc. hold the host only."""
+    from pm_devstack.stack import Stack
+
+    env = Stack.from_env().service_env("auth")
+    for name in [
+        "SPOTIFY_API_URL",
+        "TIDAL_API_URL",
+        "TIDAL_AUTH_URL",
+        "YOUTUBE_API_URL",
+        "GOOGLE_OAUTH2_URL",
+    ]:
+        monkeypatch.setenv(name, env[name])
+    s = ProviderSettings()
+    assert s.api_base(ProviderName.SPOTIFY) == env["SPOTIFY_API_URL"] + "/v1"
+    assert s.api_base(ProviderName.YOUTUBE) == env["YOUTUBE_API_URL"] + "/youtube/v3"
+    assert s.google_oauth2_url == env["GOOGLE_OAUTH2_URL"]
 
 
 def test_for_emulator_rewrites_every_host() -> None:
     s = ProviderSettings().for_emulator("http://127.0.0.1:3199/")
-    assert s.spotify_api_url == "http://127.0.0.1:3199/api.spotify.com/v1"
+    assert s.api_base(ProviderName.SPOTIFY) == "http://127.0.0.1:3199/api.spotify.com/v1"
     assert s.spotify_accounts_url == "http://127.0.0.1:3199/accounts.spotify.com"
-    assert s.tidal_auth_url == "http://127.0.0.1:3199/auth.tidal.com/v1"
-    assert s.google_oauth_url == "http://127.0.0.1:3199/oauth2.googleapis.com"
+    assert s.tidal_auth_url == "http://127.0.0.1:3199/auth.tidal.com"
+    assert s.google_oauth2_url == "http://127.0.0.1:3199/oauth2.googleapis.com"
 
 
 def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:

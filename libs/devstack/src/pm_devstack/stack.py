@@ -48,7 +48,8 @@ _EMULATOR_CLIENTS = {
         "CLIENT_SECRET": "pm-dev-youtube-secret",
     },
 }
-_PROVIDER_HOSTS = {
+# Public: tests that run auth against their own emulator point the same variables at it.
+PROVIDER_HOSTS = {
     "SPOTIFY_ACCOUNTS_URL": "accounts.spotify.com",
     "SPOTIFY_API_URL": "api.spotify.com",
     "DEEZER_CONNECT_URL": "connect.deezer.com",
@@ -285,7 +286,7 @@ class Stack:
                 f"{p.upper()}_REDIRECT_URI": f"{self.gateway_url}/api/v1/auth/{p}/callback"
                 for p in _EMULATOR_CLIENTS
             }
-            env |= {variable: f"{emulator}/{host}" for variable, host in _PROVIDER_HOSTS.items()}
+            env |= {variable: f"{emulator}/{host}" for variable, host in PROVIDER_HOSTS.items()}
         return env
 
 

@@ -20,6 +20,7 @@ from loguru import logger
 from pm_contracts.envelope import CONTENT_TYPE, Envelope
 from pm_contracts.registry import TopicSpec, dead_letter_topic
 from pm_platform.correlation import KAFKA_CORRELATION_HEADER
+from pm_platform.tasks import cancel_and_wait
 
 _BACKOFF_MAX_S = 15.0
 
@@ -167,10 +168,7 @@ class KafkaBus:
                 await admin.close()
 
     async def close(self) -> None:
-        if self._connector is not None and not self._connector.done():
-            self._connector.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._connector
+        await cancel_and_wait(self._connector)
         try:
             # Bounded: a consumer leaving its group can wait on a coordinator that is gone.
             await asyncio.wait_for(self.broker.stop(), 15)

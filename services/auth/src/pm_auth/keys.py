@@ -27,6 +27,7 @@ from pm_auth.settings import MasterKeySettings
 from pm_auth.storage import rotation as rotation_sql
 from pm_auth.storage import signing_keys as keys_sql
 from pm_platform.settings import SettingsError, load_settings
+from pm_platform.tasks import cancel_and_wait
 
 SIGNING_CACHE_S = 10.0
 # Retired signing keys stay in the JWKS this long after retirement: every token they signed has expired.
@@ -176,10 +177,7 @@ async def watch_master_keys(keys: MasterKeys, interval_s: float) -> AsyncIterato
     try:
         yield
     finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         if sighup_installed:
             loop.remove_signal_handler(signal.SIGHUP)
 

@@ -18,24 +18,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from pm_auth.app import definition
+from pm_devstack.stack import PROVIDER_HOSTS
 from pm_platform.identity import Identity, service_credential, sign_identity
 from pm_platform.service import Runtime
 from pm_platform.testing import running_service
 from pm_provider_emulator.app import init_app
 from pm_provider_emulator.settings import EmulatorSettings
 
-HOSTS = {
-    "SPOTIFY_ACCOUNTS_URL": "accounts.spotify.com",
-    "SPOTIFY_API_URL": "api.spotify.com",
-    "DEEZER_CONNECT_URL": "connect.deezer.com",
-    "DEEZER_API_URL": "api.deezer.com",
-    "TIDAL_AUTH_URL": "auth.tidal.com",
-    "TIDAL_LOGIN_URL": "login.tidal.com",
-    "TIDAL_API_URL": "openapi.tidal.com",
-    "GOOGLE_ACCOUNTS_URL": "accounts.google.com",
-    "GOOGLE_OAUTH2_URL": "oauth2.googleapis.com",
-    "YOUTUBE_API_URL": "www.googleapis.com",
-}
 DEMO_USERS = {
     "spotify": "pmdemo.spotify",
     "deezer": "5000000001",
@@ -113,7 +102,7 @@ async def auth_env(service_env_factory: Any, emulator_base: str, master_key: str
     env.pop("MASTER_KEY_PREVIOUS_FILE", None)
     env["MASTER_KEY"] = master_key
     env["MASTER_KEY_WATCH_INTERVAL_S"] = "0"
-    env.update({variable: f"{emulator_base}/{host}" for variable, host in HOSTS.items()})
+    env.update({variable: f"{emulator_base}/{host}" for variable, host in PROVIDER_HOSTS.items()})
     env["CORS_ORIGINS"] = "http://localhost:3000"
     return env
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import uuid
 from collections import OrderedDict
@@ -24,6 +23,7 @@ from pm_gateway.storage.ratelimit import RateLimiter
 from pm_gateway.storage.revocations import RevokedSessions
 from pm_platform.identity import Identity, sign_identity
 from pm_platform.service import Runtime
+from pm_platform.tasks import cancel_and_wait
 
 EDGE = "edge"
 # An identity assertion lives 60 s; one is reused for half of that, so a busy session signs one
@@ -115,8 +115,5 @@ async def edge_context(rt: Runtime) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(task)
         await jwks.close()

@@ -28,6 +28,7 @@ from pm_gateway.http.edge import IDENTITY
 from pm_gateway.storage.jobs import JobSnapshots
 from pm_platform.errors import NotFound
 from pm_platform.service import RUNTIME, Runtime
+from pm_platform.tasks import cancel_and_wait
 
 HEARTBEAT_S = 15.0
 MAX_STREAM_S = 30 * 60.0
@@ -95,9 +96,7 @@ async def job_event_hub(rt: Runtime) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
 
 async def _owned_snapshot(request: web.Request) -> JobUpdated:

@@ -9,7 +9,6 @@ into a load generator against auth). Concurrent refetches share one request.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 
@@ -17,6 +16,7 @@ import aiohttp
 from loguru import logger
 
 from pm_gateway.domain.tokens import TokenVerifier, keys_from_jwks
+from pm_platform.tasks import cancel_and_wait
 
 REFRESH_S = 600.0
 _RETRY_AFTER_FAILURE_S = 1.0
@@ -77,7 +77,4 @@ class JwksCache:
             await asyncio.sleep(REFRESH_S if self._last_ok else 5.0)
 
     async def close(self) -> None:
-        if self._inflight is not None and not self._inflight.done():
-            self._inflight.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._inflight
+        await cancel_and_wait(self._inflight)

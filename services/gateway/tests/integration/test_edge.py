@@ -3,6 +3,7 @@ Redis: proxying, identity, upstream failures, limits, idempotency, CORS, revocat
 
 import asyncio
 import base64
+import ipaddress
 import json
 import time
 import uuid
@@ -174,7 +175,9 @@ def _free_port() -> int:
 
 
 def _ip() -> str:
-    return f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+    """A client address no other test (or earlier run within the limit window) uses: a random /64 of
+    the IPv6 documentation range, since the gateway buckets IPv6 clients by /64."""
+    return str(ipaddress.IPv6Address((0x20010DB8 << 96) | (uuid.uuid4().int & ((1 << 96) - 1))))
 
 
 async def test_proxied_request_carries_identity_not_the_clients_credentials(gateway):

@@ -6,6 +6,7 @@ from pm_auth.commands import SCHEMA, rotate_master_key_command, rotate_signing_k
 from pm_auth.context import auth_context, auth_resources
 from pm_auth.events.handlers import event_handlers
 from pm_auth.http.routes import add_routes
+from pm_auth.purge import session_purge
 from pm_auth.settings import AuthSettings
 from pm_platform.health import HealthCheck
 from pm_platform.service import Runtime, ServiceDefinition
@@ -30,7 +31,7 @@ def definition() -> ServiceDefinition:
         migrations=resources.files("pm_auth") / "migrations",
         routes=add_routes,
         event_handlers=event_handlers,
-        resources=[auth_resources],
+        resources=[auth_resources, session_purge],
         health_checks=health_checks,
         client_max_size=64 * 1024,
         commands={

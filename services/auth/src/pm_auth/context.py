@@ -70,5 +70,7 @@ async def auth_resources(rt: Runtime) -> AsyncIterator[None]:
     async with aiohttp.ClientSession(timeout=timeout) as http:
         ctx.http = http
         rt.extras[CONTEXT] = ctx
-        async for _ in watch_master_keys(ctx.master, settings.master_key_watch_interval_s):
+        async for _ in watch_master_keys(
+            ctx.master, settings.master_key_watch_interval_s, settings.master_key_files
+        ):
             yield

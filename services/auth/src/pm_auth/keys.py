@@ -3,8 +3,10 @@ access-token signing keys (from the schema, cached for a few seconds).
 
 Zero-downtime master-key rotation with one instance: the operator writes the new key files
 (``MASTER_KEY_FILE`` = new, ``MASTER_KEY_PREVIOUS_FILE`` = old) and sends SIGHUP (or waits for the file
-watcher); the ring is re-read from the environment and the ``_FILE`` secrets, new records are sealed with
-the new key and old ones still open; then ``python -m pm_auth rotate-master-key`` re-wraps the rest.
+watcher, which watches the files the settings name); the ring is re-read through the settings class
+(:class:`~pm_auth.settings.MasterKeySettings`: the variables or their ``_FILE`` secrets), new records
+are sealed with the new key and old ones still open; then ``python -m pm_auth rotate-master-key``
+re-wraps the rest.
 """
 
 from __future__ import annotations
@@ -137,10 +139,6 @@ def ring_checker(pool: asyncpg.Pool, *, eddsa: bool) -> RingCheck:
     return check
 
 
-def _watched_files() -> list[str]:
-    return [p for p in (os.environ.get("MASTER_KEY_FILE"), os.environ.get("MASTER_KEY_PREVIOUS_FILE")) if p]
-
-
 def _fingerprint(paths: list[str]) -> tuple[tuple[str, float, int], ...]:
     marks = []
     for path in paths:
@@ -152,8 +150,9 @@ def _fingerprint(paths: list[str]) -> tuple[tuple[str, float, int], ...]:
     return tuple(marks)
 
 
-async def watch_master_keys(keys: MasterKeys, interval_s: float) -> AsyncIterator[None]:
-    """Reload on SIGHUP and, every ``interval_s``, when a watched key file changed. A resource context."""
+async def watch_master_keys(keys: MasterKeys, interval_s: float, files: list[str]) -> AsyncIterator[None]:
+    """Reload on SIGHUP and, every ``interval_s``, when one of ``files`` (the key files the settings
+    name, ``MasterKeySettings.master_key_files``) changed. A resource context."""
     loop = asyncio.get_running_loop()
     sighup_installed = False
     with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -161,8 +160,9 @@ async def watch_master_keys(keys: MasterKeys, interval_s: float) -> AsyncIterato
         loop.add_signal_handler(signal.SIGHUP, keys.reload_soon)
         sighup_installed = True
 
+    paths = list(files)
+
     async def poll() -> None:
-        paths = _watched_files()
         seen = _fingerprint(paths)
         while True:
             await asyncio.sleep(interval_s)
@@ -171,9 +171,7 @@ async def watch_master_keys(keys: MasterKeys, interval_s: float) -> AsyncIterato
                 seen = now
                 await keys.reload()
 
-    task = (
-        asyncio.create_task(poll(), name="master-key-watch") if interval_s > 0 and _watched_files() else None
-    )
+    task = asyncio.create_task(poll(), name="master-key-watch") if interval_s > 0 and paths else None
     try:
         yield
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
@@ -17,11 +18,19 @@ def _url(*names: str, default: str) -> Any:
 class MasterKeySettings(BaseServiceSettings):
     """MASTER_KEY and MASTER_KEY_PREVIOUS alone: what a running auth re-reads on SIGHUP.
 
-    An empty MASTER_KEY_PREVIOUS (e.g. an emptied secret file) means "no previous key".
+    An empty MASTER_KEY_PREVIOUS (e.g. an emptied secret file) means "no previous key". The paths of
+    their ``_FILE`` forms are kept too: the running service watches those files for changes.
     """
 
     master_key: SecretStr = Field(alias="MASTER_KEY")
     master_key_previous: SecretStr | None = Field(default=None, alias="MASTER_KEY_PREVIOUS")
+    master_key_file: str | None = Field(default=None, alias="MASTER_KEY_FILE")
+    master_key_previous_file: str | None = Field(default=None, alias="MASTER_KEY_PREVIOUS_FILE")
+
+    @property
+    def master_key_files(self) -> list[str]:
+        """The key files named by MASTER_KEY_FILE and MASTER_KEY_PREVIOUS_FILE (none, one or both)."""
+        return [p for p in (self.master_key_file, self.master_key_previous_file) if p]
 
     @field_validator("master_key_previous", mode="before")
     @classmethod
@@ -53,6 +62,11 @@ class AuthSettings(InfraSettings, MasterKeySettings):
     # (SIGHUP re-reads them at once); 0 turns the watcher off.
     master_key_watch_interval_s: float = Field(default=5.0, alias="MASTER_KEY_WATCH_INTERVAL_S", ge=0)
     provider_timeout_s: float = Field(default=10.0, alias="PROVIDER_TIMEOUT_S", gt=0)
+    # Ended sessions (revoked or expired) and used refresh tokens are kept this long, then purged:
+    # a used refresh token presented again within it still revokes its session (reuse detection).
+    session_retention_days: int = Field(default=30, alias="SESSION_RETENTION_DAYS", ge=1, le=3650)
+    # How often each replica runs the purge; 0 turns it off.
+    session_purge_interval_s: float = Field(default=3600.0, alias="SESSION_PURGE_INTERVAL_S", ge=0)
 
     spotify_client_id: str = Field(default="", alias="SPOTIFY_CLIENT_ID")
     spotify_client_secret: SecretStr = Field(default=SecretStr(""), alias="SPOTIFY_CLIENT_SECRET")
@@ -113,6 +127,10 @@ class AuthSettings(InfraSettings, MasterKeySettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @property
+    def session_retention(self) -> timedelta:
+        return timedelta(days=self.session_retention_days)
 
     @property
     def issuer(self) -> str:

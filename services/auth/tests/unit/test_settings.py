@@ -45,3 +45,30 @@ def test_jwt_secret_must_be_long(env):
     env.setenv("JWT_SECRET", "short")
     with pytest.raises(SettingsError, match=r"^JWT_SECRET: must be at least 32 characters$"):
         load_settings(AuthSettings)
+
+
+def test_session_retention_and_purge_interval(env):
+    settings = load_settings(AuthSettings)
+    assert settings.session_retention_days == 30 and settings.session_retention.days == 30
+    assert settings.session_purge_interval_s == 3600
+    env.setenv("SESSION_RETENTION_DAYS", "7")
+    env.setenv("SESSION_PURGE_INTERVAL_S", "0")
+    settings = load_settings(AuthSettings)
+    assert settings.session_retention.days == 7 and settings.session_purge_interval_s == 0
+    env.setenv("SESSION_RETENTION_DAYS", "0")
+    with pytest.raises(SettingsError, match=r"^SESSION_RETENTION_DAYS: "):
+        load_settings(AuthSettings)
+
+
+def test_master_key_files_come_from_the_settings(env, tmp_path):
+    current, previous = tmp_path / "master_key", tmp_path / "master_key_previous"
+    current.write_text(base64.b64encode(b"n" * 32).decode() + "\n")
+    previous.write_text("\n")
+    assert load_settings(AuthSettings).master_key_files == []
+    env.delenv("MASTER_KEY")
+    env.setenv("MASTER_KEY_FILE", str(current))
+    env.setenv("MASTER_KEY_PREVIOUS_FILE", str(previous))
+    settings = load_settings(AuthSettings)
+    assert settings.master_key_files == [str(current), str(previous)]
+    assert base64.b64decode(settings.master_key.get_secret_value()) == b"n" * 32
+    assert settings.master_key_previous is None

@@ -1,36 +1,70 @@
 """Internal API (never routed by the gateway; ``Authorization: Service …``): provider access tokens.
 
-No other service ever sees a refresh token. A token within 5 minutes of expiry is refreshed first —
-once for any number of concurrent callers: callers in this process share one refresh task, and the
-link row is locked (``FOR UPDATE``) during the refresh, so replicas re-check and reuse its result.
-A refresh the provider refuses (``invalid_grant``) marks the link 'needs re-consent', emits
-``provider.reconsent_required`` and answers 409 ``reconsent-required``.
+``POST /internal/provider-tokens/{user_id}/{provider}``, with no body or a JSON body
+``{"rejected_token_sha256": "<hex SHA-256 of an access token>"}``. No other service ever sees a
+refresh token.
+
+A token within 5 minutes of expiry is refreshed first. So is the stored token when the caller names it
+in ``rejected_token_sha256`` (lower-case hex of the SHA-256 of the token's UTF-8 bytes): the provider
+answered 401 to that token, so it is dead even if not near expiry. When the name does not match the
+stored token, someone has refreshed it already and the current token is returned as it is.
+
+Either way the refresh happens once for any number of concurrent callers:
+
+- callers in this process share one refresh task;
+- across replicas, a short transaction claims the refresh on the link row (``refresh_claim``, lapsing
+  after :data:`CLAIM_TTL` so a crashed replica blocks no one); the provider is then called with no
+  transaction open and no row lock held; the new tokens are stored only if the claim still holds
+  (compare-and-set: a re-link or unlink meanwhile wins, and the refresh's result is dropped);
+- a replica that finds a live claim does not call the provider: it re-reads the row until the claim
+  is gone (the other's result is stored), for at most the provider timeout plus a moment, then
+  answers 503 with ``Retry-After``.
+
+A refresh the provider refuses (``invalid_grant``), or a dead token that cannot be refreshed, marks the
+link 'needs re-consent' and emits ``provider.reconsent_required`` in the same transaction, and answers
+409 ``reconsent-required``. A provider that cannot be reached answers 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import hmac
 import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+import asyncpg
 from aiohttp import web
 from loguru import logger
+from pydantic import Field
 
 from pm_auth.context import AuthContext, auth_context
 from pm_auth.domain import vault
-from pm_auth.domain.oauth_clients import ProviderName, TokenError
+from pm_auth.domain.oauth_clients import OAuthClient, ProviderName, TokenError, TokenSet
 from pm_auth.http.common import iso, json_answer, now_utc, parse_uuid, runtime
+from pm_auth.http.models import MAX_BODY_BYTES, Body
 from pm_auth.http.problems import LinkNotFound, ReconsentRequired
 from pm_auth.http.providers import client_for, link_record, provider_from, relink_url
 from pm_auth.storage import links as links_sql
 from pm_auth.storage import provider_oauth
 from pm_contracts.provider_links import ProviderReconsentRequired
 from pm_platform.errors import ServiceUnavailable, UpstreamFailed
+from pm_platform.http import read_json
 from pm_platform.identity import require_service
 from pm_platform.service import Runtime
 
 REFRESH_MARGIN = timedelta(minutes=5)
+# A claim outlives the provider call it covers (at most PROVIDER_TIMEOUT_S); then anyone may refresh.
+CLAIM_TTL = timedelta(seconds=30)
+# How much longer than the provider timeout a caller waits for another replica's refresh.
+CLAIM_WAIT_MARGIN_S = 2.0
+RETRY_AFTER_S = "5"
+
+
+class ProviderTokenBody(Body):
+    rejected_token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
 
 
 @dataclass(frozen=True)
@@ -40,8 +74,25 @@ class AccessToken:
     account_id: str
 
 
-def _fresh(link: links_sql.Link, now: datetime) -> bool:
-    return link.access_expires_at is None or link.access_expires_at - now > REFRESH_MARGIN
+def token_sha256(access_token: str) -> str:
+    """How a caller names a token it saw rejected (``rejected_token_sha256``)."""
+    return hashlib.sha256(access_token.encode()).hexdigest()
+
+
+def _rejected(token: AccessToken, rejected_sha256: str | None) -> bool:
+    if rejected_sha256 is None:
+        return False
+    return hmac.compare_digest(token_sha256(token.access_token), rejected_sha256.lower())
+
+
+def _needs_refresh(token: AccessToken, now: datetime, rejected_sha256: str | None) -> bool:
+    if _rejected(token, rejected_sha256):
+        return True
+    return token.expires_at is not None and token.expires_at - now <= REFRESH_MARGIN
+
+
+def _claim_ttl(ctx: AuthContext) -> timedelta:
+    return max(CLAIM_TTL, timedelta(seconds=ctx.settings.provider_timeout_s + 10))
 
 
 def _reconsent(ctx: AuthContext, link: links_sql.Link) -> ReconsentRequired:
@@ -60,7 +111,16 @@ def _open_access(ctx: AuthContext, link: links_sql.Link) -> AccessToken:
     )
 
 
-async def provider_access_token(rt: Runtime, user_id: uuid.UUID, provider: ProviderName) -> AccessToken:
+def _unavailable(provider: str, why: str) -> ServiceUnavailable:
+    return ServiceUnavailable(f"{provider} {why}; try again", headers={"Retry-After": RETRY_AFTER_S})
+
+
+async def provider_access_token(
+    rt: Runtime, user_id: uuid.UUID, provider: ProviderName, *, rejected_sha256: str | None = None
+) -> AccessToken:
+    """The user's current access token at ``provider``, refreshed first when near expiry or when it is
+    the token named by ``rejected_sha256``. May wait for a refresh (the provider's, or another
+    replica's); raises LinkNotFound, ReconsentRequired, ServiceUnavailable or UpstreamFailed."""
     ctx = auth_context(rt)
     async with rt.pool.acquire() as conn:
         link = await links_sql.get_link(conn, user_id, provider)
@@ -68,12 +128,15 @@ async def provider_access_token(rt: Runtime, user_id: uuid.UUID, provider: Provi
         raise LinkNotFound(f"the user has no linked {provider} account")
     if link.status == "needs_reconsent":
         raise _reconsent(ctx, link)
-    if _fresh(link, now_utc()):
-        return _open_access(ctx, link)
+    current = _open_access(ctx, link)
+    if not _needs_refresh(current, now_utc(), rejected_sha256):
+        return current
     key = (str(user_id), provider)
     task = ctx.inflight.get(key)
     if task is None:
-        task = asyncio.create_task(_refresh(rt, ctx, user_id, provider), name=f"refresh-{provider}")
+        task = asyncio.create_task(
+            _refresh(rt, ctx, user_id, provider, rejected_sha256), name=f"refresh-{provider}"
+        )
         ctx.inflight[key] = task
         task.add_done_callback(lambda _: ctx.inflight.pop(key, None))
     # shield: a caller that gives up does not cancel the refresh the others wait for.
@@ -81,39 +144,61 @@ async def provider_access_token(rt: Runtime, user_id: uuid.UUID, provider: Provi
     return result
 
 
-async def _refresh(rt: Runtime, ctx: AuthContext, user_id: uuid.UUID, provider: ProviderName) -> AccessToken:
+async def _refresh(
+    rt: Runtime, ctx: AuthContext, user_id: uuid.UUID, provider: ProviderName, rejected_sha256: str | None
+) -> AccessToken:
+    """Refresh once across replicas: claim, call the provider outside any transaction, compare-and-set.
+    While another replica's claim is live (or after ours was lost), wait and re-read, within a bound."""
     client = client_for(ctx, provider)
-    assert ctx.http is not None
-    refused: links_sql.Link | None = None
-    async with rt.transaction() as conn:
-        link = await links_sql.get_link(conn, user_id, provider, for_update=True)
-        if link is None:
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + ctx.settings.provider_timeout_s + CLAIM_WAIT_MARGIN_S
+    delay = 0.05
+    while True:
+        token = await _refresh_attempt(rt, ctx, client, user_id, provider, rejected_sha256)
+        if token is not None:
+            return token
+        if loop.time() >= give_up:
+            raise _unavailable(provider, "token refresh is still in progress elsewhere")
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+async def _refresh_attempt(
+    rt: Runtime,
+    ctx: AuthContext,
+    client: OAuthClient,
+    user_id: uuid.UUID,
+    provider: ProviderName,
+    rejected_sha256: str | None,
+) -> AccessToken | None:
+    """One try: the token (the stored one if it needs no refresh any more, else a new one), or None
+    when another refresh holds the claim or ours was lost (the caller waits and tries again)."""
+    claim = uuid.uuid4()
+    async with rt.transaction() as conn:  # short: no I/O but the database while the row is locked
+        locked = await links_sql.lock_for_refresh(conn, user_id, provider)
+        if locked is None:
             raise LinkNotFound(f"the user has no linked {provider} account")
+        link, claimed_elsewhere = locked
         if link.status == "needs_reconsent":
             raise _reconsent(ctx, link)
-        now = now_utc()
-        if _fresh(link, now):  # another replica refreshed while we waited for the lock
-            return _open_access(ctx, link)
-        ring = ctx.master.ring
-        data_key = vault.unwrap(ring, link_record(user_id, provider), link.wrapped)
-        refresh_token = data_key.decrypt("refresh_token", link.refresh_token) if link.refresh_token else None
-        reason: str | None = None
-        if refresh_token is None or not client.spec.refreshable:
-            reason = "access token expired and the provider issues no refresh token"
-        else:
-            try:
-                tokens = await provider_oauth.refresh(ctx.http, client, refresh_token)
-            except TokenError as exc:
-                if not exc.needs_reconsent:
-                    logger.warning("{} refused a refresh with {}", provider, exc)
-                    raise UpstreamFailed(f"{provider} refused the token refresh ({exc.error})") from None
-                reason = f"{exc.error}: {exc.description}"[:500]
-            except provider_oauth.ProviderUnavailable as exc:
-                raise ServiceUnavailable(
-                    f"{provider} is unavailable ({exc}); try again", headers={"Retry-After": "5"}
-                ) from None
-        if reason is not None:
-            await links_sql.mark_needs_reconsent(conn, user_id, provider, reason, now)
+        current = _open_access(ctx, link)
+        if not _needs_refresh(current, now_utc(), rejected_sha256):
+            return current  # refreshed meanwhile (here or by another replica)
+        if claimed_elsewhere:
+            return None
+        await links_sql.claim_refresh(conn, user_id, provider, claim, _claim_ttl(ctx))
+
+    # The claim is ours: from here until the result is stored, no transaction is open.
+    try:
+        tokens, reason = await _call_provider(ctx, client, link, rejected=_rejected(current, rejected_sha256))
+    except Exception:
+        await _release(rt, user_id, provider, claim)
+        raise
+    now = now_utc()
+    if reason is not None:
+        async with rt.transaction() as conn:
+            if not await links_sql.mark_needs_reconsent(conn, user_id, provider, reason, now, claim=claim):
+                return None  # the link changed meanwhile: judge it afresh
             await rt.emit(
                 conn,
                 "provider.reconsent_required",
@@ -126,26 +211,64 @@ async def _refresh(rt: Runtime, ctx: AuthContext, user_id: uuid.UUID, provider: 
                     reason=reason,
                 ),
             )
-            refused = replace(link, status="needs_reconsent", status_reason=reason)
-        else:
-            new_key, wrapped = vault.new_data_key(ring, link_record(user_id, provider))
-            await links_sql.store_refreshed(
-                conn,
-                user_id=user_id,
-                provider=provider,
-                wrapped=wrapped,
-                access_token=new_key.encrypt("access_token", tokens.access_token),
-                refresh_token=new_key.encrypt("refresh_token", tokens.refresh_token)
-                if tokens.refresh_token
-                else None,
-                access_expires_at=tokens.expires_at,
-                scopes=list(tokens.scopes) or link.scopes,
-                now=now,
-            )
-    if refused is not None:
-        logger.info("{} link of user {} needs re-consent: {}", provider, user_id, refused.status_reason)
-        raise _reconsent(ctx, refused)
+        logger.info("{} link of user {} needs re-consent: {}", provider, user_id, reason)
+        raise _reconsent(ctx, replace(link, status="needs_reconsent", status_reason=reason))
+    assert tokens is not None
+    new_key, wrapped = vault.new_data_key(ctx.master.ring, link_record(user_id, provider))
+    async with rt.transaction() as conn:
+        stored = await links_sql.store_refreshed(
+            conn,
+            user_id=user_id,
+            provider=provider,
+            claim=claim,
+            wrapped=wrapped,
+            access_token=new_key.encrypt("access_token", tokens.access_token),
+            refresh_token=new_key.encrypt("refresh_token", tokens.refresh_token)
+            if tokens.refresh_token
+            else None,
+            access_expires_at=tokens.expires_at,
+            scopes=list(tokens.scopes) or link.scopes,
+            now=now,
+        )
+    if not stored:
+        logger.warning(
+            "the {} link of user {} changed during a token refresh; the refreshed tokens are dropped",
+            provider,
+            user_id,
+        )
+        return None
     return AccessToken(tokens.access_token, tokens.expires_at, link.account_id)
+
+
+async def _call_provider(
+    ctx: AuthContext, client: OAuthClient, link: links_sql.Link, *, rejected: bool
+) -> tuple[TokenSet | None, str | None]:
+    """The provider's new tokens, or the reason the link needs re-consent. Raises UpstreamFailed when
+    the provider refuses for another reason, ServiceUnavailable when it cannot be reached."""
+    assert ctx.http is not None
+    provider = link.provider
+    data_key = vault.unwrap(ctx.master.ring, link_record(link.user_id, provider), link.wrapped)
+    refresh_token = data_key.decrypt("refresh_token", link.refresh_token) if link.refresh_token else None
+    if refresh_token is None or not client.spec.refreshable:
+        if rejected:
+            return None, "the provider rejected the access token and issues no refresh token"
+        return None, "access token expired and the provider issues no refresh token"
+    try:
+        return await provider_oauth.refresh(ctx.http, client, refresh_token), None
+    except TokenError as exc:
+        if not exc.needs_reconsent:
+            logger.warning("{} refused a refresh with {}", provider, exc)
+            raise UpstreamFailed(f"{provider} refused the token refresh ({exc.error})") from None
+        return None, f"{exc.error}: {exc.description}"[:500]
+    except provider_oauth.ProviderUnavailable as exc:
+        raise _unavailable(provider, f"is unavailable ({exc})") from None
+
+
+async def _release(rt: Runtime, user_id: uuid.UUID, provider: str, claim: uuid.UUID) -> None:
+    """Best effort after a failed refresh: otherwise the claim simply lapses."""
+    with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        async with rt.pool.acquire() as conn:
+            await links_sql.release_refresh_claim(conn, user_id, provider, claim)
 
 
 async def provider_token(request: web.Request) -> web.Response:
@@ -155,7 +278,12 @@ async def provider_token(request: web.Request) -> web.Response:
     provider = provider_from(request)
     if user_id is None:
         raise LinkNotFound("no such user")
-    token = await provider_access_token(rt, user_id, provider)
+    body = (
+        await read_json(request, ProviderTokenBody, MAX_BODY_BYTES)
+        if request.body_exists
+        else ProviderTokenBody()
+    )
+    token = await provider_access_token(rt, user_id, provider, rejected_sha256=body.rejected_token_sha256)
     return json_answer(
         {
             "access_token": token.access_token,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -211,7 +211,10 @@ async def upsert_link(
     access_expires_at: datetime | None,
     now: datetime,
 ) -> None:
-    """Link (or link again: re-consent replaces the tokens and clears 'needs re-consent')."""
+    """Link (or link again: re-consent replaces the tokens and clears 'needs re-consent').
+
+    Linking again also drops any refresh claim, so a refresh in flight for the old tokens stores nothing.
+    """
     await conn.execute(
         """INSERT INTO provider_links (user_id, provider, account_id, display_name, scopes, status, status_reason,
                                        key_id, wrapped_key, access_token, refresh_token, access_expires_at,
@@ -222,7 +225,8 @@ async def upsert_link(
                status = 'linked', status_reason = NULL, key_id = EXCLUDED.key_id,
                wrapped_key = EXCLUDED.wrapped_key, access_token = EXCLUDED.access_token,
                refresh_token = EXCLUDED.refresh_token, access_expires_at = EXCLUDED.access_expires_at,
-               linked_at = EXCLUDED.linked_at, refreshed_at = NULL, updated_at = EXCLUDED.updated_at""",
+               linked_at = EXCLUDED.linked_at, refreshed_at = NULL, updated_at = EXCLUDED.updated_at,
+               refresh_claim = NULL, refresh_claimed_until = NULL""",
         user_id,
         provider,
         account_id,
@@ -247,6 +251,49 @@ async def get_link(
     return _link(row) if row else None
 
 
+async def lock_for_refresh(
+    conn: asyncpg.Connection, user_id: uuid.UUID, provider: str
+) -> tuple[Link, bool] | None:
+    """The link, locked until the caller's (short) transaction ends, and whether another refresh holds
+    a live claim on it. Claims are judged by the database's clock, the one clock all replicas share."""
+    row = await conn.fetchrow(
+        f"""SELECT {_LINK}, coalesce(refresh_claimed_until > clock_timestamp(), false) AS claim_live
+            FROM provider_links WHERE user_id = $1 AND provider = $2 FOR UPDATE""",
+        user_id,
+        provider,
+    )
+    return (_link(row), bool(row["claim_live"])) if row else None
+
+
+async def claim_refresh(
+    conn: asyncpg.Connection, user_id: uuid.UUID, provider: str, claim: uuid.UUID, ttl: timedelta
+) -> None:
+    """Take the refresh for ``claim`` until ``ttl`` from now (call with the row locked by
+    :func:`lock_for_refresh`, after checking that no other claim is live)."""
+    await conn.execute(
+        """UPDATE provider_links SET refresh_claim = $3, refresh_claimed_until = clock_timestamp() + $4::interval
+           WHERE user_id = $1 AND provider = $2""",
+        user_id,
+        provider,
+        claim,
+        ttl,
+    )
+
+
+async def release_refresh_claim(
+    conn: asyncpg.Connection, user_id: uuid.UUID, provider: str, claim: uuid.UUID
+) -> bool:
+    """Give the claim up (the refresh failed) so that the next caller need not wait for it to lapse."""
+    status = await conn.execute(
+        """UPDATE provider_links SET refresh_claim = NULL, refresh_claimed_until = NULL
+           WHERE user_id = $1 AND provider = $2 AND refresh_claim = $3""",
+        user_id,
+        provider,
+        claim,
+    )
+    return bool(status.endswith(" 1"))
+
+
 async def links_of_user(conn: asyncpg.Connection, user_id: uuid.UUID) -> list[Link]:
     rows = await conn.fetch(
         f"SELECT {_LINK} FROM provider_links WHERE user_id = $1 ORDER BY provider", user_id
@@ -259,20 +306,25 @@ async def store_refreshed(
     *,
     user_id: uuid.UUID,
     provider: str,
+    claim: uuid.UUID,
     wrapped: WrappedKey,
     access_token: bytes,
     refresh_token: bytes | None,
     access_expires_at: datetime | None,
     scopes: list[str],
     now: datetime,
-) -> None:
-    """New tokens after a refresh, sealed under a fresh data key (wrapped by the current master key)."""
-    await conn.execute(
-        """UPDATE provider_links SET key_id = $3, wrapped_key = $4, access_token = $5, refresh_token = $6,
-                  access_expires_at = $7, scopes = $8, refreshed_at = $9, updated_at = $9
-           WHERE user_id = $1 AND provider = $2""",
+) -> bool:
+    """New tokens after a refresh, sealed under a fresh data key (wrapped by the current master key),
+    and the claim released. Compare-and-set: stores nothing (False) unless ``claim`` still holds the row
+    (it lapsed and another refresh took it, or the link was linked again or deleted meanwhile)."""
+    status = await conn.execute(
+        """UPDATE provider_links SET key_id = $4, wrapped_key = $5, access_token = $6, refresh_token = $7,
+                  access_expires_at = $8, scopes = $9, refreshed_at = $10, updated_at = $10,
+                  refresh_claim = NULL, refresh_claimed_until = NULL
+           WHERE user_id = $1 AND provider = $2 AND refresh_claim = $3""",
         user_id,
         provider,
+        claim,
         wrapped.key_id,
         wrapped.wrapped,
         access_token,
@@ -281,19 +333,31 @@ async def store_refreshed(
         scopes,
         now,
     )
+    return bool(status.endswith(" 1"))
 
 
 async def mark_needs_reconsent(
-    conn: asyncpg.Connection, user_id: uuid.UUID, provider: str, reason: str, now: datetime
-) -> None:
-    await conn.execute(
-        """UPDATE provider_links SET status = 'needs_reconsent', status_reason = $3, updated_at = $4
-           WHERE user_id = $1 AND provider = $2""",
+    conn: asyncpg.Connection,
+    user_id: uuid.UUID,
+    provider: str,
+    reason: str,
+    now: datetime,
+    *,
+    claim: uuid.UUID,
+) -> bool:
+    """The provider refused the refresh of ``claim``: the link needs re-consent (claim released).
+    Compare-and-set like :func:`store_refreshed`: False, and nothing changed, if the claim was lost."""
+    status = await conn.execute(
+        """UPDATE provider_links SET status = 'needs_reconsent', status_reason = $4, updated_at = $5,
+                  refresh_claim = NULL, refresh_claimed_until = NULL
+           WHERE user_id = $1 AND provider = $2 AND refresh_claim = $3""",
         user_id,
         provider,
+        claim,
         reason[:500],
         now,
     )
+    return bool(status.endswith(" 1"))
 
 
 async def delete_link(conn: asyncpg.Connection, user_id: uuid.UUID, provider: str) -> bool:

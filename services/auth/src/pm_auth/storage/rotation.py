@@ -1,8 +1,9 @@
 """SQL of master-key rotation: every row whose data key is wrapped by a master key, table by table.
 
 Each sealed table is listed with the columns that name its record (the AAD of its wrapped key).
-Rows are taken in batches with ``FOR UPDATE SKIP LOCKED`` (a row being refreshed right now is left for
-the next pass) and updated only if still wrapped by the key they were read with.
+Rows are taken in batches with ``FOR UPDATE SKIP LOCKED`` (a row a token refresh holds for a moment, to
+claim it or store its result, is left for the next pass) and updated only if still wrapped by the key
+they were read with (a refresh that stores meanwhile seals under a fresh data key of the current key).
 """
 
 from __future__ import annotations

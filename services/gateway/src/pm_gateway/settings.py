@@ -1,5 +1,6 @@
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -45,6 +46,16 @@ class GatewaySettings(InfraSettings, S3Settings):
     def _http_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("auth_url", "playlist_url", "provider_sync_url", "export_url", "enrichment_url")
+    @classmethod
+    def _upstream_url(cls, value: str) -> str:
+        # The services are reached over the private network in plain HTTP (the proxy's client speaks
+        # nothing else; TLS between pods is the mesh's job).
+        parts = urlsplit(value)
+        if parts.scheme != "http" or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must be an http://host[:port] URL")
         return value.rstrip("/")
 
     @field_validator("jwt_secret")

@@ -15,6 +15,7 @@ from pm_gateway.domain.ratelimit import RateLimit
 from pm_gateway.domain.tokens import TokenPolicy, TokenVerifier
 from pm_gateway.http.docs import OpenApiDocument
 from pm_gateway.http.jwks import JwksCache
+from pm_gateway.http.upstream_client import Origin
 from pm_gateway.http.upstreams import upstream_session
 from pm_gateway.settings import GatewaySettings
 from pm_gateway.storage.idempotency import IdempotencyStore
@@ -65,7 +66,7 @@ class Edge:
     trusted_proxies: TrustedProxies
     assertions: IdentityAssertions
     openapi: OpenApiDocument
-    upstreams: dict[str, str]
+    upstreams: dict[str, Origin]  # service → where the proxy sends its routes
     key_prefix: str
 
     def bucket_key(self, rate_class: str, kind: str, subject: str) -> str:
@@ -108,7 +109,7 @@ async def edge_context(rt: Runtime) -> AsyncIterator[None]:
         trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
         assertions=IdentityAssertions(settings.service_token.get_secret_value()),
         openapi=OpenApiDocument.load(settings.openapi_path),
-        upstreams=settings.upstreams(),
+        upstreams={name: Origin.parse(url) for name, url in settings.upstreams().items()},
         key_prefix=prefix,
     )
     task = asyncio.create_task(jwks.run(), name="jwks-refresh") if not settings.uses_hs256 else None

@@ -10,17 +10,21 @@ piece, larger ones (or of unknown length) streamed as they arrive.
 
 from __future__ import annotations
 
-import aiohttp
 from aiohttp import web
 from loguru import logger
 from multidict import CIMultiDict
-from yarl import URL
 
 from pm_gateway.domain.headers import client_response_headers, upstream_request_headers
 from pm_gateway.domain.routes import GATEWAY
 from pm_gateway.http.context import edge
 from pm_gateway.http.edge import BUFFER_RESPONSE, CLIENT, IDENTITY, ROUTE, read_body
-from pm_gateway.http.upstreams import upstream_session
+from pm_gateway.http.upstream_client import (
+    UpstreamBroken,
+    UpstreamError,
+    UpstreamResponse,
+    UpstreamUnavailable,
+)
+from pm_gateway.http.upstreams import upstream_pool
 from pm_platform.errors import (
     PROBLEM_CONTENT_TYPE,
     Problem,
@@ -55,26 +59,26 @@ async def proxy(request: web.Request) -> web.StreamResponse:
         forwarded_proto=client.forwarded_proto,
         identity=state.assertions.for_identity(identity) if identity is not None else None,
     )
-    url = URL(state.upstreams[route.service] + request.raw_path, encoded=True)
+    origin = state.upstreams[route.service]
     try:
-        async with upstream_session(request.app[RUNTIME]).request(
-            request.method, url, headers=CIMultiDict(headers), data=body, allow_redirects=False
+        async with await upstream_pool(request.app[RUNTIME]).request(
+            origin, request.method, request.raw_path, headers, body, state.settings.upstream_timeout_s
         ) as upstream:
             return await _relay(request, upstream, route.service)
     except TimeoutError:
         logger.warning("{} did not answer {} {} in time", route.service, request.method, request.path)
         raise UpstreamTimeout() from None
-    except aiohttp.ClientConnectorError as exc:
+    except UpstreamUnavailable as exc:
         logger.warning("cannot reach {}: {}", route.service, exc)
         raise ServiceUnavailable(
             "a service needed for this request is unavailable", headers={"Retry-After": "5"}
         ) from None
-    except aiohttp.ClientError as exc:
+    except UpstreamError as exc:
         logger.warning("{} failed on {} {}: {}", route.service, request.method, request.path, exc)
         raise UpstreamFailed() from None
 
 
-async def _relay(request: web.Request, upstream: aiohttp.ClientResponse, service: str) -> web.StreamResponse:
+async def _relay(request: web.Request, upstream: UpstreamResponse, service: str) -> web.StreamResponse:
     status = upstream.status
     if status >= 500 and upstream.content_type != PROBLEM_CONTENT_TYPE:
         logger.warning(
@@ -86,7 +90,7 @@ async def _relay(request: web.Request, upstream: aiohttp.ClientResponse, service
             upstream.content_type,
         )
         raise UpstreamFailed()
-    headers = CIMultiDict(client_response_headers(upstream.headers.items()))
+    headers = CIMultiDict(client_response_headers(upstream.headers))
     length = upstream.content_length
     if (
         request.get(BUFFER_RESPONSE)
@@ -98,9 +102,9 @@ async def _relay(request: web.Request, upstream: aiohttp.ClientResponse, service
     response = web.StreamResponse(status=status, reason=upstream.reason, headers=headers)
     await response.prepare(request)
     try:
-        async for chunk in upstream.content.iter_any():
+        async for chunk in upstream.chunks():
             await response.write(chunk)
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except (UpstreamBroken, TimeoutError) as exc:
         # The status line is gone already: all that is left is to cut the response short (closing the
         # connection without the last chunk tells the client it is incomplete).
         logger.warning(

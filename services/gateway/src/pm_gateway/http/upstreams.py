@@ -1,16 +1,19 @@
-"""The upstream services: one shared HTTP client, and their readiness as part of the gateway's."""
+"""The upstream services: the proxy's connection pool, one aiohttp client for the gateway's own calls
+(JWKS, readiness), and the upstreams' readiness as part of the gateway's."""
 
 from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 
+from pm_gateway.http.upstream_client import UpstreamPool
 from pm_gateway.settings import GatewaySettings
 from pm_gateway.storage.instances import latest_instances
 from pm_platform.health import HealthCheck
 from pm_platform.service import Runtime
 
 CLIENT = "upstream_client"
+POOL = "upstream_pool"
 
 
 def upstream_session(rt: Runtime) -> aiohttp.ClientSession:
@@ -18,9 +21,14 @@ def upstream_session(rt: Runtime) -> aiohttp.ClientSession:
     return session
 
 
+def upstream_pool(rt: Runtime) -> UpstreamPool:
+    pool: UpstreamPool = rt.extras[POOL]
+    return pool
+
+
 async def upstream_client(rt: Runtime) -> AsyncIterator[None]:
-    """One connection-pooling client session for every upstream call (proxying, JWKS, readiness).
-    Bodies are passed through as they come (no decompression): the client decides what it accepts."""
+    """The proxy's pool (http/upstream_client.py), and one aiohttp session for the gateway's own calls
+    to the services (JWKS, readiness)."""
     assert isinstance(rt.settings, GatewaySettings)
     timeout = aiohttp.ClientTimeout(total=rt.settings.upstream_timeout_s, connect=3)
     connector = aiohttp.TCPConnector(limit=512, limit_per_host=256, keepalive_timeout=30, use_dns_cache=True)
@@ -32,7 +40,11 @@ async def upstream_client(rt: Runtime) -> AsyncIterator[None]:
         cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to clients, never to the gateway
     ) as session:
         rt.extras[CLIENT] = session
-        yield
+        pool = rt.extras[POOL] = UpstreamPool()
+        try:
+            yield
+        finally:
+            pool.close()
 
 
 def upstream_checks(rt: Runtime) -> list[HealthCheck]:

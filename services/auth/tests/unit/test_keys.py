@@ -12,11 +12,8 @@ from pm_auth.domain.vault import KeyRing, MasterKey
 from pm_auth.keys import MasterKeys, watch_master_keys
 
 
-async def test_the_watcher_reloads_when_a_given_file_changes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
-    monkeypatch.delenv("MASTER_KEY_FILE", raising=False)
-    monkeypatch.delenv("MASTER_KEY_PREVIOUS_FILE", raising=False)
-    key_file = tmp_path / "master_key"
-    key_file.write_text(base64.b64encode(b"a" * 32).decode())
+def _keys_recording_reloads(monkeypatch: pytest.MonkeyPatch) -> tuple[MasterKeys, asyncio.Event]:
+    """Master keys whose reload only records that it was asked for."""
     keys = MasterKeys(KeyRing(MasterKey.from_base64(base64.b64encode(b"a" * 32).decode()), None))
     reloads = asyncio.Event()
 
@@ -25,6 +22,15 @@ async def test_the_watcher_reloads_when_a_given_file_changes(monkeypatch: pytest
         return True
 
     monkeypatch.setattr(keys, "reload", reload)
+    return keys, reloads
+
+
+async def test_the_watcher_reloads_when_a_given_file_changes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.delenv("MASTER_KEY_FILE", raising=False)
+    monkeypatch.delenv("MASTER_KEY_PREVIOUS_FILE", raising=False)
+    key_file = tmp_path / "master_key"
+    key_file.write_text(base64.b64encode(b"a" * 32).decode())
+    keys, reloads = _keys_recording_reloads(monkeypatch)
     watcher = watch_master_keys(keys, 0.02, [str(key_file)])
     await anext(watcher)
     try:
@@ -40,14 +46,7 @@ async def test_no_files_no_polling(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     key_file = tmp_path / "master_key"
     key_file.write_text("x")
     monkeypatch.setenv("MASTER_KEY_FILE", str(key_file))  # the environment alone is not looked at
-    keys = MasterKeys(KeyRing(MasterKey.from_base64(base64.b64encode(b"a" * 32).decode()), None))
-    reloads = asyncio.Event()
-
-    async def reload() -> bool:
-        reloads.set()
-        return True
-
-    monkeypatch.setattr(keys, "reload", reload)
+    keys, reloads = _keys_recording_reloads(monkeypatch)
     watcher = watch_master_keys(keys, 0.02, [])
     await anext(watcher)
     try:

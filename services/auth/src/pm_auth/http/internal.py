@@ -46,7 +46,7 @@ from pm_auth.domain.oauth_clients import OAuthClient, ProviderName, TokenError, 
 from pm_auth.http.common import iso, json_answer, now_utc, parse_uuid, runtime
 from pm_auth.http.models import MAX_BODY_BYTES, Body
 from pm_auth.http.problems import LinkNotFound, ReconsentRequired
-from pm_auth.http.providers import client_for, link_record, provider_from, relink_url
+from pm_auth.http.providers import client_for, link_record, provider_from, relink_url, seal_tokens
 from pm_auth.storage import links as links_sql
 from pm_auth.storage import provider_oauth
 from pm_contracts.provider_links import ProviderReconsentRequired
@@ -214,18 +214,16 @@ async def _refresh_attempt(
         logger.info("{} link of user {} needs re-consent: {}", provider, user_id, reason)
         raise _reconsent(ctx, replace(link, status="needs_reconsent", status_reason=reason))
     assert tokens is not None
-    new_key, wrapped = vault.new_data_key(ctx.master.ring, link_record(user_id, provider))
+    sealed = seal_tokens(ctx.master.ring, user_id, provider, tokens)
     async with rt.transaction() as conn:
         stored = await links_sql.store_refreshed(
             conn,
             user_id=user_id,
             provider=provider,
             claim=claim,
-            wrapped=wrapped,
-            access_token=new_key.encrypt("access_token", tokens.access_token),
-            refresh_token=new_key.encrypt("refresh_token", tokens.refresh_token)
-            if tokens.refresh_token
-            else None,
+            wrapped=sealed.wrapped,
+            access_token=sealed.access_token,
+            refresh_token=sealed.refresh_token,
             access_expires_at=tokens.expires_at,
             scopes=list(tokens.scopes) or link.scopes,
             now=now,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -63,6 +64,25 @@ ATTEMPT_RETENTION = timedelta(days=1)
 
 def link_record(user_id: uuid.UUID, provider: str) -> str:
     return vault.record_name("provider_links", user_id, provider)
+
+
+@dataclass(frozen=True)
+class SealedTokens:
+    """A provider's tokens as the link row stores them."""
+
+    wrapped: vault.WrappedKey
+    access_token: bytes
+    refresh_token: bytes | None
+
+
+def seal_tokens(ring: vault.KeyRing, user_id: uuid.UUID, provider: str, tokens: TokenSet) -> SealedTokens:
+    """Encrypt a link's tokens under a new data key, wrapped by the current master key."""
+    data_key, wrapped = vault.new_data_key(ring, link_record(user_id, provider))
+    return SealedTokens(
+        wrapped,
+        data_key.encrypt("access_token", tokens.access_token),
+        data_key.encrypt("refresh_token", tokens.refresh_token) if tokens.refresh_token else None,
+    )
 
 
 def attempt_record(attempt_id: uuid.UUID) -> str:
@@ -279,11 +299,10 @@ async def callback(request: web.Request) -> web.StreamResponse:
         logger.error("cannot open the PKCE verifier of attempt {}: {}", attempt.id, exc)
         return await _fail(rt, attempt, "internal_error", now, cookie_path)
 
-    ring = ctx.master.ring
-    data_key, wrapped = vault.new_data_key(ring, link_record(attempt.user_id, provider))
+    sealed = seal_tokens(ctx.master.ring, attempt.user_id, provider, tokens)
     linked_at = now_utc()
     try:
-        await _store_link(rt, attempt, provider, profile, tokens, wrapped, data_key, linked_at)
+        await _store_link(rt, attempt, provider, profile, tokens, sealed, linked_at)
     except asyncpg.ForeignKeyViolationError:
         # The user was deleted while the browser was at the provider: nothing to link to.
         logger.info("link attempt {} completed after its user was deleted", attempt.id)
@@ -297,8 +316,7 @@ async def _store_link(
     provider: ProviderName,
     profile: Profile,
     tokens: TokenSet,
-    wrapped: vault.WrappedKey,
-    data_key: vault.DataKey,
+    sealed: SealedTokens,
     linked_at: datetime,
 ) -> None:
     async with rt.transaction() as conn:
@@ -309,11 +327,9 @@ async def _store_link(
             account_id=profile.account_id,
             display_name=profile.display_name,
             scopes=list(tokens.scopes),
-            wrapped=wrapped,
-            access_token=data_key.encrypt("access_token", tokens.access_token),
-            refresh_token=data_key.encrypt("refresh_token", tokens.refresh_token)
-            if tokens.refresh_token
-            else None,
+            wrapped=sealed.wrapped,
+            access_token=sealed.access_token,
+            refresh_token=sealed.refresh_token,
             access_expires_at=tokens.expires_at,
             now=linked_at,
         )

@@ -395,3 +395,83 @@ def test_requests_beyond_the_limit_wait_for_a_free_connection(run) -> None:
         assert len({s["peer"] for s in recorder.seen}) == 1
 
     run(scenario)
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["one-segment", "two-segments"])
+def test_interim_answers_are_skipped(run, together: bool) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        interim = (
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+        )
+        final = b"HTTP/1.1 201 Created\r\nContent-Length: 7\r\nX-Final: yes\r\n\r\ncreated"
+        if together:
+            writer.write(interim + final)
+        else:
+            writer.write(interim)
+            await writer.drain()
+            await asyncio.sleep(0.05)
+            writer.write(final)
+        await writer.drain()
+        await reader.read()
+
+    async def scenario() -> None:
+        async with raw_upstream(handler) as origin:
+            pool = UpstreamPool()
+            async with await pool.request(origin, "POST", "/", [], b"{}", 5) as response:
+                assert (response.status, response.reason) == (201, "Created")
+                assert [name for name, _ in response.headers] == ["Content-Length", "X-Final"]
+                assert await response.read() == b"created"
+            pool.close()
+
+    run(scenario)
+
+
+def test_an_answer_nobody_asked_for_breaks_the_connection(run) -> None:
+    connections = 0
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await _read_request(reader)
+        first = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
+        smuggled = b"HTTP/1.1 404 Evil\r\nSet-Cookie: evil=1\r\nContent-Length: 4\r\n\r\nevil"
+        if connections == 1:
+            writer.write(first + smuggled)  # a second answer in the same segment
+        else:
+            writer.write(first)
+            await writer.drain()
+            await asyncio.sleep(0.1)
+            writer.write(smuggled)  # ... or later, on the idle connection
+        await writer.drain()
+        with contextlib.suppress(ConnectionError):
+            await reader.read()
+
+    async def scenario() -> None:
+        async with raw_upstream(handler) as origin:
+            pool = UpstreamPool()
+            for _ in range(3):
+                async with await pool.request(origin, "GET", "/", [], None, 5) as response:
+                    assert (response.status, response.reason) == (200, "OK")
+                    assert response.headers == [("Content-Length", "2")]
+                    assert await response.read() == b"ok"
+                await asyncio.sleep(0.3)
+            pool.close()
+        assert connections == 3  # neither connection was reused
+
+    run(scenario)
+
+
+def test_a_protocol_switch_is_refused(run) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+        await writer.drain()
+        await reader.read()
+
+    async def scenario() -> None:
+        async with raw_upstream(handler) as origin:
+            with pytest.raises(UpstreamBroken, match="switched protocols"):
+                await UpstreamPool().request(origin, "GET", "/", [], None, 5)
+
+    run(scenario)

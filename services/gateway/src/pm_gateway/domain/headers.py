@@ -36,6 +36,8 @@ _NOT_FORWARDED_UP = frozenset(
         "host",
         "content-length",
         "x-correlation-id",
+        # The gateway has answered any 100-continue itself and read the whole body already.
+        "expect",
     }
 )
 # Never passed down from an upstream: what aiohttp computes for the client connection itself, and what

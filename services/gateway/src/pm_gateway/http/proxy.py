@@ -4,7 +4,7 @@ Upstream requests carry the gateway's own X-PM-Identity (never the client's Auth
 X-PM-Identity from outside), X-Correlation-ID and X-Forwarded-For/-Proto, without hop-by-hop headers.
 Answers pass through as they are (status, headers less hop-by-hop, body), with these exceptions that
 keep internals from leaking: an upstream 5xx that is not problem+json becomes a generic 502 problem;
-no connection → 503; no answer within UPSTREAM_TIMEOUT_S → 504. Small bodies are relayed in one
+no connection (refused, or none within 3 s) → 503; no answer within UPSTREAM_TIMEOUT_S → 504. Small bodies are relayed in one
 piece, larger ones (or of unknown length) streamed as they arrive.
 """
 
@@ -62,7 +62,12 @@ async def proxy(request: web.Request) -> web.StreamResponse:
     origin = state.upstreams[route.service]
     try:
         async with await upstream_pool(request.app[RUNTIME]).request(
-            origin, request.method, request.raw_path, headers, body, state.settings.upstream_timeout_s
+            origin,
+            request.method,
+            request.rel_url.raw_path_qs,
+            headers,
+            body,
+            state.settings.upstream_timeout_s,
         ) as upstream:
             return await _relay(request, upstream, route.service)
     except TimeoutError:

@@ -13,8 +13,11 @@ Guarantees:
   that the upstream closed before answering is retried once on a new one, for idempotent methods only.
 - A streamed body is read with backpressure: reading from the upstream pauses while more than
   ``HIGH_WATER`` bytes wait for the client.
-- Errors: ``UpstreamUnavailable`` (no connection could be made), ``UpstreamBroken`` (the connection
-  failed or the answer was not valid HTTP), ``TimeoutError`` (the deadline passed).
+- Interim answers (100 Continue, 103 Early Hints) are skipped; an answer nobody asked for (a second
+  one to the same request, or data on an idle connection) breaks the exchange and the connection.
+- Errors: ``UpstreamUnavailable`` (no connection could be made, a connect timeout included),
+  ``UpstreamBroken`` (the connection failed, or the answer was not valid HTTP/1.1 — an upgrade
+  included), ``TimeoutError`` (the deadline passed once connected).
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ class _Connection(asyncio.Protocol):
         self._reset()
 
     def _reset(self) -> None:
+        self.interim = False
         self.status = 0
         self.reason_parts: list[bytes] = []
         self.headers: list[tuple[str, str]] = []
@@ -113,6 +117,8 @@ class _Connection(asyncio.Protocol):
         self.received_any = True
         try:
             self._parser.feed_data(data)
+        except httptools.HttpParserUpgrade:  # failed in on_headers_complete already
+            self._fail(UpstreamBroken("the upstream switched protocols; the gateway proxies HTTP/1.1 only"))
         except httptools.HttpParserError as exc:
             self._fail(UpstreamBroken(f"invalid HTTP from the upstream: {exc}"))
 
@@ -129,6 +135,13 @@ class _Connection(asyncio.Protocol):
             self._fail(UpstreamBroken("the upstream closed the connection before its answer was complete"))
 
     # llhttp callbacks
+    def on_message_begin(self) -> None:
+        if self.complete or self.headers_done:
+            # A second answer to one request (in the same segment as the first, or later on the idle
+            # connection: Go's "unsolicited response on idle channel"): refuse it rather than let it
+            # mix into this answer or the next. Raising here makes the parser fail (→ _fail).
+            raise UpstreamBroken("the upstream sent more than one answer")
+
     def on_status(self, status: bytes) -> None:
         self.reason_parts.append(status)
 
@@ -136,7 +149,17 @@ class _Connection(asyncio.Protocol):
         self.headers.append((name.decode("latin-1"), value.decode("utf-8", "surrogateescape")))
 
     def on_headers_complete(self) -> None:
-        self.status = self._parser.get_status_code()
+        status = self._parser.get_status_code()
+        if status == 101:
+            self._fail(UpstreamBroken("the upstream switched protocols; the gateway proxies HTTP/1.1 only"))
+            return
+        if 100 <= status < 200:
+            # An interim answer (100 Continue, 103 Early Hints): not the client's; the final one follows.
+            self.interim = True
+            self.reason_parts.clear()
+            self.headers.clear()
+            return
+        self.status = status
         self.headers_done = True
         if not self._head and self.status not in _NO_BODY_STATUSES:
             names = {name.lower() for name, _ in self.headers}
@@ -159,6 +182,9 @@ class _Connection(asyncio.Protocol):
         _wake(self._data_waiter)
 
     def on_message_complete(self) -> None:
+        if self.interim:
+            self.interim = False
+            return
         if self.complete:
             return
         self.keep_alive = not self.until_close and self._parser.should_keep_alive()
@@ -210,12 +236,14 @@ class _Connection(asyncio.Protocol):
         _wake(self._data_waiter)
 
     def _fail(self, error: BaseException) -> None:
-        self.error = error
         self.keep_alive = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         self.abort()
+        if self.complete:
+            return  # the answer is whole: it stands, only the connection goes
+        self.error = error
         _wake(self._headers_waiter)
         _wake(self._data_waiter)
 
@@ -245,7 +273,7 @@ class UpstreamResponse:
         self._pool, self._origin, self._conn = pool, origin, conn
         self.status = conn.status
         self.reason = b"".join(conn.reason_parts).decode("latin-1") or None
-        self.headers = conn.headers
+        self.headers = list(conn.headers)
         self.content_length: int | None = None
         self.content_type = ""
         for name, value in conn.headers:
@@ -353,7 +381,8 @@ class UpstreamPool:
         now = time.monotonic()
         while idle:
             conn = idle.pop()  # the most recently used: the least likely to have been closed
-            if not conn.closed and now - conn.idle_since < self._idle_timeout_s:
+            closing = conn.transport is None or conn.transport.is_closing()
+            if not conn.closed and not closing and now - conn.idle_since < self._idle_timeout_s:
                 return conn
             conn.abort()
         return None

@@ -4,8 +4,8 @@ Upstream requests carry the gateway's own X-PM-Identity (never the client's Auth
 X-PM-Identity from outside), X-Correlation-ID and X-Forwarded-For/-Proto, without hop-by-hop headers.
 Answers pass through as they are (status, headers less hop-by-hop, body), with these exceptions that
 keep internals from leaking: an upstream 5xx that is not problem+json becomes a generic 502 problem;
-no connection (refused, or none within 3 s) → 503; no answer within UPSTREAM_TIMEOUT_S → 504. Small bodies are relayed in one
-piece, larger ones (or of unknown length) streamed as they arrive.
+no connection (refused, or none within 3 s) → 503; no answer within UPSTREAM_TIMEOUT_S → 504. Small
+bodies are relayed in one piece, larger ones (or of unknown length) streamed as they arrive.
 """
 
 from __future__ import annotations

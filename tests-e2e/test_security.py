@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -26,9 +27,9 @@ import redis.asyncio as aioredis
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from pm_contracts.jobs import JobUpdated
-from pm_devstack.envfile import SERVICE_TOKEN
+from pm_devstack.envfile import IDENTITY_SIGNING_KEY, SERVICE_TOKEN
 from pm_devstack.stack import Stack
-from pm_platform.identity import Identity, sign_identity
+from pm_platform.identity import Identity, IdentitySigner, identity_key_id, raw_public_key
 
 REVOCATION_WAIT_S = 15  # auth's outbox → Kafka → the gateway's consumer
 
@@ -44,6 +45,23 @@ def _unb64(part: str) -> bytes:
 def _hs256(header: dict, claims: dict, key: bytes) -> str:
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
     return f"{signing_input}.{_b64(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}"
+
+
+def _insider_assertion(identity: Identity, service_token: str, kid: str | None = None) -> str:
+    """What any service could mint before the identity key was the gateway's alone: an HS256 assertion
+    with the right claims, keyed from SERVICE_TOKEN (which every service holds)."""
+    now = int(time.time())
+    claims = {
+        "iss": "pm-gateway",
+        "aud": "pm-internal",
+        "sub": str(identity.user_id),
+        "sid": str(identity.session_id),
+        "iat": now,
+        "exp": now + 60,
+    }
+    header = {"alg": "HS256", "typ": "JWT"} | ({"kid": kid} if kid else {})
+    key = hmac.new(service_token.encode(), b"identity", hashlib.sha256).digest()
+    return _hs256(header, claims, key)
 
 
 def _parts(token: str) -> tuple[dict, dict]:
@@ -227,9 +245,9 @@ async def test_refresh_token_reuse_revokes_the_session(gateway_url, user):
 
 async def test_identity_headers_from_outside_are_ignored(gateway_url, stack: Stack, user, register_user):
     victim = await register_user()
-    # Even an assertion correctly signed with SERVICE_TOKEN (an insider's) does not pass the gateway.
-    forged = sign_identity(
-        Identity(uuid.UUID(victim["user_id"]), uuid.UUID(victim["session_id"])), stack.secrets[SERVICE_TOKEN]
+    # Even an assertion signed with the gateway's own identity key does not pass the gateway from outside.
+    forged = IdentitySigner(base64.b64decode(stack.secrets[IDENTITY_SIGNING_KEY])).sign(
+        Identity(uuid.UUID(victim["user_id"]), uuid.UUID(victim["session_id"]))
     )
     alone = await _get(gateway_url, "/api/v1/me", None, **{"X-PM-Identity": forged})
     assert alone.status == 401
@@ -242,6 +260,38 @@ async def test_identity_headers_from_outside_are_ignored(gateway_url, stack: Sta
     ):
         assert r.status == 200
         assert (await r.json())["id"] == user["user_id"]
+
+
+async def test_a_service_refuses_identities_minted_by_another_service(stack: Stack, register_user):
+    """A compromised service holds SERVICE_TOKEN but not the gateway's identity key: calling auth directly
+    (its own port, bypassing the gateway) with an identity it minted gets nothing."""
+    victim = await register_user()
+    identity = Identity(uuid.UUID(victim["user_id"]), uuid.UUID(victim["session_id"]))
+    service_token = stack.secrets[SERVICE_TOKEN]
+    signing_key = base64.b64decode(stack.secrets[IDENTITY_SIGNING_KEY])
+    gateway_kid = identity_key_id(raw_public_key(signing_key))
+    impostor = IdentitySigner(secrets.token_bytes(32))
+    impostor.kid = gateway_kid  # claims to be the gateway's key
+    forgeries = {
+        "HS256 keyed from SERVICE_TOKEN": _insider_assertion(identity, service_token),
+        "the same, naming the gateway's kid": _insider_assertion(identity, service_token, gateway_kid),
+        "HS256 keyed with the public key": _hs256(
+            {"alg": "HS256", "kid": gateway_kid},
+            _parts(impostor.sign(identity))[1],
+            base64.b64encode(raw_public_key(signing_key)),
+        ),
+        "EdDSA under another key with the gateway's kid": impostor.sign(identity),
+    }
+    auth_url = stack.service_env("auth")["AUTH_URL"]
+    async with aiohttp.ClientSession() as session:
+        for name, assertion in forgeries.items():
+            async with session.get(f"{auth_url}/api/v1/me", headers={"X-PM-Identity": assertion}) as r:
+                assert r.status == 401, (name, r.status, await r.text())
+        # The gateway's own key (only the gateway has it) is what auth accepts, reached the same way.
+        genuine = IdentitySigner(signing_key).sign(identity)
+        async with session.get(f"{auth_url}/api/v1/me", headers={"X-PM-Identity": genuine}) as r:
+            assert r.status == 200, await r.text()
+            assert (await r.json())["id"] == victim["user_id"]
 
 
 async def test_another_users_resources_are_not_found(gateway_url, stack: Stack, user, register_user):

@@ -14,6 +14,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
 # Key names in the env file (not secrets themselves, hence the noqa).
 PG_SUPERUSER_PASSWORD = "PG_SUPERUSER_PASSWORD"  # noqa: S105
 MASTER_KEY = "MASTER_KEY"
@@ -21,6 +24,8 @@ JWT_SECRET = "JWT_SECRET"  # noqa: S105
 SERVICE_TOKEN = "SERVICE_TOKEN"  # noqa: S105
 S3_ACCESS_KEY = "S3_ACCESS_KEY"
 S3_SECRET_KEY = "S3_SECRET_KEY"  # noqa: S105
+# The gateway's private identity key (its public key goes to every service: identity_public_key).
+IDENTITY_SIGNING_KEY = "IDENTITY_SIGNING_KEY"
 
 
 def role_password_key(schema: str) -> str:
@@ -29,6 +34,12 @@ def role_password_key(schema: str) -> str:
 
 def _master_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def identity_public_key(signing_key: str) -> str:
+    """IDENTITY_PUBLIC_KEYS for a base64 raw Ed25519 private key: base64 of its raw public key."""
+    private = Ed25519PrivateKey.from_private_bytes(base64.b64decode(signing_key))
+    return base64.b64encode(private.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()
 
 
 def _jwt_secret() -> str:
@@ -48,6 +59,8 @@ def _access_key() -> str:
 GENERATORS: dict[str, Callable[[], str]] = {
     PG_SUPERUSER_PASSWORD: _password,
     MASTER_KEY: _master_key,
+    # Any 32 random bytes are an Ed25519 private key (RFC 8032 seed), base64 like MASTER_KEY.
+    IDENTITY_SIGNING_KEY: _master_key,
     JWT_SECRET: _jwt_secret,
     SERVICE_TOKEN: lambda: secrets.token_urlsafe(32),
     S3_ACCESS_KEY: _access_key,

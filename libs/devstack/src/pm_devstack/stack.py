@@ -19,6 +19,7 @@ from functools import cached_property
 from pm_devstack.component import Component
 from pm_devstack.config import DATABASE_NAME, HOST, PG_SUPERUSER, S3_BUCKET, S3_REGION, StackConfig
 from pm_devstack.envfile import (
+    IDENTITY_SIGNING_KEY,
     JWT_SECRET,
     MASTER_KEY,
     PG_SUPERUSER_PASSWORD,
@@ -26,6 +27,7 @@ from pm_devstack.envfile import (
     S3_SECRET_KEY,
     SERVICE_TOKEN,
     Secrets,
+    identity_public_key,
     load_or_create,
 )
 from pm_devstack.errors import DevstackError
@@ -260,11 +262,15 @@ class Stack:
             "MASTER_KEY": self.secrets[MASTER_KEY],
             "JWT_SECRET": self.secrets[JWT_SECRET],
             "SERVICE_TOKEN": self.secrets[SERVICE_TOKEN],
+            "IDENTITY_PUBLIC_KEYS": identity_public_key(self.secrets[IDENTITY_SIGNING_KEY]),
             "CORS_ORIGINS": CORS_ORIGINS,
             "API_BASE_URL": self.gateway_url,
         }
         # Every service's base URL, so the gateway (and any caller of /internal/...) finds its upstreams.
         env |= {other.url_variable: f"http://{HOST}:{other.port}" for other in self.specs}
+        if spec.public:
+            # Only the gateway signs identity assertions; every service verifies them with the public key.
+            env["IDENTITY_SIGNING_KEY"] = self.secrets[IDENTITY_SIGNING_KEY]
         if spec.name == "auth":
             # The master keys as secret files, so a running auth re-reads them on SIGHUP (key rotation
             # without a restart, docs/operations.md); created once from .state/env, then the files rule.

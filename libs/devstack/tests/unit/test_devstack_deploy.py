@@ -34,7 +34,7 @@ INFRA = {"postgres", "db-init", "redis", "kafka", "s3"}
 # proto/services.yaml's `services`, spelled out for parametrize; test_parametrized_services_are_all_of_them
 # fails when the file gains or loses one.
 SERVICES = ("gateway", "auth", "playlist", "provider-sync", "export", "enrichment")
-# The seed's variable names (devops guide) plus Kafka; every service gets all of them.
+# The seed's variable names (devops guide) plus Kafka and the identity keys; every service gets all of them.
 SEED_VARIABLES = {
     "DATABASE_URL",
     "REDIS_URL",
@@ -46,6 +46,7 @@ SEED_VARIABLES = {
     "MASTER_KEY",
     "JWT_SECRET",
     "SERVICE_TOKEN",
+    "IDENTITY_PUBLIC_KEYS",
     "CORS_ORIGINS",
     "LOG_LEVEL",
     "ENABLE_METRICS",
@@ -297,6 +298,14 @@ def test_compose_gives_each_service_what_the_native_stack_gives_it(repo_root: Pa
             # The emulator uses no Redis; every other native key is there.
             native -= {"REDIS_URL"}
         assert native <= set(services[spec.name]["environment"]), spec.name
+
+
+def test_only_the_gateway_holds_the_identity_signing_key(repo_root: Path) -> None:
+    services = _compose(repo_root)["services"]
+    for spec in _specs(repo_root):
+        env = services[spec.name].get("environment", {})
+        assert ("IDENTITY_SIGNING_KEY" in env) == spec.public, spec.name
+        assert ("IDENTITY_PUBLIC_KEYS" in env) == (not spec.dev), spec.name
 
 
 def test_start_order(repo_root: Path) -> None:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from pm_devstack.config import StackConfig
+from pm_devstack.envfile import identity_public_key
 from pm_devstack.errors import DevstackError
 from pm_devstack.stack import Stack
 
@@ -24,6 +25,7 @@ SERVICE_KEYS = {
     "MASTER_KEY",
     "JWT_SECRET",
     "SERVICE_TOKEN",
+    "IDENTITY_PUBLIC_KEYS",
     "CORS_ORIGINS",
     "API_BASE_URL",
 }
@@ -65,6 +67,22 @@ def test_each_service_has_its_own_role_and_shared_secrets(tmp_stack: Stack) -> N
     assert "MASTER_KEY" not in auth
     assert Path(auth["MASTER_KEY_FILE"]).read_text().strip() == export["MASTER_KEY"]
     assert Path(auth["MASTER_KEY_PREVIOUS_FILE"]).read_text().strip() == ""
+
+
+def test_only_the_gateway_gets_the_identity_signing_key(tmp_stack: Stack) -> None:
+    signing_key = tmp_stack.secrets["IDENTITY_SIGNING_KEY"]
+    public_key = identity_public_key(signing_key)
+    for spec in tmp_stack.service_specs(include_dev=False):
+        env = tmp_stack.service_env(spec.name)
+        assert env["IDENTITY_PUBLIC_KEYS"] == public_key, spec.name
+        if spec.name == "gateway":
+            assert env["IDENTITY_SIGNING_KEY"] == signing_key
+        else:
+            assert "IDENTITY_SIGNING_KEY" not in env, spec.name
+            assert signing_key not in env.values(), spec.name
+    # Stable across restarts: generated once into .state/env like the other secrets.
+    again = Stack(tmp_stack.config).service_env("gateway")
+    assert again["IDENTITY_SIGNING_KEY"] == signing_key
 
 
 def test_emulator_gets_only_the_basics(tmp_stack: Stack) -> None:

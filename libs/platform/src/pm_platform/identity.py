@@ -1,10 +1,14 @@
 """Who is calling: the user identity the gateway vouches for, and service-to-service credentials.
 
-The gateway verifies the public access token, then passes the identity on to a service as a short-lived
-assertion in ``X-PM-Identity``: a compact JWS (HS256) over the user id and session id, signed with a key
-derived from SERVICE_TOKEN. Each service verifies it itself, so a header sent from outside is worthless
-(and the gateway drops any incoming one). Internal endpoints (``/internal/...``, never routed by the
-gateway) require ``Authorization: Service <token>`` with a credential derived from SERVICE_TOKEN.
+Two separate trusts (docs/security.md, "Identity inside the system"):
+
+- **Users.** The gateway verifies the public access token, then passes the identity on to a service as a
+  short-lived assertion in ``X-PM-Identity``: a compact JWS (EdDSA, Ed25519) over the user id and session
+  id. Only the gateway holds the private key (IDENTITY_SIGNING_KEY); every service verifies with the
+  public keys in IDENTITY_PUBLIC_KEYS, so no other service can mint an assertion. A header sent from
+  outside is worthless (and the gateway drops any incoming one).
+- **Services.** Internal endpoints (``/internal/...``, never routed by the gateway) require
+  ``Authorization: Service <credential>`` derived from SERVICE_TOKEN, a secret every service shares.
 """
 
 from __future__ import annotations
@@ -13,24 +17,27 @@ import hashlib
 import hmac
 import time
 import uuid
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import jwt
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from pm_platform.errors import Forbidden, Unauthorized
 
 IDENTITY_HEADER = "X-PM-Identity"
 SERVICE_AUTH_SCHEME = "Service"
+IDENTITY_ALG = "EdDSA"
 _ISSUER = "pm-gateway"
 _AUDIENCE = "pm-internal"
 _LIFETIME_S = 60
 _LEEWAY_S = 5
-
-
-def _derive(service_token: str, purpose: str) -> bytes:
-    # Separate keys per purpose, so the identity key is never the service credential itself.
-    return hmac.new(service_token.encode(), purpose.encode(), hashlib.sha256).digest()
+# Verified assertions remembered until they expire; the gateway reuses one per session for 30 s, so a
+# busy service pays the Ed25519 verification about once per session per 30 s.
+_VERIFIED_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -39,42 +46,103 @@ class Identity:
     session_id: uuid.UUID
 
 
-def sign_identity(identity: Identity, service_token: str, now: float | None = None) -> str:
-    issued = int(now if now is not None else time.time())
-    claims = {
-        "iss": _ISSUER,
-        "aud": _AUDIENCE,
-        "sub": str(identity.user_id),
-        "sid": str(identity.session_id),
-        "iat": issued,
-        "exp": issued + _LIFETIME_S,
-    }
-    return jwt.encode(claims, _derive(service_token, "identity"), algorithm="HS256")
+def identity_key_id(public_key: bytes) -> str:
+    """The ``kid`` of an identity key: the first 16 hex characters of SHA-256 of the raw public key."""
+    return hashlib.sha256(public_key).hexdigest()[:16]
 
 
-def verify_identity(assertion: str, service_token: str) -> Identity:
-    """Raise Unauthorized unless the assertion is one the gateway signed within the last minute."""
-    try:
-        claims = jwt.decode(
-            assertion,
-            _derive(service_token, "identity"),
-            algorithms=["HS256"],
-            audience=_AUDIENCE,
-            issuer=_ISSUER,
-            leeway=_LEEWAY_S,
-            options={"require": ["exp", "iat", "sub", "sid"]},
-        )
-        return Identity(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]))
-    except (jwt.PyJWTError, ValueError, KeyError):
-        raise Unauthorized("missing or invalid identity") from None
+def raw_public_key(private_key: bytes) -> bytes:
+    """The raw 32-byte Ed25519 public key of a raw 32-byte private key."""
+    public = Ed25519PrivateKey.from_private_bytes(private_key).public_key()
+    return public.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
-def require_identity(request: web.Request, service_token: str) -> Identity:
-    """The calling user, as vouched for by the gateway."""
+class IdentitySigner:
+    """The gateway's side: signs assertions with the one private identity key. Pure CPU, never blocks."""
+
+    def __init__(self, private_key: bytes) -> None:
+        self._key = Ed25519PrivateKey.from_private_bytes(private_key)
+        self.kid = identity_key_id(raw_public_key(private_key))
+
+    def sign(self, identity: Identity, now: float | None = None) -> str:
+        issued = int(now if now is not None else time.time())
+        claims = {
+            "iss": _ISSUER,
+            "aud": _AUDIENCE,
+            "sub": str(identity.user_id),
+            "sid": str(identity.session_id),
+            "iat": issued,
+            "exp": issued + _LIFETIME_S,
+        }
+        return jwt.encode(claims, self._key, algorithm=IDENTITY_ALG, headers={"kid": self.kid})
+
+
+class IdentityVerifier:
+    """Every service's side: accepts only EdDSA assertions under one of the configured public keys.
+
+    Several keys are accepted at once (rotation). A verified assertion is remembered (bounded, least
+    recently used first out) until its ``exp`` plus the leeway, so a repeated one skips the signature check.
+    """
+
+    def __init__(self, public_keys: Iterable[bytes], cache_size: int = _VERIFIED_CACHE_SIZE) -> None:
+        self._keys = {identity_key_id(raw): Ed25519PublicKey.from_public_bytes(raw) for raw in public_keys}
+        if not self._keys:
+            raise ValueError("at least one identity public key is needed")
+        self._cache: OrderedDict[str, tuple[float, Identity]] = OrderedDict()
+        self._cache_size = cache_size
+
+    @property
+    def key_ids(self) -> frozenset[str]:
+        return frozenset(self._keys)
+
+    def verify(self, assertion: str, now: float | None = None) -> Identity:
+        """Raise Unauthorized unless the gateway signed the assertion and it has not expired."""
+        at = now if now is not None else time.time()
+        cached = self._cache.get(assertion)
+        if cached is not None:
+            if at <= cached[0]:
+                self._cache.move_to_end(assertion)
+                return cached[1]
+            del self._cache[assertion]
+        try:
+            header = jwt.get_unverified_header(assertion)
+            if header.get("alg") != IDENTITY_ALG:
+                raise Unauthorized("missing or invalid identity")
+            key = self._keys.get(header.get("kid", ""))
+            if key is None:
+                raise Unauthorized("missing or invalid identity")
+            claims = jwt.decode(
+                assertion,
+                key,
+                algorithms=[IDENTITY_ALG],
+                audience=_AUDIENCE,
+                issuer=_ISSUER,
+                leeway=_LEEWAY_S,
+                options={"require": ["exp", "iat", "sub", "sid"]},
+            )
+            identity = Identity(uuid.UUID(claims["sub"]), uuid.UUID(claims["sid"]))
+            expires = float(claims["exp"]) + _LEEWAY_S
+        except (jwt.PyJWTError, ValueError, KeyError, TypeError):
+            raise Unauthorized("missing or invalid identity") from None
+        if at > expires:  # jwt checked the clock; this also holds for a caller-supplied time
+            raise Unauthorized("missing or invalid identity")
+        self._cache[assertion] = (expires, identity)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return identity
+
+
+def require_identity(request: web.Request, verifier: IdentityVerifier) -> Identity:
+    """The calling user, as vouched for by the gateway (``Runtime.identities`` is the verifier)."""
     assertion = request.headers.get(IDENTITY_HEADER)
     if not assertion:
         raise Unauthorized("authentication required")
-    return verify_identity(assertion, service_token)
+    return verifier.verify(assertion)
+
+
+def _derive(service_token: str, purpose: str) -> bytes:
+    # A key per purpose, so the credential on the wire is never SERVICE_TOKEN itself.
+    return hmac.new(service_token.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
 def service_credential(service_token: str) -> str:
@@ -83,7 +151,7 @@ def service_credential(service_token: str) -> str:
 
 
 def require_service(request: web.Request, service_token: str) -> None:
-    """Internal endpoints: only other services of this deployment may call."""
+    """Internal endpoints: only other services of this deployment (holders of SERVICE_TOKEN) may call."""
     presented = request.headers.get("Authorization", "")
     if not presented:
         raise Unauthorized("service credential required")

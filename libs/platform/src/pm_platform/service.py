@@ -39,6 +39,7 @@ from pm_platform import db
 from pm_platform.consumers import Dispatcher, Handler, kafka_dead_letter, subscribe
 from pm_platform.health import HealthCheck, add_health_routes
 from pm_platform.http import standard_middlewares
+from pm_platform.identity import IdentityVerifier
 from pm_platform.jobs import JobHandler, JobRunner, JobStore
 from pm_platform.kafka import KafkaBus
 from pm_platform.logging import configure_logging
@@ -100,6 +101,8 @@ class Runtime:
         self._redis: aioredis.Redis | None = None
         self.applied_migrations: list[str] = []
         self.extras: dict[str, Any] = {}
+        # Verifies the gateway's X-PM-Identity (require_identity); one per process, for its cache.
+        self.identities = IdentityVerifier(settings.identity_public_key_bytes())
         self.dispatcher: Dispatcher | None = None
         self.relay: OutboxRelay | None = None
         self.job_runner: JobRunner | None = None

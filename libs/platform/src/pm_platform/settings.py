@@ -42,6 +42,9 @@ DEVELOPMENT_DEFAULTS: frozenset[str] = frozenset(
         "dev-jwt-secret-change-me-dev-jwt-secret-change-me",
         "ZGV2LW1hc3Rlci1rZXktY2hhbmdlLW1lLTMyYnl0ZXM=",
         "dev-service-token-change-me",
+        # The identity key pair (IDENTITY_SIGNING_KEY, and its public key in IDENTITY_PUBLIC_KEYS).
+        "ZGV2LWlkZW50aXR5LWtleS1jaGFuZ2UtbWUtMzJieXQ=",
+        "DYSLt3iZhcvG0SAhogbu6+S3cNCxI+DeHOXS/xwz/4A=",
     }
 )
 
@@ -143,6 +146,9 @@ class BaseServiceSettings(BaseSettings):
 def _contains_development_default(raw: str) -> bool:
     if raw in DEVELOPMENT_DEFAULTS:
         return True
+    # Lists (IDENTITY_PUBLIC_KEYS) must not carry one either.
+    if "," in raw and any(part.strip() in DEVELOPMENT_DEFAULTS for part in raw.split(",")):
+        return True
     # DSNs carry the password between ':' and '@'.
     if "://" in raw and "@" in raw:
         userinfo = raw.split("://", 1)[1].rsplit("@", 1)[0]
@@ -165,7 +171,28 @@ class InfraSettings(BaseServiceSettings):
     # Replicas of the topics a service creates when missing; 3 on a production cluster.
     kafka_replication_factor: int = Field(default=1, alias="KAFKA_REPLICATION_FACTOR", ge=1, le=5)
     worker_concurrency: int = Field(default=5, alias="WORKER_CONCURRENCY", ge=1, le=256)
+    # Credential for /internal/... endpoints, shared by every service (pm_platform.identity).
     service_token: SecretStr = Field(alias="SERVICE_TOKEN", min_length=16)
+    # The public keys that verify the gateway's identity assertions (X-PM-Identity), comma-separated
+    # base64 of raw Ed25519 keys; more than one while the gateway's key is rotated (docs/operations.md).
+    identity_public_keys: str = Field(alias="IDENTITY_PUBLIC_KEYS")
+
+    @field_validator("identity_public_keys")
+    @classmethod
+    def _ed25519_public_keys(cls, value: str) -> str:
+        keys = [key.strip() for key in value.split(",") if key.strip()]
+        if not keys:
+            raise ValueError("must list at least one base64 Ed25519 public key")
+        for position, key in enumerate(keys, start=1):
+            try:
+                decode_ed25519_key(key)
+            except ValueError as exc:
+                raise ValueError(f"key {position}: {exc}") from None
+        return ",".join(keys)
+
+    def identity_public_key_bytes(self) -> list[bytes]:
+        """IDENTITY_PUBLIC_KEYS decoded: the raw 32-byte Ed25519 public keys."""
+        return [decode_ed25519_key(key) for key in self.identity_public_keys.split(",")]
 
     @field_validator("database_url")
     @classmethod
@@ -218,6 +245,17 @@ def decode_master_key(value: str) -> bytes:
         raise ValueError("must be base64") from exc
     if len(key) != 32:
         raise ValueError(f"must decode to 32 bytes, got {len(key)}")
+    return key
+
+
+def decode_ed25519_key(value: str) -> bytes:
+    """IDENTITY_SIGNING_KEY and each of IDENTITY_PUBLIC_KEYS: base64 of a raw 32-byte Ed25519 key."""
+    try:
+        key = base64.b64decode(value.strip(), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("must be base64 of a raw 32-byte Ed25519 key") from exc
+    if len(key) != 32:
+        raise ValueError(f"must decode to 32 bytes (a raw Ed25519 key), got {len(key)}")
     return key
 
 

@@ -7,10 +7,13 @@ Redis and Kafka, through the same factory as production.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
+import secrets
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
@@ -19,10 +22,29 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pm_contracts.registry import TOPICS
 from pm_platform.consumers import Outcome
+from pm_platform.identity import IDENTITY_HEADER, Identity, IdentitySigner, raw_public_key
 from pm_platform.service import RUNTIME, Runtime, ServiceDefinition, create_app
 from pm_platform.settings import load_settings
 
 PROTO_DIR = Path(__file__).resolve().parents[4] / "proto"
+
+
+@dataclass(frozen=True)
+class GatewayIdentityKey:
+    """Plays the gateway in a service's tests: a fresh identity key pair whose public key the service
+    under test is given (``env["IDENTITY_PUBLIC_KEYS"] = key.public_keys``), and X-PM-Identity headers
+    signed with its private key, exactly as the gateway signs them."""
+
+    signer: IdentitySigner
+    public_keys: str
+
+    @classmethod
+    def generate(cls) -> GatewayIdentityKey:
+        private = secrets.token_bytes(32)
+        return cls(IdentitySigner(private), base64.b64encode(raw_public_key(private)).decode())
+
+    def headers(self, identity: Identity) -> dict[str, str]:
+        return {IDENTITY_HEADER: self.signer.sign(identity)}
 
 
 @asynccontextmanager

@@ -1,6 +1,7 @@
 """The registry tells the truth: a service listed as a topic's consumer handles that topic's events,
 and a service handles nothing the registry does not list it for."""
 
+import base64
 import importlib
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 import yaml
 
 from pm_contracts.registry import TOPICS
+from pm_platform.identity import raw_public_key
 from pm_platform.service import Runtime
 
 REPO = Path(__file__).resolve().parents[4]
@@ -21,6 +23,7 @@ def _handled_types(service: dict) -> set[str]:
         kafka_replication_factor=1,
         kafka_topic_prefix="",
         kafka_consumer_group=None,
+        identity_public_keys=base64.b64encode(raw_public_key(b"k" * 32)).decode(),
     )
     runtime = Runtime(definition, settings)
     return set(definition.event_handlers(runtime)) if definition.event_handlers else set()

@@ -1,5 +1,6 @@
 """A service started with a missing or invalid setting exits non-zero with one line naming it."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -41,6 +42,7 @@ def test_invalid_value_is_one_line():
             "REDIS_URL": "redis://127.0.0.1:1/0",
             "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
             "SERVICE_TOKEN": "x" * 32,
+            "IDENTITY_PUBLIC_KEYS": base64.b64encode(b"p" * 32).decode(),
         },
     )
     assert result.returncode == 2

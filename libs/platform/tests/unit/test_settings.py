@@ -1,25 +1,34 @@
 import base64
+import secrets
 
 import pytest
 
+from pm_platform.identity import raw_public_key
 from pm_platform.settings import (
     InfraSettings,
     SettingsError,
+    decode_ed25519_key,
     decode_master_key,
     load_settings,
 )
+
+PUBLIC_KEY = base64.b64encode(raw_public_key(secrets.token_bytes(32))).decode()
+OTHER_PUBLIC_KEY = base64.b64encode(raw_public_key(secrets.token_bytes(32))).decode()
+# .env.example's published development key pair.
+DEV_PUBLIC_KEY = "DYSLt3iZhcvG0SAhogbu6+S3cNCxI+DeHOXS/xwz/4A="
 
 VALID = {
     "DATABASE_URL": "postgresql://pm_auth:s3cret-pw@127.0.0.1:15432/playlistmgr",
     "REDIS_URL": "redis://127.0.0.1:16379/0",
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092",
     "SERVICE_TOKEN": "a-long-service-token-value-123",
+    "IDENTITY_PUBLIC_KEYS": PUBLIC_KEY,
 }
 
 
 @pytest.fixture
 def clean_env(monkeypatch):
-    for key in [*VALID, "ENVIRONMENT", "DATABASE_URL_FILE", "PORT"]:
+    for key in [*VALID, "ENVIRONMENT", "DATABASE_URL_FILE", "IDENTITY_PUBLIC_KEYS_FILE", "PORT"]:
         monkeypatch.delenv(key, raising=False)
     return monkeypatch
 
@@ -101,3 +110,62 @@ def test_master_key_must_be_32_bytes_of_base64():
         decode_master_key(base64.b64encode(b"short").decode())
     with pytest.raises(ValueError, match="base64"):
         decode_master_key("not base64 at all!")
+
+
+def test_identity_public_keys_are_required_and_validated(clean_env):
+    for key, value in VALID.items():
+        if key != "IDENTITY_PUBLIC_KEYS":
+            clean_env.setenv(key, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings(InfraSettings)
+    assert str(err.value) == "IDENTITY_PUBLIC_KEYS: missing"
+    for bad, message in (
+        ("", "IDENTITY_PUBLIC_KEYS: must list at least one base64 Ed25519 public key"),
+        (" , ", "IDENTITY_PUBLIC_KEYS: must list at least one base64 Ed25519 public key"),
+        ("not base64!", "IDENTITY_PUBLIC_KEYS: key 1: must be base64 of a raw 32-byte Ed25519 key"),
+        (
+            f"{PUBLIC_KEY},{base64.b64encode(b'short').decode()}",
+            "IDENTITY_PUBLIC_KEYS: key 2: must decode to 32 bytes (a raw Ed25519 key), got 5",
+        ),
+    ):
+        clean_env.setenv("IDENTITY_PUBLIC_KEYS", bad)
+        with pytest.raises(SettingsError) as err:
+            load_settings(InfraSettings)
+        assert str(err.value) == message
+        assert "\n" not in str(err.value)
+
+
+def test_several_identity_public_keys_for_rotation(clean_env, tmp_path):
+    for key, value in VALID.items():
+        clean_env.setenv(key, value)
+    clean_env.setenv("IDENTITY_PUBLIC_KEYS", f" {PUBLIC_KEY} , {OTHER_PUBLIC_KEY} ")
+    settings = load_settings(InfraSettings)
+    assert settings.identity_public_keys == f"{PUBLIC_KEY},{OTHER_PUBLIC_KEY}"
+    assert settings.identity_public_key_bytes() == [
+        base64.b64decode(PUBLIC_KEY),
+        base64.b64decode(OTHER_PUBLIC_KEY),
+    ]
+    # Like every setting, from a file too.
+    clean_env.delenv("IDENTITY_PUBLIC_KEYS")
+    keys = tmp_path / "identity_public_keys"
+    keys.write_text(PUBLIC_KEY + "\n")
+    clean_env.setenv("IDENTITY_PUBLIC_KEYS_FILE", str(keys))
+    assert load_settings(InfraSettings).identity_public_keys == PUBLIC_KEY
+
+
+def test_production_refuses_the_development_identity_key_even_among_others(clean_env):
+    for key, value in VALID.items():
+        clean_env.setenv(key, value)
+    clean_env.setenv("ENVIRONMENT", "production")
+    for keys in (DEV_PUBLIC_KEY, f"{PUBLIC_KEY},{DEV_PUBLIC_KEY}"):
+        clean_env.setenv("IDENTITY_PUBLIC_KEYS", keys)
+        with pytest.raises(SettingsError, match="IDENTITY_PUBLIC_KEYS still holds a development default"):
+            load_settings(InfraSettings)
+
+
+def test_ed25519_key_must_be_32_bytes_of_base64():
+    assert decode_ed25519_key(base64.b64encode(b"k" * 32).decode()) == b"k" * 32
+    with pytest.raises(ValueError, match="32 bytes"):
+        decode_ed25519_key(base64.b64encode(b"k" * 64).decode())
+    with pytest.raises(ValueError, match="base64"):
+        decode_ed25519_key("not base64 at all!")

@@ -19,9 +19,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pm_auth.app import definition
 from pm_devstack.stack import PROVIDER_HOSTS
-from pm_platform.identity import Identity, service_credential, sign_identity
+from pm_platform.identity import Identity, service_credential
 from pm_platform.service import Runtime
-from pm_platform.testing import running_service
+from pm_platform.testing import GatewayIdentityKey, running_service
 from pm_provider_emulator.app import init_app
 from pm_provider_emulator.settings import EmulatorSettings
 
@@ -71,6 +71,7 @@ class Auth:
     rt: Runtime
     env: dict[str, str]
     master_key: str
+    gateway_key: GatewayIdentityKey
 
     @property
     def service_token(self) -> str:
@@ -78,7 +79,7 @@ class Auth:
 
     def identity(self, user_id: str | uuid.UUID, session_id: str | uuid.UUID) -> dict[str, str]:
         ident = Identity(uuid.UUID(str(user_id)), uuid.UUID(str(session_id)))
-        return {"X-PM-Identity": sign_identity(ident, self.service_token)}
+        return self.gateway_key.headers(ident)
 
     def service_headers(self) -> dict[str, str]:
         return {"Authorization": service_credential(self.service_token)}
@@ -96,8 +97,16 @@ class Auth:
         return [e for e in found if event_type is None or e["type"] == event_type]
 
 
-async def auth_env(service_env_factory: Any, emulator_base: str, master_key: str) -> dict[str, str]:
+async def auth_env(
+    service_env_factory: Any,
+    emulator_base: str,
+    master_key: str,
+    gateway_key: GatewayIdentityKey | None = None,
+) -> dict[str, str]:
     env = await service_env_factory("auth")
+    if gateway_key is not None:
+        # The tests play the gateway: auth trusts their key instead of the stack's.
+        env["IDENTITY_PUBLIC_KEYS"] = gateway_key.public_keys
     env.pop("MASTER_KEY_FILE", None)
     env.pop("MASTER_KEY_PREVIOUS_FILE", None)
     env["MASTER_KEY"] = master_key
@@ -109,10 +118,10 @@ async def auth_env(service_env_factory: Any, emulator_base: str, master_key: str
 
 @pytest.fixture(scope="module")
 async def auth(service_env_factory: Any, emulator: Emulator) -> AsyncIterator[Auth]:
-    key = new_master_key()
-    env = await auth_env(service_env_factory, emulator.base, key)
+    key, gateway_key = new_master_key(), GatewayIdentityKey.generate()
+    env = await auth_env(service_env_factory, emulator.base, key, gateway_key)
     async with running_service(definition(), env) as (client, rt):
-        yield Auth(client, rt, env, key)
+        yield Auth(client, rt, env, key, gateway_key)
 
 
 @dataclass

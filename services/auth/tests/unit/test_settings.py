@@ -10,6 +10,7 @@ VALID = {
     "REDIS_URL": "redis://127.0.0.1:16379/0",
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092",
     "SERVICE_TOKEN": "a-long-service-token-value-123",
+    "IDENTITY_PUBLIC_KEYS": base64.b64encode(b"p" * 32).decode(),
     "MASTER_KEY": base64.b64encode(b"m" * 32).decode(),
     "JWT_SECRET": "j" * 40,
 }

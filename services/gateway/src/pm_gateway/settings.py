@@ -7,7 +7,8 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pm_gateway.domain.clients import TrustedProxies
 from pm_gateway.domain.cors import parse_origins
 from pm_gateway.domain.ratelimit import RateLimit
-from pm_platform.settings import InfraSettings, S3Settings, check_jwt_secret
+from pm_platform.identity import identity_key_id, raw_public_key
+from pm_platform.settings import InfraSettings, S3Settings, check_jwt_secret, decode_ed25519_key
 
 
 class GatewaySettings(InfraSettings, S3Settings):
@@ -40,6 +41,9 @@ class GatewaySettings(InfraSettings, S3Settings):
     # proto/openapi.yaml, served as /openapi.json; found above the working directory when unset.
     openapi_path: Path | None = Field(default=None, alias="OPENAPI_PATH")
     idempotency_ttl_s: int = Field(default=24 * 3600, alias="IDEMPOTENCY_TTL_S", ge=60)
+    # Signs the identity assertions (X-PM-Identity) the services trust: base64 of the raw 32-byte Ed25519
+    # private key. Only the gateway has it; its public key must be in IDENTITY_PUBLIC_KEYS.
+    identity_signing_key: SecretStr = Field(alias="IDENTITY_SIGNING_KEY")
 
     @field_validator("api_base_url")
     @classmethod
@@ -62,6 +66,12 @@ class GatewaySettings(InfraSettings, S3Settings):
     @classmethod
     def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
         return check_jwt_secret(value) if value is not None else None
+
+    @field_validator("identity_signing_key")
+    @classmethod
+    def _ed25519_private_key(cls, value: SecretStr) -> SecretStr:
+        decode_ed25519_key(value.get_secret_value())
+        return value
 
     @field_validator("rate_limit_general", "rate_limit_auth")
     @classmethod
@@ -86,6 +96,20 @@ class GatewaySettings(InfraSettings, S3Settings):
         if self.uses_hs256 and self.jwt_secret is None:
             raise ValueError("JWT_SECRET is required when AUTH_TOKEN_ALG=HS256")
         return self
+
+    @model_validator(mode="after")
+    def _signing_key_is_published(self) -> "GatewaySettings":
+        # Otherwise every service would refuse every assertion the gateway signs.
+        kid = identity_key_id(raw_public_key(self.identity_signing_key_bytes()))
+        if kid not in {identity_key_id(key) for key in self.identity_public_key_bytes()}:
+            raise ValueError(
+                f"IDENTITY_SIGNING_KEY: its public key (kid {kid}) is not among IDENTITY_PUBLIC_KEYS"
+            )
+        return self
+
+    def identity_signing_key_bytes(self) -> bytes:
+        """IDENTITY_SIGNING_KEY decoded: the raw 32-byte Ed25519 private key."""
+        return decode_ed25519_key(self.identity_signing_key.get_secret_value())
 
     def upstreams(self) -> dict[str, str]:
         """Service name → base URL, for routing and readiness."""

@@ -23,7 +23,8 @@ from pm_contracts.sessions import SessionRevoked
 from pm_gateway.app import definition
 from pm_gateway.storage.jobs import JobSnapshots
 from pm_platform.consumers import Outcome
-from pm_platform.identity import verify_identity
+from pm_platform.identity import IdentityVerifier
+from pm_platform.settings import decode_ed25519_key
 from pm_platform.testing import running_service
 
 pytestmark = pytest.mark.integration
@@ -39,9 +40,10 @@ def _b64(data: bytes) -> str:
 class Upstream:
     """Every service at once: records what it received and answers as each test needs."""
 
-    def __init__(self, service_token: str) -> None:
+    def __init__(self, identity_public_keys: str) -> None:
         self.key = Ed25519PrivateKey.generate()
-        self.service_token = service_token
+        # Verifies X-PM-Identity as every service does, with the public keys only.
+        self.identities = IdentityVerifier(decode_ed25519_key(k) for k in identity_public_keys.split(","))
         self.seen: list[dict] = []
         self.posts = 0
         raw = self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -92,9 +94,16 @@ class Upstream:
 
     async def echo(self, request):
         headers = {k.lower(): v for k, v in request.headers.items()}
-        identity = verify_identity(headers["x-pm-identity"], self.service_token)
+        identity = self.identities.verify(headers["x-pm-identity"])
         self.seen.append(headers)
-        return web.json_response({"user": str(identity.user_id), "headers": headers})
+        return web.json_response(
+            {
+                "user": str(identity.user_id),
+                "headers": headers,
+                "target": request.raw_path,
+                "host": request.host,
+            }
+        )
 
     async def slow(self, _):
         await asyncio.sleep(3)
@@ -134,7 +143,7 @@ class Upstream:
 @pytest.fixture(scope="module")
 async def gateway(service_env_factory, infra):
     env = await service_env_factory("gateway")
-    upstream = Upstream(env["SERVICE_TOKEN"])
+    upstream = Upstream(env["IDENTITY_PUBLIC_KEYS"])
     await upstream.server.start_server()
     dead = f"http://127.0.0.1:{_free_port()}"
     env |= {
@@ -241,6 +250,40 @@ async def test_upstream_failures_are_problems_that_reveal_nothing(gateway):
     refused = await client.get("/api/v1/exports", headers=auth)
     assert refused.status == 503
     assert refused.content_type == "application/problem+json"
+
+
+async def test_expect_100_continue_is_answered_by_the_gateway_alone(gateway):
+    client, _, upstream, _ = gateway
+    response = await client.post(
+        "/api/v1/playlists",
+        json={"name": "continued"},
+        headers={"Authorization": f"Bearer {upstream.token()}"},
+        expect100=True,
+    )
+    assert response.status == 201, await response.text()
+    assert (await response.json())["echo"] == {"name": "continued"}
+
+
+async def test_an_absolute_form_request_reaches_the_service_in_origin_form(gateway):
+    """``GET http://evil.example/...`` must not hand the service another host (or an odd path)."""
+    client, _, upstream, _ = gateway
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        writer.write(
+            (
+                "GET http://evil.example/api/v1/me?q=1 HTTP/1.1\r\nHost: evil.example\r\n"
+                f"Authorization: Bearer {upstream.token()}\r\nConnection: close\r\n\r\n"
+            ).encode()
+        )
+        await writer.drain()
+        raw = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    seen = json.loads(body)
+    assert seen["target"] == "/api/v1/me?q=1"
+    assert seen["host"] == seen["headers"]["host"] == upstream.url.removeprefix("http://")
 
 
 async def test_large_answers_stream_through(gateway):

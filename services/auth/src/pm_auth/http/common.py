@@ -50,7 +50,7 @@ def json_answer(data: Any, status: int = 200, headers: dict[str, str] | None = N
 async def require_user(request: web.Request) -> Identity:
     """The calling user (vouched for by the gateway) whose session is still live here."""
     rt = runtime(request)
-    identity = require_identity(request, rt.settings.service_token.get_secret_value())
+    identity = require_identity(request, rt.identities)
     prefix = context(request).session_cache_prefix(rt)
     live = await session_cache.is_live(rt.redis, prefix, identity.session_id, identity.user_id)
     if live is None:

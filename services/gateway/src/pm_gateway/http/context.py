@@ -22,7 +22,7 @@ from pm_gateway.storage.idempotency import IdempotencyStore
 from pm_gateway.storage.jobs import JobSnapshots
 from pm_gateway.storage.ratelimit import RateLimiter
 from pm_gateway.storage.revocations import RevokedSessions
-from pm_platform.identity import Identity, sign_identity
+from pm_platform.identity import Identity, IdentitySigner
 from pm_platform.service import Runtime
 from pm_platform.tasks import cancel_and_wait
 
@@ -34,8 +34,10 @@ _ASSERTION_CACHE_SIZE = 10_000
 
 
 class IdentityAssertions:
-    def __init__(self, service_token: str) -> None:
-        self._service_token = service_token
+    """X-PM-Identity values, signed with IDENTITY_SIGNING_KEY and reused per session for 30 s."""
+
+    def __init__(self, signer: IdentitySigner) -> None:
+        self._signer = signer
         self._cache: OrderedDict[tuple[uuid.UUID, uuid.UUID], tuple[float, str]] = OrderedDict()
 
     def for_identity(self, identity: Identity) -> str:
@@ -44,7 +46,7 @@ class IdentityAssertions:
         cached = self._cache.get(key)
         if cached is not None and now - cached[0] < _ASSERTION_REUSE_S:
             return cached[1]
-        assertion = sign_identity(identity, self._service_token, now)
+        assertion = self._signer.sign(identity, now)
         self._cache[key] = (now, assertion)
         self._cache.move_to_end(key)
         if len(self._cache) > _ASSERTION_CACHE_SIZE:
@@ -107,7 +109,7 @@ async def edge_context(rt: Runtime) -> AsyncIterator[None]:
         snapshots=JobSnapshots(rt.redis, prefix),
         cors=CorsPolicy(parse_origins(settings.cors_origins)),
         trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
-        assertions=IdentityAssertions(settings.service_token.get_secret_value()),
+        assertions=IdentityAssertions(IdentitySigner(settings.identity_signing_key_bytes())),
         openapi=OpenApiDocument.load(settings.openapi_path),
         upstreams={name: Origin.parse(url) for name, url in settings.upstreams().items()},
         key_prefix=prefix,

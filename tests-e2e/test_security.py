@@ -30,6 +30,7 @@ from pm_contracts.jobs import JobUpdated
 from pm_devstack.envfile import IDENTITY_SIGNING_KEY, SERVICE_TOKEN
 from pm_devstack.stack import Stack
 from pm_platform.identity import Identity, IdentitySigner, identity_key_id, raw_public_key
+from pm_platform.testing import insider_assertion
 
 REVOCATION_WAIT_S = 15  # auth's outbox → Kafka → the gateway's consumer
 
@@ -45,23 +46,6 @@ def _unb64(part: str) -> bytes:
 def _hs256(header: dict, claims: dict, key: bytes) -> str:
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
     return f"{signing_input}.{_b64(hmac.new(key, signing_input.encode(), hashlib.sha256).digest())}"
-
-
-def _insider_assertion(identity: Identity, service_token: str, kid: str | None = None) -> str:
-    """What any service could mint before the identity key was the gateway's alone: an HS256 assertion
-    with the right claims, keyed from SERVICE_TOKEN (which every service holds)."""
-    now = int(time.time())
-    claims = {
-        "iss": "pm-gateway",
-        "aud": "pm-internal",
-        "sub": str(identity.user_id),
-        "sid": str(identity.session_id),
-        "iat": now,
-        "exp": now + 60,
-    }
-    header = {"alg": "HS256", "typ": "JWT"} | ({"kid": kid} if kid else {})
-    key = hmac.new(service_token.encode(), b"identity", hashlib.sha256).digest()
-    return _hs256(header, claims, key)
 
 
 def _parts(token: str) -> tuple[dict, dict]:
@@ -273,8 +257,8 @@ async def test_a_service_refuses_identities_minted_by_another_service(stack: Sta
     impostor = IdentitySigner(secrets.token_bytes(32))
     impostor.kid = gateway_kid  # claims to be the gateway's key
     forgeries = {
-        "HS256 keyed from SERVICE_TOKEN": _insider_assertion(identity, service_token),
-        "the same, naming the gateway's kid": _insider_assertion(identity, service_token, gateway_kid),
+        "HS256 keyed from SERVICE_TOKEN": insider_assertion(identity, service_token),
+        "the same, naming the gateway's kid": insider_assertion(identity, service_token, gateway_kid),
         "HS256 keyed with the public key": _hs256(
             {"alg": "HS256", "kid": gateway_kid},
             _parts(impostor.sign(identity))[1],

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
+import hmac
 import json
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from unittest import mock
 
+import jwt
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -63,6 +67,22 @@ async def running_service(
         yield client, runtime
     finally:
         await asyncio.wait_for(client.close(), 60)
+
+
+def insider_assertion(identity: Identity, service_token: str, kid: str | None = None) -> str:
+    """What any service could mint before the identity key was the gateway's alone: an HS256 assertion
+    with the right claims, keyed from SERVICE_TOKEN (which every service holds). Services must refuse it."""
+    key = hmac.new(service_token.encode(), b"identity", hashlib.sha256).digest()
+    now = int(time.time())
+    claims = {
+        "iss": "pm-gateway",
+        "aud": "pm-internal",
+        "sub": str(identity.user_id),
+        "sid": str(identity.session_id),
+        "iat": now,
+        "exp": now + 60,
+    }
+    return jwt.encode(claims, key, algorithm="HS256", headers={"kid": kid} if kid else None)
 
 
 def registry_examples(event_types: list[str]) -> list[tuple[str, str, bytes]]:

@@ -18,6 +18,7 @@ from pm_platform.identity import (
     raw_public_key,
     service_credential,
 )
+from pm_platform.testing import insider_assertion
 
 TOKEN = "service-token-for-tests-0123456789"
 
@@ -33,21 +34,6 @@ def _who() -> Identity:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _legacy_hs256(identity: Identity, service_token: str) -> str:
-    """What any service could mint before: HS256 keyed from SERVICE_TOKEN, with the right claims."""
-    key = hmac.new(service_token.encode(), b"identity", hashlib.sha256).digest()
-    now = int(time.time())
-    claims = {
-        "iss": "pm-gateway",
-        "aud": "pm-internal",
-        "sub": str(identity.user_id),
-        "sid": str(identity.session_id),
-        "iat": now,
-        "exp": now + 60,
-    }
-    return jwt.encode(claims, key, algorithm="HS256")
 
 
 def test_round_trip_and_key_id():
@@ -78,7 +64,7 @@ def test_rejects_hs256_assertions_keyed_from_the_service_token():
     _, public = _pair()
     verifier = IdentityVerifier([public])
     with pytest.raises(Unauthorized):
-        verifier.verify(_legacy_hs256(_who(), TOKEN))
+        verifier.verify(insider_assertion(_who(), TOKEN))
     # Also with a trusted kid, and with the public key itself as the HMAC secret (algorithm confusion).
     now = int(time.time())
     claims = {"iss": "pm-gateway", "aud": "pm-internal", "sub": str(uuid.uuid4()), "sid": str(uuid.uuid4())}

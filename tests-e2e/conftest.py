@@ -1,7 +1,9 @@
 """End-to-end tests: the running stack (`make up`), driven through the gateway and the emulator."""
 
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 import pytest
 
 from pm_devstack.stack import Stack
@@ -63,3 +65,48 @@ def register_user(gateway_url: str):
         return {"email": email, "password": password, "ip": ip, "user_id": user["id"], **tokens}
 
     return factory
+
+
+DEMO_SPOTIFY_USER = "pmdemo.spotify"  # the emulator's demo account the flow consents as
+
+
+@pytest.fixture
+def link_spotify():
+    """``await link_spotify(browser, gateway_url, user[, account])`` (a session whose cookie jar accepts the
+    gateway's cookies: ``aiohttp.CookieJar(unsafe=True)`` for an IP-address host): the web flow of linking Spotify, through the
+    gateway and the emulator: authorize → the start URL (binds this browser) → the provider's consent
+    page (consenting as ``account``, the emulator's demo user by default) → callback through the
+    gateway → return_to with status=succeeded."""
+
+    async def link(
+        session: aiohttp.ClientSession, gateway_url: str, user: dict, account: str = DEMO_SPOTIFY_USER
+    ) -> None:
+        bearer = {"Authorization": f"Bearer {user['access_token']}", "X-Forwarded-For": user["ip"]}
+        async with session.post(
+            f"{gateway_url}/api/v1/auth/spotify/authorize",
+            json={"mode": "redirect", "return_to": "http://localhost:3000/accounts"},
+            headers=bearer,
+        ) as r:
+            assert r.status == 200, await r.text()
+            started = await r.json()
+        async with session.get(
+            started["authorization_url"], headers={"X-Forwarded-For": user["ip"]}, allow_redirects=False
+        ) as opened:
+            assert opened.status == 302, await opened.text()
+            url = opened.headers["Location"]
+        async with session.get(url) as page:
+            assert page.status == 200, await page.text()
+        form = {"emulator_user": account, "emulator_decision": "approve"}
+        async with session.post(url, data=form, allow_redirects=False) as consent:
+            assert consent.status == 302, await consent.text()
+            callback = consent.headers["Location"]
+        assert callback.startswith(f"{gateway_url}/api/v1/auth/spotify/callback?")
+        async with session.get(
+            callback, headers={"X-Forwarded-For": user["ip"]}, allow_redirects=False
+        ) as back:
+            assert back.status == 302, await back.text()
+            location = back.headers["Location"]
+        assert location.startswith("http://localhost:3000/accounts?")
+        assert parse_qs(urlsplit(location).query)["status"] == ["succeeded"]
+
+    return link

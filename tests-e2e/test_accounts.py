@@ -21,7 +21,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
@@ -31,40 +31,11 @@ from minio import Minio
 from pm_devstack.stack import Stack
 from pm_platform.identity import service_credential
 
-DEMO_SPOTIFY_USER = "pmdemo.spotify"
+DEMO_SPOTIFY_USER = "pmdemo.spotify"  # the emulator's demo account the flow consents as
 
 
 def _bearer(user: dict, token: str | None = None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token or user['access_token']}", "X-Forwarded-For": user["ip"]}
-
-
-async def _link_spotify(session: aiohttp.ClientSession, gateway_url: str, user: dict) -> None:
-    """The web flow: authorize → the provider's consent page → callback through the gateway → return_to."""
-    async with session.post(
-        f"{gateway_url}/api/v1/auth/spotify/authorize",
-        json={"mode": "redirect", "return_to": "http://localhost:3000/accounts"},
-        headers=_bearer(user),
-    ) as r:
-        assert r.status == 200, await r.text()
-        started = await r.json()
-    # The start URL binds this browser (a cookie) and redirects to the provider's consent page.
-    async with session.get(
-        started["authorization_url"], headers={"X-Forwarded-For": user["ip"]}, allow_redirects=False
-    ) as opened:
-        assert opened.status == 302, await opened.text()
-        url = opened.headers["Location"]
-    async with session.get(url) as page:
-        assert page.status == 200, await page.text()
-    form = {"emulator_user": DEMO_SPOTIFY_USER, "emulator_decision": "approve"}
-    async with session.post(url, data=form, allow_redirects=False) as consent:
-        assert consent.status == 302, await consent.text()
-        callback = consent.headers["Location"]
-    assert callback.startswith(f"{gateway_url}/api/v1/auth/spotify/callback?")
-    async with session.get(callback, headers={"X-Forwarded-For": user["ip"]}, allow_redirects=False) as back:
-        assert back.status == 302, await back.text()
-        location = back.headers["Location"]
-    assert location.startswith("http://localhost:3000/accounts?")
-    assert parse_qs(urlsplit(location).query)["status"] == ["succeeded"]
 
 
 async def _internal_token(
@@ -208,7 +179,7 @@ def _objects_of_user(stack: Stack, user_id: str) -> list[str]:
     ]
 
 
-async def test_account_lifecycle(gateway_url: str, stack: Stack, register_user):
+async def test_account_lifecycle(gateway_url: str, stack: Stack, register_user, link_spotify):
     user = await register_user()
     # A browser-like session: the link flow's binding cookie is set on the gateway's IP-literal host.
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
@@ -217,7 +188,7 @@ async def test_account_lifecycle(gateway_url: str, stack: Stack, register_user):
             assert (await me.json())["id"] == user["user_id"]
 
         # Link Spotify through the redirect flow; the tokens sit encrypted in auth's table.
-        await _link_spotify(session, gateway_url, user)
+        await link_spotify(session, gateway_url, user)
         async with session.get(f"{gateway_url}/api/v1/providers", headers=_bearer(user)) as r:
             links = (await r.json())["links"]
         assert [(x["provider"], x["account_id"], x["status"]) for x in links] == [

@@ -18,8 +18,10 @@ from pm_providers.models import (
     WriteResult,
 )
 from pm_providers.settings import ProviderSettings
+from pm_providers.tokens import AuthTokenSource
 
 __all__ = [
+    "AuthTokenSource",
     "MediaType",
     "ProviderAdapter",
     "ProviderLimits",

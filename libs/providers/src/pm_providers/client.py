@@ -3,13 +3,15 @@ an adapter per user on demand.
 
     providers = Providers(settings, redis, metrics=ProviderMetrics(service_metrics.registry))
     await providers.start()                      # or: async with Providers(...) as providers:
-    spotify = providers.adapter("spotify", token_source, user_key=user_id)
+    tokens = providers.user_tokens(user_id, "spotify", auth_url=..., service_token=...)  # auth's tokens
+    spotify = providers.adapter("spotify", tokens, user_key=str(user_id))
     async for track in spotify.playlist_tracks(playlist_id): ...
     await providers.aclose()
 """
 
 from __future__ import annotations
 
+import uuid
 from types import TracebackType
 
 import aiohttp
@@ -29,6 +31,7 @@ from pm_providers.metrics import ProviderMetrics
 from pm_providers.models import ProviderName
 from pm_providers.ratelimit import DailyQuota, RateLimiter
 from pm_providers.settings import ProviderSettings, RetryPolicy
+from pm_providers.tokens import AuthTokenSource
 
 
 def classifier(provider: ProviderName, policy: RetryPolicy) -> Classifier:
@@ -95,6 +98,14 @@ class Providers:
             limits={"units": q.units_per_day, "search": q.search_calls_per_day},
             metrics=self.metrics,
         )
+
+    def user_tokens(
+        self, user_id: uuid.UUID, provider: ProviderName | str, *, auth_url: str, service_token: str
+    ) -> AuthTokenSource:
+        """The user's tokens for ``provider`` from auth (pm_providers.tokens), over the shared session."""
+        if self._session is None:
+            raise RuntimeError("Providers is not started (await providers.start())")
+        return AuthTokenSource(self._session, auth_url, service_token, user_id, ProviderName(provider))
 
     def adapter(
         self,

@@ -187,3 +187,29 @@ async def test_trailing_slash_and_unknown_paths(client: TestClient[Any, Any]):
     assert (await r.json())["error"]["code"] == 800
     calls = (await (await client.get("/_admin/calls")).json())["calls"]
     assert calls["GET /api.spotify.com/v1/me"] == 1
+
+
+async def test_revoking_an_apps_access_kills_its_tokens_and_only_those(client: TestClient[Any, Any]):
+    created = await (await client.post("/_admin/users", json={"provider": "spotify"})).json()
+    uid = created["user"]["id"]
+    ours = created["tokens"]
+    other = await (
+        await client.post(f"/_admin/users/spotify/{uid}/tokens", json={"client_id": "pm-dev-spotify-other"})
+    ).json()
+    r = await client.post(f"/_admin/users/spotify/{uid}/revoke-access", json={"client_id": ours["client_id"]})
+    assert (await r.json()) == {"revoked": 2}  # the app's access token and refresh token
+    me = "/api.spotify.com/v1/me"
+    assert (await client.get(me, headers={"Authorization": f"Bearer {ours['access_token']}"})).status == 401
+    assert (await client.get(me, headers={"Authorization": f"Bearer {other['access_token']}"})).status == 200
+    refresh = await client.post(
+        "/accounts.spotify.com/api/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": ours["refresh_token"],
+            "client_id": ours["client_id"],
+        },
+    )
+    assert refresh.status == 400
+    assert (await refresh.json())["error"] == "invalid_grant"
+    unknown = await client.post("/_admin/users/spotify/nobody/revoke-access", json={"client_id": "x"})
+    assert unknown.status == 404

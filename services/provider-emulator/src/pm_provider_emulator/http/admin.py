@@ -268,6 +268,20 @@ async def get_user(request: web.Request) -> web.Response:
     return json_response(summary)
 
 
+class RevokeSpec(BaseModel):
+    client_id: str
+
+
+async def revoke_access(request: web.Request) -> web.Response:
+    """The user removes the app's access: its tokens die, and a refresh answers ``invalid_grant``."""
+    found = _user(request)
+    if isinstance(found, web.Response):
+        return found
+    e, u = found
+    spec = await _model(request, RevokeSpec)
+    return json_response({"revoked": e.store.revoke_access(u.provider, spec.client_id, u.id)})
+
+
 async def mint_tokens(request: web.Request) -> web.Response:
     found = _user(request)
     if isinstance(found, web.Response):
@@ -464,6 +478,7 @@ def routes() -> list[web.RouteDef]:
         web.post(f"{P}/users", create_user),
         web.get(f"{P}/users/{{provider}}/{{user_id}}", get_user),
         web.post(f"{P}/users/{{provider}}/{{user_id}}/tokens", mint_tokens),
+        web.post(f"{P}/users/{{provider}}/{{user_id}}/revoke-access", revoke_access),
         web.post(f"{P}/tokens/{{token}}/expire", expire_token),
         web.post(f"{P}/clients", add_client),
         web.post(f"{P}/reset", reset),

@@ -290,6 +290,21 @@ class Store:
         self.refresh_tokens[tok.token] = tok
         return tok
 
+    def revoke_access(self, provider: str, client_id: str, user_id: str) -> int:
+        """The user removes an app's access at the provider (Spotify: account → Apps → Remove access):
+        every access and refresh token of that app for that user stops working. Returns how many."""
+
+        def granted(t: AccessToken | RefreshToken) -> bool:
+            return (t.provider, t.client_id, t.user_id) == (provider, client_id, user_id)
+
+        access = [k for k, t in self.tokens.items() if granted(t)]
+        refresh = [k for k, t in self.refresh_tokens.items() if granted(t)]
+        for k in access:
+            del self.tokens[k]
+        for k in refresh:
+            del self.refresh_tokens[k]
+        return len(access) + len(refresh)
+
     def access_token(self, provider: str, token: str | None) -> AccessToken | None:
         tok = self.tokens.get(token or "")
         return tok if tok is not None and tok.provider == provider else None

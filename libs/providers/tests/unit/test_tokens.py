@@ -1,0 +1,124 @@
+"""AuthTokenSource against a scripted stand-in for auth's internal endpoint on loopback: what it sends,
+and how each answer becomes the error an adapter's caller acts on. (tests-e2e/test_provider_tokens.py
+runs the same against the real auth and the provider emulator.)"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from pm_platform.identity import service_credential
+from pm_providers.errors import ProviderError, ProviderUnavailable, ReconsentRequired, Unauthorized
+from pm_providers.models import ProviderName
+from pm_providers.tokens import AuthTokenSource
+
+SERVICE_TOKEN = "a-long-service-token-value-123"
+USER = uuid.uuid4()
+
+
+class FakeAuth:
+    def __init__(self) -> None:
+        self.answers: list[web.Response] = []
+        self.seen: list[tuple[str, str, dict | None]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        self.seen.append(
+            (request.path, request.headers.get("Authorization", ""), json.loads(raw) if raw else None)
+        )
+        return self.answers.pop(0)
+
+
+@pytest.fixture
+async def auth() -> AsyncIterator[tuple[FakeAuth, str]]:
+    fake = FakeAuth()
+    app = web.Application()
+    app.router.add_post("/internal/provider-tokens/{user}/{provider}", fake.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield fake, f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.close()
+
+
+def _token(value: str) -> web.Response:
+    return web.json_response(
+        {
+            "access_token": value,
+            "token_type": "Bearer",
+            "expires_at": None,
+            "account_id": "a",
+            "provider": "spotify",
+        }
+    )
+
+
+def _problem(status: int, code: str, detail: str) -> web.Response:
+    return web.json_response(
+        {"type": f"https://playlist-manager.dev/problems/{code}", "status": status, "detail": detail},
+        status=status,
+        content_type="application/problem+json",
+    )
+
+
+async def test_asks_with_the_service_credential_and_names_a_refused_token_by_its_hash(auth):
+    fake, url = auth
+    fake.answers += [_token("first"), _token("second")]
+    async with aiohttp.ClientSession() as session:
+        source = AuthTokenSource(session, url, SERVICE_TOKEN, USER, ProviderName.SPOTIFY)
+        assert await source.access_token() == "first"
+        assert await source.refresh() == "second"
+    credential = service_credential(SERVICE_TOKEN)
+    assert fake.seen == [
+        (f"/internal/provider-tokens/{USER}/spotify", credential, None),
+        (
+            f"/internal/provider-tokens/{USER}/spotify",
+            credential,
+            {"rejected_token_sha256": hashlib.sha256(b"first").hexdigest()},
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("answer", "error", "retryable"),
+    [
+        (
+            _problem(409, "reconsent-required", "spotify refused the refresh; link again"),
+            ReconsentRequired,
+            False,
+        ),
+        (_problem(404, "link-not-found", "no linked spotify account"), Unauthorized, False),
+        (_problem(503, "service-unavailable", "spotify is unavailable"), ProviderUnavailable, True),
+        (_problem(403, "forbidden", "invalid service credential"), ProviderError, False),
+        (web.Response(status=200, text="not json"), ProviderError, False),
+    ],
+)
+async def test_each_answer_becomes_the_error_its_caller_acts_on(auth, answer, error, retryable):
+    fake, url = auth
+    fake.answers.append(answer)
+    async with aiohttp.ClientSession() as session:
+        source = AuthTokenSource(session, url, SERVICE_TOKEN, USER, ProviderName.SPOTIFY)
+        with pytest.raises(error) as raised:
+            await source.access_token()
+    assert type(raised.value) is error
+    assert raised.value.retryable is retryable
+    assert raised.value.provider is ProviderName.SPOTIFY
+
+
+async def test_auth_out_of_reach_is_unavailable():
+    async with aiohttp.ClientSession() as session:
+        server = TestServer(web.Application(), host="127.0.0.1")
+        await server.start_server()
+        url = f"http://127.0.0.1:{server.port}"
+        await server.close()  # nothing listens there any more
+        source = AuthTokenSource(session, url, SERVICE_TOKEN, USER, ProviderName.DEEZER)
+        with pytest.raises(ProviderUnavailable, match="auth did not answer"):
+            await source.access_token()

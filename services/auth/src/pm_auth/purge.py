@@ -1,8 +1,9 @@
 """The periodic purge of what no longer matters: sessions that ended (revoked or expired) more than
-SESSION_RETENTION_DAYS ago, with their refresh tokens, and refresh tokens used longer ago than that.
+SESSION_RETENTION_DAYS ago, with their refresh tokens.
 
-Within the retention period nothing goes, so a used refresh token presented again is still found and
-still revokes its session (reuse detection). Deletes run in bounded batches, each its own short
+A live session keeps every refresh token it used, however old: a stolen one presented again must
+still revoke the session it belongs to (reuse detection), and a session lives at most its absolute
+lifetime, so its tokens go with it in the end. Deletes run in bounded batches, each its own short
 transaction, skipping rows a concurrent refresh holds; every replica may run it at once.
 """
 
@@ -25,8 +26,9 @@ BATCH = 500
 # The first pass runs this soon after start-up (or after one interval, if shorter), then every interval.
 FIRST_PASS_AFTER_S = 60.0
 
-# A storage function deleting up to ``limit`` rows older than a cutoff: (conn, cutoff, limit) -> deleted.
-_Delete = Callable[[asyncpg.Connection, datetime, int], Awaitable[int]]
+# A storage function deleting up to ``limit`` sessions that ended before a cutoff, with their tokens:
+# (conn, cutoff, limit) -> (sessions, refresh tokens) deleted.
+_Delete = Callable[[asyncpg.Connection, datetime, int], Awaitable[tuple[int, int]]]
 
 
 @dataclass(frozen=True)
@@ -34,27 +36,24 @@ class PurgeReport:
     sessions: int
     refresh_tokens: int
 
+    def __add__(self, other: PurgeReport) -> PurgeReport:
+        return PurgeReport(self.sessions + other.sessions, self.refresh_tokens + other.refresh_tokens)
+
 
 async def purge_once(
     pool: asyncpg.Pool, retention: timedelta, now: datetime, *, batch: int = BATCH
 ) -> PurgeReport:
-    """One pass: used refresh tokens, then ended sessions, older than ``now - retention``.
-
-    Used tokens go first, so each ended session takes at most its last (unused) token along with it.
-    """
-    cutoff = now - retention
-    tokens = await _in_batches(pool, sessions_sql.delete_used_refresh_tokens, cutoff, batch)
-    sessions = await _in_batches(pool, sessions_sql.delete_ended_sessions, cutoff, batch)
-    return PurgeReport(sessions=sessions, refresh_tokens=tokens)
+    """One pass: the sessions that ended before ``now - retention``, and their refresh tokens."""
+    return await _in_batches(pool, sessions_sql.delete_ended_sessions, now - retention, batch)
 
 
-async def _in_batches(pool: asyncpg.Pool, delete: _Delete, cutoff: datetime, batch: int) -> int:
-    total = 0
+async def _in_batches(pool: asyncpg.Pool, delete: _Delete, cutoff: datetime, batch: int) -> PurgeReport:
+    total = PurgeReport(0, 0)
     while True:
         async with pool.acquire() as conn, conn.transaction():
-            n = await delete(conn, cutoff, batch)
-        total += n
-        if n < batch:
+            sessions, tokens = await delete(conn, cutoff, batch)
+        total += PurgeReport(sessions, tokens)
+        if sessions < batch:
             return total
         await asyncio.sleep(0)  # let requests in between batches
 
@@ -72,10 +71,10 @@ async def purge_forever(pool: asyncpg.Pool, retention: timedelta, interval_s: fl
         else:
             if report.sessions or report.refresh_tokens:
                 logger.info(
-                    "purged {} ended session(s) and {} used refresh token(s) older than {} days",
+                    "purged {} session(s) that ended more than {} days ago, with {} refresh token(s)",
                     report.sessions,
-                    report.refresh_tokens,
                     retention.days,
+                    report.refresh_tokens,
                 )
         await asyncio.sleep(interval_s)
 

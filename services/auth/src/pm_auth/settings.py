@@ -62,8 +62,8 @@ class AuthSettings(InfraSettings, MasterKeySettings):
     # (SIGHUP re-reads them at once); 0 turns the watcher off.
     master_key_watch_interval_s: float = Field(default=5.0, alias="MASTER_KEY_WATCH_INTERVAL_S", ge=0)
     provider_timeout_s: float = Field(default=10.0, alias="PROVIDER_TIMEOUT_S", gt=0)
-    # Ended sessions (revoked or expired) and used refresh tokens are kept this long, then purged:
-    # a used refresh token presented again within it still revokes its session (reuse detection).
+    # Ended sessions (revoked or expired) are kept this long, then purged with their refresh tokens
+    # (a live session keeps every token it used: one presented again revokes it, reuse detection).
     session_retention_days: int = Field(default=30, alias="SESSION_RETENTION_DAYS", ge=1, le=3650)
     # How often each replica runs the purge; 0 turns it off.
     session_purge_interval_s: float = Field(default=3600.0, alias="SESSION_PURGE_INTERVAL_S", ge=0)

@@ -1,5 +1,5 @@
 """The periodic purge: sessions that ended more than the retention period ago go with their refresh
-tokens, used refresh tokens older than it go, everything more recent stays (reuse is still detected)."""
+tokens; live sessions keep every refresh token they used (reuse is still detected)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ async def tokens_left(auth: Auth, hashes: list[bytes]) -> set[bytes]:
     return {bytes(r["token_hash"]) for r in rows}
 
 
-async def test_old_ended_sessions_and_used_tokens_go_recent_ones_stay(auth: Auth):
+async def test_sessions_that_ended_long_ago_go_with_their_tokens_the_rest_stays(auth: Auth):
     account = await register_and_login(auth)
     user_id = uuid.UUID(account.user_id)
     rotated = await auth.client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})
@@ -82,11 +82,17 @@ async def test_old_ended_sessions_and_used_tokens_go_recent_ones_stay(auth: Auth
             conn, user_id, now, revoked_at=recent, tokens_used_at=(recent - timedelta(days=1), None)
         )
         expired_recently, _ = await add_session(conn, user_id, now, expires_at=recent)
-        # The live session of the login: a token it used long ago goes, the one used just now stays.
+        # The live session of the login: the refresh tokens it used (the first one of the login among
+        # them) were used "long ago" — and must stay: the session has not ended.
         old_used = secrets.token_bytes(32)
         await conn.execute(
             "INSERT INTO refresh_tokens (token_hash, session_id, issued_at, used_at) VALUES ($1, $2, $3, $3)",
             old_used,
+            uuid.UUID(account.session_id),
+            old,
+        )
+        await conn.execute(
+            "UPDATE refresh_tokens SET used_at = $2 WHERE session_id = $1 AND used_at IS NOT NULL",
             uuid.UUID(account.session_id),
             old,
         )
@@ -96,13 +102,15 @@ async def test_old_ended_sessions_and_used_tokens_go_recent_ones_stay(auth: Auth
     gone = [revoked_long_ago, *expired_long_ago]
     kept = [revoked_recently, expired_recently, uuid.UUID(account.session_id)]
     assert await sessions_left(auth, gone + kept) == set(kept)
-    assert await tokens_left(auth, [*revoked_long_ago_tokens, old_used]) == set()
+    assert await tokens_left(auth, revoked_long_ago_tokens) == set()
+    assert await tokens_left(auth, [old_used]) == {old_used}
     assert await tokens_left(auth, revoked_recently_tokens) == set(revoked_recently_tokens)
-    assert report.sessions >= len(gone) and report.refresh_tokens >= 3
+    # 6 sessions: the one revoked long ago (3 tokens) and the 5 expired long ago (1 token each).
+    assert report.sessions >= len(gone) and report.refresh_tokens >= 3 + 5
     assert await purge_once(auth.rt.pool, RETENTION, now, batch=2) == PurgeReport(0, 0)  # idempotent
 
-    # Reuse detection within the retention period: the login's first (used) refresh token is still
-    # found, and presenting it again revokes the session.
+    # Reuse detection, however long ago the token was used: the login's first refresh token (used
+    # "long ago", kept with its live session) presented again revokes the session.
     reused = await auth.client.post("/api/v1/auth/refresh", json={"refresh_token": account.refresh_token})
     assert reused.status == 401 and (await reused.json())["type"].endswith("/refresh-token-reused")
     dead = await auth.client.post("/api/v1/auth/refresh", json={"refresh_token": current_refresh})

@@ -176,27 +176,21 @@ async def session_ids_of_user(conn: asyncpg.Connection, user_id: uuid.UUID) -> l
     return [r["id"] for r in await conn.fetch("SELECT id FROM sessions WHERE user_id = $1", user_id)]
 
 
-async def delete_used_refresh_tokens(conn: asyncpg.Connection, used_before: datetime, limit: int) -> int:
-    """Delete up to ``limit`` refresh tokens used before ``used_before``; returns how many went.
-
-    Rows locked by a refresh in progress are skipped (the next batch or pass takes them)."""
-    status = await conn.execute(
-        """DELETE FROM refresh_tokens WHERE token_hash IN (
-               SELECT token_hash FROM refresh_tokens WHERE used_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)""",
-        used_before,
-        limit,
-    )
-    return int(status.split()[-1])
-
-
-async def delete_ended_sessions(conn: asyncpg.Connection, ended_before: datetime, limit: int) -> int:
-    """Delete up to ``limit`` sessions revoked or expired before ``ended_before``, with their refresh
-    tokens (by cascade: by then only the last, unused one of each is left); returns how many went."""
-    status = await conn.execute(
-        """DELETE FROM sessions WHERE id IN (
+async def delete_ended_sessions(
+    conn: asyncpg.Connection, ended_before: datetime, limit: int
+) -> tuple[int, int]:
+    """Delete up to ``limit`` sessions revoked or expired before ``ended_before``, with all their refresh
+    tokens; returns how many sessions and tokens went. Sessions a concurrent refresh holds are skipped
+    (the next batch or pass takes them)."""
+    row = await conn.fetchrow(
+        """WITH ended AS (
                SELECT id FROM sessions WHERE least(revoked_at, expires_at) < $1
-               LIMIT $2 FOR UPDATE SKIP LOCKED)""",
+               LIMIT $2 FOR UPDATE SKIP LOCKED),
+           tokens AS (DELETE FROM refresh_tokens WHERE session_id IN (SELECT id FROM ended) RETURNING 1),
+           gone AS (DELETE FROM sessions WHERE id IN (SELECT id FROM ended) RETURNING 1)
+           SELECT (SELECT count(*) FROM gone) AS sessions, (SELECT count(*) FROM tokens) AS tokens""",
         ended_before,
         limit,
     )
-    return int(status.split()[-1])
+    assert row is not None
+    return int(row["sessions"]), int(row["tokens"])

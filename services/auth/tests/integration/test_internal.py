@@ -10,6 +10,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -19,6 +20,11 @@ from aiohttp.test_utils import TestClient
 
 from pm_auth.app import definition
 from pm_auth.context import auth_context
+from pm_auth.domain import vault
+from pm_auth.domain.oauth_clients import TokenSet
+from pm_auth.domain.vault import WrappedKey
+from pm_auth.http.providers import link_record, seal_tokens
+from pm_auth.storage import links as links_sql
 from pm_platform.testing import running_service
 
 from .conftest import Auth, Emulator, link, register_and_login
@@ -243,6 +249,35 @@ async def test_an_unavailable_provider_is_503_and_releases_the_claim(auth: Auth,
     assert await emulator.token_calls(SPOTIFY_TOKEN_HOST) == 2
 
 
+async def relink_in_place(auth: Auth, user_id: str) -> None:
+    uid = uuid.UUID(user_id)
+    ring = auth_context(auth.rt).master.ring
+    async with auth.rt.transaction() as conn:
+        locked = await links_sql.lock_for_refresh(conn, uid, "spotify")
+        assert locked is not None
+        link = locked[0]
+        data_key = vault.unwrap(ring, link_record(uid, "spotify"), link.wrapped)
+        assert link.refresh_token is not None
+        tokens = TokenSet(
+            data_key.decrypt("access_token", link.access_token),
+            data_key.decrypt("refresh_token", link.refresh_token),
+            None,
+            (),
+        )
+        sealed = seal_tokens(ring, uid, "spotify", tokens)
+        await conn.execute(
+            """UPDATE provider_links SET key_id = $2, wrapped_key = $3, access_token = $4, refresh_token = $5,
+                      refresh_claim = NULL, refresh_claimed_until = NULL,
+                      access_expires_at = now() + interval '1 hour'
+               WHERE user_id = $1 AND provider = 'spotify'""",
+            uid,
+            sealed.wrapped.key_id,
+            sealed.wrapped.wrapped,
+            sealed.access_token,
+            sealed.refresh_token,
+        )
+
+
 async def test_a_refresh_that_raced_a_relink_stores_nothing(auth: Auth, emulator: Emulator):
     user_id, first = await linked(auth, emulator)
     await make_stale(auth, user_id)
@@ -250,18 +285,14 @@ async def test_a_refresh_that_raced_a_relink_stores_nothing(auth: Auth, emulator
     async with slow_provider(emulator, "spotify", 1000):
         pending = asyncio.create_task(token(auth, user_id))
         await until_token_calls(emulator, 1)
-        # What linking again does to the row meanwhile (upsert_link): new fresh tokens, no claim.
-        await auth.fetch(
-            """UPDATE provider_links SET refresh_claim = NULL, refresh_claimed_until = NULL,
-                      access_expires_at = now() + interval '1 hour'
-               WHERE user_id = $1 AND provider = 'spotify'""",
-            uuid.UUID(user_id),
-        )
+        # What linking again does to the row meanwhile (upsert_link): tokens sealed under a new data
+        # key (here: the same tokens), fresh, no claim.
+        await relink_in_place(auth, user_id)
         answer = await pending
     assert answer.status == 200, await answer.text()
     assert (await answer.json())["access_token"] == first  # the stored token, not the raced refresh's
     after = await link_row(auth, user_id)
-    assert after["refreshed_at"] is None and bytes(after["access_token"]) == bytes(before["access_token"])
+    assert after["refreshed_at"] is None and before["refreshed_at"] is None
     assert await emulator.token_calls(SPOTIFY_TOKEN_HOST) == 1
 
 
@@ -313,3 +344,66 @@ async def test_a_rejected_token_without_a_refresh_token_needs_reconsent(auth: Au
     events = await auth.events(user_id, "provider.reconsent_required")
     assert len(events) == 1 and "rejected" in events[0]["data"]["reason"]
     assert (await link_row(auth, user_id, "deezer"))["status"] == "needs_reconsent"
+
+
+async def test_a_refresh_whose_claim_lapsed_keeps_its_tokens_and_a_stale_refusal_marks_nothing(
+    auth: Auth, emulator: Emulator
+):
+    """Replica A refreshed (the provider may have rotated the refresh token) but its claim lapsed
+    before it stored; replica B took over and its provider refused the now-rotated refresh token.
+    A's tokens must be stored (they are the only valid ones), B's refusal must not mark the link."""
+    user_id, _ = await linked(auth, emulator)
+    uid = uuid.UUID(user_id)
+    claim_a, claim_b = uuid.uuid4(), uuid.uuid4()
+    async with auth.rt.transaction() as conn:
+        locked = await links_sql.lock_for_refresh(conn, uid, "spotify")
+        assert locked is not None
+        started_from = locked[0].wrapped
+        await links_sql.claim_refresh(conn, uid, "spotify", claim_a, timedelta(seconds=30))
+    # A's claim lapses; B claims the row and refreshes from the same tokens.
+    await auth.fetch("UPDATE provider_links SET refresh_claim = $2 WHERE user_id = $1", uid, claim_b)
+    newer = WrappedKey(started_from.key_id, secrets.token_bytes(40))
+    async with auth.rt.transaction() as conn:
+        stored = await links_sql.store_refreshed(
+            conn,
+            user_id=uid,
+            provider="spotify",
+            claim=claim_a,
+            refreshed_from=started_from,
+            wrapped=newer,
+            access_token=b"sealed-access",
+            refresh_token=b"sealed-refresh",
+            access_expires_at=None,
+            scopes=[],
+            now=datetime.now(UTC),
+        )
+        assert stored  # A's claim is gone, but the row still held the tokens A refreshed
+        refused = await links_sql.mark_needs_reconsent(
+            conn,
+            uid,
+            "spotify",
+            "invalid_grant",
+            datetime.now(UTC),
+            claim=claim_b,
+            refreshed_from=started_from,
+        )
+        assert not refused  # B refreshed from tokens that are no longer the link's
+    row = await link_row(auth, user_id)
+    assert row["status"] == "linked" and bytes(row["access_token"]) == b"sealed-access"
+    assert row["refresh_claim"] == claim_b  # B's claim is B's to release
+    async with auth.rt.transaction() as conn:  # ... and A cannot store over newer tokens a second time
+        again = await links_sql.store_refreshed(
+            conn,
+            user_id=uid,
+            provider="spotify",
+            claim=claim_a,
+            refreshed_from=started_from,
+            wrapped=newer,
+            access_token=b"older",
+            refresh_token=None,
+            access_expires_at=None,
+            scopes=[],
+            now=datetime.now(UTC),
+        )
+    assert not again
+    await auth.fetch("DELETE FROM provider_links WHERE user_id = $1", uid)  # its tokens are not real

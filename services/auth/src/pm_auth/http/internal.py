@@ -14,8 +14,11 @@ Either way the refresh happens once for any number of concurrent callers:
 - callers in this process share one refresh task;
 - across replicas, a short transaction claims the refresh on the link row (``refresh_claim``, lapsing
   after :data:`CLAIM_TTL` so a crashed replica blocks no one); the provider is then called with no
-  transaction open and no row lock held; the new tokens are stored only if the claim still holds
-  (compare-and-set: a re-link or unlink meanwhile wins, and the refresh's result is dropped);
+  transaction open and no row lock held; the new tokens are stored only if the claim still holds or,
+  should it have lapsed, the row still holds the tokens the refresh started from (compare-and-set: a
+  re-link, an unlink or a newer refresh meanwhile wins, and this refresh's result is dropped); a
+  refusal marks the link only under the same two conditions (a refusal of a refresh token that a
+  lapsed refresh already rotated says nothing about the link);
 - a replica that finds a live claim does not call the provider: it re-reads the row until the claim
   is gone (the other's result is stored), for at most the provider timeout plus a moment, then
   answers 503 with ``Retry-After``.
@@ -197,7 +200,9 @@ async def _refresh_attempt(
     now = now_utc()
     if reason is not None:
         async with rt.transaction() as conn:
-            if not await links_sql.mark_needs_reconsent(conn, user_id, provider, reason, now, claim=claim):
+            if not await links_sql.mark_needs_reconsent(
+                conn, user_id, provider, reason, now, claim=claim, refreshed_from=link.wrapped
+            ):
                 return None  # the link changed meanwhile: judge it afresh
             await rt.emit(
                 conn,
@@ -221,6 +226,7 @@ async def _refresh_attempt(
             user_id=user_id,
             provider=provider,
             claim=claim,
+            refreshed_from=link.wrapped,
             wrapped=sealed.wrapped,
             access_token=sealed.access_token,
             refresh_token=sealed.refresh_token,

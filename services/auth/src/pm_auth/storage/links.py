@@ -307,6 +307,7 @@ async def store_refreshed(
     user_id: uuid.UUID,
     provider: str,
     claim: uuid.UUID,
+    refreshed_from: WrappedKey,
     wrapped: WrappedKey,
     access_token: bytes,
     refresh_token: bytes | None,
@@ -315,16 +316,24 @@ async def store_refreshed(
     now: datetime,
 ) -> bool:
     """New tokens after a refresh, sealed under a fresh data key (wrapped by the current master key),
-    and the claim released. Compare-and-set: stores nothing (False) unless ``claim`` still holds the row
-    (it lapsed and another refresh took it, or the link was linked again or deleted meanwhile)."""
+    and our claim released. Compare-and-set: stores (True) while ``claim`` still holds the row, or,
+    should it have lapsed, while the row still holds the tokens the refresh started from
+    (``refreshed_from``: a new data key comes with every store, re-link and refresh) and is linked; the
+    provider may have rotated the refresh token, so these tokens must not be dropped. Otherwise stores
+    nothing (False): another refresh stored newer tokens, or the link was linked again or deleted."""
     status = await conn.execute(
-        """UPDATE provider_links SET key_id = $4, wrapped_key = $5, access_token = $6, refresh_token = $7,
-                  access_expires_at = $8, scopes = $9, refreshed_at = $10, updated_at = $10,
-                  refresh_claim = NULL, refresh_claimed_until = NULL
-           WHERE user_id = $1 AND provider = $2 AND refresh_claim = $3""",
+        """UPDATE provider_links SET key_id = $6, wrapped_key = $7, access_token = $8, refresh_token = $9,
+                  access_expires_at = $10, scopes = $11, refreshed_at = $12, updated_at = $12,
+                  refresh_claim = CASE WHEN refresh_claim = $3 THEN NULL ELSE refresh_claim END,
+                  refresh_claimed_until = CASE WHEN refresh_claim = $3 THEN NULL ELSE refresh_claimed_until END
+           WHERE user_id = $1 AND provider = $2
+             AND (refresh_claim = $3
+                  OR (key_id = $4 AND wrapped_key = $5 AND status = 'linked'))""",
         user_id,
         provider,
         claim,
+        refreshed_from.key_id,
+        refreshed_from.wrapped,
         wrapped.key_id,
         wrapped.wrapped,
         access_token,
@@ -344,18 +353,24 @@ async def mark_needs_reconsent(
     now: datetime,
     *,
     claim: uuid.UUID,
+    refreshed_from: WrappedKey,
 ) -> bool:
     """The provider refused the refresh of ``claim``: the link needs re-consent (claim released).
-    Compare-and-set like :func:`store_refreshed`: False, and nothing changed, if the claim was lost."""
+    Compare-and-set: False, and nothing changed, if the claim was lost, or if the row no longer holds
+    the tokens the refresh started from (a refresh whose claim had lapsed stored newer ones: the
+    refusal was of a refresh token already rotated, not of the link)."""
     status = await conn.execute(
         """UPDATE provider_links SET status = 'needs_reconsent', status_reason = $4, updated_at = $5,
                   refresh_claim = NULL, refresh_claimed_until = NULL
-           WHERE user_id = $1 AND provider = $2 AND refresh_claim = $3""",
+           WHERE user_id = $1 AND provider = $2 AND refresh_claim = $3
+             AND key_id = $6 AND wrapped_key = $7""",
         user_id,
         provider,
         claim,
         reason[:500],
         now,
+        refreshed_from.key_id,
+        refreshed_from.wrapped,
     )
     return bool(status.endswith(" 1"))
 

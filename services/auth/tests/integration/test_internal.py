@@ -363,21 +363,25 @@ async def test_a_refresh_whose_claim_lapsed_keeps_its_tokens_and_a_stale_refusal
     # A's claim lapses; B claims the row and refreshes from the same tokens.
     await auth.fetch("UPDATE provider_links SET refresh_claim = $2 WHERE user_id = $1", uid, claim_b)
     newer = WrappedKey(started_from.key_id, secrets.token_bytes(40))
-    async with auth.rt.transaction() as conn:
-        stored = await links_sql.store_refreshed(
+
+    async def store_as_a(conn: Any, access_token: bytes) -> bool:
+        return await links_sql.store_refreshed(
             conn,
             user_id=uid,
             provider="spotify",
             claim=claim_a,
             refreshed_from=started_from,
             wrapped=newer,
-            access_token=b"sealed-access",
-            refresh_token=b"sealed-refresh",
+            access_token=access_token,
+            refresh_token=None,
             access_expires_at=None,
             scopes=[],
             now=datetime.now(UTC),
         )
-        assert stored  # A's claim is gone, but the row still held the tokens A refreshed
+
+    async with auth.rt.transaction() as conn:
+        # A's claim is gone, but the row still held the tokens A refreshed.
+        assert await store_as_a(conn, b"sealed-access")
         refused = await links_sql.mark_needs_reconsent(
             conn,
             uid,
@@ -392,18 +396,5 @@ async def test_a_refresh_whose_claim_lapsed_keeps_its_tokens_and_a_stale_refusal
     assert row["status"] == "linked" and bytes(row["access_token"]) == b"sealed-access"
     assert row["refresh_claim"] == claim_b  # B's claim is B's to release
     async with auth.rt.transaction() as conn:  # ... and A cannot store over newer tokens a second time
-        again = await links_sql.store_refreshed(
-            conn,
-            user_id=uid,
-            provider="spotify",
-            claim=claim_a,
-            refreshed_from=started_from,
-            wrapped=newer,
-            access_token=b"older",
-            refresh_token=None,
-            access_expires_at=None,
-            scopes=[],
-            now=datetime.now(UTC),
-        )
-    assert not again
+        assert not await store_as_a(conn, b"older")
     await auth.fetch("DELETE FROM provider_links WHERE user_id = $1", uid)  # its tokens are not real

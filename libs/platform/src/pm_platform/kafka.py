@@ -23,6 +23,8 @@ from pm_platform.correlation import KAFKA_CORRELATION_HEADER
 from pm_platform.tasks import cancel_and_wait
 
 _BACKOFF_MAX_S = 15.0
+# How long closing waits for a connection attempt in progress to finish before cancelling it.
+_CONNECT_GRACE_S = 10.0
 
 
 class TopicSetupError(KafkaError):  # type: ignore[misc]  # aiokafka ships no type information
@@ -65,6 +67,7 @@ class KafkaBus:
             logger=None,
         )
         self.connected = asyncio.Event()
+        self._closing = asyncio.Event()
         self._connector: asyncio.Task[None] | None = None
 
     def topic(self, name: str) -> str:
@@ -119,7 +122,7 @@ class KafkaBus:
 
     async def _connect(self, prepare: list[TopicSpec], dead_letter_for: list[str]) -> None:
         delay = 0.5
-        while True:
+        while not self._closing.is_set():
             try:
                 await self.ensure_topics(prepare, dead_letter_for)
                 await self.broker.start()
@@ -133,7 +136,8 @@ class KafkaBus:
                 logger.warning("Kafka not ready ({}); retrying in {:.1f}s", detail, delay)
                 with contextlib.suppress(Exception):
                     await self.broker.stop()
-                await asyncio.sleep(delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), delay)
                 delay = min(delay * 2, _BACKOFF_MAX_S)
 
     async def send(self, value: bytes, topic: str, key: str, headers: dict[str, str]) -> asyncio.Future[Any]:
@@ -168,6 +172,11 @@ class KafkaBus:
                 await admin.close()
 
     async def close(self) -> None:
+        # A connection attempt in progress is let finish (bounded): cancelled inside broker.start(),
+        # FastStream loses track of the producer it was starting, which then never closes.
+        self._closing.set()
+        if self._connector is not None and not self._connector.done():
+            await asyncio.wait({self._connector}, timeout=_CONNECT_GRACE_S)
         await cancel_and_wait(self._connector)
         try:
             # Bounded: a consumer leaving its group can wait on a coordinator that is gone.

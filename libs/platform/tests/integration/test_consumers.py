@@ -167,3 +167,34 @@ async def test_a_handler_bug_is_dead_lettered_not_retried_forever(pool, letters)
     d = dispatcher(pool, letters, buggy)
     assert await d.dispatch(fresh(), "pm.users") is Outcome.DEAD_LETTERED
     assert "KeyError" in letters[-1][0].reason
+
+
+async def test_closing_while_still_connecting_leaves_no_kafka_client_open(
+    infra, monkeypatch: pytest.MonkeyPatch
+):
+    """A service that stops during start-up (its port taken, say) closes the bus while it connects:
+    the producer FastStream is starting at that moment is closed too, not left to the garbage collector."""
+    import asyncio
+
+    import aiokafka
+
+    from pm_contracts.registry import topic
+    from pm_platform.kafka import KafkaBus
+
+    made: list[aiokafka.AIOKafkaProducer] = []
+    starting = asyncio.Event()
+    real_start = aiokafka.AIOKafkaProducer.start
+
+    async def slow_start(self):
+        made.append(self)
+        starting.set()
+        await asyncio.sleep(0.5)  # a slow broker: the close arrives in the middle of this
+        await real_start(self)
+
+    monkeypatch.setattr(aiokafka.AIOKafkaProducer, "start", slow_start)
+    run = uuid.uuid4().hex[:6]
+    bus = KafkaBus(infra.kafka_bootstrap, client_id=f"close-{run}", topic_prefix=f"t-{run}.")
+    bus.start_in_background([topic("pm.users")], [])
+    await asyncio.wait_for(starting.wait(), 30)
+    await bus.close()
+    assert made and all(p._closed for p in made)

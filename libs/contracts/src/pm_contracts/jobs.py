@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-JobState = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+JobState = Literal["queued", "running", "paused", "succeeded", "failed", "cancelled"]
 
 
 class JobError(BaseModel):
@@ -32,6 +32,8 @@ class JobUpdated(BaseModel):
     progress: float = Field(ge=0, le=1)
     message: str | None = None
     result: dict[str, Any] | None = None
+    # While paused, why: e.g. code "reconsent-required" (the user links the provider again, and the job
+    # goes on by itself).
     error: JobError | None = None
     created_at: datetime
     updated_at: datetime

@@ -11,6 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 Provider = Literal["spotify", "deezer", "tidal", "youtube"]
 
 
+def waiting_for_link(provider: str) -> str:
+    """What a paused job (``job.updated``'s ``waiting_for``) waits for when it needs the user to link
+    ``provider`` again: the next ``provider.linked`` of that user and provider resumes it."""
+    return f"provider-link:{provider}"
+
+
 class ProviderLinked(BaseModel):
     """A streaming account was linked (or linked again after re-consent)."""
 

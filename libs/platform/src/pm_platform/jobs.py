@@ -1,7 +1,10 @@
 """One job shape and lifecycle for every long-running piece of work, in any service.
 
     queued ──▶ running ──▶ succeeded | failed | cancelled
-       └──────────────────────────────▶ cancelled
+     │   ▲        │
+     │   └──── paused ──▶ cancelled    paused: waits for what only its user can give (consent to a
+     │                                 provider again); resume_waiting() puts it back in the queue
+     └──────────────────▶ cancelled
 
 Every transition and every progress step is a row change plus a ``job.updated`` event in the same
 transaction, so a client sees imports, transfers, exports and enrichment the same way (the gateway
@@ -46,6 +49,18 @@ class JobCancelled(Exception):
     """Raised inside a job handler when cancellation was requested; the job ends ``cancelled``."""
 
 
+class JobPaused(Exception):
+    """Raised inside a job handler that cannot go on until something outside it happens (the user links
+    a provider again): the job pauses, keeping its progress, until :meth:`JobStore.resume_waiting` is
+    called with the same ``waiting_for``; then it runs again from the queue (handlers resume from their
+    own checkpoints)."""
+
+    def __init__(self, waiting_for: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.waiting_for = waiting_for
+        self.error = JobError(code=code, message=message, retryable=True)
+
+
 class JobFailed(Exception):
     """A handler's expected failure: the job ends ``failed`` with this code and message."""
 
@@ -65,6 +80,7 @@ class Job:
     params: dict[str, Any]
     result: dict[str, Any] | None
     error: JobError | None
+    waiting_for: str | None
     cancel_requested: bool
     created_at: datetime
     updated_at: datetime
@@ -87,6 +103,7 @@ class Job:
             params=_json(row["params"]) or {},
             result=_json(row["result"]),
             error=JobError.model_validate(error) if error else None,
+            waiting_for=row["waiting_for"],
             cancel_requested=row["cancel_requested"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
@@ -207,7 +224,7 @@ class JobStore:
         row = await conn.fetchrow(
             """UPDATE jobs SET state = $2, result = $3::jsonb, error = $4::jsonb, finished_at = now(),
                       updated_at = now(), progress = CASE WHEN $2 = 'succeeded' THEN 1 ELSE progress END
-               WHERE id = $1 AND state IN ('queued', 'running') RETURNING *""",
+               WHERE id = $1 AND state IN ('queued', 'running', 'paused') RETURNING *""",
             job_id,
             state,
             json.dumps(result) if result is not None else None,
@@ -217,15 +234,44 @@ class JobStore:
             raise JobStateError(f"job {job_id} has already finished")
         return await self._emit(conn, row)
 
+    async def pause(
+        self, conn: asyncpg.Connection, job_id: uuid.UUID, waiting_for: str, error: JobError
+    ) -> Job:
+        """A running job waits for ``waiting_for``; its progress stays."""
+        row = await conn.fetchrow(
+            """UPDATE jobs SET state = 'paused', waiting_for = $2, error = $3::jsonb, lease_until = NULL,
+                      updated_at = now()
+               WHERE id = $1 AND state = 'running' RETURNING *""",
+            job_id,
+            waiting_for,
+            error.model_dump_json(),
+        )
+        if row is None:
+            raise JobStateError(f"job {job_id} is not running")
+        return await self._emit(conn, row)
+
+    async def resume_waiting(
+        self, conn: asyncpg.Connection, user_id: uuid.UUID, waiting_for: str
+    ) -> list[Job]:
+        """Back to the queue: the user's jobs paused for ``waiting_for`` (idempotent)."""
+        rows = await conn.fetch(
+            """UPDATE jobs SET state = 'queued', waiting_for = NULL, error = NULL, started_at = NULL,
+                      updated_at = now()
+               WHERE user_id = $1 AND state = 'paused' AND waiting_for = $2 RETURNING *""",
+            user_id,
+            waiting_for,
+        )
+        return [await self._emit(conn, row) for row in rows]
+
     async def request_cancel(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job:
-        """A queued job is cancelled at once; a running one stops at its next progress check.
+        """A queued or paused job is cancelled at once; a running one stops at its next progress check.
 
         The row is locked first, so a runner cannot claim the job between the check and the change.
         """
         row = await conn.fetchrow("SELECT * FROM jobs WHERE id = $1 FOR UPDATE", job_id)
         if row is None:
             raise JobNotFound(str(job_id))
-        if row["state"] == "queued":
+        if row["state"] in ("queued", "paused"):
             return await self.finish(conn, job_id, "cancelled")
         if row["state"] in TERMINAL:
             raise JobStateError(f"job {job_id} has already finished")
@@ -372,10 +418,13 @@ class JobRunner:
         state: JobState = "succeeded"
         result: dict[str, Any] | None = None
         error: JobError | None = None
+        waiting_for: str | None = None
         try:
             result = await self._handlers[job.kind](ctx)
         except JobCancelled:
             state = "cancelled"
+        except JobPaused as exc:
+            state, error, waiting_for = "paused", exc.error, exc.waiting_for
         except JobFailed as exc:
             state, error = "failed", exc.error
         except asyncio.CancelledError:
@@ -394,16 +443,25 @@ class JobRunner:
             )
         finally:
             self._slots.release()
-        await self._record_outcome(job, state, result, error)
+        await self._record_outcome(job, state, result, error, waiting_for)
 
     async def _record_outcome(
-        self, job: Job, state: JobState, result: dict[str, Any] | None, error: JobError | None
+        self,
+        job: Job,
+        state: JobState,
+        result: dict[str, Any] | None,
+        error: JobError | None,
+        waiting_for: str | None = None,
     ) -> None:
-        """Store how the job ended, retrying while the database is away (the work is already done)."""
+        """Store how the job ended (or that it paused), retrying while the database is away (the work is
+        already done)."""
         for attempt in range(1, 6):
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
-                    await self._store.finish(conn, job.id, state, result=result, error=error)
+                    if state == "paused" and waiting_for is not None and error is not None:
+                        await self._store.pause(conn, job.id, waiting_for, error)
+                    else:
+                        await self._store.finish(conn, job.id, state, result=result, error=error)
                 return
             except JobStateError:
                 return  # cancelled while finishing

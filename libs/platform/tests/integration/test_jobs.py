@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from pm_platform.jobs import JobContext, JobFailed, JobRunner, JobStateError, JobStore
+from pm_platform.jobs import JobContext, JobFailed, JobPaused, JobRunner, JobStateError, JobStore
 
 pytestmark = pytest.mark.integration
 
@@ -154,3 +154,59 @@ async def test_a_live_lease_is_left_alone(pool):
         await store.claim_next(conn, ["test.busy"])
         await store.renew_leases(conn, [job.id])
         assert await store.recover_abandoned(conn) == []
+
+
+async def _wait_state(pool, store, job_id, state: str):
+    for _ in range(200):
+        async with pool.acquire() as conn:
+            job = await store.get(conn, job_id)
+        if job.state == state:
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"job did not become {state}")
+
+
+async def test_a_job_waiting_for_its_user_pauses_then_resumes_where_it_was(pool):
+    """A transfer whose provider wants the user's consent again pauses (progress kept, the reason and
+    what it waits for published), goes back to the queue when the user links again, and finishes."""
+    store = JobStore("playlist", "playlist")
+    runs: dict[uuid.UUID, list[float]] = {}
+
+    async def transfer(ctx: JobContext):
+        runs.setdefault(ctx.job.id, []).append(ctx.job.progress)
+        if len(runs[ctx.job.id]) == 1:
+            await ctx.progress(0.3, "copied 30 of 100 tracks", force=True)
+            raise JobPaused("provider-link:spotify", "reconsent-required", "link spotify again")
+        return {"copied": 100}
+
+    user = uuid.uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        job = await store.create(conn, "test.transfer", user)
+        other = await store.create(conn, "test.transfer", uuid.uuid4())
+    runner = JobRunner(pool, store, {"test.transfer": transfer}, concurrency=1, poll_interval_s=0.05)
+    task = asyncio.create_task(runner.run())
+    try:
+        paused = await _wait_state(pool, store, job.id, "paused")
+        assert paused.progress == pytest.approx(0.3)
+        assert paused.waiting_for == "provider-link:spotify"
+        assert paused.error is not None and paused.error.code == "reconsent-required"
+        await _wait_state(pool, store, other.id, "paused")
+        async with pool.acquire() as conn, conn.transaction():
+            # Another provider, or another user's consent, resumes nothing.
+            assert await store.resume_waiting(conn, user, "provider-link:deezer") == []
+            resumed = await store.resume_waiting(conn, user, "provider-link:spotify")
+        assert [j.id for j in resumed] == [job.id] and resumed[0].state == "queued"
+        done = await _wait_finished(pool, store, job.id)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert done.state == "succeeded" and done.result == {"copied": 100} and done.waiting_for is None
+    assert runs[job.id] == [0, pytest.approx(0.3)]  # the second run starts from the progress it had
+    events = await _events(pool, job.id)
+    assert [e["error"]["code"] for e in events if e["state"] == "paused"] == ["reconsent-required"]
+    assert events[-1]["state"] == "succeeded" and events[-1]["error"] is None
+    async with pool.acquire() as conn, conn.transaction():  # a paused job is cancelled at once
+        cancelled = await store.request_cancel(conn, other.id)
+        assert cancelled.state == "cancelled"
+        with pytest.raises(JobStateError):
+            await store.pause(conn, other.id, "provider-link:spotify", paused.error)

@@ -4,7 +4,12 @@ import asyncpg
 from loguru import logger
 
 from pm_contracts.envelope import Envelope
-from pm_contracts.provider_links import ProviderLinked, ProviderReconsentRequired, ProviderUnlinked
+from pm_contracts.provider_links import (
+    ProviderLinked,
+    ProviderReconsentRequired,
+    ProviderUnlinked,
+    waiting_for_link,
+)
 from pm_contracts.users import UserDeleted
 from pm_platform.consumers import Handler
 from pm_platform.service import Runtime
@@ -18,7 +23,7 @@ def event_handlers(rt: Runtime) -> dict[str, Handler]:
         logger.info("removed {} row(s) of deleted user {}", removed, event.user_id)
 
     async def on_linked(conn: asyncpg.Connection, envelope: Envelope, event: ProviderLinked) -> None:
-        await upsert_link(
+        current = await upsert_link(
             conn,
             event.user_id,
             event.provider,
@@ -28,6 +33,15 @@ def event_handlers(rt: Runtime) -> dict[str, Handler]:
             event.display_name,
             event.scopes,
         )
+        if current:  # linked (again): the jobs that paused for the user's consent go on
+            resumed = await rt.jobs.resume_waiting(conn, event.user_id, waiting_for_link(event.provider))
+            if resumed:
+                logger.info(
+                    "{} linked again: {} paused job(s) of user {} resumed",
+                    event.provider,
+                    len(resumed),
+                    event.user_id,
+                )
 
     async def on_unlinked(conn: asyncpg.Connection, envelope: Envelope, event: ProviderUnlinked) -> None:
         await delete_link(conn, event.user_id, event.provider, event.unlinked_at)

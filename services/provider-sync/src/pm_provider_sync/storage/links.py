@@ -19,8 +19,9 @@ async def upsert_link(
     changed_at: datetime,
     display_name: str | None = None,
     scopes: list[str] | None = None,
-) -> None:
-    await conn.execute(
+) -> bool:
+    """Record the link's state as of ``changed_at``; False (nothing changed) for an older event."""
+    status_line = await conn.execute(
         """INSERT INTO provider_links (user_id, provider, account_id, status, display_name, scopes, changed_at)
            VALUES ($1, $2, $3, $4, $5, COALESCE($6, '{}'::text[]), $7)
            ON CONFLICT (user_id, provider) DO UPDATE SET
@@ -37,6 +38,7 @@ async def upsert_link(
         scopes,
         changed_at,
     )
+    return bool(status_line.endswith(" 1"))
 
 
 async def delete_link(

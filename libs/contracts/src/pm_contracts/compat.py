@@ -4,6 +4,12 @@ A change is breaking when an event valid under the new schema could fail a consu
 the old one, or an old event could fail the new schema: a property removed or renamed, a property
 newly required, a type changed or narrowed, an enum value removed. Adding an optional property is not
 breaking. A breaking change needs a new schema version (a new file), never an edit of a published one.
+
+Adding an optional property is safe only because every reader is tolerant: the payload models ignore
+properties they do not know (``extra="ignore"``), so a consumer still on the old version handles an
+event from a newer producer during a rolling upgrade instead of dead-lettering it. Producers cannot
+slip an unknown property in: mypy (the pydantic plugin with ``init_forbid_extra``) refuses unknown
+keyword arguments, and the registry's examples are checked against the published schemas.
 """
 
 from __future__ import annotations

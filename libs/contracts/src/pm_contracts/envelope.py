@@ -17,7 +17,7 @@ CONTENT_TYPE = "application/cloudevents+json"
 
 
 class Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)  # unknown extension attributes are dropped
 
     specversion: Literal["1.0"] = "1.0"
     id: uuid.UUID = Field(default_factory=uuid.uuid4)

@@ -12,7 +12,7 @@ JobState = Literal["queued", "running", "paused", "succeeded", "failed", "cancel
 
 
 class JobError(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     code: str = Field(max_length=64)
     message: str = Field(max_length=2000)
@@ -22,7 +22,7 @@ class JobError(BaseModel):
 class JobUpdated(BaseModel):
     """A job changed state or progress. The latest event per job is its current snapshot."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     job_id: uuid.UUID
     service: str

@@ -20,7 +20,7 @@ def waiting_for_link(provider: str) -> str:
 class ProviderLinked(BaseModel):
     """A streaming account was linked (or linked again after re-consent)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     user_id: uuid.UUID
     provider: Provider
@@ -33,7 +33,7 @@ class ProviderLinked(BaseModel):
 class ProviderUnlinked(BaseModel):
     """A streaming account was unlinked; its tokens were revoked and deleted."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     user_id: uuid.UUID
     provider: Provider
@@ -47,7 +47,7 @@ class ProviderReconsentRequired(BaseModel):
     Jobs that need this link pause instead of failing until ``provider.linked`` arrives.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     user_id: uuid.UUID
     provider: Provider

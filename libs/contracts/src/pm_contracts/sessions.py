@@ -14,7 +14,7 @@ RevocationReason = Literal["logout", "user_revoked", "refresh_reuse", "password_
 class SessionRevoked(BaseModel):
     """A session was revoked: access tokens of it must be refused until they expire."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     user_id: uuid.UUID
     session_id: uuid.UUID

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class ServiceStarted(BaseModel):
     """A service instance started, migrated its schema and is serving."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     service: str = Field(min_length=1, max_length=64)
     instance: str = Field(min_length=1, max_length=128)

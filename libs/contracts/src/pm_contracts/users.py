@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class UserRegistered(BaseModel):
     """A user account was created."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     user_id: uuid.UUID
     registered_at: datetime
@@ -20,7 +20,7 @@ class UserRegistered(BaseModel):
 class UserDeleted(BaseModel):
     """A user deleted their account: every service removes that user's data."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     user_id: uuid.UUID
     deleted_at: datetime

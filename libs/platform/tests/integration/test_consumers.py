@@ -60,6 +60,22 @@ async def test_invalid_events_are_dead_lettered_with_a_reason_and_never_handled(
         assert await conn.fetchval("SELECT count(*) FROM counters") == 0
 
 
+async def test_an_event_from_a_newer_producer_is_handled_not_dead_lettered(pool, letters):
+    """A rolling upgrade: the producer already sends a property (and a CloudEvents extension) this
+    consumer's contract does not know yet. Adding an optional property is not a breaking change
+    (pm_contracts.compat), so the consumer must read on."""
+    seen = []
+
+    async def record(conn, envelope, event):
+        seen.append(event)
+
+    d = dispatcher(pool, letters, record)
+    newer = json.loads(fresh(traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"))
+    newer["data"]["reason"] = "a property added in a later version"
+    assert await d.dispatch(json.dumps(newer).encode(), "pm.users") is Outcome.HANDLED
+    assert letters == [] and str(seen[0].user_id) == newer["data"]["user_id"]
+
+
 async def test_handler_rejection_dead_letters_and_rolls_back(pool, letters):
     async def reject(conn, envelope, event):
         await _count(conn, envelope, event)

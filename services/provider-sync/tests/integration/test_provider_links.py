@@ -32,15 +32,20 @@ def _raw(event_type: str, data) -> bytes:
     ).to_json()
 
 
+def _deliverer(rt):
+    """``await deliver(event_type, payload)``: one event from auth, handled by the running service."""
+    assert rt.dispatcher is not None
+
+    async def deliver(event_type, data):
+        assert await rt.dispatcher.dispatch(_raw(event_type, data), "pm.provider-links") is Outcome.HANDLED
+
+    return deliver
+
+
 async def test_link_lifecycle(service_env_factory):
     user, t0 = uuid.uuid4(), datetime.now(UTC)
     async with running_service(definition(), await service_env_factory("provider-sync")) as (_, rt):
-        assert rt.dispatcher is not None
-
-        async def deliver(event_type, data):
-            assert (
-                await rt.dispatcher.dispatch(_raw(event_type, data), "pm.provider-links") is Outcome.HANDLED
-            )
+        deliver = _deliverer(rt)
 
         async def status():
             async with rt.pool.acquire() as conn:
@@ -81,12 +86,7 @@ async def test_link_lifecycle(service_env_factory):
 async def test_linking_again_resumes_the_jobs_that_paused_for_it(service_env_factory):
     user, t0 = uuid.uuid4(), datetime.now(UTC)
     async with running_service(definition(), await service_env_factory("provider-sync")) as (_, rt):
-        assert rt.dispatcher is not None
-
-        async def deliver(event_type, data):
-            assert (
-                await rt.dispatcher.dispatch(_raw(event_type, data), "pm.provider-links") is Outcome.HANDLED
-            )
+        deliver = _deliverer(rt)
 
         async def paused_job(provider: str) -> uuid.UUID:
             async with rt.pool.acquire() as conn, conn.transaction():

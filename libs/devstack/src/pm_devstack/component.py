@@ -60,6 +60,11 @@ class Component(ABC):
     def is_running(self) -> bool:
         return self.pid() is not None
 
+    def is_stale(self) -> bool:
+        """Whether the running process was started from other code or configuration than there is now
+        (``up`` restarts it). Servers run fixed binaries: never."""
+        return False
+
     @abstractmethod
     def start(self) -> None:
         """Launch the process if it is not running. Does not wait for health."""

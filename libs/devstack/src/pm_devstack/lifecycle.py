@@ -40,10 +40,19 @@ def _start_and_wait(components: Sequence[Component], timeout: float, say: Say, s
 
     def bring_up(component: Component) -> str | DevstackError:
         try:
+            began = time.monotonic()
+            if component.is_running() and component.is_stale():
+                # Started from other code or configuration (a pull, an edit, a new variable): a stale
+                # service answers with yesterday's behaviour, so it is restarted rather than trusted.
+                component.stop()
+                component.start()
+                component.wait_healthy(timeout)
+                return (
+                    f"restarted (code or configuration changed), healthy in {time.monotonic() - began:5.1f} s"
+                )
             if component.is_running():
                 component.wait_healthy(timeout)
                 return "already running, healthy"
-            began = time.monotonic()
             component.start()
             component.wait_healthy(timeout)
             return f"started, healthy in {time.monotonic() - began:5.1f} s"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from pm_devstack.component import ProcessComponent
@@ -67,11 +68,42 @@ class ServiceProcess(ProcessComponent):
     def pid(self) -> int | None:
         return live_pid(self.pid_path, f"-m {self.spec.package} serve")
 
+    @property
+    def fingerprint_path(self) -> Path:
+        return self.pid_path.with_suffix(".code")
+
+    def _code_files(self) -> Iterator[Path]:
+        yield self.cwd / "uv.lock"
+        roots = [*sorted((self.cwd / "libs").glob("*/src")), self.cwd / "services" / self.name / "src"]
+        for root in roots:
+            for path in sorted(root.rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    yield path
+
+    def fingerprint(self) -> str:
+        """What the process runs: its own code and every lib's (services import libs, never each other),
+        the lock file, and the service's environment."""
+        digest = hashlib.sha256()
+        for key, value in sorted(self.env.items()):
+            digest.update(f"{key}={value}\0".encode())
+        for path in self._code_files():
+            if path.exists():
+                digest.update(str(path.relative_to(self.cwd)).encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
+
+    def is_stale(self) -> bool:
+        try:
+            started_from = self.fingerprint_path.read_text().strip()
+        except OSError:
+            return True  # started by an older devstack, or by hand: its code is unknown
+        return started_from != self.fingerprint()
+
     def start(self) -> None:
         if self.is_running():
             return
         self.install()
         self.ensure_ports_free()
+        fingerprint = self.fingerprint()
         spawn(
             self._argv("serve"),
             log_path=self.log_path,
@@ -79,6 +111,7 @@ class ServiceProcess(ProcessComponent):
             cwd=self.cwd,
             pid_path=self.pid_path,
         )
+        self.fingerprint_path.write_text(fingerprint + "\n")
 
     def check_health(self) -> bool:
         return any(http_ok(self.port, path) for path in self.ready_paths)

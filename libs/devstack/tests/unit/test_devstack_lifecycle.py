@@ -16,9 +16,17 @@ class FakeComponent(Component):
     startup_grace = 0.2
 
     def __init__(
-        self, name: str, tmp: Path, *, running: bool = False, dies: bool = False, hangs: bool = False
+        self,
+        name: str,
+        tmp: Path,
+        *,
+        running: bool = False,
+        dies: bool = False,
+        hangs: bool = False,
+        stale: bool = False,
     ):
         self.name = name
+        self.stale = stale
         self.port = 1
         self.log_path = tmp / f"{name}.log"
         self.running = running
@@ -30,9 +38,13 @@ class FakeComponent(Component):
     def pid(self) -> int | None:
         return 4242 if self.running else None
 
+    def is_stale(self) -> bool:
+        return self.stale
+
     def start(self) -> None:
         self.starts += 1
         self.running = not self.dies
+        self.stale = False
 
     def check_health(self) -> bool:
         return self.running and not self.hangs
@@ -48,6 +60,16 @@ def test_start_and_wait_starts_only_what_is_stopped(tmp_path: Path, tmp_stack: S
     lifecycle._start_and_wait([a, b], 5, lines.append, tmp_stack)
     assert (a.starts, b.starts) == (1, 0)
     assert lines[0].split()[:3] == ["a", "started,", "healthy"]
+    assert "already running" in lines[1]
+
+
+def test_a_running_component_started_from_other_code_is_restarted(tmp_path: Path, tmp_stack: Stack) -> None:
+    stale = FakeComponent("stale", tmp_path, running=True, stale=True)
+    current = FakeComponent("current", tmp_path, running=True)
+    lines: list[str] = []
+    lifecycle._start_and_wait([stale, current], 5, lines.append, tmp_stack)
+    assert (stale.stops, stale.starts) == (1, 1) and (current.stops, current.starts) == (0, 0)
+    assert "restarted (code or configuration changed)" in lines[0]
     assert "already running" in lines[1]
 
 

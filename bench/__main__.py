@@ -134,25 +134,15 @@ def _say(name: str, r: dict[str, Any]) -> None:
     )
 
 
-def _median(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """The round with the median rate (the lower middle one for an even count): one noisy round on a
-    shared machine neither makes nor breaks the comparison."""
-    ordered = sorted(results, key=lambda r: r["rps"])
-    return ordered[(len(ordered) - 1) // 2]
+def _median(results: list[dict[str, Any]], key: str = "rps", *, upper: bool = False) -> dict[str, Any]:
+    """The round with the median ``key`` (for an even count the lower middle one, or the upper with
+    ``upper``): one noisy round on a shared machine neither makes nor breaks the comparison."""
+    ordered = sorted(results, key=lambda r: r[key])
+    return ordered[len(ordered) // 2 if upper else (len(ordered) - 1) // 2]
 
 
-def _median_p99(results: list[dict[str, Any]]) -> dict[str, Any]:
-    """The round with the median p99 (the upper middle one for an even count)."""
-    ordered = sorted(results, key=lambda r: r["p99_ms"])
-    return ordered[len(ordered) // 2]
-
-
-def _p99s(results: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{r['p99_ms']:.1f}" for r in results)
-
-
-def _rates(results: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{r['rps']:.0f}" for r in results)
+def _column(results: list[dict[str, Any]], key: str, digits: int) -> str:
+    return ", ".join(f"{r[key]:.{digits}f}" for r in results)
 
 
 def _row(name: str, r: dict[str, Any], offered: str) -> str:
@@ -220,7 +210,7 @@ def main() -> None:
         for _ in range(args.rounds):
             at_targets.append(_load(stand_in, duration=args.duration, rate=target_rate, headers=auth))
             _say(f"  open loop at {target_rate:.0f}/s", at_targets[-1])
-        at_target = _median_p99(at_targets)
+        at_target = _median(at_targets, "p99_ms", upper=True)
         half_own = 0.5 * through["rps"]
         at_half = _load(stand_in, duration=args.duration, rate=half_own, headers=auth)
         _say(f"  open loop at {half_own:.0f}/s", at_half)
@@ -246,8 +236,8 @@ def main() -> None:
             f"after 1 s of warm-up (closed loop and the open loop at 10% of bare: the median of {args.rounds} rounds); the load "
             "generator (a process of its own), the bare server, the gateway, auth and Redis share the cores. "
             f"Both servers are single processes on uvloop; closed-loop rounds: bare "
-            f"{_rates(bares)}, gateway {_rates(throughs)} req/s; open loop at 10% of bare, p99 of each round: "
-            f"{_p99s(at_targets)} ms (the median kept).",
+            f"{_column(bares, 'rps', 0)}, gateway {_column(throughs, 'rps', 0)} req/s; open loop at 10% of bare, p99 of each round: "
+            f"{_column(at_targets, 'p99_ms', 1)} ms (the median kept).",
             "",
             "| target | offered load | req/s | p50 ms | p95 ms | p99 ms | ok/sent |",
             "|---|---|---:|---:|---:|---:|---:|",

@@ -418,13 +418,13 @@ class JobRunner:
         state: JobState = "succeeded"
         result: dict[str, Any] | None = None
         error: JobError | None = None
-        waiting_for: str | None = None
+        paused: JobPaused | None = None
         try:
             result = await self._handlers[job.kind](ctx)
         except JobCancelled:
             state = "cancelled"
         except JobPaused as exc:
-            state, error, waiting_for = "paused", exc.error, exc.waiting_for
+            state, paused = "paused", exc
         except JobFailed as exc:
             state, error = "failed", exc.error
         except asyncio.CancelledError:
@@ -443,7 +443,7 @@ class JobRunner:
             )
         finally:
             self._slots.release()
-        await self._record_outcome(job, state, result, error, waiting_for)
+        await self._record_outcome(job, state, result, error, paused)
 
     async def _record_outcome(
         self,
@@ -451,15 +451,15 @@ class JobRunner:
         state: JobState,
         result: dict[str, Any] | None,
         error: JobError | None,
-        waiting_for: str | None = None,
+        paused: JobPaused | None = None,
     ) -> None:
         """Store how the job ended (or that it paused), retrying while the database is away (the work is
         already done)."""
         for attempt in range(1, 6):
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
-                    if state == "paused" and waiting_for is not None and error is not None:
-                        await self._store.pause(conn, job.id, waiting_for, error)
+                    if paused is not None:
+                        await self._store.pause(conn, job.id, paused.waiting_for, paused.error)
                     else:
                         await self._store.finish(conn, job.id, state, result=result, error=error)
                 return

@@ -312,7 +312,9 @@ class ProviderHttp:
             headers.setdefault("Content-Type", "application/json")
         async with self._session.request(method, url, **kwargs) as resp:
             raw = await resp.read()
-            return ProviderResponse(resp.status, CIMultiDictProxy(CIMultiDict(resp.headers)), _decode(raw))
+            return ProviderResponse(
+                resp.status, CIMultiDictProxy(CIMultiDict(resp.headers)), decode_body(raw)
+            )
 
     async def _backoff(self, state: _Attempt, error: ProviderError, endpoint: str, reason: str) -> bool:
         state.failures += 1
@@ -359,7 +361,8 @@ class ProviderHttp:
             self._metrics.wait_seconds.labels(self.provider.value, reason).inc(seconds)
 
 
-def _decode(raw: bytes) -> Any:
+def decode_body(raw: bytes) -> Any:
+    """A response body as ProviderResponse holds it: parsed JSON, else the text; None when empty."""
     if not raw:
         return None
     try:

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import Any
 
 import aiohttp
 
 from pm_platform.identity import service_credential
+from pm_providers.domain.responses import ProviderResponse
 from pm_providers.errors import ProviderError, ProviderUnavailable, ReconsentRequired, Unauthorized
+from pm_providers.http import decode_body
 from pm_providers.models import ProviderName
 
 
@@ -64,14 +65,16 @@ class AuthTokenSource:
                 timeout=self._timeout,
                 allow_redirects=False,
             ) as response:
-                payload = await _json(response)
-                status = response.status
+                answer = ProviderResponse(
+                    response.status, response.headers, decode_body(await response.read())
+                )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise ProviderUnavailable(
                 f"auth did not answer for a token ({type(exc).__name__})", provider=self._provider
             ) from None
-        detail = str(payload.get("detail") or "") if payload else ""
-        if status == 200 and payload and isinstance(payload.get("access_token"), str):
+        payload, status = answer.json_object, answer.status
+        detail = str(payload.get("detail") or "")
+        if status == 200 and isinstance(payload.get("access_token"), str):
             self._last = payload["access_token"]
             return self._last
         if status == 409:  # the user's linked-accounts list carries the re-link URL
@@ -93,11 +96,3 @@ class AuthTokenSource:
         raise ProviderError(
             f"auth refused the token request: {detail or status}", provider=self._provider, status=status
         )
-
-
-async def _json(response: aiohttp.ClientResponse) -> dict[str, Any] | None:
-    try:
-        data = await response.json(content_type=None)
-    except (ValueError, aiohttp.ContentTypeError):
-        return None
-    return data if isinstance(data, dict) else None

@@ -10,7 +10,7 @@ transaction, skipping rows a concurrent refresh holds; every replica may run it 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -26,35 +26,26 @@ BATCH = 500
 # The first pass runs this soon after start-up (or after one interval, if shorter), then every interval.
 FIRST_PASS_AFTER_S = 60.0
 
-# A storage function deleting up to ``limit`` sessions that ended before a cutoff, with their tokens:
-# (conn, cutoff, limit) -> (sessions, refresh tokens) deleted.
-_Delete = Callable[[asyncpg.Connection, datetime, int], Awaitable[tuple[int, int]]]
-
 
 @dataclass(frozen=True)
 class PurgeReport:
     sessions: int
     refresh_tokens: int
 
-    def __add__(self, other: PurgeReport) -> PurgeReport:
-        return PurgeReport(self.sessions + other.sessions, self.refresh_tokens + other.refresh_tokens)
-
 
 async def purge_once(
     pool: asyncpg.Pool, retention: timedelta, now: datetime, *, batch: int = BATCH
 ) -> PurgeReport:
-    """One pass: the sessions that ended before ``now - retention``, and their refresh tokens."""
-    return await _in_batches(pool, sessions_sql.delete_ended_sessions, now - retention, batch)
-
-
-async def _in_batches(pool: asyncpg.Pool, delete: _Delete, cutoff: datetime, batch: int) -> PurgeReport:
-    total = PurgeReport(0, 0)
+    """One pass: the sessions that ended before ``now - retention``, and their refresh tokens, in
+    batches of ``batch`` sessions."""
+    cutoff = now - retention
+    sessions = tokens = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
-            sessions, tokens = await delete(conn, cutoff, batch)
-        total += PurgeReport(sessions, tokens)
-        if sessions < batch:
-            return total
+            deleted, their_tokens = await sessions_sql.delete_ended_sessions(conn, cutoff, batch)
+        sessions, tokens = sessions + deleted, tokens + their_tokens
+        if deleted < batch:
+            return PurgeReport(sessions=sessions, refresh_tokens=tokens)
         await asyncio.sleep(0)  # let requests in between batches
 
 

@@ -1,11 +1,11 @@
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from pm_gateway.domain.clients import TrustedProxies
 from pm_gateway.domain.cors import parse_origins
+from pm_gateway.domain.origins import Origin
 from pm_gateway.domain.ratelimit import RateLimit
 from pm_platform.identity import identity_key_id, raw_public_key
 from pm_platform.settings import InfraSettings, S3Settings, check_jwt_secret, decode_ed25519_key
@@ -55,11 +55,7 @@ class GatewaySettings(InfraSettings, S3Settings):
     @field_validator("auth_url", "playlist_url", "provider_sync_url", "export_url", "enrichment_url")
     @classmethod
     def _upstream_url(cls, value: str) -> str:
-        # The services are reached over the private network in plain HTTP (the proxy's client speaks
-        # nothing else; TLS between pods is the mesh's job).
-        parts = urlsplit(value)
-        if parts.scheme != "http" or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError("must be an http://host[:port] URL")
+        Origin.parse(value)
         return value.rstrip("/")
 
     @field_validator("jwt_secret")

@@ -14,9 +14,9 @@ import pytest
 import uvloop
 from aiohttp import web
 
+from pm_gateway.domain.origins import Origin
 from pm_gateway.http.upstream_client import (
     HIGH_WATER,
-    Origin,
     UpstreamBroken,
     UpstreamError,
     UpstreamPool,

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from pm_gateway.domain.clients import TrustedProxies
 from pm_gateway.domain.cors import CorsPolicy, parse_origins
+from pm_gateway.domain.origins import Origin
 from pm_gateway.domain.ratelimit import RateLimit
 from pm_gateway.domain.tokens import TokenPolicy, TokenVerifier
 from pm_gateway.http.docs import OpenApiDocument
 from pm_gateway.http.jwks import JwksCache
-from pm_gateway.http.upstream_client import Origin
 from pm_gateway.http.upstreams import upstream_session
 from pm_gateway.settings import GatewaySettings
 from pm_gateway.storage.idempotency import IdempotencyStore

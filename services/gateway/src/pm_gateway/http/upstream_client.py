@@ -26,12 +26,12 @@ import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
 from types import TracebackType
 from typing import cast
-from urllib.parse import urlsplit
 
 import httptools
+
+from pm_gateway.domain.origins import Origin
 
 HIGH_WATER = 256 * 1024
 LOW_WATER = 64 * 1024
@@ -55,27 +55,6 @@ class _Stale(UpstreamBroken):
     """A reused connection closed before any byte of the answer arrived."""
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Where an upstream listens, parsed once from its base URL (``http://host:port[/prefix]``)."""
-
-    host: str
-    port: int
-    prefix: str
-
-    @classmethod
-    def parse(cls, base_url: str) -> Origin:
-        parts = urlsplit(base_url)
-        if parts.scheme != "http" or not parts.hostname:
-            raise ValueError(f"an upstream must be an http:// URL, not {base_url!r}")
-        return cls(parts.hostname, parts.port or 80, parts.path.rstrip("/"))
-
-    @property
-    def host_header(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return host if self.port == 80 else f"{host}:{self.port}"
-
-
 class _Connection(asyncio.Protocol):
     """One keep-alive connection; one exchange at a time. The parser's callbacks fill the current
     response; ``UpstreamResponse`` reads it."""
@@ -83,7 +62,6 @@ class _Connection(asyncio.Protocol):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
-        self.closed = False
         self.idle_since = 0.0
         self.reused = False
         self._parser = httptools.HttpResponseParser(self)
@@ -123,7 +101,6 @@ class _Connection(asyncio.Protocol):
             self._fail(UpstreamBroken(f"invalid HTTP from the upstream: {exc}"))
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
         self.transport = None
         if self.complete or self.error is not None:
             return
@@ -252,8 +229,12 @@ class _Connection(asyncio.Protocol):
         if not self.complete and self.error is None:
             self._fail(TimeoutError("the upstream did not answer in time"))
 
+    @property
+    def closed(self) -> bool:
+        """Gone, or going: the upstream's FIN arrived, or we aborted it."""
+        return self.transport is None or self.transport.is_closing()
+
     def abort(self) -> None:
-        self.closed = True
         if self.transport is not None:
             self.transport.abort()
             self.transport = None
@@ -381,8 +362,7 @@ class UpstreamPool:
         now = time.monotonic()
         while idle:
             conn = idle.pop()  # the most recently used: the least likely to have been closed
-            closing = conn.transport is None or conn.transport.is_closing()
-            if not conn.closed and not closing and now - conn.idle_since < self._idle_timeout_s:
+            if not conn.closed and now - conn.idle_since < self._idle_timeout_s:
                 return conn
             conn.abort()
         return None

@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from pm_contracts.compat import breaking_changes
 from pm_contracts.envelope import Envelope
 from pm_contracts.generate import drift, render
-from pm_contracts.registry import TOPICS, event_spec
+from pm_contracts.registry import EVERY_SERVICE, TOPICS, event_spec, event_type_of
+from pm_contracts.services import load_services, parse_services, service_names
 
 REPO = Path(__file__).resolve().parents[3]
 PROTO = REPO / "proto"
@@ -40,10 +41,34 @@ def test_topic_files_name_owner_producers_consumers_and_schemas():
 
 
 def test_services_in_registry_are_known_services():
-    services = yaml.safe_load((PROTO / "services.yaml").read_text())
-    names = {s["name"] for s in services["services"]}
+    names = set(service_names())
     for topic in TOPICS:
-        assert set(topic.producers) <= names and set(topic.consumers) <= names, topic.name
+        assert set(topic.producer_names()) <= names and set(topic.consumer_names()) <= names, topic.name
+
+
+def test_every_service_spells_out_the_one_list():
+    """EVERY_SERVICE is proto/services.yaml's deployed services, in its order, nothing kept beside it."""
+    listed = yaml.safe_load((PROTO / "services.yaml").read_text())["services"]
+    jobs = next(t for t in TOPICS if t.name == "pm.jobs")
+    assert jobs.producers == (EVERY_SERVICE,)
+    assert list(jobs.producer_names()) == [s["name"] for s in listed]
+    assert all(jobs.produced_by(s["name"]) for s in listed)
+    assert not jobs.produced_by("provider-emulator")
+
+
+def test_packaged_services_file_is_the_proto_file(tmp_path):
+    """The wheel carries proto/services.yaml itself (force-include), so images read the same list."""
+    text = (PROTO / "services.yaml").read_text()
+    assert load_services() == parse_services(text)
+    assert load_services(PROTO / "services.yaml") == parse_services(text)
+
+
+def test_every_payload_model_names_one_event_type():
+    for topic in TOPICS:
+        for event in topic.events:
+            assert event_type_of(event.model) == event.type
+    with pytest.raises(KeyError):
+        event_type_of(Envelope)
 
 
 def test_envelope_rejects_bad_events():

@@ -48,7 +48,7 @@ def example_envelope(topic: TopicSpec, event: EventSpec, index: int, example: An
     subject = str(data.get(topic.key, topic.key))
     return Envelope(
         id=uuid.uuid5(uuid.NAMESPACE_URL, f"{event.type}/{index}"),
-        source=f"/services/{topic.producers[0]}",
+        source=f"/services/{topic.producer_names()[0]}",
         type=event.type,
         subject=subject,
         time=data.get("updated_at") or data.get("started_at") or "2026-11-29T09:00:00Z",
@@ -82,12 +82,12 @@ def _asyncapi() -> dict[str, Any]:
             "description": f"{topic.description} Owner: {topic.owner}. Key: {topic.key}.",
             "messages": channel_messages,
         }
-        for producer in topic.producers:
+        for producer in topic.producer_names():
             operations[f"{producer}-sends-{channel_id}"] = {
                 "action": "send",
                 "channel": {"$ref": f"#/channels/{channel_id}"},
             }
-        for consumer in topic.consumers:
+        for consumer in topic.consumer_names():
             operations[f"{consumer}-receives-{channel_id}"] = {
                 "action": "receive",
                 "channel": {"$ref": f"#/channels/{channel_id}"},
@@ -144,9 +144,9 @@ def render() -> dict[str, str]:
                 "key": topic.key,
                 "partitions": topic.partitions,
                 "retention_hours": topic.retention_hours,
-                "producers": list(topic.producers),
-                "consumers": list(topic.consumers),
-                "dead_letter_topics": [dead_letter_topic(c) for c in topic.consumers],
+                "producers": list(topic.producer_names()),
+                "consumers": list(topic.consumer_names()),
+                "dead_letter_topics": [dead_letter_topic(c) for c in topic.consumer_names()],
                 "events": events,
             }
         )

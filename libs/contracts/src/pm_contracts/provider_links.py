@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Provider = Literal["spotify", "deezer", "tidal", "youtube"]
+from pm_contracts.providers import ProviderField
 
 
 def waiting_for_link(provider: str) -> str:
@@ -23,7 +22,7 @@ class ProviderLinked(BaseModel):
     model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     user_id: uuid.UUID
-    provider: Provider
+    provider: ProviderField
     provider_account_id: str = Field(min_length=1, max_length=200)
     display_name: str | None = Field(default=None, max_length=500)
     scopes: list[str]
@@ -36,7 +35,7 @@ class ProviderUnlinked(BaseModel):
     model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     user_id: uuid.UUID
-    provider: Provider
+    provider: ProviderField
     provider_account_id: str = Field(min_length=1, max_length=200)
     unlinked_at: datetime
 
@@ -50,7 +49,7 @@ class ProviderReconsentRequired(BaseModel):
     model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
 
     user_id: uuid.UUID
-    provider: Provider
+    provider: ProviderField
     provider_account_id: str = Field(min_length=1, max_length=200)
     detected_at: datetime
     reason: str = Field(max_length=500)

@@ -16,11 +16,13 @@ from pydantic import BaseModel
 
 from pm_contracts.jobs import JobError, JobUpdated
 from pm_contracts.provider_links import ProviderLinked, ProviderReconsentRequired, ProviderUnlinked
+from pm_contracts.services import service_names
 from pm_contracts.sessions import SessionRevoked
 from pm_contracts.system import ServiceStarted
 from pm_contracts.users import UserDeleted, UserRegistered
 
-ALL_SERVICES = ("gateway", "auth", "playlist", "provider-sync", "export", "enrichment")
+# In a topic's producers or consumers: every service of proto/services.yaml (the one list of services).
+EVERY_SERVICE = "*"
 DLQ_PREFIX = "pm.dlq."
 
 
@@ -46,6 +48,26 @@ class TopicSpec:
     retention_hours: int = 24 * 7
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def produced_by(self, service: str) -> bool:
+        return service in self.producer_names()
+
+    def consumed_by(self, service: str) -> bool:
+        return service in self.consumer_names()
+
+    def producer_names(self) -> tuple[str, ...]:
+        """The producers, ``EVERY_SERVICE`` spelled out from proto/services.yaml."""
+        return _expand(self.producers)
+
+    def consumer_names(self) -> tuple[str, ...]:
+        """The consumers, ``EVERY_SERVICE`` spelled out from proto/services.yaml."""
+        return _expand(self.consumers)
+
+
+def _expand(names: tuple[str, ...]) -> tuple[str, ...]:
+    if EVERY_SERVICE not in names:
+        return names
+    return service_names()
+
 
 _T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 _USER = uuid.UUID("0f8fad5b-d9cb-469f-a165-70867728950e")
@@ -59,7 +81,8 @@ TOPICS: tuple[TopicSpec, ...] = (
         description="The life of a user account.",
         key="user_id",
         producers=("auth",),
-        consumers=("playlist", "provider-sync", "export", "enrichment", "gateway", "auth"),
+        # Every service: the chassis erases a deleted user's data in each (pm_platform.service.UserData).
+        consumers=(EVERY_SERVICE,),
         events=(
             EventSpec(
                 "user.registered",
@@ -159,7 +182,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         owner="platform",
         description="Progress of long-running work (imports, transfers, exports, enrichment) in any service.",
         key="job_id",
-        producers=ALL_SERVICES,
+        producers=(EVERY_SERVICE,),
         consumers=("gateway",),
         events=(
             EventSpec(
@@ -220,7 +243,7 @@ TOPICS: tuple[TopicSpec, ...] = (
         owner="platform",
         description="Service instances announcing that they started and which migrations they run.",
         key="service",
-        producers=ALL_SERVICES,
+        producers=(EVERY_SERVICE,),
         consumers=("gateway",),
         events=(
             EventSpec(
@@ -260,7 +283,20 @@ def event_spec(event_type: str) -> tuple[TopicSpec, EventSpec]:
 
 
 def topics_consumed_by(service: str) -> list[TopicSpec]:
-    return [spec for spec in TOPICS if service in spec.consumers]
+    return [spec for spec in TOPICS if spec.consumed_by(service)]
+
+
+def topics_produced_by(service: str) -> list[TopicSpec]:
+    return [spec for spec in TOPICS if spec.produced_by(service)]
+
+
+def event_type_of(model: builtins.type[BaseModel]) -> str:
+    """The event type whose payload model is ``model`` (each model is the payload of one type)."""
+    for spec in TOPICS:
+        for event in spec.events:
+            if event.model is model:
+                return event.type
+    raise KeyError(f"{model.__name__} is the payload of no event in the registry")
 
 
 def dead_letter_topic(service: str) -> str:

@@ -9,17 +9,21 @@ What happens to a consumed event is decided by the error it raises:
 - an event type this service has no handler for → acknowledged and ignored.
 The handler runs inside the transaction that records the event id in the inbox, so its changes and
 the inbox row commit together.
+
+A service declares its handlers in an :class:`EventHandlers` table, each registered with the payload
+model of its event type; :func:`check_against_registry` holds the table to ``proto/topics`` in both
+directions at start-up (and in a test).
 """
 
 from __future__ import annotations
 
-import asyncio
-import random
+import inspect
 import time
+import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import asyncpg
 from faststream import AckPolicy
@@ -28,13 +32,125 @@ from loguru import logger
 from pydantic import BaseModel, ValidationError
 
 from pm_contracts.envelope import Envelope
-from pm_contracts.registry import TopicSpec, dead_letter_topic, event_spec
+from pm_contracts.registry import TOPICS, TopicSpec, dead_letter_topic, event_spec, event_type_of
 from pm_platform.correlation import bind_correlation_id, reset_correlation_id
 from pm_platform.kafka import KafkaBus
 from pm_platform.metrics import Metrics
+from pm_platform.retry import Backoff
 
+if TYPE_CHECKING:
+    from pm_platform.service import Runtime
+
+# What the dispatcher calls: the handler bound to its runtime.
 Handler = Callable[[asyncpg.Connection, Envelope, Any], Awaitable[None]]
 _PROGRAMMING_ERRORS = (TypeError, KeyError, AttributeError, ValueError, ValidationError)
+P = TypeVar("P", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class EventContext:
+    """What an event handler gets beside the payload."""
+
+    conn: asyncpg.Connection  # in the transaction that records the event id: changes commit with it
+    envelope: Envelope
+    runtime: Runtime
+
+
+EventHandler = Callable[[EventContext, P], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RegisteredHandler(Generic[P]):
+    event_type: str
+    model: type[P]
+    handle: EventHandler[P]
+
+
+class RegistryMismatch(Exception):
+    """A service's handlers disagree with the topic registry (proto/topics): a programming error."""
+
+
+class EventHandlers:
+    """A service's event handlers, each registered with the payload model of its event type::
+
+        handlers = EventHandlers()
+
+        @handlers.on(ProviderLinked)
+        async def on_provider_linked(ctx: EventContext, event: ProviderLinked) -> None: ...
+
+    The model names the event type (``pm_contracts.registry``), and the handler's payload parameter
+    must be annotated with that model: a handler cannot be filed under the wrong type.
+    """
+
+    def __init__(self) -> None:
+        self._handlers: dict[str, RegisteredHandler[Any]] = {}
+
+    def on(self, model: type[P]) -> Callable[[EventHandler[P]], EventHandler[P]]:
+        def register(handle: EventHandler[P]) -> EventHandler[P]:
+            self.add(model, handle)
+            return handle
+
+        return register
+
+    def add(self, model: type[P], handle: EventHandler[P]) -> None:
+        try:
+            event_type = event_type_of(model)
+        except KeyError as exc:
+            raise TypeError(str(exc)) from None
+        if event_type in self._handlers:
+            raise TypeError(
+                f"{event_type} has two handlers: {_name(self._handlers[event_type].handle)} "
+                f"and {_name(handle)}"
+            )
+        parameters = list(inspect.signature(handle).parameters)
+        hints = typing.get_type_hints(handle)
+        if len(parameters) != 2 or hints.get(parameters[1]) is not model:
+            raise TypeError(
+                f"{_name(handle)} must take (ctx: EventContext, event: {model.__name__}) to handle {event_type}"
+            )
+        self._handlers[event_type] = RegisteredHandler(event_type, model, handle)
+
+    def merged(self, other: EventHandlers) -> EventHandlers:
+        """Both tables in one; an event type handled in both is a TypeError."""
+        table = EventHandlers()
+        for registered in (*self._handlers.values(), *other._handlers.values()):
+            table.add(registered.model, registered.handle)
+        return table
+
+    @property
+    def event_types(self) -> set[str]:
+        return set(self._handlers)
+
+    def bind(self, runtime: Runtime) -> dict[str, Handler]:
+        """The handlers as the dispatcher calls them, each given ``runtime`` in its context."""
+
+        def bound(registered: RegisteredHandler[Any]) -> Handler:
+            async def handle(conn: asyncpg.Connection, envelope: Envelope, payload: Any) -> None:
+                await registered.handle(EventContext(conn, envelope, runtime), payload)
+
+            return handle
+
+        return {event_type: bound(r) for event_type, r in self._handlers.items()}
+
+
+def _name(handle: Callable[..., Any]) -> str:
+    return f"{handle.__module__}.{handle.__qualname__}"
+
+
+def check_against_registry(service: str, event_types: set[str]) -> None:
+    """The registry tells the truth, both ways: ``service`` handles some event of every topic that lists
+    it as a consumer, and handles nothing of a topic that does not. Raises RegistryMismatch."""
+    problems: list[str] = []
+    for topic in TOPICS:
+        handled = sorted(e.type for e in topic.events if e.type in event_types)
+        if topic.consumed_by(service) and not handled:
+            problems.append(f"listed as a consumer of {topic.name} but handles none of its events")
+        if not topic.consumed_by(service) and handled:
+            problems.append(f"handles {', '.join(handled)} but is not listed as a consumer of {topic.name}")
+    known = {e.type for t in TOPICS for e in t.events}
+    problems += [f"handles {t}, which no topic carries" for t in sorted(event_types - known)]
+    if problems:
+        raise RegistryMismatch(f"{service}: " + "; ".join(problems))
 
 
 class InvalidEvent(Exception):
@@ -117,9 +233,8 @@ class Dispatcher:
         except ValidationError as exc:
             return await self._reject(raw, topic, envelope.type, f"invalid data: {_first_error(exc)}", origin)
 
-        attempt = 0
+        backoff = Backoff(self._backoff_base_s, self._backoff_max_s)
         while True:
-            attempt += 1
             started = time.perf_counter()
             try:
                 outcome = await self._handle_once(handler, envelope, payload)
@@ -132,21 +247,22 @@ class Dispatcher:
                     raw, topic, envelope.type, f"handler error: {type(exc).__name__}: {exc}", origin
                 )
             except Exception as exc:
-                if attempt >= self._max_attempts:
-                    logger.error("giving up on {} after {} attempts: {}", envelope.type, attempt, exc)
+                if backoff.attempts + 1 >= self._max_attempts:
+                    logger.error(
+                        "giving up on {} after {} attempts: {}", envelope.type, backoff.attempts + 1, exc
+                    )
                     raise
                 self._metrics.kafka_consume_retries.labels(topic, envelope.type).inc()
-                delay = min(self._backoff_max_s, self._backoff_base_s * 2 ** (attempt - 1))
-                delay *= 0.5 + random.random() / 2  # jitter
+                delay = backoff.next_delay()
                 logger.warning(
                     "transient failure handling {} ({}: {}); retry {} in {:.2f}s",
                     envelope.type,
                     type(exc).__name__,
                     exc,
-                    attempt,
+                    backoff.attempts,
                     delay,
                 )
-                await asyncio.sleep(delay)
+                await backoff.wait(delay)
                 continue
             self._metrics.kafka_handle_latency.labels(topic, envelope.type).observe(
                 time.perf_counter() - started

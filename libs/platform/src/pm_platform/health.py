@@ -3,6 +3,10 @@
 Liveness says the process serves; readiness runs every dependency check concurrently with a timeout
 and answers 503 naming each component that failed. ``/health`` is the readiness report with status
 200 either way (the seed's basic check), for humans and dashboards.
+
+Readiness covers only what the service needs to serve. A check marked ``informational`` (another
+service, a backlog) is reported, up or down, but never makes the service unready: a load balancer must
+not take a replica out of rotation for something that replica cannot fix.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ class HealthCheck:
     name: str
     check: Check
     timeout_s: float = 2.0
+    informational: bool = False
 
 
 async def _run(check: HealthCheck) -> dict[str, Any]:
@@ -43,7 +48,10 @@ async def _run(check: HealthCheck) -> dict[str, Any]:
 async def readiness(service: str, version: str, checks: list[HealthCheck]) -> tuple[bool, dict[str, Any]]:
     results = await asyncio.gather(*(_run(c) for c in checks))
     components = {c.name: r for c, r in zip(checks, results, strict=True)}
-    failed = sorted(name for name, r in components.items() if r["status"] != "up")
+    failed = sorted(c.name for c in checks if components[c.name]["status"] != "up" and not c.informational)
+    for check in checks:
+        if check.informational:
+            components[check.name]["informational"] = True
     report: dict[str, Any] = {
         "status": "ready" if not failed else "unready",
         "service": service,

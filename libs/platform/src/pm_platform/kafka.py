@@ -20,6 +20,7 @@ from loguru import logger
 from pm_contracts.envelope import CONTENT_TYPE, Envelope
 from pm_contracts.registry import TopicSpec, dead_letter_topic
 from pm_platform.correlation import KAFKA_CORRELATION_HEADER
+from pm_platform.retry import Backoff
 from pm_platform.tasks import cancel_and_wait
 
 _BACKOFF_MAX_S = 15.0
@@ -121,7 +122,7 @@ class KafkaBus:
         self._connector = asyncio.create_task(self._connect(prepare, dead_letter_for), name="kafka-connect")
 
     async def _connect(self, prepare: list[TopicSpec], dead_letter_for: list[str]) -> None:
-        delay = 0.5
+        backoff = Backoff(initial_s=0.5, max_s=_BACKOFF_MAX_S)
         while not self._closing.is_set():
             try:
                 await self.ensure_topics(prepare, dead_letter_for)
@@ -133,12 +134,11 @@ class KafkaBus:
                 detail = (
                     f"{type(exc).__name__}: {exc}" if isinstance(exc, TopicSetupError) else type(exc).__name__
                 )
-                logger.warning("Kafka not ready ({}); retrying in {:.1f}s", detail, delay)
                 with contextlib.suppress(Exception):
                     await self.broker.stop()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._closing.wait(), delay)
-                delay = min(delay * 2, _BACKOFF_MAX_S)
+                delay = backoff.next_delay()
+                logger.warning("Kafka not ready ({}); retrying in {:.1f}s", detail, delay)
+                await backoff.wait(delay, interrupt=self._closing)
 
     async def send(self, value: bytes, topic: str, key: str, headers: dict[str, str]) -> asyncio.Future[Any]:
         """Queue one record; the returned future resolves when the broker acknowledged it (acks=all)."""

@@ -22,6 +22,7 @@ from pm_contracts.registry import event_spec
 from pm_platform.correlation import current_correlation_id, new_correlation_id
 from pm_platform.kafka import KafkaBus, event_headers
 from pm_platform.metrics import Metrics
+from pm_platform.retry import Backoff
 
 _BATCH = 500
 _IDLE_POLL_S = 1.0
@@ -134,28 +135,22 @@ class OutboxRelay:
         self._wake.set()
 
     async def _lead(self) -> None:
-        delay = 0.2
+        backoff = Backoff(initial_s=0.2, max_s=_BACKOFF_MAX_S)
         last_purge = 0.0
         loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
             try:
                 sent = await self.publish_batch()
-                delay = 0.2
-            except (TimeoutError, OSError, ConnectionError) as exc:
-                await self._record_backlog()
-                logger.warning("outbox publish failed ({}); retrying in {:.1f}s", type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _BACKOFF_MAX_S)
-                continue
             except Exception as exc:  # noqa: BLE001 - aiokafka raises many types; each means retry later
                 await self._record_backlog()
+                delay = backoff.next_delay()
                 logger.warning(
                     "outbox publish failed ({}: {}); retrying in {:.1f}s", type(exc).__name__, exc, delay
                 )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, _BACKOFF_MAX_S)
+                await backoff.wait(delay)
                 continue
+            backoff.reset()
             if sent == _BATCH:
                 continue  # more waiting
             await self._record_backlog()

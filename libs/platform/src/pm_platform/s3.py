@@ -7,6 +7,7 @@ in a worker thread and never block the event loop.
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -16,12 +17,11 @@ from minio import Minio
 from minio.deleteobjects import DeleteObject
 
 from pm_platform.health import HealthCheck
+from pm_platform.resources import ResourceKey
 from pm_platform.settings import S3Settings
 
 if TYPE_CHECKING:
     from pm_platform.service import Runtime
-
-S3_EXTRA = "s3"
 
 
 def make_client(settings: S3Settings) -> Minio:
@@ -49,6 +49,20 @@ class ObjectStore:
         if not await self._call(self.client.bucket_exists, self.bucket):
             await self._call(self.client.make_bucket, self.bucket)
 
+    async def put_bytes(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> None:
+        """Store ``data`` as object ``name`` (replacing it)."""
+        await self._call(self.client.put_object, self.bucket, name, io.BytesIO(data), len(data), content_type)
+
+    async def names(self, prefix: str) -> list[str]:
+        """The names of every object under ``prefix``."""
+
+        def run() -> list[str]:
+            found = self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+            return [o.object_name for o in found if o.object_name]
+
+        result: list[str] = await asyncio.to_thread(run)
+        return result
+
     async def delete_prefix(self, prefix: str) -> int:
         """Delete every object under ``prefix``; returns how many. Idempotent (nothing left → 0)."""
 
@@ -75,8 +89,12 @@ class ObjectStore:
         return {"bucket": self.bucket}
 
 
+# The service's ObjectStore in its runtime (``rt[OBJECT_STORE]``), set by the object_store resource.
+OBJECT_STORE = ResourceKey("object_store", ObjectStore)
+
+
 async def object_store(rt: Runtime) -> AsyncIterator[None]:
-    """A chassis resource: the store as ``rt.extras['s3']``, its bucket created at start-up if missing.
+    """A chassis resource: the store as ``rt[OBJECT_STORE]``, its bucket created at start-up if missing.
 
     The service's settings class must include :class:`S3Settings`. An unreachable store does not stop
     start-up; readiness reports it.
@@ -88,14 +106,16 @@ async def object_store(rt: Runtime) -> AsyncIterator[None]:
         await store.ensure_bucket()
     except Exception as exc:  # noqa: BLE001 - readiness reports it; start-up goes on
         logger.warning("object storage not reachable at start-up: {}", type(exc).__name__)
-    rt.extras[S3_EXTRA] = store
-    yield
+    rt[OBJECT_STORE] = store
+    try:
+        yield
+    finally:
+        del rt[OBJECT_STORE]
 
 
 def object_store_check(rt: Runtime) -> HealthCheck:
     async def check() -> dict[str, Any]:
-        store: ObjectStore = rt.extras[S3_EXTRA]
-        result: dict[str, Any] = await store.ping()
+        result: dict[str, Any] = await rt[OBJECT_STORE].ping()
         return result
 
     return HealthCheck("object_storage", check, timeout_s=3.0)

@@ -1,8 +1,9 @@
 """The service chassis: one process serving HTTP (aiohttp) and Kafka (FastStream) in one event loop.
 
 A service declares itself with a :class:`ServiceDefinition` (its routes, event handlers, job handlers,
-extra resources and health checks) and gets the same start-up, migrations, outbox relay, consumers,
-job runner, health, metrics, logging and shutdown as every other service::
+resources, health checks and the user data it keeps) and gets the same start-up, migrations, outbox
+relay, consumers, job runner, erasure of deleted users, health, metrics, logging and shutdown as every
+other service::
 
     python -m pm_<name> serve      # migrate, then serve until SIGTERM
     python -m pm_<name> migrate    # apply migrations and exit
@@ -18,13 +19,13 @@ import contextlib
 import os
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
 from importlib.resources.abc import Traversable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -33,10 +34,16 @@ from aiohttp.typedefs import Middleware
 from loguru import logger
 from pydantic import BaseModel
 
-from pm_contracts.registry import TOPICS, topics_consumed_by
+from pm_contracts.registry import topics_consumed_by, topics_produced_by
 from pm_contracts.system import ServiceStarted
 from pm_platform import db
-from pm_platform.consumers import Dispatcher, Handler, kafka_dead_letter, subscribe
+from pm_platform.consumers import (
+    Dispatcher,
+    EventHandlers,
+    check_against_registry,
+    kafka_dead_letter,
+    subscribe,
+)
 from pm_platform.health import HealthCheck, add_health_routes
 from pm_platform.http import standard_middlewares
 from pm_platform.identity import IdentityVerifier
@@ -45,9 +52,12 @@ from pm_platform.kafka import KafkaBus
 from pm_platform.logging import configure_logging
 from pm_platform.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
 from pm_platform.outbox import OutboxRelay, add_event
+from pm_platform.resources import ResourceKey
 from pm_platform.settings import InfraSettings, SettingsError, exit_on_settings_error, load_settings
+from pm_platform.users import UserData, user_deletion_handlers
 
 S = TypeVar("S", bound=InfraSettings)
+T = TypeVar("T")
 ResourceFactory = Callable[["Runtime"], AsyncIterator[None]]
 # A service's own CLI command: gets the loaded settings and the remaining arguments, returns the exit code.
 Command = Callable[[InfraSettings, list[str]], int]
@@ -63,8 +73,11 @@ class ServiceDefinition:
     settings_cls: type[InfraSettings]
     migrations: Traversable
     routes: Callable[[web.Application, Runtime], None] | None = None
-    event_handlers: Callable[[Runtime], dict[str, Handler]] | None = None
-    job_handlers: Callable[[Runtime], dict[str, JobHandler]] | None = None
+    # Handlers of consumed events; ``user.deleted`` is the chassis's (see ``user_data``).
+    event_handlers: EventHandlers = field(default_factory=EventHandlers)
+    job_handlers: Mapping[str, JobHandler] = field(default_factory=dict)
+    # What the service keeps of each user: erased by the chassis when the user is deleted.
+    user_data: UserData = field(default_factory=UserData)
     resources: list[ResourceFactory] = field(default_factory=list)
     health_checks: Callable[[Runtime], list[HealthCheck]] | None = None
     client_max_size: int = 1 << 20
@@ -78,6 +91,13 @@ class ServiceDefinition:
             return metadata.version(self.distribution)
         except metadata.PackageNotFoundError:
             return "0.0.0"
+
+    def all_event_handlers(self) -> EventHandlers:
+        """The service's handlers and the chassis's (erasing deleted users), checked against the
+        registry in both directions (RegistryMismatch otherwise)."""
+        handlers = user_deletion_handlers(self.user_data).merged(self.event_handlers)
+        check_against_registry(self.name, handlers.event_types)
+        return handlers
 
 
 class Runtime:
@@ -100,12 +120,30 @@ class Runtime:
         self._pool: asyncpg.Pool | None = None
         self._redis: aioredis.Redis | None = None
         self.applied_migrations: list[str] = []
-        self.extras: dict[str, Any] = {}
+        self._resources: dict[ResourceKey[Any], Any] = {}
         # Verifies the gateway's X-PM-Identity (require_identity); one per process, for its cache.
         self.identities = IdentityVerifier(settings.identity_public_key_bytes())
         self.dispatcher: Dispatcher | None = None
         self.relay: OutboxRelay | None = None
         self.job_runner: JobRunner | None = None
+
+    def __getitem__(self, key: ResourceKey[T]) -> T:
+        """The resource in ``key``'s slot; RuntimeError when its resource has not started."""
+        try:
+            return cast(T, self._resources[key])
+        except KeyError:
+            raise RuntimeError(f"{self.name}: the {key.name} resource is not started") from None
+
+    def __setitem__(self, key: ResourceKey[T], value: T) -> None:
+        if not isinstance(value, key.kind):
+            raise TypeError(f"{key.name} takes {key.kind.__name__}, not {type(value).__name__}")
+        self._resources[key] = value
+
+    def __contains__(self, key: ResourceKey[Any]) -> bool:
+        return key in self._resources
+
+    def __delitem__(self, key: ResourceKey[Any]) -> None:
+        self._resources.pop(key, None)
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -183,11 +221,11 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
 
 async def _kafka(app: web.Application) -> AsyncIterator[None]:
     rt = app[RUNTIME]
-    handlers = rt.definition.event_handlers(rt) if rt.definition.event_handlers else {}
+    handlers = rt.definition.all_event_handlers().bind(rt)
     consumed = [t for t in topics_consumed_by(rt.name) if any(e.type in handlers for e in t.events)]
     rt.dispatcher = Dispatcher(rt.name, rt.pool, rt.metrics, handlers, kafka_dead_letter(rt.bus, rt.name))
     subscribe(rt.bus, rt.dispatcher, consumed, rt.settings.kafka_consumer_group or rt.name)
-    produced = [t for t in TOPICS if rt.name in t.producers]
+    produced = topics_produced_by(rt.name)
     rt.bus.start_in_background(produced + consumed, [rt.name] if consumed else [])
     try:
         yield
@@ -199,8 +237,9 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     """The outbox relay, the job runner and the start-up announcement."""
     rt = app[RUNTIME]
     rt.relay = OutboxRelay(rt.pool, rt.bus, rt.schema, rt.metrics)
-    job_handlers = rt.definition.job_handlers(rt) if rt.definition.job_handlers else {}
-    rt.job_runner = JobRunner(rt.pool, rt.jobs, job_handlers, rt.settings.worker_concurrency)
+    rt.job_runner = JobRunner(
+        rt.pool, rt.jobs, rt.definition.job_handlers, rt.settings.worker_concurrency, runtime=rt
+    )
     async with rt.transaction() as conn:
         await rt.emit(
             conn,
@@ -280,12 +319,16 @@ def default_health_checks(rt: Runtime) -> list[HealthCheck]:
         HealthCheck("postgres", postgres),
         HealthCheck("redis", redis),
         HealthCheck("kafka", rt.bus.ping, timeout_s=3.0),
-        HealthCheck("outbox", outbox),
+        HealthCheck("outbox", outbox, informational=True),
     ]
 
 
 def create_app(definition: ServiceDefinition, settings: InfraSettings) -> web.Application:
-    """Build the service's aiohttp application; tests build through this same factory."""
+    """Build the service's aiohttp application; tests build through this same factory.
+
+    Raises RegistryMismatch when the service's event handlers disagree with proto/topics.
+    """
+    definition.all_event_handlers()  # refuse to start on a registry mismatch, before anything runs
     rt = Runtime(definition, settings)
     app = web.Application(
         middlewares=[*standard_middlewares(rt.metrics), *definition.middlewares],

@@ -79,10 +79,56 @@ class SecretFileSource(PydanticBaseSettingsSource):
         return values
 
 
-class BaseServiceSettings(BaseSettings):
-    """Settings every service has. Services subclass this and add their own fields."""
+class SettingsBase(BaseSettings):
+    """Every settings class of the project: environment variables or ``<VAR>_FILE``, and no validator
+    that silently replaces another.
+
+    pydantic keeps one validator per method name, so a subclass (or a second base class) defining a
+    validator under a name a base already uses drops the base's check without a word: the gateway once
+    accepted ``S3_ENDPOINT=not-a-url`` that way. Defining such a class is a TypeError here.
+    """
 
     model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        shadowed = _shadowed_validators(cls)
+        if shadowed:
+            raise TypeError(f"{cls.__name__}: {'; '.join(shadowed)}")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, SecretFileSource(settings_cls))
+
+
+def _shadowed_validators(cls: type[BaseSettings]) -> list[str]:
+    """Validator names defined by more than one class of ``cls``'s bases: all but one are lost."""
+    owners: dict[str, set[str]] = {}
+    for klass in cls.__mro__:
+        decorators = klass.__dict__.get("__pydantic_decorators__")
+        if decorators is None:
+            continue
+        for kind in ("field_validators", "model_validators"):
+            for name in getattr(decorators, kind):
+                if name in klass.__dict__:  # defined here, not inherited
+                    owners.setdefault(name, set()).add(f"{klass.__module__}.{klass.__qualname__}")
+    return [
+        f"validator {name} is defined by {' and '.join(sorted(refs))}; rename one"
+        for name, refs in sorted(owners.items())
+        if len(refs) > 1
+    ]
+
+
+class BaseServiceSettings(SettingsBase):
+    """Settings every service has. Services subclass this and add their own fields."""
 
     service_name: str = Field(default="service", alias="SERVICE_NAME")
     environment: Environment = Field(default=Environment.DEVELOPMENT, alias="ENVIRONMENT")
@@ -130,17 +176,6 @@ class BaseServiceSettings(BaseSettings):
                     f"{_env_name(name, field)} still holds a development default; set a real value"
                 )
         return self
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, SecretFileSource(settings_cls))
 
 
 def _contains_development_default(raw: str) -> bool:
@@ -218,10 +253,8 @@ class InfraSettings(BaseServiceSettings):
         return value
 
 
-class S3Settings(BaseSettings):
+class S3Settings(SettingsBase):
     """Object storage reached through the minio client (path-style, SigV4)."""
-
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
 
     s3_endpoint: str = Field(alias="S3_ENDPOINT")
     s3_bucket: str = Field(default="playlist-exports", alias="S3_BUCKET", min_length=3)
@@ -231,7 +264,7 @@ class S3Settings(BaseSettings):
 
     @field_validator("s3_endpoint")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _s3_endpoint_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")

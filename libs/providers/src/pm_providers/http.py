@@ -61,6 +61,8 @@ __all__ = [
 ]
 
 Params = Mapping[str, str | int | float]
+# Connecting to a provider takes no longer than this (within PROVIDER_TIMEOUT_S for the whole exchange).
+CONNECT_TIMEOUT_S = 5.0
 
 
 class TokenSource(Protocol):
@@ -106,9 +108,7 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rand: Callable[[], float] =
 def build_session(settings: ProviderSettings) -> aiohttp.ClientSession:
     """The process's one session for provider calls: pooled, keep-alive, bounded timeouts."""
     timeout = aiohttp.ClientTimeout(
-        total=settings.total_timeout_s,
-        connect=settings.connect_timeout_s,
-        sock_read=settings.read_timeout_s,
+        total=settings.provider_timeout_s, connect=min(CONNECT_TIMEOUT_S, settings.provider_timeout_s)
     )
     connector = aiohttp.TCPConnector(
         limit=settings.max_connections,

@@ -11,12 +11,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
-class ProviderName(StrEnum):
-    SPOTIFY = "spotify"
-    DEEZER = "deezer"
-    TIDAL = "tidal"
-    YOUTUBE = "youtube"
+# The one definition of the providers' names, re-exported for the adapters' callers.
+from pm_contracts.providers import ProviderName as ProviderName
 
 
 class MediaType(StrEnum):

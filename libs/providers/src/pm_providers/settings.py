@@ -1,20 +1,23 @@
-"""Provider settings: every base URL, timeouts, retry policy, rate limits and quotas.
+"""Provider settings: every host, the timeout, retry policy, rate limits and quotas.
 
-Built once at start-up (``load_settings(ProviderSettings)`` from pm_platform) and passed in. Defaults
-are the real hosts and each provider's documented or observed limits; :meth:`ProviderSettings.for_emulator`
-points every host at the provider emulator (``http://127.0.0.1:3199/<host>``).
+:class:`ProviderHostSettings` declares where each provider is reached, once for the project: auth (for
+OAuth) and the adapters' :class:`ProviderSettings` both include it, so the variables are the same
+everywhere and get the platform's ``<VAR>_FILE`` and production checks. Built once at start-up
+(``load_settings`` from pm_platform) and passed in. Defaults are the real hosts and each provider's
+documented or observed limits; :meth:`ProviderHostSettings.for_emulator` points every host at the
+provider emulator (``http://127.0.0.1:3199/<host>``).
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pm_platform.settings import SettingsBase
 from pm_providers.models import ProviderName
 
-# Each provider host, by the variable that names it (the emulator mounts each under /<host>). The
+# Each provider host, by the setting that names it (the emulator mounts each under /<host>). The
 # variables hold the host only, as everywhere in the project (auth, the native stack, compose); the
 # API version path each adapter speaks is the code's business, in API_PATHS.
 REAL_URLS: dict[str, str] = {
@@ -24,8 +27,10 @@ REAL_URLS: dict[str, str] = {
     "deezer_connect_url": "https://connect.deezer.com",
     "tidal_api_url": "https://openapi.tidal.com",
     "tidal_auth_url": "https://auth.tidal.com",
+    "tidal_login_url": "https://login.tidal.com",
     "youtube_api_url": "https://www.googleapis.com",
     "google_oauth2_url": "https://oauth2.googleapis.com",
+    "google_accounts_url": "https://accounts.google.com",
 }
 API_PATHS: dict[ProviderName, str] = {
     ProviderName.SPOTIFY: "/v1",
@@ -105,21 +110,47 @@ class YoutubeQuota(BaseModel):
     project: str = Field(default="default", description="quota key: one per Google Cloud project")
 
 
-class ProviderSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False, populate_by_name=True)
+def _host(name: str) -> Any:
+    return Field(default=REAL_URLS[name], alias=name.upper())
 
-    spotify_api_url: str = Field(default=REAL_URLS["spotify_api_url"], alias="SPOTIFY_API_URL")
-    spotify_accounts_url: str = Field(default=REAL_URLS["spotify_accounts_url"], alias="SPOTIFY_ACCOUNTS_URL")
-    deezer_api_url: str = Field(default=REAL_URLS["deezer_api_url"], alias="DEEZER_API_URL")
-    deezer_connect_url: str = Field(default=REAL_URLS["deezer_connect_url"], alias="DEEZER_CONNECT_URL")
-    tidal_api_url: str = Field(default=REAL_URLS["tidal_api_url"], alias="TIDAL_API_URL")
-    tidal_auth_url: str = Field(default=REAL_URLS["tidal_auth_url"], alias="TIDAL_AUTH_URL")
-    youtube_api_url: str = Field(default=REAL_URLS["youtube_api_url"], alias="YOUTUBE_API_URL")
-    google_oauth2_url: str = Field(default=REAL_URLS["google_oauth2_url"], alias="GOOGLE_OAUTH2_URL")
 
-    connect_timeout_s: float = Field(default=5.0, gt=0, alias="PROVIDER_CONNECT_TIMEOUT_S")
-    read_timeout_s: float = Field(default=30.0, gt=0, alias="PROVIDER_READ_TIMEOUT_S")
-    total_timeout_s: float = Field(default=60.0, gt=0, alias="PROVIDER_TOTAL_TIMEOUT_S")
+class ProviderHostSettings(SettingsBase):
+    """Where each provider is reached, and how long one exchange with a provider may take.
+
+    Declared once: auth's settings and the adapters' :class:`ProviderSettings` include this class.
+    """
+
+    spotify_api_url: str = _host("spotify_api_url")
+    spotify_accounts_url: str = _host("spotify_accounts_url")
+    deezer_api_url: str = _host("deezer_api_url")
+    deezer_connect_url: str = _host("deezer_connect_url")
+    tidal_api_url: str = _host("tidal_api_url")
+    tidal_auth_url: str = _host("tidal_auth_url")
+    tidal_login_url: str = _host("tidal_login_url")
+    youtube_api_url: str = _host("youtube_api_url")
+    google_oauth2_url: str = _host("google_oauth2_url")
+    google_accounts_url: str = _host("google_accounts_url")
+    # One HTTP exchange with a provider (connecting, sending, reading the whole answer); retries and
+    # Retry-After waits come on top.
+    provider_timeout_s: float = Field(default=30.0, gt=0, le=600, alias="PROVIDER_TIMEOUT_S")
+
+    @field_validator(*REAL_URLS, mode="after")
+    @classmethod
+    def _provider_host_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    def for_emulator(self, base: str = "http://127.0.0.1:3199") -> Self:
+        """A copy with every host at ``<base>/<host>`` (the emulator's one substitution)."""
+        base = base.rstrip("/")
+        urls = {name: f"{base}/{url.split('://', 1)[1]}" for name, url in REAL_URLS.items()}
+        return self.model_copy(update=urls)
+
+
+class ProviderSettings(ProviderHostSettings):
+    """What the adapters need: the hosts, the timeout, pooling, retries, rate limits and quotas."""
+
     max_connections: int = Field(default=100, ge=1, alias="PROVIDER_MAX_CONNECTIONS")
     max_connections_per_host: int = Field(default=20, ge=1, alias="PROVIDER_MAX_CONNECTIONS_PER_HOST")
 
@@ -144,13 +175,6 @@ class ProviderSettings(BaseSettings):
         description="read durations with one videos.list call per page of playlist items",
     )
 
-    @field_validator(*REAL_URLS, mode="after")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
-
     def api_base(self, provider: ProviderName) -> str:
         """The base URL an adapter's paths are relative to: the host plus the API version path."""
         host = {
@@ -163,9 +187,3 @@ class ProviderSettings(BaseSettings):
 
     def limits_for(self, provider: ProviderName) -> ProviderLimitsSpec:
         return self.rate_limits.get(provider, DEFAULT_RATE_LIMITS[provider])
-
-    def for_emulator(self, base: str = "http://127.0.0.1:3199") -> ProviderSettings:
-        """A copy with every host at ``<base>/<host>`` (the emulator's one substitution)."""
-        base = base.rstrip("/")
-        urls = {name: f"{base}/{url.split('://', 1)[1]}" for name, url in REAL_URLS.items()}
-        return self.model_copy(update=urls)

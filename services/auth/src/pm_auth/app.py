@@ -4,12 +4,14 @@ from importlib import resources
 
 from pm_auth.commands import SCHEMA, rotate_master_key_command, rotate_signing_key_command
 from pm_auth.context import auth_context, auth_resources
-from pm_auth.events.handlers import event_handlers
+from pm_auth.events.handlers import handlers
 from pm_auth.http.routes import add_routes
 from pm_auth.purge import session_purge
 from pm_auth.settings import AuthSettings
+from pm_auth.usecases.accounts import erase_user_rows
 from pm_platform.health import HealthCheck
 from pm_platform.service import Runtime, ServiceDefinition
+from pm_platform.users import UserData
 
 
 def health_checks(rt: Runtime) -> list[HealthCheck]:
@@ -30,7 +32,8 @@ def definition() -> ServiceDefinition:
         settings_cls=AuthSettings,
         migrations=resources.files("pm_auth") / "migrations",
         routes=add_routes,
-        event_handlers=event_handlers,
+        event_handlers=handlers,
+        user_data=UserData(erase=erase_user_rows),
         resources=[auth_resources, session_purge],
         health_checks=health_checks,
         client_max_size=64 * 1024,

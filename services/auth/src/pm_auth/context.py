@@ -1,6 +1,6 @@
 """The auth service's live state beside the chassis runtime: keys, password hasher, provider clients.
 
-Built once per process by the :func:`auth_resources` resource and kept in ``Runtime.extras``.
+Built once per process by the :func:`auth_resources` resource and kept in the runtime as ``rt[AUTH]``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,8 @@ from pm_auth.domain.oauth_clients import OAuthClient, ProviderName
 from pm_auth.domain.passwords import PasswordHasher
 from pm_auth.keys import MasterKeys, SigningKeys, ring_checker, ring_from, watch_master_keys
 from pm_auth.settings import AuthSettings
+from pm_platform.resources import ResourceKey
 from pm_platform.service import Runtime
-
-CONTEXT = "auth"
 
 
 @dataclass
@@ -41,11 +40,11 @@ class AuthContext:
         return rt.redis_key("session")
 
 
+AUTH = ResourceKey("auth", AuthContext)
+
+
 def auth_context(rt: Runtime) -> AuthContext:
-    ctx = rt.extras.get(CONTEXT)
-    if not isinstance(ctx, AuthContext):
-        raise RuntimeError("the auth context is not started")
-    return ctx
+    return rt[AUTH]
 
 
 def build_context(settings: AuthSettings) -> AuthContext:
@@ -69,7 +68,7 @@ async def auth_resources(rt: Runtime) -> AsyncIterator[None]:
     timeout = aiohttp.ClientTimeout(total=settings.provider_timeout_s, connect=5)
     async with aiohttp.ClientSession(timeout=timeout) as http:
         ctx.http = http
-        rt.extras[CONTEXT] = ctx
+        rt[AUTH] = ctx
         async for _ in watch_master_keys(
             ctx.master, settings.master_key_watch_interval_s, settings.master_key_files
         ):

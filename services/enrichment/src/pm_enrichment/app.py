@@ -2,7 +2,7 @@
 
 from importlib import resources
 
-from pm_enrichment.events.handlers import event_handlers
+from pm_enrichment.events.handlers import handlers
 from pm_enrichment.http.routes import add_routes
 from pm_enrichment.settings import EnrichmentSettings
 from pm_platform.service import ServiceDefinition
@@ -16,5 +16,5 @@ def definition() -> ServiceDefinition:
         settings_cls=EnrichmentSettings,
         migrations=resources.files("pm_enrichment") / "migrations",
         routes=add_routes,
-        event_handlers=event_handlers,
+        event_handlers=handlers,
     )

@@ -2,11 +2,13 @@
 
 from importlib import resources
 
-from pm_export.events.handlers import event_handlers
+from pm_export.events.handlers import handlers
 from pm_export.http.routes import add_routes
 from pm_export.settings import ExportSettings
+from pm_export.usecases.users import erase_user_objects
 from pm_platform.s3 import object_store, object_store_check
 from pm_platform.service import ServiceDefinition
+from pm_platform.users import UserData
 
 
 def definition() -> ServiceDefinition:
@@ -17,7 +19,8 @@ def definition() -> ServiceDefinition:
         settings_cls=ExportSettings,
         migrations=resources.files("pm_export") / "migrations",
         routes=add_routes,
-        event_handlers=event_handlers,
+        event_handlers=handlers,
+        user_data=UserData(erase=erase_user_objects),
         resources=[object_store],
         health_checks=lambda rt: [object_store_check(rt)],
     )

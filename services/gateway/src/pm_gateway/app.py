@@ -4,16 +4,18 @@ import gc
 from collections.abc import AsyncIterator
 from importlib import resources
 
-from pm_gateway.events.handlers import event_handlers
+from pm_gateway.events.handlers import handlers
 from pm_gateway.http.context import edge_context
 from pm_gateway.http.edge import edge_middleware
 from pm_gateway.http.jobs import job_event_hub
 from pm_gateway.http.routes import add_routes
 from pm_gateway.http.upstreams import upstream_checks, upstream_client
 from pm_gateway.settings import GatewaySettings
+from pm_gateway.usecases.users import erase_job_snapshots
 from pm_platform.health import HealthCheck
 from pm_platform.s3 import object_store, object_store_check
 from pm_platform.service import Runtime, ServiceDefinition
+from pm_platform.users import UserData
 
 
 async def _frozen_heap(_: Runtime) -> AsyncIterator[None]:
@@ -36,7 +38,8 @@ def definition() -> ServiceDefinition:
         settings_cls=GatewaySettings,
         migrations=resources.files("pm_gateway") / "migrations",
         routes=add_routes,
-        event_handlers=event_handlers,
+        event_handlers=handlers,
+        user_data=UserData(erase=erase_job_snapshots),
         # The upstream client before the edge: the edge fetches the JWKS through it.
         resources=[object_store, upstream_client, edge_context, job_event_hub, _frozen_heap],
         health_checks=_health_checks,

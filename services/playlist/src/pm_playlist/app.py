@@ -3,7 +3,7 @@
 from importlib import resources
 
 from pm_platform.service import ServiceDefinition
-from pm_playlist.events.handlers import event_handlers
+from pm_playlist.events.handlers import handlers
 from pm_playlist.http.routes import add_routes
 from pm_playlist.settings import PlaylistSettings
 
@@ -16,5 +16,5 @@ def definition() -> ServiceDefinition:
         settings_cls=PlaylistSettings,
         migrations=resources.files("pm_playlist") / "migrations",
         routes=add_routes,
-        event_handlers=event_handlers,
+        event_handlers=handlers,
     )

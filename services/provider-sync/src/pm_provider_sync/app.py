@@ -3,7 +3,8 @@
 from importlib import resources
 
 from pm_platform.service import ServiceDefinition
-from pm_provider_sync.events.handlers import event_handlers
+from pm_platform.users import UserData
+from pm_provider_sync.events.handlers import handlers
 from pm_provider_sync.http.routes import add_routes
 from pm_provider_sync.settings import ProviderSyncSettings
 
@@ -16,5 +17,6 @@ def definition() -> ServiceDefinition:
         settings_cls=ProviderSyncSettings,
         migrations=resources.files("pm_provider_sync") / "migrations",
         routes=add_routes,
-        event_handlers=event_handlers,
+        event_handlers=handlers,
+        user_data=UserData(tables=("provider_links",)),
     )

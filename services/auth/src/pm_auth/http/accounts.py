@@ -284,7 +284,8 @@ async def delete_me(request: web.Request) -> web.Response:
                 )
         await revoke_and_announce(rt, conn, user.id, "user_deleted", now)
         session_ids = await sessions_sql.session_ids_of_user(conn, user.id)
-        await users_sql.delete_user_data(conn, rt.jobs, user.id)
+        await users_sql.delete_user_data(conn, user.id)
+        await rt.jobs.delete_for_user(conn, user.id)
         await rt.emit(conn, "user.deleted", str(user.id), UserDeleted(user_id=user.id, deleted_at=now))
     await forget_sessions(rt, session_ids, marker=False)  # erasure: no marker naming the sessions stays
     assert ctx.http is not None

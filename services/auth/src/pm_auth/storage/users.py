@@ -8,8 +8,6 @@ from datetime import datetime
 
 import asyncpg
 
-from pm_platform.jobs import JobStore
-
 
 @dataclass(frozen=True)
 class User:
@@ -76,7 +74,7 @@ async def update_password_hash_if_unchanged(
     )
 
 
-async def delete_user_data(conn: asyncpg.Connection, jobs: JobStore, user_id: uuid.UUID) -> int:
+async def delete_user_data(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
     """Remove every row of this schema that belongs to the user; returns how many were removed.
 
     Idempotent. Sessions, refresh tokens, OAuth attempts and provider links go with the user row
@@ -92,5 +90,4 @@ async def delete_user_data(conn: asyncpg.Connection, jobs: JobStore, user_id: uu
     ):
         status = await conn.execute(sql, user_id)
         removed += int(status.split()[-1])
-    removed += await jobs.delete_for_user(conn, user_id)
     return removed

@@ -1,18 +1,6 @@
-"""Event handlers of the enrichment service. Each runs in the transaction that records the event id."""
+"""Event handlers of the enrichment service: each runs in the transaction that records the event id and
+calls a use case. A deleted user's data is erased by the chassis (app.py declares what it keeps)."""
 
-import asyncpg
-from loguru import logger
+from pm_platform.consumers import EventHandlers
 
-from pm_contracts.envelope import Envelope
-from pm_contracts.users import UserDeleted
-from pm_enrichment.storage.users import delete_user_data
-from pm_platform.consumers import Handler
-from pm_platform.service import Runtime
-
-
-def event_handlers(rt: Runtime) -> dict[str, Handler]:
-    async def on_user_deleted(conn: asyncpg.Connection, envelope: Envelope, event: UserDeleted) -> None:
-        removed = await delete_user_data(conn, rt.jobs, event.user_id)
-        logger.info("removed {} row(s) of deleted user {}", removed, event.user_id)
-
-    return {"user.deleted": on_user_deleted}
+handlers = EventHandlers()

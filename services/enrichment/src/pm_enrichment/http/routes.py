@@ -6,4 +6,4 @@ from pm_platform.service import Runtime
 
 
 def add_routes(app: web.Application, rt: Runtime) -> None:
-    """The library API lands with the unified-library issue; health and metrics come from the chassis."""
+    """No API of its own yet: health and metrics come from the chassis."""

@@ -1,0 +1,1 @@
+"""SQL of the enrichment schema, and only here."""

@@ -1,0 +1,1 @@
+"""SQL of the export schema, and only here."""

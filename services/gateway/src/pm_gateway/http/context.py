@@ -23,10 +23,10 @@ from pm_gateway.storage.jobs import JobSnapshots
 from pm_gateway.storage.ratelimit import RateLimiter
 from pm_gateway.storage.revocations import RevokedSessions
 from pm_platform.identity import Identity, IdentitySigner
+from pm_platform.resources import ResourceKey
 from pm_platform.service import Runtime
 from pm_platform.tasks import cancel_and_wait
 
-EDGE = "edge"
 # An identity assertion lives 60 s; one is reused for half of that, so a busy session signs one
 # assertion per 30 s instead of one per request.
 _ASSERTION_REUSE_S = 30.0
@@ -75,9 +75,11 @@ class Edge:
         return f"{self.key_prefix}:rl:{rate_class}:{kind}:{subject}"
 
 
+EDGE = ResourceKey("edge", Edge)
+
+
 def edge(rt: Runtime) -> Edge:
-    state: Edge = rt.extras[EDGE]
-    return state
+    return rt[EDGE]
 
 
 async def edge_context(rt: Runtime) -> AsyncIterator[None]:
@@ -96,7 +98,7 @@ async def edge_context(rt: Runtime) -> AsyncIterator[None]:
         settings.jwks_refetch_interval_s,
     )
     prefix = rt.redis_key()
-    rt.extras[EDGE] = Edge(
+    rt[EDGE] = Edge(
         settings=settings,
         verifier=verifier,
         jwks=jwks,

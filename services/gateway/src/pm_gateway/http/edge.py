@@ -224,9 +224,9 @@ async def _idempotent(state: Edge, request: web.Request, handler: Handler, key: 
 async def decorate_response(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: the headers every response of the gateway carries."""
     runtime = request.app[RUNTIME]
-    state = runtime.extras.get(EDGE)
-    if state is None:
+    if EDGE not in runtime:
         return
+    state = runtime[EDGE]
     headers = response.headers
     headers["Server"] = "playlist-manager"  # not aiohttp's name and version
     headers.update(security_headers(request.path, https=state.settings.is_https, docs_policy=DOCS_CSP))

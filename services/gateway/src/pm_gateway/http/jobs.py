@@ -27,12 +27,12 @@ from pm_gateway.http.context import edge
 from pm_gateway.http.edge import IDENTITY
 from pm_gateway.storage.jobs import JobSnapshots
 from pm_platform.errors import NotFound
+from pm_platform.resources import ResourceKey
 from pm_platform.service import RUNTIME, Runtime
 from pm_platform.tasks import cancel_and_wait
 
 HEARTBEAT_S = 15.0
 MAX_STREAM_S = 30 * 60.0
-HUB = "job_event_hub"
 
 
 class JobEventHub:
@@ -89,9 +89,12 @@ class JobEventHub:
                 queue.put_nowait(snapshot)
 
 
+JOB_EVENT_HUB = ResourceKey("job_event_hub", JobEventHub)
+
+
 async def job_event_hub(rt: Runtime) -> AsyncIterator[None]:
     hub = JobEventHub(rt.redis, JobSnapshots(rt.redis, rt.redis_key()))
-    rt.extras[HUB] = hub
+    rt[JOB_EVENT_HUB] = hub
     task = asyncio.create_task(hub.run(), name="job-event-hub")
     try:
         yield
@@ -117,7 +120,7 @@ async def get_job(request: web.Request) -> web.Response:
 
 async def job_events(request: web.Request) -> web.StreamResponse:
     snapshot = await _owned_snapshot(request)
-    hub: JobEventHub = request.app[RUNTIME].extras[HUB]
+    hub = request.app[RUNTIME][JOB_EVENT_HUB]
     response = web.StreamResponse(
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store", "X-Accel-Buffering": "no"}
     )

@@ -10,20 +10,20 @@ from pm_gateway.http.upstream_client import UpstreamPool
 from pm_gateway.settings import GatewaySettings
 from pm_gateway.storage.instances import latest_instances
 from pm_platform.health import HealthCheck
+from pm_platform.resources import ResourceKey
 from pm_platform.service import Runtime
 
-CLIENT = "upstream_client"
-POOL = "upstream_pool"
+# The aiohttp session for the gateway's own calls, and the proxy's connection pool.
+UPSTREAM_SESSION = ResourceKey("upstream_session", aiohttp.ClientSession)
+UPSTREAM_POOL = ResourceKey("upstream_pool", UpstreamPool)
 
 
 def upstream_session(rt: Runtime) -> aiohttp.ClientSession:
-    session: aiohttp.ClientSession = rt.extras[CLIENT]
-    return session
+    return rt[UPSTREAM_SESSION]
 
 
 def upstream_pool(rt: Runtime) -> UpstreamPool:
-    pool: UpstreamPool = rt.extras[POOL]
-    return pool
+    return rt[UPSTREAM_POOL]
 
 
 async def upstream_client(rt: Runtime) -> AsyncIterator[None]:
@@ -39,8 +39,8 @@ async def upstream_client(rt: Runtime) -> AsyncIterator[None]:
         auto_decompress=False,
         cookie_jar=aiohttp.DummyCookieJar(),  # cookies belong to clients, never to the gateway
     ) as session:
-        rt.extras[CLIENT] = session
-        pool = rt.extras[POOL] = UpstreamPool()
+        rt[UPSTREAM_SESSION] = session
+        pool = rt[UPSTREAM_POOL] = UpstreamPool()
         try:
             yield
         finally:

@@ -1,0 +1,1 @@
+"""SQL of the playlist schema, and only here."""

@@ -1,0 +1,1 @@
+"""SQL of the provider_sync schema, and only here."""

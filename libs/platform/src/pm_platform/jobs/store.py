@@ -1,0 +1,210 @@
+"""SQL for the ``jobs`` table; every write also emits ``job.updated`` through the outbox."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import asyncpg
+
+from pm_contracts.jobs import JobError, JobState
+from pm_platform.jobs.model import LEASE, MAX_ATTEMPTS, TERMINAL, Job, JobNotFound, JobStateError
+from pm_platform.metrics import Metrics
+from pm_platform.outbox import add_event
+
+
+class JobStore:
+    """SQL for the ``jobs`` table; every write also emits ``job.updated`` through the outbox.
+
+    Each method takes a connection inside the caller's transaction (the edge owns the transaction).
+    """
+
+    def __init__(self, service: str, schema: str, metrics: Metrics | None = None) -> None:
+        self.service = service
+        self.schema = schema
+        self._metrics = metrics
+
+    async def _emit(self, conn: asyncpg.Connection, row: asyncpg.Record, transition: bool = True) -> Job:
+        job = Job.from_row(row)
+        await add_event(
+            conn,
+            schema=self.schema,
+            source=self.service,
+            event_type="job.updated",
+            subject=str(job.id),
+            data=job.to_event(self.service),
+        )
+        if self._metrics is not None and transition:
+            self._metrics.jobs.labels(job.kind, job.state).inc()
+        return job
+
+    async def create(
+        self,
+        conn: asyncpg.Connection,
+        kind: str,
+        user_id: uuid.UUID | None,
+        params: dict[str, Any] | None = None,
+    ) -> Job:
+        row = await conn.fetchrow(
+            """INSERT INTO jobs (id, kind, user_id, state, params) VALUES ($1, $2, $3, 'queued', $4::jsonb)
+               RETURNING *""",
+            uuid.uuid4(),
+            kind,
+            user_id,
+            json.dumps(params or {}),
+        )
+        assert row is not None
+        return await self._emit(conn, row)
+
+    async def get(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job:
+        row = await conn.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
+        if row is None:
+            raise JobNotFound(str(job_id))
+        return Job.from_row(row)
+
+    async def cancel_requested(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> bool:
+        return bool(await conn.fetchval("SELECT cancel_requested FROM jobs WHERE id = $1", job_id))
+
+    async def list_for_user(self, conn: asyncpg.Connection, user_id: uuid.UUID, limit: int = 50) -> list[Job]:
+        rows = await conn.fetch(
+            "SELECT * FROM jobs WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2", user_id, limit
+        )
+        return [Job.from_row(r) for r in rows]
+
+    async def claim_next(self, conn: asyncpg.Connection, kinds: list[str]) -> Job | None:
+        row = await conn.fetchrow(
+            """UPDATE jobs SET state = 'running', started_at = now(), updated_at = now(), attempts = attempts + 1,
+                              lease_until = now() + $2::interval
+               WHERE id = (SELECT id FROM jobs WHERE state = 'queued' AND kind = ANY($1)
+                           ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
+               RETURNING *""",
+            kinds,
+            LEASE,
+        )
+        return await self._emit(conn, row) if row is not None else None
+
+    async def report_progress(
+        self, conn: asyncpg.Connection, job_id: uuid.UUID, progress: float, message: str | None = None
+    ) -> Job:
+        row = await conn.fetchrow(
+            """UPDATE jobs SET progress = GREATEST(progress, LEAST($2::real, 1)), message = COALESCE($3, message),
+                      updated_at = now()
+               WHERE id = $1 AND state = 'running' RETURNING *""",
+            job_id,
+            progress,
+            message,
+        )
+        if row is None:
+            raise JobStateError(f"job {job_id} is not running")
+        return await self._emit(conn, row, transition=False)
+
+    async def finish(
+        self,
+        conn: asyncpg.Connection,
+        job_id: uuid.UUID,
+        state: JobState,
+        result: dict[str, Any] | None = None,
+        error: JobError | None = None,
+    ) -> Job:
+        if state not in TERMINAL:
+            raise JobStateError(f"{state} is not a terminal state")
+        row = await conn.fetchrow(
+            """UPDATE jobs SET state = $2, result = $3::jsonb, error = $4::jsonb, finished_at = now(),
+                      updated_at = now(), progress = CASE WHEN $2 = 'succeeded' THEN 1 ELSE progress END
+               WHERE id = $1 AND state IN ('queued', 'running', 'paused') RETURNING *""",
+            job_id,
+            state,
+            json.dumps(result) if result is not None else None,
+            error.model_dump_json() if error is not None else None,
+        )
+        if row is None:
+            raise JobStateError(f"job {job_id} has already finished")
+        return await self._emit(conn, row)
+
+    async def pause(
+        self, conn: asyncpg.Connection, job_id: uuid.UUID, waiting_for: str, error: JobError
+    ) -> Job:
+        """A running job waits for ``waiting_for``; its progress stays."""
+        row = await conn.fetchrow(
+            """UPDATE jobs SET state = 'paused', waiting_for = $2, error = $3::jsonb, lease_until = NULL,
+                      updated_at = now()
+               WHERE id = $1 AND state = 'running' RETURNING *""",
+            job_id,
+            waiting_for,
+            error.model_dump_json(),
+        )
+        if row is None:
+            raise JobStateError(f"job {job_id} is not running")
+        return await self._emit(conn, row)
+
+    async def resume_waiting(
+        self, conn: asyncpg.Connection, user_id: uuid.UUID, waiting_for: str
+    ) -> list[Job]:
+        """Back to the queue: the user's jobs paused for ``waiting_for`` (idempotent)."""
+        rows = await conn.fetch(
+            """UPDATE jobs SET state = 'queued', waiting_for = NULL, error = NULL, started_at = NULL,
+                      updated_at = now()
+               WHERE user_id = $1 AND state = 'paused' AND waiting_for = $2 RETURNING *""",
+            user_id,
+            waiting_for,
+        )
+        return [await self._emit(conn, row) for row in rows]
+
+    async def request_cancel(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job:
+        """A queued or paused job is cancelled at once; a running one stops at its next progress check.
+
+        The row is locked first, so a runner cannot claim the job between the check and the change.
+        """
+        row = await conn.fetchrow("SELECT * FROM jobs WHERE id = $1 FOR UPDATE", job_id)
+        if row is None:
+            raise JobNotFound(str(job_id))
+        if row["state"] in ("queued", "paused"):
+            return await self.finish(conn, job_id, "cancelled")
+        if row["state"] in TERMINAL:
+            raise JobStateError(f"job {job_id} has already finished")
+        row = await conn.fetchrow(
+            """UPDATE jobs SET cancel_requested = true, message = 'cancellation requested', updated_at = now()
+               WHERE id = $1 AND state = 'running' RETURNING *""",
+            job_id,
+        )
+        assert row is not None
+        return await self._emit(conn, row, transition=False)
+
+    async def renew_leases(self, conn: asyncpg.Connection, job_ids: list[uuid.UUID]) -> None:
+        await conn.execute(
+            "UPDATE jobs SET lease_until = now() + $2::interval WHERE id = ANY($1) AND state = 'running'",
+            job_ids,
+            LEASE,
+        )
+
+    async def recover_abandoned(
+        self, conn: asyncpg.Connection, max_attempts: int = MAX_ATTEMPTS
+    ) -> list[Job]:
+        """Running jobs whose lease ran out lost their worker: back to the queue, or failed after
+        ``max_attempts`` (a job that kills its worker every time must not loop forever)."""
+        rows = await conn.fetch(
+            """SELECT id, attempts FROM jobs WHERE state = 'running' AND lease_until < now()
+               FOR UPDATE SKIP LOCKED LIMIT 100"""
+        )
+        recovered: list[Job] = []
+        for row in rows:
+            if row["attempts"] >= max_attempts:
+                error = JobError(code="worker-lost", message="the job's worker stopped too many times")
+                recovered.append(await self.finish(conn, row["id"], "failed", error=error))
+            elif (job := await self.requeue(conn, row["id"])) is not None:
+                recovered.append(job)
+        return recovered
+
+    async def requeue(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job | None:
+        """Put a running job back in the queue (its worker stopped); None if it is no longer running."""
+        row = await conn.fetchrow(
+            """UPDATE jobs SET state = 'queued', started_at = NULL, lease_until = NULL, updated_at = now()
+               WHERE id = $1 AND state = 'running' RETURNING *""",
+            job_id,
+        )
+        return await self._emit(conn, row) if row is not None else None
+
+    async def delete_for_user(self, conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
+        result = await conn.execute("DELETE FROM jobs WHERE user_id = $1", user_id)
+        return int(result.split()[-1])

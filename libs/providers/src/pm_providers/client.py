@@ -105,7 +105,14 @@ class Providers:
         """The user's tokens for ``provider`` from auth (pm_providers.tokens), over the shared session."""
         if self._session is None:
             raise RuntimeError("Providers is not started (await providers.start())")
-        return AuthTokenSource(self._session, auth_url, service_token, user_id, ProviderName(provider))
+        return AuthTokenSource(
+            self._session,
+            auth_url,
+            service_token,
+            user_id,
+            ProviderName(provider),
+            provider_timeout_s=self.settings.provider_timeout_s,
+        )
 
     def adapter(
         self,

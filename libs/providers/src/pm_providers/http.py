@@ -4,8 +4,9 @@ Per call, in order:
 
 1. throttle up front: a token from the provider's and the user's Redis buckets (may wait);
 2. ``before_attempt`` (YouTube charges its daily quota here; a call over quota is never sent);
-3. the HTTP call on the shared ``aiohttp.ClientSession`` (timeouts, connection reuse), with the
-   access token as ``Authorization: Bearer`` or, for Deezer, the ``access_token`` query parameter;
+3. the HTTP call on the shared ``aiohttp.ClientSession`` (pooled; ``PROVIDER_TIMEOUT_S`` per exchange),
+   with the access token as ``Authorization: Bearer`` or, for Deezer, the ``access_token`` query
+   parameter;
 4. the adapter's classifier turns the answer into ``None`` (success) or a typed error, for every
    answer including HTTP 200 (Deezer's errors come with 200);
 5. on 401 (or Deezer's invalid token): one refresh through the :class:`TokenSource`, then the call
@@ -13,9 +14,10 @@ Per call, in order:
 6. on 429: wait ``Retry-After`` (+ a small buffer) when it is at most ``max_retry_after_s``, at most
    ``max_rate_limit_waits`` times, else raise :class:`RateLimited` (or :class:`QuotaExceeded` for
    answers that escalate, Deezer's code 4);
-7. on 5xx and network errors: exponential backoff with jitter, ``max_attempts`` in all. A write
-   that is not idempotent is retried only when the failure proves it was not applied (503, refused
-   connection); otherwise it fails at once with ``ProviderUnavailable(uncertain=True)``.
+7. on 5xx and network errors (a timeout included): exponential backoff with jitter, the project's one
+   :class:`pm_platform.retry.Backoff` (configured by :class:`RetryPolicy`), ``max_attempts`` in all.
+   A write that is not idempotent is retried only when the failure proves it was not applied (503,
+   refused connection); otherwise it fails at once with ``ProviderUnavailable(uncertain=True)``.
 
 Tokens never reach a log line or an error message; URLs are never logged (Deezer's carry the token).
 """
@@ -27,7 +29,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -35,6 +37,7 @@ import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from pm_platform.logging import logger
+from pm_platform.retry import Backoff
 from pm_providers.domain.responses import ProviderResponse, parse_retry_after
 from pm_providers.errors import (
     ProviderError,
@@ -55,14 +58,11 @@ __all__ = [
     "ProviderResponse",
     "StaticTokenSource",
     "TokenSource",
-    "backoff_delay",
     "build_session",
     "parse_retry_after",
 ]
 
 Params = Mapping[str, str | int | float]
-# Connecting to a provider takes no longer than this (within PROVIDER_TIMEOUT_S for the whole exchange).
-CONNECT_TIMEOUT_S = 5.0
 
 
 class TokenSource(Protocol):
@@ -99,24 +99,15 @@ Classifier = Callable[[ProviderResponse], ProviderError | None]
 BeforeAttempt = Callable[[], Awaitable[None]]
 
 
-def backoff_delay(attempt: int, policy: RetryPolicy, rand: Callable[[], float] = random.random) -> float:
-    """Exponential backoff with jitter: ``min(max, base * 2^(attempt-1))`` scaled by 0.5..1."""
-    ceiling = min(policy.backoff_max_s, policy.backoff_base_s * 2.0 ** max(0, attempt - 1))
-    return float(ceiling * (0.5 + rand() / 2))
-
-
 def build_session(settings: ProviderSettings) -> aiohttp.ClientSession:
-    """The process's one session for provider calls: pooled, keep-alive, bounded timeouts."""
-    timeout = aiohttp.ClientTimeout(
-        total=settings.provider_timeout_s, connect=min(CONNECT_TIMEOUT_S, settings.provider_timeout_s)
-    )
+    """The process's one session for provider calls: pooled, keep-alive, bounded by PROVIDER_TIMEOUT_S."""
     connector = aiohttp.TCPConnector(
         limit=settings.max_connections,
         limit_per_host=settings.max_connections_per_host,
         keepalive_timeout=30,
     )
     return aiohttp.ClientSession(
-        timeout=timeout, connector=connector, headers={"User-Agent": "PlaylistManager/0.1"}
+        timeout=settings.client_timeout(), connector=connector, headers={"User-Agent": "PlaylistManager/0.1"}
     )
 
 
@@ -141,10 +132,9 @@ def _outcome(error: ProviderError | None) -> str:
 class _Attempt:
     """Counters of one logical request across its attempts."""
 
-    failures: int = 0  # 5xx / network attempts
+    backoff: Backoff  # counts the 5xx / network attempts
     rate_waits: int = 0
     refreshed: bool = False
-    last_error: ProviderError | None = field(default=None)
 
 
 class ProviderHttp:
@@ -167,6 +157,8 @@ class ProviderHttp:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
+        """``sleep`` waits out backoff and Retry-After; ``rand`` is the backoff's jitter (``Backoff.rand``:
+        0 waits the whole delay, 1 half of it). Tests replace both."""
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self._session = session
@@ -242,7 +234,14 @@ class ProviderHttp:
         method = method.upper()
         safe = idempotent if idempotent is not None else method in ("GET", "HEAD")
         url = self.url(path)
-        state = _Attempt()
+        state = _Attempt(
+            Backoff(
+                initial_s=self._policy.backoff_base_s,
+                max_s=self._policy.backoff_max_s,
+                rand=self._rand,
+                sleeper=self._sleep,
+            )
+        )
         while True:
             if self._limiter is not None:
                 await self._limiter.acquire(self.provider, self._user_key)
@@ -317,21 +316,22 @@ class ProviderHttp:
             )
 
     async def _backoff(self, state: _Attempt, error: ProviderError, endpoint: str, reason: str) -> bool:
-        state.failures += 1
-        if state.failures >= self._policy.max_attempts:
+        """After a failed attempt: wait and return True, or False when it was the last attempt."""
+        backoff = state.backoff
+        delay = backoff.next_delay()
+        if backoff.attempts >= self._policy.max_attempts:
             return False
-        delay = backoff_delay(state.failures, self._policy, self._rand)
         self._log.warning(
             "{} failed ({}), retry {} of {} in {:.2f}s",
             endpoint,
             error.code or error.status or reason,
-            state.failures,
+            backoff.attempts,
             self._policy.max_attempts - 1,
             delay,
         )
         self._retried(reason)
         self._waited("backoff", delay)
-        await self._sleep(delay)
+        await backoff.wait(delay)
         return True
 
     async def _wait_rate_limit(self, state: _Attempt, error: RateLimited, endpoint: str) -> bool:

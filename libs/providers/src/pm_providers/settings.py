@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, Self
 
+import aiohttp
 from pydantic import BaseModel, Field, field_validator
 
 from pm_platform.settings import SettingsBase
@@ -32,6 +33,8 @@ REAL_URLS: dict[str, str] = {
     "google_oauth2_url": "https://oauth2.googleapis.com",
     "google_accounts_url": "https://accounts.google.com",
 }
+# Connecting to a provider takes no longer than this (within PROVIDER_TIMEOUT_S for the whole exchange).
+CONNECT_TIMEOUT_S = 5.0
 API_PATHS: dict[ProviderName, str] = {
     ProviderName.SPOTIFY: "/v1",
     ProviderName.DEEZER: "",
@@ -140,6 +143,12 @@ class ProviderHostSettings(SettingsBase):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    def client_timeout(self) -> aiohttp.ClientTimeout:
+        """The timeout of every HTTP session that talks to a provider (the adapters', auth's OAuth)."""
+        return aiohttp.ClientTimeout(
+            total=self.provider_timeout_s, connect=min(CONNECT_TIMEOUT_S, self.provider_timeout_s)
+        )
 
     def for_emulator(self, base: str = "http://127.0.0.1:3199") -> Self:
         """A copy with every host at ``<base>/<host>`` (the emulator's one substitution)."""

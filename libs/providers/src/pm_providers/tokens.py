@@ -27,6 +27,10 @@ from pm_providers.errors import ProviderError, ProviderUnavailable, ReconsentReq
 from pm_providers.http import decode_body
 from pm_providers.models import ProviderName
 
+# Auth answers after at most one exchange with the provider, or after waiting PROVIDER_TIMEOUT_S + 2 s for
+# another replica's refresh (docs/security.md); the margin covers auth's database and the network.
+AUTH_ANSWER_MARGIN_S = 5.0
+
 
 class AuthTokenSource:
     """One user's access token for one provider, through auth. Cheap: make one per user and job."""
@@ -39,13 +43,13 @@ class AuthTokenSource:
         user_id: uuid.UUID,
         provider: ProviderName,
         *,
-        timeout_s: float = 30.0,
+        provider_timeout_s: float,
     ) -> None:
         self._session = session
         self._url = f"{auth_url.rstrip('/')}/internal/provider-tokens/{user_id}/{provider.value}"
         self._credential = service_credential(service_token)
         self._provider = provider
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._timeout = aiohttp.ClientTimeout(total=provider_timeout_s + AUTH_ANSWER_MARGIN_S)
         self._last: str | None = None
 
     async def access_token(self) -> str:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import inspect
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -11,6 +13,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from pm_platform.settings import load_settings
 from pm_providers.domain.classify import classify_deezer, classify_spotify
 from pm_providers.domain.responses import ProviderResponse
 from pm_providers.errors import (
@@ -21,15 +24,15 @@ from pm_providers.errors import (
     ReconsentRequired,
     Unauthorized,
 )
-from pm_providers.http import AuthStyle, ProviderHttp, backoff_delay
+from pm_providers.http import AuthStyle, ProviderHttp, build_session
 from pm_providers.metrics import ProviderMetrics
 from pm_providers.models import ProviderName
-from pm_providers.settings import RetryPolicy
+from pm_providers.settings import ProviderSettings, RetryPolicy
 
 POLICY = RetryPolicy(
     max_attempts=3, backoff_base_s=0.5, backoff_max_s=4, max_rate_limit_waits=2, deezer_quota_wait_s=5
 )
-Reply = Callable[[web.Request], web.Response]
+Reply = Callable[[web.Request], web.Response | Awaitable[web.Response]]
 
 
 class Script:
@@ -44,7 +47,8 @@ class Script:
         self.seen.append(request)
         self.bodies.append(await request.read())
         reply = self.replies.pop(0) if self.replies else ok({"ok": True})
-        return reply(request)
+        response = reply(request)
+        return await response if inspect.isawaitable(response) else response
 
 
 def ok(body: Any, status: int = 200) -> Reply:
@@ -62,6 +66,16 @@ def drop() -> Reply:
         assert request.transport is not None
         request.transport.close()
         raise ConnectionResetError
+
+    return reply
+
+
+def stalled(release: asyncio.Event) -> Reply:
+    """An answer that does not come until ``release`` is set."""
+
+    async def reply(_r: web.Request) -> web.Response:
+        await release.wait()
+        return web.json_response({})
 
     return reply
 
@@ -107,7 +121,12 @@ def pipeline(
     classify: Callable[[ProviderResponse], ProviderError | None] | None = None,
     auth: AuthStyle = AuthStyle.BEARER,
     waits: list[float] | None = None,
+    policy: RetryPolicy = POLICY,
+    jitter: float = 0.0,
+    metrics: ProviderMetrics | None = None,
 ) -> ProviderHttp:
+    """The pipeline with its waits recorded instead of slept; ``jitter`` is what its random source
+    draws (0: every backoff waits its whole delay, 1: half of it)."""
     recorded = waits if waits is not None else []
 
     async def sleep(s: float) -> None:
@@ -119,11 +138,11 @@ def pipeline(
         base_url=base,
         classify=classify or (lambda r: classify_spotify(r, POLICY)),
         tokens=tokens if tokens is not None else Tokens(),
-        policy=POLICY,
+        policy=policy,
         auth_style=auth,
-        metrics=ProviderMetrics(),
+        metrics=metrics if metrics is not None else ProviderMetrics(),
         sleep=sleep,
-        rand=lambda: 1.0,
+        rand=lambda: jitter,
     )
 
 
@@ -191,6 +210,26 @@ async def test_dropped_connection(script: tuple[Script, str], session: aiohttp.C
     with pytest.raises(ProviderUnavailable) as err:
         await pipeline(session, base).request("POST", "/x", endpoint="x", json_body={})
     assert err.value.uncertain and err.value.code == "network"
+
+
+async def test_provider_timeout_ends_an_exchange_that_does_not_answer(
+    script: tuple[Script, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, base = script
+    monkeypatch.setenv("PROVIDER_TIMEOUT_S", "0.2")
+    release = asyncio.Event()
+    s.replies = [stalled(release)] * 3
+    session = build_session(load_settings(ProviderSettings))
+    started = time.monotonic()
+    try:
+        with pytest.raises(ProviderUnavailable) as err:
+            await pipeline(session, base).request("GET", "/x", endpoint="x")
+    finally:
+        release.set()
+        await session.close()
+    assert time.monotonic() - started < 2  # max_attempts exchanges of 0.2 s each (the backoff is not slept)
+    assert err.value.code == "network" and "TimeoutError" in err.value.message
+    assert len(s.seen) == 3
 
 
 async def test_429_waits_retry_after_then_raises_when_persistent(
@@ -289,9 +328,50 @@ async def test_errors_never_carry_the_token(
     assert "stale-token" not in str(err.value) and "http" not in str(err.value)
 
 
-def test_backoff_is_bounded_and_jittered() -> None:
-    policy = RetryPolicy(backoff_base_s=0.5, backoff_max_s=4)
-    assert backoff_delay(1, policy, lambda: 1.0) == 0.5
-    assert backoff_delay(3, policy, lambda: 1.0) == 2.0
-    assert backoff_delay(10, policy, lambda: 1.0) == 4.0
-    assert backoff_delay(10, policy, lambda: 0.0) == 2.0
+@pytest.mark.parametrize(
+    ("jitter", "expected"),
+    [
+        (0.0, [0.5, 1.0, 2.0, 4.0, 4.0]),
+        (1.0, [0.25, 0.5, 1.0, 2.0, 2.0]),
+        (0.5, [0.375, 0.75, 1.5, 3.0, 3.0]),
+    ],
+)
+async def test_backoff_doubles_up_to_its_ceiling_and_jitter_shortens_it(
+    script: tuple[Script, str], session: aiohttp.ClientSession, jitter: float, expected: list[float]
+) -> None:
+    """RetryPolicy configures the Backoff: backoff_base_s, doubling, at most backoff_max_s, each wait
+    cut by up to half at random (equal jitter)."""
+    s, base = script
+    policy = POLICY.model_copy(update={"max_attempts": 6})
+    metrics = ProviderMetrics()
+    waits: list[float] = []
+    s.replies = [spotify_error(502, "bad gateway")] * 5 + [ok({"x": 1})]
+    http = pipeline(session, base, waits=waits, policy=policy, jitter=jitter, metrics=metrics)
+    assert (await http.request("GET", "/x", endpoint="x")).body == {"x": 1}
+    assert waits == pytest.approx(expected)
+    assert len(s.seen) == 6
+    waited = metrics.registry.get_sample_value(
+        "pm_provider_wait_seconds_total", {"provider": "spotify", "reason": "backoff"}
+    )
+    assert waited == pytest.approx(sum(expected))
+
+
+async def test_each_request_backs_off_from_the_start_and_429_waits_do_not_count_as_attempts(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    s, base = script
+    waits: list[float] = []
+    http = pipeline(session, base, waits=waits)
+    s.replies = [spotify_error(503, "down"), ok({})]
+    await http.request("GET", "/a", endpoint="a")
+    s.replies = [
+        spotify_error(503, "down"),
+        spotify_error(429, "slow down", **{"Retry-After": "1"}),
+        spotify_error(429, "slow down", **{"Retry-After": "1"}),
+        spotify_error(503, "down"),
+        ok({"b": 1}),
+    ]
+    assert (await http.request("GET", "/b", endpoint="b")).body == {"b": 1}
+    # /a: one backoff; /b starts again at the initial delay, its Retry-After waits between the two 5xx
+    # neither use up one of the 3 attempts nor reset the backoff.
+    assert waits == [0.5, 0.5, pytest.approx(1.1), pytest.approx(1.1), 1.0]

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from pm_platform.settings import SettingsError, load_settings
 from pm_providers.base import ProviderAdapter, WriteProgress
 from pm_providers.errors import InvalidRequest, PartialWrite, ProviderUnavailable
+from pm_providers.http import build_session
 from pm_providers.models import (
     ProviderLimits,
     ProviderName,
@@ -16,7 +19,15 @@ from pm_providers.models import (
     ProviderUser,
     WriteResult,
 )
-from pm_providers.settings import DEFAULT_RATE_LIMITS, ProviderSettings
+from pm_providers.settings import (
+    CONNECT_TIMEOUT_S,
+    DEFAULT_RATE_LIMITS,
+    REAL_URLS,
+    ProviderHostSettings,
+    ProviderSettings,
+)
+
+HOST_VARIABLES = [name.upper() for name in REAL_URLS]
 
 
 def test_defaults_are_the_real_hosts() -> None:
@@ -52,6 +63,22 @@ def test_for_emulator_rewrites_every_host() -> None:
     assert s.spotify_accounts_url == "http://127.0.0.1:3199/accounts.spotify.com"
     assert s.tidal_auth_url == "http://127.0.0.1:3199/auth.tidal.com"
     assert s.google_oauth2_url == "http://127.0.0.1:3199/oauth2.googleapis.com"
+    for name, real in REAL_URLS.items():
+        assert getattr(s, name) == "http://127.0.0.1:3199/" + real.removeprefix("https://")
+
+
+def test_every_host_variable_is_declared_once_for_auth_and_the_adapters() -> None:
+    hosts = {f.alias for name, f in ProviderHostSettings.model_fields.items() if name in REAL_URLS}
+    assert hosts == set(HOST_VARIABLES)
+    assert set(ProviderHostSettings.model_fields) <= set(ProviderSettings.model_fields)
+
+
+def test_the_emulator_serves_every_host_the_settings_name() -> None:
+    """``for_emulator`` and the native stack send each host to ``<emulator>/<host>``: it must be there."""
+    from pm_provider_emulator.http.common import HOST_PROVIDER
+
+    for name, url in REAL_URLS.items():
+        assert url.removeprefix("https://") in HOST_PROVIDER, name
 
 
 def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,10 +100,51 @@ def test_default_buckets_stay_within_documented_windows() -> None:
     assert spotify.capacity + spotify.per_second * 30 <= 180  # the emulator's rolling 30 s window
 
 
-def test_bad_url_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SPOTIFY_API_URL", "api.spotify.com")
-    with pytest.raises(ValueError, match=r"http:// or https://"):
-        ProviderSettings()
+@pytest.mark.parametrize("variable", HOST_VARIABLES)
+def test_a_host_that_is_not_http_is_a_one_line_error_naming_its_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    monkeypatch.setenv(variable, "api.example.com")
+    with pytest.raises(SettingsError) as err:
+        load_settings(ProviderSettings)
+    assert str(err.value) == f"{variable}: must be an http:// or https:// URL"
+
+
+@pytest.mark.parametrize("settings_cls", [ProviderHostSettings, ProviderSettings])
+def test_a_host_may_come_from_a_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings_cls: type[ProviderHostSettings]
+) -> None:
+    """``<VAR>_FILE``, as for every setting of the project (Docker and Kubernetes secrets)."""
+    monkeypatch.delenv("SPOTIFY_API_URL", raising=False)
+    path = tmp_path / "spotify-api-url"
+    path.write_text("https://spotify.proxy.example.org/\n")
+    monkeypatch.setenv("SPOTIFY_API_URL_FILE", str(path))
+    assert load_settings(settings_cls).spotify_api_url == "https://spotify.proxy.example.org"
+    path.write_text("spotify.proxy.example.org\n")
+    with pytest.raises(SettingsError, match=r"^SPOTIFY_API_URL: must be an http:// or https:// URL$"):
+        load_settings(settings_cls)
+    monkeypatch.setenv("SPOTIFY_API_URL", "https://api.spotify.com")
+    with pytest.raises(SettingsError, match="set either SPOTIFY_API_URL or SPOTIFY_API_URL_FILE"):
+        load_settings(settings_cls)
+
+
+async def test_provider_timeout_bounds_the_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PROVIDER_TIMEOUT_S is the one provider timeout: a whole exchange, connecting included."""
+    defaults = build_session(ProviderSettings())
+    monkeypatch.setenv("PROVIDER_TIMEOUT_S", "12.5")
+    configured = build_session(load_settings(ProviderSettings))
+    try:
+        assert defaults.timeout.total == 30 and defaults.timeout.connect == CONNECT_TIMEOUT_S
+        assert configured.timeout.total == 12.5 and configured.timeout.connect == CONNECT_TIMEOUT_S
+        assert configured.timeout.sock_read is None and configured.timeout.sock_connect is None
+    finally:
+        await defaults.close()
+        await configured.close()
+    monkeypatch.setenv("PROVIDER_TIMEOUT_S", "2")
+    assert load_settings(ProviderHostSettings).client_timeout().connect == 2  # never beyond the whole
+    monkeypatch.setenv("PROVIDER_TIMEOUT_S", "0")
+    with pytest.raises(SettingsError, match=r"^PROVIDER_TIMEOUT_S: "):
+        load_settings(ProviderSettings)
 
 
 class Batches(ProviderAdapter):

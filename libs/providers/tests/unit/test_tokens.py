@@ -4,8 +4,10 @@ runs the same against the real auth and the provider emulator.)"""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -13,8 +15,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from redis.asyncio import Redis
 
 from pm_platform.identity import service_credential
+from pm_providers import Providers, ProviderSettings
 from pm_providers.errors import ProviderError, ProviderUnavailable, ReconsentRequired, Unauthorized
 from pm_providers.models import ProviderName
 from pm_providers.tokens import AuthTokenSource
@@ -73,7 +77,9 @@ async def test_asks_with_the_service_credential_and_names_a_refused_token_by_its
     fake, url = auth
     fake.answers += [_token("first"), _token("second")]
     async with aiohttp.ClientSession() as session:
-        source = AuthTokenSource(session, url, SERVICE_TOKEN, USER, ProviderName.SPOTIFY)
+        source = AuthTokenSource(
+            session, url, SERVICE_TOKEN, USER, ProviderName.SPOTIFY, provider_timeout_s=5
+        )
         assert await source.access_token() == "first"
         assert await source.refresh() == "second"
     credential = service_credential(SERVICE_TOKEN)
@@ -105,7 +111,9 @@ async def test_each_answer_becomes_the_error_its_caller_acts_on(auth, answer, er
     fake, url = auth
     fake.answers.append(answer)
     async with aiohttp.ClientSession() as session:
-        source = AuthTokenSource(session, url, SERVICE_TOKEN, USER, ProviderName.SPOTIFY)
+        source = AuthTokenSource(
+            session, url, SERVICE_TOKEN, USER, ProviderName.SPOTIFY, provider_timeout_s=5
+        )
         with pytest.raises(error) as raised:
             await source.access_token()
     assert type(raised.value) is error
@@ -119,6 +127,35 @@ async def test_auth_out_of_reach_is_unavailable():
         await server.start_server()
         url = f"http://127.0.0.1:{server.port}"
         await server.close()  # nothing listens there any more
-        source = AuthTokenSource(session, url, SERVICE_TOKEN, USER, ProviderName.DEEZER)
+        source = AuthTokenSource(session, url, SERVICE_TOKEN, USER, ProviderName.DEEZER, provider_timeout_s=5)
         with pytest.raises(ProviderUnavailable, match="auth did not answer"):
             await source.access_token()
+
+
+async def test_a_service_waits_for_auth_as_long_as_auth_may_take(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Auth may take one provider exchange (PROVIDER_TIMEOUT_S) and some more: the services' token
+    sources wait that long, then the call is ProviderUnavailable (retried later), never stuck."""
+    release = asyncio.Event()
+
+    async def stall(_request: web.Request) -> web.Response:
+        await release.wait()
+        return _token("late")
+
+    app = web.Application()
+    app.router.add_post("/internal/provider-tokens/{user}/{provider}", stall)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    monkeypatch.setattr("pm_providers.tokens.AUTH_ANSWER_MARGIN_S", 0.1)
+    settings = ProviderSettings(PROVIDER_TIMEOUT_S=0.2)
+    started = time.monotonic()
+    try:
+        async with Providers(settings, Redis()) as providers:  # no Redis command: no call is made
+            tokens = providers.user_tokens(
+                USER, "tidal", auth_url=f"http://127.0.0.1:{server.port}", service_token=SERVICE_TOKEN
+            )
+            with pytest.raises(ProviderUnavailable, match="auth did not answer"):
+                await tokens.access_token()
+    finally:
+        release.set()
+        await server.close()
+    assert 0.3 <= time.monotonic() - started < 2

@@ -28,6 +28,7 @@ import asyncpg
 import pytest
 from minio import Minio
 
+from pm_contracts.services import deployed_services
 from pm_devstack.stack import Stack
 from pm_platform.identity import service_credential
 
@@ -129,10 +130,11 @@ async def _rows_of_user(stack: Stack, user_id: str, session_ids: list[str]) -> l
     try:
         columns = await conn.fetch(
             """SELECT table_schema, table_name, column_name FROM information_schema.columns
-               WHERE table_schema IN ('gateway','auth','playlist','provider_sync','export','enrichment')
+               WHERE table_schema = ANY($1::text[])
                  AND table_name NOT IN ('outbox', 'inbox', 'schema_migrations')
                  AND data_type IN ('uuid', 'text', 'character varying')
-                 AND column_name IN ('user_id', 'id', 'owner_id', 'subject', 'session_id')"""
+                 AND column_name IN ('user_id', 'id', 'owner_id', 'subject', 'session_id')""",
+            [spec.schema for spec in deployed_services()],
         )
         found = []
         for c in columns:

@@ -30,7 +30,7 @@ def _combine(errors: Sequence[DevstackError], stack: Stack) -> DevstackError:
     return DevstackError(", ".join(error.component for error in errors), summary, stack.config.logs_dir)
 
 
-def _start_and_wait(components: Sequence[Component], timeout: float, say: Say, stack: Stack) -> None:
+def start_and_wait(components: Sequence[Component], timeout: float, say: Say, stack: Stack) -> None:
     """Start what is not running and wait until healthy, every component in its own thread.
 
     In parallel because some launches do real work first (initdb, Kafka's storage format: a JVM each)
@@ -101,7 +101,7 @@ def up(
     infra = stack.infra()
     say("infrastructure:")
     _install(infra, say, stack)
-    _start_and_wait(infra, INFRA_TIMEOUT, say, stack)
+    start_and_wait(infra, INFRA_TIMEOUT, say, stack)
     began = time.monotonic()
     bootstrap_database(stack.admin_dsn(), DATABASE_NAME, stack.database_roles())
     say(f"  {'bootstrap':<18} database {DATABASE_NAME} and roles in {time.monotonic() - began:5.1f} s")
@@ -119,13 +119,13 @@ def up(
         if migrate_first:
             migrate(stack, say=say)
         say("services:")
-        _start_and_wait(services, SERVICE_TIMEOUT, say, stack)
+        start_and_wait(services, SERVICE_TIMEOUT, say, stack)
     say(f"up in {time.monotonic() - total:.1f} s")
     if not infra_only:
         say(f"gateway: {stack.gateway_url}")
 
 
-def _stop_all(components: Sequence[Component], say: Say) -> None:
+def stop_all(components: Sequence[Component], say: Say) -> None:
     running = [component for component in components if component.is_running()]
 
     def stop(component: Component) -> float:
@@ -141,8 +141,8 @@ def _stop_all(components: Sequence[Component], say: Say) -> None:
 def down(stack: Stack, *, say: Say = print) -> None:
     """Stop services first (they hold connections to the infra), then the infrastructure."""
     total = time.monotonic()
-    _stop_all(stack.services(include_dev=True), say)
-    _stop_all(stack.infra(), say)
+    stop_all(stack.services(include_dev=True), say)
+    stop_all(stack.infra(), say)
     say(f"down in {time.monotonic() - total:.1f} s")
 
 
@@ -175,4 +175,4 @@ def restart(stack: Stack, name: str, *, say: Say = print) -> None:
 
 def stop(stack: Stack, names: Sequence[str], *, say: Say = print) -> None:
     """Stop the named components (infra or services), in parallel; not-running ones are skipped."""
-    _stop_all([stack.component(name) for name in names], say)
+    stop_all([stack.component(name) for name in names], say)

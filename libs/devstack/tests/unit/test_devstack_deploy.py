@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pm_contracts.services import deployed_services
 from pm_devstack import deploy
 from pm_devstack.envfile import parse_env_file
 from pm_devstack.errors import DevstackError
@@ -31,9 +32,8 @@ COMPOSE_FILE = "docker-compose.yml"
 ENV_EXAMPLE = ".env.example"
 INIT_DB = Path("deploy") / "compose" / "init-db.sh"
 INFRA = {"postgres", "db-init", "redis", "kafka", "s3"}
-# proto/services.yaml's `services`, spelled out for parametrize; test_parametrized_services_are_all_of_them
-# fails when the file gains or loses one.
-SERVICES = ("gateway", "auth", "playlist", "provider-sync", "export", "enrichment")
+# The deployed services of proto/services.yaml, the one list (pm_contracts.services).
+SERVICES = [spec.name for spec in deployed_services()]
 # The seed's variable names (devops guide) plus Kafka and the identity keys; every service gets all of them.
 SEED_VARIABLES = {
     "DATABASE_URL",
@@ -380,10 +380,6 @@ def test_services_accept_the_example_env_and_refuse_it_in_production(repo_root: 
     refused = _check_config(spec, env | {"ENVIRONMENT": "production"})
     assert refused.returncode == 2, refused.stdout
     assert "development default" in refused.stderr
-
-
-def test_parametrized_services_are_all_of_them(repo_root: Path) -> None:
-    assert list(SERVICES) == [spec.name for spec in _specs(repo_root) if not spec.dev]
 
 
 def test_interpolation_follows_compose() -> None:

@@ -57,7 +57,7 @@ class FakeComponent(Component):
 def test_start_and_wait_starts_only_what_is_stopped(tmp_path: Path, tmp_stack: Stack) -> None:
     a, b = FakeComponent("a", tmp_path), FakeComponent("b", tmp_path, running=True)
     lines: list[str] = []
-    lifecycle._start_and_wait([a, b], 5, lines.append, tmp_stack)
+    lifecycle.start_and_wait([a, b], 5, lines.append, tmp_stack)
     assert (a.starts, b.starts) == (1, 0)
     assert lines[0].split()[:3] == ["a", "started,", "healthy"]
     assert "already running" in lines[1]
@@ -67,7 +67,7 @@ def test_a_running_component_started_from_other_code_is_restarted(tmp_path: Path
     stale = FakeComponent("stale", tmp_path, running=True, stale=True)
     current = FakeComponent("current", tmp_path, running=True)
     lines: list[str] = []
-    lifecycle._start_and_wait([stale, current], 5, lines.append, tmp_stack)
+    lifecycle.start_and_wait([stale, current], 5, lines.append, tmp_stack)
     assert (stale.stops, stale.starts) == (1, 1) and (current.stops, current.starts) == (0, 0)
     assert "restarted (code or configuration changed)" in lines[0]
     assert "already running" in lines[1]
@@ -76,7 +76,7 @@ def test_a_running_component_started_from_other_code_is_restarted(tmp_path: Path
 def test_a_dying_component_fails_fast_with_its_log(tmp_path: Path, tmp_stack: Stack) -> None:
     dead = FakeComponent("dead", tmp_path, dies=True)
     with pytest.raises(DevstackError) as caught:
-        lifecycle._start_and_wait([dead], 30, lambda _: None, tmp_stack)
+        lifecycle.start_and_wait([dead], 30, lambda _: None, tmp_stack)
     assert caught.value.one_line() == f"error: dead: exited during startup (see {tmp_path / 'dead.log'})"
 
 
@@ -84,7 +84,7 @@ def test_several_failures_still_make_one_line(tmp_path: Path, tmp_stack: Stack) 
     one, two = FakeComponent("one", tmp_path, hangs=True), FakeComponent("two", tmp_path, hangs=True)
     ok = FakeComponent("ok", tmp_path)
     with pytest.raises(DevstackError) as caught:
-        lifecycle._start_and_wait([one, ok, two], 0.3, lambda _: None, tmp_stack)
+        lifecycle.start_and_wait([one, ok, two], 0.3, lambda _: None, tmp_stack)
     line = caught.value.one_line()
     assert "\n" not in line
     assert line.startswith("error: one, two: one: not healthy after 0 s; two: not healthy after 0 s")
@@ -95,7 +95,7 @@ def test_several_failures_still_make_one_line(tmp_path: Path, tmp_stack: Stack) 
 def test_stop_all_stops_only_running(tmp_path: Path) -> None:
     a, b = FakeComponent("a", tmp_path, running=True), FakeComponent("b", tmp_path)
     lines: list[str] = []
-    lifecycle._stop_all([a, b], lines.append)
+    lifecycle.stop_all([a, b], lines.append)
     assert (a.stops, b.stops) == (1, 0)
     assert len(lines) == 1
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from pm_contracts.services import deployed_services
 from pm_devstack.config import StackConfig
 from pm_devstack.envfile import identity_public_key
 from pm_devstack.errors import DevstackError
@@ -116,7 +117,7 @@ def test_infra_endpoints_for_tests(tmp_stack: Stack) -> None:
 
 def test_bootstrap_roles_cover_every_schema(tmp_stack: Stack) -> None:
     roles = tmp_stack.database_roles()
-    assert sorted(roles) == sorted(["gateway", "auth", "playlist", "provider_sync", "export", "enrichment"])
+    assert sorted(roles) == sorted(spec.schema for spec in deployed_services())
     assert roles["provider_sync"][0] == "pm_provider_sync"
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import re
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any, NoReturn, TypeVar
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceSettingsError
 
 
 class Environment(StrEnum):
@@ -74,8 +76,12 @@ class SecretFileSource(PydanticBaseSettingsSource):
         values: dict[str, Any] = {}
         for field_name, field in self.settings_cls.model_fields.items():
             value, key, _ = self.get_field_value(field, field_name)
-            if value is not None:
-                values[key] = value
+            if value is None:
+                continue
+            try:  # JSON-typed fields (models, dicts, lists) are decoded as from the variable itself
+                values[key] = self.prepare_field_value(field_name, field, value, False)
+            except ValueError as exc:
+                raise SettingsError(f"{_env_name(field_name, field)}_FILE: not valid JSON ({exc})") from None
         return values
 
 
@@ -318,12 +324,21 @@ def describe_validation_error(exc: ValidationError, settings_cls: type[BaseSetti
     return "; ".join(sorted(parts, key=lambda p: not p.startswith("DATABASE_URL")))
 
 
+# pydantic-settings' own error for a JSON-typed variable that is not JSON names the field like this.
+_SOURCE_ERROR = re.compile(r'error parsing value for field "(?P<field>[^"]+)"')
+
+
 def load_settings(settings_cls: type[S]) -> S:
     """Build settings from the environment or raise SettingsError with a one-line message."""
     try:
         return settings_cls()
     except ValidationError as exc:
         raise SettingsError(describe_validation_error(exc, settings_cls)) from None
+    except SourceSettingsError as exc:
+        match = _SOURCE_ERROR.match(str(exc))
+        field = settings_cls.model_fields.get(match["field"]) if match else None
+        name = _env_name(match["field"], field) if match and field is not None else "settings"
+        raise SettingsError(f"{name}: not valid JSON ({exc.__cause__})") from None
 
 
 def exit_on_settings_error(error: SettingsError, service: str) -> NoReturn:

@@ -5,15 +5,19 @@ from collections.abc import AsyncIterator
 from importlib import resources
 
 from pm_gateway.events.handlers import handlers
-from pm_gateway.http.context import edge_context
 from pm_gateway.http.edge import edge_middleware
-from pm_gateway.http.jobs import job_event_hub
 from pm_gateway.http.routes import add_routes
-from pm_gateway.http.upstreams import upstream_checks, upstream_client
-from pm_gateway.settings import GatewaySettings
+from pm_gateway.resources import (
+    UPSTREAM_READINESS,
+    edge_context,
+    job_event_hub,
+    upstream_client,
+    upstream_readiness,
+)
+from pm_gateway.settings import GatewaySettings, gateway_settings
+from pm_gateway.usecases import instances
 from pm_gateway.usecases.users import erase_job_snapshots
-from pm_platform.health import HealthCheck
-from pm_platform.s3 import object_store, object_store_check
+from pm_platform.health import Check, HealthCheck
 from pm_platform.service import Runtime, ServiceDefinition
 from pm_platform.users import UserData
 
@@ -27,7 +31,19 @@ async def _frozen_heap(_: Runtime) -> AsyncIterator[None]:
 
 
 def _health_checks(rt: Runtime) -> list[HealthCheck]:
-    return [object_store_check(rt), *upstream_checks(rt)]
+    """Beyond the chassis' (PostgreSQL, Redis, Kafka: what the gateway needs to serve), informational
+    only: each upstream's readiness (one service down must not take the only entrypoint out of
+    rotation), and which services announced themselves through Kafka (proves the event path)."""
+
+    def upstream(name: str) -> Check:
+        return lambda: rt[UPSTREAM_READINESS].check(name)
+
+    checks = [
+        HealthCheck(f"service:{name}", upstream(name), timeout_s=4.0, informational=True)
+        for name in gateway_settings(rt).upstreams()
+    ]
+    checks.append(HealthCheck("events", lambda: instances.announced(rt), informational=True))
+    return checks
 
 
 def definition() -> ServiceDefinition:
@@ -40,8 +56,8 @@ def definition() -> ServiceDefinition:
         routes=add_routes,
         event_handlers=handlers,
         user_data=UserData(erase=erase_job_snapshots),
-        # The upstream client before the edge: the edge fetches the JWKS through it.
-        resources=[object_store, upstream_client, edge_context, job_event_hub, _frozen_heap],
+        # The upstream client first: the readiness probe asks through it, the edge fetches the JWKS.
+        resources=[upstream_client, upstream_readiness, edge_context, job_event_hub, _frozen_heap],
         health_checks=_health_checks,
         # Innermost: preflight, route lookup, token, rate limit and revocation, Idempotency-Key.
         middlewares=[edge_middleware],

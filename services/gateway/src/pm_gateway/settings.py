@@ -1,21 +1,27 @@
+"""Settings of the gateway, from the environment (README, "Configuration")."""
+
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from pm_contracts.services import deployed_services
 from pm_gateway.domain.clients import TrustedProxies
 from pm_gateway.domain.cors import parse_origins
 from pm_gateway.domain.origins import Origin
 from pm_gateway.domain.ratelimit import RateLimit
 from pm_platform.identity import identity_key_id, raw_public_key
-from pm_platform.settings import InfraSettings, S3Settings, check_jwt_secret, decode_ed25519_key
+from pm_platform.service import Runtime
+from pm_platform.settings import InfraSettings, check_jwt_secret, decode_ed25519_key
 
 
-class GatewaySettings(InfraSettings, S3Settings):
-    """Settings of the gateway: the shared ones, object storage (for readiness), the upstreams, token
-    verification, rate limits, CORS and body limits (docs/security.md is the contract they serve)."""
+class GatewaySettings(InfraSettings):
+    """Settings of the gateway: the shared ones, the upstreams, token verification, rate limits, CORS
+    and body limits (docs/security.md is the contract they serve)."""
 
     port: int = Field(default=3101, alias="PORT", ge=1, le=65535)
+    # Where each upstream service listens: one <NAME>_URL per service of proto/services.yaml but the
+    # gateway itself (upstreams() reads them by that name; a unit test keeps the two lists equal).
     auth_url: str = Field(alias="AUTH_URL")
     playlist_url: str = Field(alias="PLAYLIST_URL")
     provider_sync_url: str = Field(alias="PROVIDER_SYNC_URL")
@@ -47,7 +53,7 @@ class GatewaySettings(InfraSettings, S3Settings):
 
     @field_validator("api_base_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _public_base_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
@@ -108,13 +114,12 @@ class GatewaySettings(InfraSettings, S3Settings):
         return decode_ed25519_key(self.identity_signing_key.get_secret_value())
 
     def upstreams(self) -> dict[str, str]:
-        """Service name → base URL, for routing and readiness."""
+        """Service name → base URL, for routing and readiness: every deployed service but the public
+        one (the gateway), in proto/services.yaml's order, from its ``<NAME>_URL`` setting."""
         return {
-            "auth": self.auth_url.rstrip("/"),
-            "playlist": self.playlist_url.rstrip("/"),
-            "provider-sync": self.provider_sync_url.rstrip("/"),
-            "export": self.export_url.rstrip("/"),
-            "enrichment": self.enrichment_url.rstrip("/"),
+            spec.name: getattr(self, spec.url_variable.lower())
+            for spec in deployed_services()
+            if not spec.public
         }
 
     def rate_limits(self) -> dict[str, RateLimit]:
@@ -132,3 +137,10 @@ class GatewaySettings(InfraSettings, S3Settings):
     @property
     def is_https(self) -> bool:
         return self.api_base_url.startswith("https://")
+
+
+def gateway_settings(rt: Runtime) -> GatewaySettings:
+    """The runtime's settings, as the gateway's own."""
+    settings = rt.settings
+    assert isinstance(settings, GatewaySettings)
+    return settings

@@ -14,14 +14,14 @@ import pytest
 import uvloop
 from aiohttp import web
 
-from pm_gateway.domain.origins import Origin
-from pm_gateway.http.upstream_client import (
+from pm_gateway.clients.upstream_client import (
     HIGH_WATER,
     UpstreamBroken,
     UpstreamError,
     UpstreamPool,
     UpstreamUnavailable,
 )
+from pm_gateway.domain.origins import Origin
 
 LOOPS: dict[str, Callable[[Awaitable[Any]], Any]] = {
     "asyncio": asyncio.run,

@@ -12,7 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class EmulatorSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="EMULATOR_", extra="ignore")
 
-    port: int = Field(3199, validation_alias=AliasChoices("PORT", "EMULATOR_PORT"))
+    port: int = Field(3199, ge=1, le=65535, validation_alias=AliasChoices("PORT", "EMULATOR_PORT"))
     host: str = Field("127.0.0.1", validation_alias=AliasChoices("HOST", "EMULATOR_HOST"))
     environment: str = Field(
         "development", validation_alias=AliasChoices("ENVIRONMENT", "EMULATOR_ENVIRONMENT")

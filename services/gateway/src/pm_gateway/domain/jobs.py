@@ -26,3 +26,7 @@ def sse_event(snapshot: JobUpdated) -> bytes:
 
 
 SSE_HEARTBEAT = b": keep-alive\n\n"
+# A stream sends a comment line after this long without news (proxies time out idle connections), and
+# ends after MAX_STREAM_S (EventSource reconnects by itself).
+HEARTBEAT_S = 15.0
+MAX_STREAM_S = 30 * 60.0

@@ -3,7 +3,7 @@
 The verifier accepts exactly one algorithm (EdDSA, or HS256 when configured as the fallback) and
 refuses everything else before looking at a key, so ``alg: none`` and algorithm confusion (an HS256
 token "signed" with the public key) fail the same way as any other algorithm. Keys come from the JWKS
-(kept current by http/jwks.py); a token naming a key id the verifier does not know raises
+(kept current by clients/jwks.py); a token naming a key id the verifier does not know raises
 :class:`UnknownKey`, so the caller can refetch the JWKS once and retry.
 """
 

@@ -1,132 +1,18 @@
-"""The public API's OpenAPI document (proto/openapi.yaml) as /openapi.json, and a small docs page.
-
-The document is read and converted once at start-up; if it is not there yet it is looked for again on
-request, so a gateway started before it existed serves it as soon as it does. /docs is one
-self-contained page (inline script and style allowed by hash in its own CSP) that renders the
-operations from /openapi.json: nothing is fetched from elsewhere.
-"""
+"""The public API's OpenAPI document (proto/openapi.yaml) as /openapi.json, and a small docs page
+(domain/docs.py; the document is loaded at start-up, resources.py)."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import yaml
 from aiohttp import web
-from loguru import logger
 
-from pm_gateway.domain.headers import docs_csp, script_hash
-from pm_platform.errors import ServiceUnavailable
-
-_RELATIVE = Path("proto") / "openapi.yaml"
+from pm_gateway.domain.docs import DOCS_HTML
+from pm_gateway.resources import EDGE
+from pm_platform.service import RUNTIME
 
 
-def find_document(configured: Path | None) -> Path | None:
-    """OPENAPI_PATH, else proto/openapi.yaml above the working directory or this package."""
-    if configured is not None:
-        return configured
-    for base in [Path.cwd(), *Path.cwd().parents, *Path(__file__).resolve().parents]:
-        candidate = base / _RELATIVE
-        if candidate.is_file():
-            return candidate
-    return None
-
-
-@dataclass
-class OpenApiDocument:
-    configured: Path | None
-    body: bytes | None = None
-    operations: list[dict[str, Any]] = field(default_factory=list)
-
-    @classmethod
-    def load(cls, configured: Path | None) -> OpenApiDocument:
-        document = cls(configured)
-        document.reload()
-        return document
-
-    def reload(self) -> bool:
-        path = find_document(self.configured)
-        if path is None or not path.is_file():
-            logger.warning("no OpenAPI document (proto/openapi.yaml; set OPENAPI_PATH); /openapi.json is 503")
-            return False
-        try:
-            spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            logger.error("cannot read the OpenAPI document {}: {}", path, exc)
-            return False
-        self.body = json.dumps(spec, default=str).encode()
-        return True
-
-    def json_body(self) -> bytes:
-        if self.body is None and not self.reload():
-            raise ServiceUnavailable("the API description is not available")
-        assert self.body is not None
-        return self.body
-
-
-_STYLE = """
-body{font:15px/1.5 system-ui,sans-serif;margin:0 auto;max-width:60rem;padding:1rem 2rem;color:#222}
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd}
-details{border:1px solid #ddd;border-radius:6px;margin:.4rem 0;padding:.3rem .6rem}
-summary{cursor:pointer}code,pre{font:13px ui-monospace,monospace}pre{background:#f6f6f6;padding:.5rem;overflow:auto}
-.m{display:inline-block;min-width:4.5rem;font-weight:bold;text-transform:uppercase}
-.get{color:#0a6}.post{color:#06c}.put,.patch{color:#a60}.delete{color:#c22}.lock{color:#888}
-"""
-
-_SCRIPT = """
-(async () => {
-  const root = document.getElementById('api');
-  const el = (tag, attrs, ...kids) => {
-    const e = document.createElement(tag);
-    Object.entries(attrs || {}).forEach(([k, v]) => e.setAttribute(k, v));
-    kids.forEach(k => e.append(k));
-    return e;
-  };
-  let spec;
-  try {
-    const r = await fetch('/openapi.json', {headers: {Accept: 'application/json'}});
-    if (!r.ok) throw new Error(r.status + ' ' + r.statusText);
-    spec = await r.json();
-  } catch (err) { root.append(el('p', {}, 'Cannot load /openapi.json: ' + err)); return; }
-  document.title = (spec.info && spec.info.title) || 'API';
-  root.append(el('h1', {}, document.title + ' ' + ((spec.info && spec.info.version) || '')));
-  if (spec.info && spec.info.description) root.append(el('p', {}, spec.info.description));
-  root.append(el('p', {}, el('a', {href: '/openapi.json'}, 'openapi.json')));
-  const groups = {};
-  for (const [path, item] of Object.entries(spec.paths || {})) {
-    for (const method of ['get', 'post', 'put', 'patch', 'delete']) {
-      const op = item[method];
-      if (!op) continue;
-      const tag = (op.tags && op.tags[0]) || 'other';
-      (groups[tag] = groups[tag] || []).push([method, path, op, item]);
-    }
-  }
-  for (const [tag, ops] of Object.entries(groups)) {
-    root.append(el('h2', {}, tag));
-    for (const [method, path, op, item] of ops) {
-      const secured = (op.security || spec.security || []).length > 0;
-      const head = el('summary', {}, el('span', {class: 'm ' + method}, method), el('code', {}, path), ' ',
-                      op.summary || '', secured ? el('span', {class: 'lock'}, ' (bearer)') : '');
-      const body = el('div', {});
-      if (op.description) body.append(el('p', {}, op.description));
-      const params = [...(item.parameters || []), ...(op.parameters || [])];
-      if (params.length) body.append(el('pre', {}, params.map(p => p.$ref || (p.in + ' ' + p.name + (p.required ? ' (required)' : ''))).join('\\n')));
-      if (op.requestBody) body.append(el('pre', {}, 'body: ' + JSON.stringify(op.requestBody.content || op.requestBody, null, 1)));
-      body.append(el('pre', {}, Object.entries(op.responses || {}).map(([s, r]) => s + ' ' + (r.description || r.$ref || '')).join('\\n')));
-      root.append(el('details', {}, head, body));
-    }
-  }
-})();
-"""
-
-DOCS_HTML = (
-    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>API</title>'
-    '<meta name="viewport" content="width=device-width, initial-scale=1">'
-    f'<style>{_STYLE}</style></head><body><main id="api"></main><script>{_SCRIPT}</script></body></html>'
-)
-DOCS_CSP = docs_csp([script_hash(_SCRIPT)], [script_hash(_STYLE)])
+async def openapi_json(request: web.Request) -> web.Response:
+    body = request.app[RUNTIME][EDGE].openapi.json_body()
+    return web.Response(body=body, content_type="application/json")
 
 
 async def docs_page(_: web.Request) -> web.Response:

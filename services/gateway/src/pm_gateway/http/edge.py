@@ -11,40 +11,21 @@ from __future__ import annotations
 
 import time
 
-import redis.exceptions
 from aiohttp import web
-from loguru import logger
 
 from pm_gateway.domain import idempotency
-from pm_gateway.domain.clients import Client, identify_client, rate_limit_subject
+from pm_gateway.domain.clients import identify_client
+from pm_gateway.domain.docs import DOCS_CSP
 from pm_gateway.domain.headers import security_headers
-from pm_gateway.domain.ratelimit import Decision, rate_limit_headers
-from pm_gateway.domain.routes import Auth, Route, resolve
+from pm_gateway.domain.idempotency import StoredResponse
+from pm_gateway.domain.ratelimit import rate_limit_headers
+from pm_gateway.domain.routes import Auth, resolve
 from pm_gateway.domain.tokens import AccessClaims, TokenRejected, UnknownKey
-from pm_gateway.http.context import EDGE, Edge, edge
-from pm_gateway.http.docs import DOCS_CSP
-from pm_gateway.storage.ratelimit import Bucket
-from pm_platform.errors import (
-    BadRequest,
-    Conflict,
-    Forbidden,
-    NotFound,
-    PayloadTooLarge,
-    Problem,
-    ServiceUnavailable,
-    TooManyRequests,
-    Unauthorized,
-)
+from pm_gateway.resources import BUFFER_RESPONSE, CLIENT, EDGE, IDENTITY, RATE, ROUTE, Edge, read_body
+from pm_platform.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
 from pm_platform.http import Handler
 from pm_platform.identity import Identity
 from pm_platform.service import RUNTIME
-
-CLIENT = web.RequestKey("client", Client)
-ROUTE = web.RequestKey("route", Route)
-IDENTITY = web.RequestKey("identity", Identity)
-RATE = web.RequestKey("rate_decision", Decision)
-BODY = web.RequestKey("body", bytes)
-BUFFER_RESPONSE = web.RequestKey("buffer_response", bool)
 
 _REALM = 'Bearer realm="playlist-manager"'
 
@@ -80,53 +61,9 @@ async def authenticate(state: Edge, request: web.Request) -> AccessClaims:
         raise _unauthorized(str(exc)) from None
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
-    """The whole request body, at most ``limit`` bytes (413 beyond); read once per request."""
-    if BODY in request:
-        return request[BODY]
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"the body may be at most {limit} bytes")
-    chunks, size = [], 0
-    while chunk := await request.content.readany():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body may be at most {limit} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    request[BODY] = body
-    return body
-
-
-async def _rate_limit(state: Edge, request: web.Request, route: Route, claims: AccessClaims | None) -> bool:
-    """Count the request against its buckets; raise 429 when refused. Returns whether the session is
-    revoked (asked in the same round trip)."""
-    limit = state.rate_limits[route.rate]
-    client = request[CLIENT]
-    buckets = [Bucket(state.bucket_key(route.rate, "ip", rate_limit_subject(client.address)), limit)]
-    revoked_key = None
-    if claims is not None:
-        buckets.append(Bucket(state.bucket_key(route.rate, "user", str(claims.user_id)), limit))
-        revoked_key = state.revoked.key(claims.session_id)
-    try:
-        decision, revoked = await state.limiter.hit(buckets, revoked_key)
-    except (redis.exceptions.RedisError, OSError) as exc:
-        # Without Redis neither limits nor revocations can be enforced: refuse rather than guess.
-        logger.warning("rate limiter unavailable: {}", exc)
-        raise ServiceUnavailable(
-            "the gateway cannot serve requests right now", headers={"Retry-After": "5"}
-        ) from None
-    request[RATE] = decision
-    if not decision.allowed:
-        raise TooManyRequests(
-            f"rate limit exceeded; retry in {rate_limit_headers(decision)['Retry-After']} s",
-            headers=rate_limit_headers(decision),
-        )
-    return revoked
-
-
 @web.middleware
 async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    state = edge(request.app[RUNTIME])
+    state = request.app[RUNTIME][EDGE]
     client = identify_client(
         request.remote,
         request.headers.get("X-Forwarded-For"),
@@ -160,7 +97,14 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
             claims = await authenticate(state, request)
         except Unauthorized as exc:
             auth_error = exc
-    revoked = await _rate_limit(state, request, route, claims)
+    # Counted even when the token was refused: guessing tokens costs the same as using one.
+    decision, revoked = await state.admission.admit(route.rate, client.address, claims)
+    request[RATE] = decision
+    if not decision.allowed:
+        raise TooManyRequests(
+            f"rate limit exceeded; retry in {rate_limit_headers(decision)['Retry-After']} s",
+            headers=rate_limit_headers(decision),
+        )
     if auth_error is not None:
         raise auth_error
     if revoked:
@@ -179,25 +123,10 @@ async def _idempotent(state: Edge, request: web.Request, handler: Handler, key: 
         raise BadRequest(f"{idempotency.HEADER} must be 1 to 255 visible ASCII characters")
     identity = request.get(IDENTITY)
     scope = f"user:{identity.user_id}" if identity else f"ip:{request[CLIENT].address}"
-    storage_id = idempotency.storage_id(scope, request.method, request.path, key)
     body = await read_body(request, state.settings.max_body_bytes)
-    fingerprint = idempotency.fingerprint(body)
-    existing = await state.idempotency.claim(storage_id, fingerprint)
-    if existing is not None:
-        if existing.fingerprint != fingerprint:
-            raise Problem(
-                f"this {idempotency.HEADER} was used with another request body",
-                status=422,
-                code="idempotency-key-reused",
-                title="Idempotency key reused",
-            )
-        if existing.response is None:
-            raise Conflict(
-                f"a request with this {idempotency.HEADER} is still being processed",
-                headers={"Retry-After": "1"},
-            )
-        stored = existing.response
-        response = web.Response(status=stored.status, body=stored.body, headers=stored.headers)
+    claim = await state.idempotency.claim(scope, request.method, request.path, key, body)
+    if isinstance(claim, StoredResponse):
+        response = web.Response(status=claim.status, body=claim.body, headers=claim.headers)
         response.headers[idempotency.REPLAYED_HEADER] = "true"
         return response
 
@@ -205,19 +134,15 @@ async def _idempotent(state: Edge, request: web.Request, handler: Handler, key: 
     try:
         outcome = await handler(request)
     except BaseException:
-        await state.idempotency.release(storage_id)
+        await state.idempotency.release(claim)
         raise
     body_out = outcome.body if isinstance(outcome, web.Response) else None
-    if isinstance(body_out, bytes) and idempotency.worth_storing(outcome.status):
-        record = idempotency.Record(
-            fingerprint,
-            idempotency.StoredResponse(
-                outcome.status, idempotency.replayable_headers(list(outcome.headers.items())), body_out
-            ),
-        )
-        await state.idempotency.complete(storage_id, record)
-    else:
-        await state.idempotency.release(storage_id)
+    await state.idempotency.finish(
+        claim,
+        outcome.status,
+        list(outcome.headers.items()),
+        body_out if isinstance(body_out, bytes) else None,
+    )
     return outcome
 
 

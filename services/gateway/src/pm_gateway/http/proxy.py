@@ -14,17 +14,15 @@ from aiohttp import web
 from loguru import logger
 from multidict import CIMultiDict
 
-from pm_gateway.domain.headers import client_response_headers, upstream_request_headers
-from pm_gateway.domain.routes import GATEWAY
-from pm_gateway.http.context import edge
-from pm_gateway.http.edge import BUFFER_RESPONSE, CLIENT, IDENTITY, ROUTE, read_body
-from pm_gateway.http.upstream_client import (
+from pm_gateway.clients.upstream_client import (
     UpstreamBroken,
     UpstreamError,
     UpstreamResponse,
     UpstreamUnavailable,
 )
-from pm_gateway.http.upstreams import upstream_pool
+from pm_gateway.domain.headers import client_response_headers, upstream_request_headers
+from pm_gateway.domain.routes import GATEWAY
+from pm_gateway.resources import BUFFER_RESPONSE, CLIENT, EDGE, IDENTITY, ROUTE, UPSTREAM_POOL, read_body
 from pm_platform.errors import (
     PROBLEM_CONTENT_TYPE,
     Problem,
@@ -41,7 +39,8 @@ _BODYLESS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 async def proxy(request: web.Request) -> web.StreamResponse:
     """Forward the request to the service owning its route (see domain/routes.py)."""
-    state = edge(request.app[RUNTIME])
+    rt = request.app[RUNTIME]
+    state = rt[EDGE]
     route = request[ROUTE]
     if route.service == GATEWAY:
         raise Problem(
@@ -61,7 +60,7 @@ async def proxy(request: web.Request) -> web.StreamResponse:
     )
     origin = state.upstreams[route.service]
     try:
-        async with await upstream_pool(request.app[RUNTIME]).request(
+        async with await rt[UPSTREAM_POOL].request(
             origin,
             request.method,
             request.rel_url.raw_path_qs,

@@ -3,17 +3,11 @@ proxied to the service owning it (domain/routes.py). Health and metrics come fro
 
 from aiohttp import web
 
-from pm_gateway.http.context import edge
-from pm_gateway.http.docs import docs_page
+from pm_gateway.http.docs import docs_page, openapi_json
 from pm_gateway.http.edge import decorate_response
 from pm_gateway.http.jobs import get_job, job_events
 from pm_gateway.http.proxy import proxy
-from pm_platform.service import RUNTIME, Runtime
-
-
-async def openapi_json(request: web.Request) -> web.Response:
-    body = edge(request.app[RUNTIME]).openapi.json_body()
-    return web.Response(body=body, content_type="application/json")
+from pm_platform.service import Runtime
 
 
 def add_routes(app: web.Application, rt: Runtime) -> None:

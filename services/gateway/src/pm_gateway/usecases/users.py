@@ -2,11 +2,10 @@
 
 import uuid
 
-from pm_gateway.storage.jobs import JobSnapshots
+from pm_gateway.usecases.jobs import job_snapshots
 from pm_platform.consumers import EventContext
 
 
 async def erase_job_snapshots(ctx: EventContext, user_id: uuid.UUID) -> int:
     """Sessions of a deleted user arrive as their own session.revoked events (reason user_deleted)."""
-    rt = ctx.runtime
-    return await JobSnapshots(rt.redis, rt.redis_key()).delete_for_user(user_id)
+    return await job_snapshots(ctx.runtime).delete_for_user(user_id)

@@ -123,7 +123,10 @@ class _Connection(asyncio.Protocol):
         self.reason_parts.append(status)
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name.decode("latin-1"), value.decode("utf-8", "surrogateescape")))
+        if self.headers_done:
+            return  # a trailer field after a chunked body: not a header of the answer, never relayed
+        # RFC 9110 §5.5: a field value has no leading or trailing whitespace (llhttp keeps the trailing).
+        self.headers.append((name.decode("latin-1"), value.strip(b" \t").decode("utf-8", "surrogateescape")))
 
     def on_headers_complete(self) -> None:
         status = self._parser.get_status_code()

@@ -143,8 +143,8 @@ async def test_keys_the_gateway_does_not_trust(gateway_url, user):
 async def insider_key(stack: Stack, jwks):
     """auth's active signing key, as auth itself opens it (see the module docstring)."""
     from pm_auth.domain.vault import KeyRing, MasterKey
-    from pm_auth.keys import open_signing_key
     from pm_auth.storage.signing_keys import published_keys
+    from pm_auth.usecases.keys import open_signing_key
 
     conn = await asyncpg.connect(stack.database_url(stack.spec("auth")))
     try:

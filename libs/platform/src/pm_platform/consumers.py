@@ -316,7 +316,9 @@ def subscribe(bus: KafkaBus, dispatcher: Dispatcher, topics: list[TopicSpec], gr
     if not topics:
         return
 
-    async def on_message(msg: KafkaMessage) -> None:
+    async def on_message(msg: KafkaMessage) -> str:
+        """Returns the outcome: FastStream sends it back to a requester (the in-memory test broker's
+        ``request``); events published to topics have no reply address, so nothing else sees it."""
         record = msg.raw_message
         origin: dict[str, str] = {}
         if record is not None and not isinstance(record, tuple):
@@ -326,7 +328,8 @@ def subscribe(bus: KafkaBus, dispatcher: Dispatcher, topics: list[TopicSpec], gr
                 "key": (record.key or b"").decode("utf-8", "replace"),
             }
         cluster_topic = getattr(record, "topic", bus.topic(topics[0].name))
-        await dispatcher.dispatch(msg.body, cluster_topic.removeprefix(bus.topic_prefix), origin)
+        outcome = await dispatcher.dispatch(msg.body, cluster_topic.removeprefix(bus.topic_prefix), origin)
+        return outcome.value
 
     subscriber = bus.broker.subscriber(
         *[bus.topic(t.name) for t in topics],

@@ -13,7 +13,7 @@ import re
 import sys
 import traceback
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import TYPE_CHECKING, Any, TextIO
 
 from loguru import logger
@@ -176,7 +176,3 @@ def configure_logging(
         logging.getLogger(name).setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     return redact
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -1,31 +1,48 @@
-"""Helpers for services' tests: run a whole service in-process, replay the registry's example events.
+"""Helpers for services' tests: run a whole service in-process, deliver events to it, replay the
+registry's example events.
 
-Nothing here fakes a server: the service runs with its real migrations against real PostgreSQL,
-Redis and Kafka, through the same factory as production.
+The service runs with its real migrations against real PostgreSQL and Redis, through the same factory
+as production. Kafka is real too (``broker="kafka"``), except in handler tests that do not need a
+broker (``broker="memory"``): there FastStream's own in-memory test broker (TestKafkaBroker) stands in
+for the cluster, so an event published on the service's bus reaches the service's real subscriber,
+dispatcher (envelope, registry validation, inbox, dead letters) and handler at once, in the test's
+task. Delivery guarantees (the outbox relay, redelivery, ordering) are tested against real Kafka.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import time
+import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 from unittest import mock
 
 import jwt
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from faststream.kafka import TestKafkaBroker
+from pydantic import BaseModel
 
-from pm_contracts.registry import TOPICS
+from pm_contracts.envelope import Envelope
+from pm_contracts.registry import TOPICS, event_spec, event_type_of
+from pm_contracts.services import deployed_services
+from pm_contracts.users import UserDeleted
+from pm_platform import db
 from pm_platform.consumers import Outcome
+from pm_platform.correlation import new_correlation_id
 from pm_platform.identity import IDENTITY_HEADER, Identity, IdentitySigner, raw_public_key
 from pm_platform.service import RUNTIME, Runtime, ServiceDefinition, create_app
 from pm_platform.settings import load_settings
@@ -53,20 +70,65 @@ class GatewayIdentityKey:
 
 @asynccontextmanager
 async def running_service(
-    definition: ServiceDefinition, env: Mapping[str, str], ready_timeout_s: float = 60.0
+    definition: ServiceDefinition,
+    env: Mapping[str, str],
+    ready_timeout_s: float = 60.0,
+    *,
+    broker: Literal["kafka", "memory"] = "kafka",
 ) -> AsyncIterator[tuple[TestClient[web.Request, web.Application], Runtime]]:
-    """Start the service's app on a free port with ``env`` and wait until it is ready."""
+    """Start the service's app on a free port with ``env`` and wait until it is ready.
+
+    ``broker="memory"``: FastStream's in-memory broker instead of the Kafka cluster (module docstring).
+    """
     with mock.patch.dict(os.environ, dict(env), clear=False):
         settings = load_settings(definition.settings_cls)
     app = create_app(definition, settings)
+    runtime = app[RUNTIME]
     client: TestClient[web.Request, web.Application] = TestClient(TestServer(app))
-    await client.start_server()
-    try:
-        runtime = app[RUNTIME]
-        await asyncio.wait_for(runtime.bus.connected.wait(), ready_timeout_s)
-        yield client, runtime
-    finally:
-        await asyncio.wait_for(client.close(), 60)
+    async with contextlib.AsyncExitStack() as stack:
+        if broker == "memory":
+            # No cluster to create topics on or to ask for metadata; the broker itself is faked.
+            stack.enter_context(mock.patch.object(runtime.bus, "ensure_topics", _nothing))
+            stack.enter_context(mock.patch.object(runtime.bus, "ping", _nothing))
+            await stack.enter_async_context(TestKafkaBroker(runtime.bus.broker, connect_only=True))
+        await client.start_server()
+        try:
+            await asyncio.wait_for(runtime.bus.connected.wait(), ready_timeout_s)
+            yield client, runtime
+        finally:
+            await asyncio.wait_for(client.close(), 60)
+
+
+async def _nothing(*_: object, **__: object) -> None:
+    return None
+
+
+def envelope_of(
+    event_type: str, data: BaseModel, *, source: str = "tests", subject: str | None = None
+) -> bytes:
+    """A registry event as a producer would publish it (``subject`` defaults to the topic's key field)."""
+    topic, spec = event_spec(event_type)
+    if subject is None:
+        subject = str(getattr(data, topic.key, topic.key))
+    return Envelope(
+        source=f"/services/{source}",
+        type=event_type,
+        subject=subject,
+        schemaversion=spec.version,
+        correlationid=new_correlation_id(),
+        data=data.model_dump(mode="json"),
+    ).to_json()
+
+
+async def deliver(runtime: Runtime, data: BaseModel, *, raw: bytes | None = None) -> Outcome:
+    """Publish one event (``data``, a registry payload model; or ``raw`` bytes of it) on the service's
+    bus and return how its dispatcher ended it. With ``broker="memory"`` it is handled before this
+    returns, through the service's own subscriber."""
+    event_type = event_type_of(type(data))
+    topic, _ = event_spec(event_type)
+    body = raw if raw is not None else envelope_of(event_type, data)
+    reply = await runtime.bus.broker.request(body, runtime.bus.topic(topic.name), key=b"test")
+    return Outcome(reply.body.decode())
 
 
 def insider_assertion(identity: Identity, service_token: str, kid: str | None = None) -> str:
@@ -85,7 +147,7 @@ def insider_assertion(identity: Identity, service_token: str, kid: str | None = 
     return jwt.encode(claims, key, algorithm="HS256", headers={"kid": kid} if kid else None)
 
 
-def registry_examples(event_types: list[str]) -> list[tuple[str, str, bytes]]:
+def registry_examples(event_types: set[str]) -> list[tuple[str, str, bytes]]:
     """(topic, event type, raw envelope) for every committed example of the given types."""
     found = []
     for topic in TOPICS:
@@ -99,28 +161,54 @@ def registry_examples(event_types: list[str]) -> list[tuple[str, str, bytes]]:
     return found
 
 
-async def replay_registry_examples(runtime: Runtime) -> list[tuple[str, Outcome, Outcome]]:
-    """Deliver each example event the service handles twice: (type, first outcome, second outcome)."""
-    assert runtime.dispatcher is not None
-    results = []
-    for topic, event_type, raw in registry_examples(runtime.dispatcher.event_types):
-        first = await runtime.dispatcher.dispatch(raw, topic)
-        second = await runtime.dispatcher.dispatch(raw, topic)
-        results.append((event_type, first, second))
-    return results
+async def check_registry_examples(runtime: Runtime) -> None:
+    """Every committed example of every event type the service handles, delivered twice through its
+    bus: handled the first time, a duplicate the second (the inbox)."""
+    handled = runtime.definition.all_event_handlers().event_types
+    examples = registry_examples(handled)
+    assert {event_type for _, event_type, _ in examples} == handled, "an event type without an example"
+    for _, event_type, raw in examples:
+        _, spec = event_spec(event_type)
+        payload = spec.model.model_validate(json.loads(raw)["data"])
+        first = await deliver(runtime, payload, raw=raw)
+        second = await deliver(runtime, payload, raw=raw)
+        assert (first, second) == (Outcome.HANDLED, Outcome.DUPLICATE), (event_type, first, second)
 
 
-async def check_service_basics(definition: ServiceDefinition, env: Mapping[str, str]) -> Runtime:
-    """What every service must do: start ready, serve metrics, and handle each registry example it
-    consumes once (a redelivery is a duplicate). Returns the runtime for service-specific checks."""
-    async with running_service(definition, env) as (client, runtime):
+async def check_service_basics(definition: ServiceDefinition, env: Mapping[str, str]) -> None:
+    """What every service must do against the real servers: start and connect to Kafka, answer ready,
+    serve metrics."""
+    async with running_service(definition, env) as (client, _):
         ready = await client.get("/health/ready")
         assert ready.status == 200, await ready.text()
         metrics = await client.get("/metrics")
         assert "pm_http_requests_total" in await metrics.text()
-        results = await replay_registry_examples(runtime)
-        assert results, f"{definition.name} handles no registry event"
-        for event_type, first, second in results:
-            assert first is Outcome.HANDLED, (event_type, first)
-            assert second is Outcome.DUPLICATE, (event_type, second)
-        return runtime
+
+
+async def check_user_erasure(runtime: Runtime) -> None:
+    """``user.deleted`` erases the user's jobs (the chassis) and nothing of another user's. Services
+    that keep more (UserData) assert that in their own tests."""
+    deleted, kept = uuid.uuid4(), uuid.uuid4()
+    async with runtime.transaction() as conn:
+        for user in (deleted, deleted, kept):
+            await runtime.jobs.create(conn, "test.erasure", user)
+    event = UserDeleted(user_id=deleted, deleted_at=datetime.now(UTC))
+    assert await deliver(runtime, event) is Outcome.HANDLED
+    async with runtime.pool.acquire() as conn:
+        assert await runtime.jobs.list_for_user(conn, deleted) == []
+        assert len(await runtime.jobs.list_for_user(conn, kept)) == 1
+
+
+def check_definition(definition: ServiceDefinition) -> None:
+    """What a service's definition must agree with, checked without any server: its entry in
+    proto/services.yaml, the topic registry (both directions), and its migrations for the tables whose
+    rows of a deleted user it declares (each must exist with a ``user_id`` column)."""
+    spec = next((s for s in deployed_services() if s.name == definition.name), None)
+    assert spec is not None, f"{definition.name} is not in proto/services.yaml"
+    assert (spec.schema, spec.package) == (definition.schema, definition.distribution.replace("-", "_"))
+    definition.all_event_handlers()  # raises RegistryMismatch
+    sql = "\n".join(m.sql for m in db.read_migrations(definition.name, definition.migrations))
+    for table in definition.user_data.tables:
+        created = re.search(rf"CREATE TABLE (?:IF NOT EXISTS )?{table}\s*\((?P<body>.*?)\n\);", sql, re.S)
+        assert created is not None, f"UserData names {table}, which no migration of {definition.name} creates"
+        assert re.search(r"^\s*user_id\s", created["body"], re.M), f"{table} has no user_id column"

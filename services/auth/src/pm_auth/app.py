@@ -3,10 +3,9 @@
 from importlib import resources
 
 from pm_auth.commands import SCHEMA, rotate_master_key_command, rotate_signing_key_command
-from pm_auth.context import auth_context, auth_resources
 from pm_auth.events.handlers import handlers
 from pm_auth.http.routes import add_routes
-from pm_auth.purge import session_purge
+from pm_auth.resources import AUTH, auth_resources, session_purge
 from pm_auth.settings import AuthSettings
 from pm_auth.usecases.accounts import erase_user_rows
 from pm_platform.health import HealthCheck
@@ -18,8 +17,8 @@ def health_checks(rt: Runtime) -> list[HealthCheck]:
     async def keys() -> dict[str, object]:
         # Which master keys this process holds (after a SIGHUP reload, the new ones). A refused reload
         # shows as ``reload_error`` (a warning: the keys in use still work, so readiness stays up).
-        ctx = auth_context(rt)
-        return {**ctx.master.describe(), "providers": sorted(ctx.clients)}
+        auth = rt[AUTH]
+        return {**auth.master.describe(), "providers": sorted(auth.clients)}
 
     return [HealthCheck("keys", keys)]
 

@@ -1,4 +1,5 @@
-"""Settings of the auth service, built once at start-up (the master keys may be re-read: see keys.py)."""
+"""Settings of the auth service, built once at start-up (the master keys may be re-read: see
+usecases/keys.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,10 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 
-from pm_auth.domain.oauth_clients import PROVIDERS, OAuthClient, ProviderName, provider_spec
+from pm_auth.domain.oauth_clients import SPECS, OAuthClient
+from pm_contracts.providers import PROVIDERS, ProviderName
 from pm_platform.settings import BaseServiceSettings, InfraSettings, check_jwt_secret, decode_master_key
-
-
-def _url(*names: str, default: str) -> Any:
-    return Field(default=default, validation_alias=AliasChoices(*names))
+from pm_providers.settings import ProviderHostSettings
 
 
 class MasterKeySettings(BaseServiceSettings):
@@ -49,8 +48,12 @@ class MasterKeySettings(BaseServiceSettings):
         return value
 
 
-class AuthSettings(InfraSettings, MasterKeySettings):
-    """Settings of the auth service: the shared ones, the keys that protect tokens, the OAuth clients."""
+class AuthSettings(InfraSettings, MasterKeySettings, ProviderHostSettings):
+    """Settings of the auth service: the shared ones, the keys that protect tokens, the OAuth clients.
+
+    The providers' hosts and PROVIDER_TIMEOUT_S (one exchange with a provider) are the project's one
+    declaration of them, :class:`~pm_providers.settings.ProviderHostSettings`.
+    """
 
     jwt_secret: SecretStr = Field(alias="JWT_SECRET")
     # EdDSA (Ed25519 keys kept in the schema) by default; HS256 with JWT_SECRET only as a fallback.
@@ -61,7 +64,6 @@ class AuthSettings(InfraSettings, MasterKeySettings):
     # How often the running service looks at MASTER_KEY_FILE / MASTER_KEY_PREVIOUS_FILE for changes
     # (SIGHUP re-reads them at once); 0 turns the watcher off.
     master_key_watch_interval_s: float = Field(default=5.0, alias="MASTER_KEY_WATCH_INTERVAL_S", ge=0)
-    provider_timeout_s: float = Field(default=10.0, alias="PROVIDER_TIMEOUT_S", gt=0)
     # Ended sessions (revoked or expired) are kept this long, then purged with their refresh tokens
     # (a live session keeps every token it used: one presented again revokes it, reuse detection).
     session_retention_days: int = Field(default=30, alias="SESSION_RETENTION_DAYS", ge=1, le=3650)
@@ -71,8 +73,6 @@ class AuthSettings(InfraSettings, MasterKeySettings):
     spotify_client_id: str = Field(default="", alias="SPOTIFY_CLIENT_ID")
     spotify_client_secret: SecretStr = Field(default=SecretStr(""), alias="SPOTIFY_CLIENT_SECRET")
     spotify_redirect_uri: str = Field(default="", alias="SPOTIFY_REDIRECT_URI")
-    spotify_accounts_url: str = _url("SPOTIFY_ACCOUNTS_URL", default="https://accounts.spotify.com")
-    spotify_api_url: str = _url("SPOTIFY_API_URL", default="https://api.spotify.com")
 
     deezer_client_id: str = Field(
         default="", validation_alias=AliasChoices("DEEZER_CLIENT_ID", "DEEZER_APP_ID")
@@ -81,15 +81,10 @@ class AuthSettings(InfraSettings, MasterKeySettings):
         default=SecretStr(""), validation_alias=AliasChoices("DEEZER_CLIENT_SECRET", "DEEZER_SECRET")
     )
     deezer_redirect_uri: str = Field(default="", alias="DEEZER_REDIRECT_URI")
-    deezer_connect_url: str = _url("DEEZER_CONNECT_URL", default="https://connect.deezer.com")
-    deezer_api_url: str = _url("DEEZER_API_URL", default="https://api.deezer.com")
 
     tidal_client_id: str = Field(default="", alias="TIDAL_CLIENT_ID")
     tidal_client_secret: SecretStr = Field(default=SecretStr(""), alias="TIDAL_CLIENT_SECRET")
     tidal_redirect_uri: str = Field(default="", alias="TIDAL_REDIRECT_URI")
-    tidal_auth_url: str = _url("TIDAL_AUTH_URL", default="https://auth.tidal.com")
-    tidal_login_url: str = _url("TIDAL_LOGIN_URL", default="https://login.tidal.com")
-    tidal_api_url: str = _url("TIDAL_API_URL", default="https://openapi.tidal.com")
 
     youtube_client_id: str = Field(
         default="", validation_alias=AliasChoices("YOUTUBE_CLIENT_ID", "GOOGLE_CLIENT_ID")
@@ -100,33 +95,23 @@ class AuthSettings(InfraSettings, MasterKeySettings):
     youtube_redirect_uri: str = Field(
         default="", validation_alias=AliasChoices("YOUTUBE_REDIRECT_URI", "GOOGLE_REDIRECT_URI")
     )
-    google_accounts_url: str = _url("GOOGLE_ACCOUNTS_URL", default="https://accounts.google.com")
-    google_oauth2_url: str = _url("GOOGLE_OAUTH2_URL", default="https://oauth2.googleapis.com")
-    youtube_api_url: str = _url("YOUTUBE_API_URL", default="https://www.googleapis.com")
 
     @field_validator("jwt_secret")
     @classmethod
     def _long_enough(cls, value: SecretStr) -> SecretStr:
         return check_jwt_secret(value)
 
-    @field_validator(
-        "api_base_url",
-        "spotify_accounts_url",
-        "spotify_api_url",
-        "deezer_connect_url",
-        "deezer_api_url",
-        "tidal_auth_url",
-        "tidal_login_url",
-        "tidal_api_url",
-        "google_accounts_url",
-        "google_oauth2_url",
-        "youtube_api_url",
-    )
+    # Named apart from ProviderHostSettings' validator of the hosts: SettingsBase refuses a shadowing name.
+    @field_validator("api_base_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _api_base_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @property
+    def access_ttl(self) -> timedelta:
+        return timedelta(seconds=self.access_token_ttl_s)
 
     @property
     def session_retention(self) -> timedelta:
@@ -151,14 +136,19 @@ class AuthSettings(InfraSettings, MasterKeySettings):
         redirect_uri: str = getattr(self, f"{provider}_redirect_uri") or (
             f"{self.api_base_url}/api/v1/auth/{provider}/callback"
         )
+        # Where the browser consents, where tokens are granted, where the profile is read.
         urls = {
-            "spotify": (self.spotify_accounts_url, self.spotify_accounts_url, self.spotify_api_url),
-            "deezer": (self.deezer_connect_url, self.deezer_connect_url, self.deezer_api_url),
-            "tidal": (self.tidal_login_url, self.tidal_auth_url, self.tidal_api_url),
-            "youtube": (self.google_accounts_url, self.google_oauth2_url, self.youtube_api_url),
+            ProviderName.SPOTIFY: (
+                self.spotify_accounts_url,
+                self.spotify_accounts_url,
+                self.spotify_api_url,
+            ),
+            ProviderName.DEEZER: (self.deezer_connect_url, self.deezer_connect_url, self.deezer_api_url),
+            ProviderName.TIDAL: (self.tidal_login_url, self.tidal_auth_url, self.tidal_api_url),
+            ProviderName.YOUTUBE: (self.google_accounts_url, self.google_oauth2_url, self.youtube_api_url),
         }[provider]
         return OAuthClient(
-            spec=provider_spec(provider),
+            spec=SPECS[provider],
             client_id=client_id,
             client_secret=secret.get_secret_value(),
             redirect_uri=redirect_uri,
@@ -168,9 +158,17 @@ class AuthSettings(InfraSettings, MasterKeySettings):
         )
 
     def oauth_clients(self) -> dict[ProviderName, OAuthClient]:
+        """The providers that have an OAuth client configured, with it."""
         clients = {}
         for name in PROVIDERS:
             client = self.oauth_client(name)
             if client is not None:
                 clients[name] = client
         return clients
+
+
+def auth_settings(settings: InfraSettings) -> AuthSettings:
+    """Auth's settings, where the chassis hands them over as its base class (``rt.settings``, the
+    argument of a command)."""
+    assert isinstance(settings, AuthSettings)
+    return settings

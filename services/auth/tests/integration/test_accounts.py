@@ -271,8 +271,8 @@ async def test_account_deletion_removes_everything_and_announces_it(auth: Auth, 
 
 
 async def test_login_racing_the_account_deletion_is_a_401(auth: Auth, monkeypatch: pytest.MonkeyPatch):
-    from pm_auth.http import accounts
     from pm_auth.storage import users as users_sql
+    from pm_auth.usecases import accounts
 
     account = await register_and_login(auth)
     real = users_sql.user_by_email

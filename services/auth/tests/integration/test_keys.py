@@ -18,14 +18,12 @@ from unittest import mock
 import jwt
 import pytest
 
-from pm_auth import commands
 from pm_auth.app import definition
-from pm_auth.commands import rotate_master_key
-from pm_auth.context import auth_context
 from pm_auth.domain import vault
 from pm_auth.domain.tokens import SigningKey, verify_access_token
 from pm_auth.domain.vault import KeyRing, MasterKey
-from pm_auth.keys import create_signing_key
+from pm_auth.resources import AUTH
+from pm_auth.usecases.keys import create_signing_key, rotate_master_key
 from pm_platform.testing import running_service
 
 from .conftest import Auth, Emulator, auth_env, link, new_master_key, register_and_login
@@ -42,7 +40,7 @@ async def test_master_key_rotation_dry_run_idempotent_and_online(auth: Auth, emu
     await link(auth, account, "tidal")
     await link(auth, account, "deezer")
     old, new = auth.master_key, new_master_key()
-    ctx = auth_context(auth.rt)
+    ctx = auth.rt[AUTH]
 
     # 1. The running service takes the new key (SIGHUP / watcher path): new records under the new key,
     #    old ones still open through MASTER_KEY_PREVIOUS.
@@ -91,7 +89,7 @@ async def test_master_key_rotation_dry_run_idempotent_and_online(auth: Auth, emu
 
 async def test_rotation_ends_when_rows_cannot_be_rewrapped(auth: Auth, monkeypatch: pytest.MonkeyPatch):
     """More unopenable rows than a batch holds: the command passes over them instead of looping."""
-    monkeypatch.setattr(commands, "BATCH", 2)
+    monkeypatch.setattr("pm_auth.usecases.keys.BATCH", 2)
     account = await register_and_login(auth)
     old, new = new_master_key(), new_master_key()
     old_ring = ring(old)
@@ -121,7 +119,7 @@ async def test_a_reload_that_would_break_auth_is_refused(auth: Auth):
     """Rotating MASTER_KEY without MASTER_KEY_PREVIOUS: the rows (and the signing key) under the old key
     could not be opened any more. The reload is refused, the old ring stays, /health says why."""
     account = await register_and_login(auth)
-    ctx = auth_context(auth.rt)
+    ctx = auth.rt[AUTH]
     before = ctx.master.ring
     with mock.patch.dict(os.environ, {"MASTER_KEY": new_master_key(), "MASTER_KEY_PREVIOUS": ""}):
         assert await ctx.master.reload() is False
@@ -155,7 +153,7 @@ async def test_sighup_rereads_the_key_files(service_env_factory, emulator: Emula
     }
     with mock.patch.dict(os.environ, env):
         async with running_service(definition(), env) as (client, rt):
-            ctx = auth_context(rt)
+            ctx = rt[AUTH]
             assert ctx.master.ring.current.key_id == MasterKey.from_base64(first).key_id
             previous.write_text(first + "\n")
             current.write_text(second + "\n")
@@ -196,7 +194,7 @@ async def test_cli_commands(auth: Auth):
     rotated = await asyncio.to_thread(_cli, env, "rotate-signing-key")
     assert rotated.returncode == 0, rotated.stderr
     kid = json.loads(rotated.stdout)["kid"]
-    ctx = auth_context(auth.rt)
+    ctx = auth.rt[AUTH]
     assert ctx.signing is not None
     ctx.signing.invalidate()  # the service would notice within seconds by itself
     published = {k["kid"] for k in (await (await auth.client.get("/.well-known/jwks.json")).json())["keys"]}
@@ -207,7 +205,7 @@ async def test_cli_commands(auth: Auth):
 
 async def test_signing_key_rotation_keeps_old_tokens_verifiable(auth: Auth):
     old_account = await register_and_login(auth)
-    ctx = auth_context(auth.rt)
+    ctx = auth.rt[AUTH]
     assert ctx.signing is not None
     async with auth.rt.transaction() as conn:
         await create_signing_key(conn, ctx.master.ring, retire_others=True)

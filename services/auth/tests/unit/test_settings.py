@@ -3,6 +3,7 @@ import base64
 import pytest
 
 from pm_auth.settings import AuthSettings
+from pm_contracts.providers import ProviderName
 from pm_platform.settings import SettingsError, load_settings
 
 VALID = {
@@ -73,3 +74,33 @@ def test_master_key_files_come_from_the_settings(env, tmp_path):
     assert settings.master_key_files == [str(current), str(previous)]
     assert base64.b64decode(settings.master_key.get_secret_value()) == b"n" * 32
     assert settings.master_key_previous is None
+
+
+def test_provider_hosts_and_timeout_are_the_projects_one_declaration(env):
+    for name in (
+        "PROVIDER_TIMEOUT_S",
+        "TIDAL_CLIENT_ID",
+        "TIDAL_LOGIN_URL",
+        "TIDAL_AUTH_URL",
+        "API_BASE_URL",
+    ):
+        env.delenv(name, raising=False)
+    settings = load_settings(AuthSettings)
+    assert settings.provider_timeout_s == 30
+    assert ProviderName.TIDAL not in settings.oauth_clients()  # no client id, no client
+    env.setenv("TIDAL_CLIENT_ID", "tidal-app")
+    env.setenv("TIDAL_LOGIN_URL", "http://127.0.0.1:3199/login.tidal.com/")
+    env.setenv("PROVIDER_TIMEOUT_S", "12.5")
+    settings = load_settings(AuthSettings)
+    tidal = settings.oauth_clients()[ProviderName.TIDAL]
+    assert tidal.authorize_base == "http://127.0.0.1:3199/login.tidal.com"  # the consent page's host
+    assert tidal.token_base == "https://auth.tidal.com"
+    assert tidal.redirect_uri == "http://127.0.0.1:3101/api/v1/auth/tidal/callback"
+    assert settings.provider_timeout_s == 12.5
+    env.setenv("TIDAL_AUTH_URL", "auth.tidal.com")
+    with pytest.raises(SettingsError, match=r"^TIDAL_AUTH_URL: "):
+        load_settings(AuthSettings)
+    env.delenv("TIDAL_AUTH_URL")
+    env.setenv("API_BASE_URL", "localhost:3101")  # auth's own URL check is not shadowed by the hosts'
+    with pytest.raises(SettingsError, match=r"^API_BASE_URL: "):
+        load_settings(AuthSettings)

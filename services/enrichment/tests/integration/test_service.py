@@ -1,4 +1,4 @@
-"""The enrichment service runs for real: migrations, readiness, metrics, and the registry's example events."""
+"""The enrichment service runs for real: migrations, Kafka, readiness and metrics."""
 
 import pytest
 

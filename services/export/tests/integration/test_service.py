@@ -1,4 +1,4 @@
-"""The export service runs for real: migrations, readiness, metrics, and the registry's example events."""
+"""The export service runs for real: migrations, Kafka, object storage, readiness and metrics."""
 
 import pytest
 

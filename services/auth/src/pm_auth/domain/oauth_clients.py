@@ -10,11 +10,10 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 from urllib.parse import urlencode
 
-ProviderName = Literal["spotify", "deezer", "tidal", "youtube"]
-PROVIDERS: tuple[ProviderName, ...] = get_args(ProviderName)
+from pm_contracts.providers import ProviderName
 
 
 @dataclass(frozen=True)
@@ -34,8 +33,8 @@ class ProviderSpec:
 
 
 SPECS: dict[ProviderName, ProviderSpec] = {
-    "spotify": ProviderSpec(
-        name="spotify",
+    ProviderName.SPOTIFY: ProviderSpec(
+        name=ProviderName.SPOTIFY,
         title="Spotify",
         authorize_path="/authorize",
         grant_path="/api/token",
@@ -52,8 +51,8 @@ SPECS: dict[ProviderName, ProviderSpec] = {
         pkce=True,
         refreshable=True,
     ),
-    "deezer": ProviderSpec(
-        name="deezer",
+    ProviderName.DEEZER: ProviderSpec(
+        name=ProviderName.DEEZER,
         title="Deezer",
         authorize_path="/oauth/auth.php",
         grant_path="/oauth/access_token.php",
@@ -62,8 +61,8 @@ SPECS: dict[ProviderName, ProviderSpec] = {
         pkce=False,
         refreshable=False,
     ),
-    "tidal": ProviderSpec(
-        name="tidal",
+    ProviderName.TIDAL: ProviderSpec(
+        name=ProviderName.TIDAL,
         title="TIDAL",
         authorize_path="/authorize",
         grant_path="/v1/oauth2/token",
@@ -79,8 +78,8 @@ SPECS: dict[ProviderName, ProviderSpec] = {
         pkce=True,
         refreshable=True,
     ),
-    "youtube": ProviderSpec(
-        name="youtube",
+    ProviderName.YOUTUBE: ProviderSpec(
+        name=ProviderName.YOUTUBE,
         title="YouTube Music",
         authorize_path="/o/oauth2/v2/auth",
         grant_path="/token",
@@ -93,15 +92,6 @@ SPECS: dict[ProviderName, ProviderSpec] = {
         extra_authorize_params=(("access_type", "offline"), ("prompt", "consent")),
     ),
 }
-
-
-def provider_spec(name: str) -> ProviderSpec:
-    """The spec of ``name``; KeyError for a provider we do not support."""
-    return SPECS[name]  # type: ignore[index]
-
-
-def is_provider(name: str) -> bool:
-    return name in SPECS
 
 
 @dataclass(frozen=True)
@@ -129,7 +119,7 @@ class OAuthClient:
         spec = self.spec
         scope = spec.scope_separator.join(spec.scopes)
         params: list[tuple[str, str]]
-        if spec.name == "deezer":
+        if spec.name == ProviderName.DEEZER:
             params = [("app_id", self.client_id), ("redirect_uri", self.redirect_uri), ("perms", scope)]
         else:
             params = [
@@ -152,7 +142,7 @@ class OAuthClient:
 
     def code_request(self, code: str, code_verifier: str | None) -> TokenRequest:
         """The token request that redeems an authorization code."""
-        if self.spec.name == "deezer":
+        if self.spec.name == ProviderName.DEEZER:
             query = {"app_id": self.client_id, "secret": self.client_secret, "code": code, "output": "json"}
             return TokenRequest("GET", self.token_url, query=query)
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": self.redirect_uri}
@@ -168,10 +158,10 @@ class OAuthClient:
 
     def _client_auth(self, form: dict[str, str]) -> TokenRequest:
         # Spotify and TIDAL take HTTP Basic client authentication; Google wants the credentials in the form.
-        if self.spec.name == "youtube":
+        if self.spec.name == ProviderName.YOUTUBE:
             form = {**form, "client_id": self.client_id, "client_secret": self.client_secret}
             return TokenRequest("POST", self.token_url, form=form)
-        if self.spec.name == "tidal":
+        if self.spec.name == ProviderName.TIDAL:
             form = {**form, "client_id": self.client_id}
         return TokenRequest("POST", self.token_url, form=form, headers=self._basic())
 
@@ -179,14 +169,14 @@ class OAuthClient:
         """The one API call that names the linked account."""
         bearer = {"Authorization": f"Bearer {access_token}"}
         match self.spec.name:
-            case "spotify":
+            case ProviderName.SPOTIFY:
                 return TokenRequest("GET", f"{self.api_base}/v1/me", headers=bearer)
-            case "deezer":
+            case ProviderName.DEEZER:
                 return TokenRequest("GET", f"{self.api_base}/user/me", query={"access_token": access_token})
-            case "tidal":
+            case ProviderName.TIDAL:
                 headers = {**bearer, "Accept": "application/vnd.api+json"}
                 return TokenRequest("GET", f"{self.api_base}/v2/users/me", headers=headers)
-            case "youtube":
+            case ProviderName.YOUTUBE:
                 query = {"part": "snippet", "mine": "true"}
                 return TokenRequest(
                     "GET", f"{self.api_base}/youtube/v3/channels", headers=bearer, query=query
@@ -246,7 +236,7 @@ def parse_token_response(
     Spotify only when it rotates).
     """
     if not isinstance(body, dict):
-        if spec.name == "deezer" and isinstance(body, str) and "wrong code" in body:
+        if spec.name == ProviderName.DEEZER and isinstance(body, str) and "wrong code" in body:
             raise TokenError("invalid_grant", body.strip(), status)
         raise ProviderResponseError(f"{spec.name} token endpoint answered {status} without JSON")
     if "error" in body:
@@ -281,14 +271,14 @@ def parse_profile(spec: ProviderSpec, status: int, body: Any) -> Profile:
     if status >= 400 or not isinstance(body, dict) or "error" in body or "errors" in body:
         raise ProviderResponseError(f"{spec.name} profile call failed ({status})")
     match spec.name:
-        case "spotify":
+        case ProviderName.SPOTIFY:
             account, name = body.get("id"), body.get("display_name")
-        case "deezer":
+        case ProviderName.DEEZER:
             account, name = body.get("id"), body.get("name")
-        case "tidal":
+        case ProviderName.TIDAL:
             data = body.get("data") or {}
             account, name = data.get("id"), (data.get("attributes") or {}).get("username")
-        case "youtube":
+        case ProviderName.YOUTUBE:
             items = body.get("items") or []
             if not items:
                 raise ProviderResponseError("the Google account has no YouTube channel")

@@ -58,3 +58,16 @@ def clip(value: str | None, limit: int) -> str | None:
         return None
     value = "".join(c for c in value if c.isprintable()).strip()
     return value[:limit] or None
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Where a session is used from, as the session records it: the client's address and user agent."""
+
+    ip: str | None
+    user_agent: str | None
+
+
+def client_info(forwarded_for: str | None, peer: str | None, user_agent: str | None) -> ClientInfo:
+    """From a request's ``X-Forwarded-For``, its TCP peer and its ``User-Agent``."""
+    return ClientInfo(client_ip(forwarded_for, peer), clip(user_agent, MAX_USER_AGENT))

@@ -1,7 +1,9 @@
 """HTTP to the providers' authorization servers: redeem a code, refresh, fetch the profile, revoke.
 
 Only what auth needs (the adapters in libs/providers do the rest). Requests are built and answers parsed
-by the pure registry in ``domain/oauth_clients.py``; this module only does the I/O.
+by the pure registry in ``domain/oauth_clients.py``; this module only does the I/O. A provider that cannot
+be reached, or answers with a server error, raises the project's one
+:class:`~pm_providers.errors.ProviderUnavailable` (its ``message`` is what auth shows and logs).
 """
 
 from __future__ import annotations
@@ -22,15 +24,12 @@ from pm_auth.domain.oauth_clients import (
     parse_profile,
     parse_token_response,
 )
+from pm_providers.errors import ProviderUnavailable
 
 USER_AGENT = "PlaylistManager-auth/0.1 (+https://playlist-manager.dev)"
 
 
-class ProviderUnavailable(Exception):
-    """The provider could not be reached or answered with a server error: try again later."""
-
-
-async def _send(session: aiohttp.ClientSession, req: TokenRequest) -> tuple[int, Any]:
+async def _send(session: aiohttp.ClientSession, client: OAuthClient, req: TokenRequest) -> tuple[int, Any]:
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json", **(req.headers or {})}
     try:
         async with session.request(
@@ -43,35 +42,39 @@ async def _send(session: aiohttp.ClientSession, req: TokenRequest) -> tuple[int,
                 body = text
             return response.status, body
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise ProviderUnavailable(f"{type(exc).__name__}: {exc}") from None
+        raise ProviderUnavailable(f"{type(exc).__name__}: {exc}", provider=client.spec.name) from None
+
+
+def _unavailable(client: OAuthClient, message: str, status: int) -> ProviderUnavailable:
+    return ProviderUnavailable(message, provider=client.spec.name, status=status)
 
 
 async def redeem_code(
     session: aiohttp.ClientSession, client: OAuthClient, code: str, code_verifier: str | None
 ) -> TokenSet:
-    status, body = await _send(session, client.code_request(code, code_verifier))
+    status, body = await _send(session, client, client.code_request(code, code_verifier))
     if status >= 500:
-        raise ProviderUnavailable(f"{client.spec.name} token endpoint answered {status}")
+        raise _unavailable(client, f"{client.spec.name} token endpoint answered {status}", status)
     return parse_token_response(client.spec, status, body, datetime.now(UTC))
 
 
 async def refresh(session: aiohttp.ClientSession, client: OAuthClient, refresh_token: str) -> TokenSet:
     """Raises TokenError (e.g. invalid_grant) when the provider refuses, ProviderUnavailable when it is down."""
-    status, body = await _send(session, client.refresh_request(refresh_token))
+    status, body = await _send(session, client, client.refresh_request(refresh_token))
     if status >= 500 or status == 429:
-        raise ProviderUnavailable(f"{client.spec.name} token endpoint answered {status}")
+        raise _unavailable(client, f"{client.spec.name} token endpoint answered {status}", status)
     try:
         return parse_token_response(
             client.spec, status, body, datetime.now(UTC), previous_refresh=refresh_token
         )
     except ProviderResponseError as exc:
-        raise ProviderUnavailable(str(exc)) from None
+        raise _unavailable(client, str(exc), status) from None
 
 
 async def profile(session: aiohttp.ClientSession, client: OAuthClient, access_token: str) -> Profile:
-    status, body = await _send(session, client.profile_request(access_token))
+    status, body = await _send(session, client, client.profile_request(access_token))
     if status >= 500 or status == 429:
-        raise ProviderUnavailable(f"{client.spec.name} profile call answered {status}")
+        raise _unavailable(client, f"{client.spec.name} profile call answered {status}", status)
     return parse_profile(client.spec, status, body)
 
 
@@ -81,9 +84,9 @@ async def revoke(session: aiohttp.ClientSession, client: OAuthClient, token: str
     if url is None:
         return False
     try:
-        status, _ = await _send(session, TokenRequest("POST", url, form={"token": token}))
+        status, _ = await _send(session, client, TokenRequest("POST", url, form={"token": token}))
     except ProviderUnavailable as exc:
-        logger.warning("revoking a {} token failed: {}", client.spec.name, exc)
+        logger.warning("revoking a {} token failed: {}", client.spec.name, exc.message)
         return False
     if status >= 400:
         logger.warning("{} refused to revoke a token ({})", client.spec.name, status)

@@ -8,7 +8,7 @@ from openapi_spec_validator import validate
 
 from pm_auth.http.routes import add_routes
 
-SPEC = Path(__file__).resolve().parents[4] / "proto" / "openapi.yaml"
+SPEC = Path(__file__).resolve().parents[5] / "proto" / "openapi.yaml"
 
 
 def load() -> dict:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from pm_auth.domain.vault import KeyRing, MasterKey
-from pm_auth.keys import MasterKeys, watch_master_keys
+from pm_auth.usecases.keys import MasterKeys, watch_master_keys
 
 
 def _keys_recording_reloads(monkeypatch: pytest.MonkeyPatch) -> tuple[MasterKeys, asyncio.Event]:

@@ -1,5 +1,5 @@
-"""The periodic purge: sessions that ended more than the retention period ago go with their refresh
-tokens; live sessions keep every refresh token they used (reuse is still detected)."""
+"""The periodic purge of sessions: those that ended more than the retention period ago go with their
+refresh tokens; live sessions keep every refresh token they used (reuse is still detected)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from pm_auth.app import definition
-from pm_auth.purge import PurgeReport, purge_once, session_purge
+from pm_auth.resources import session_purge
+from pm_auth.usecases.sessions import PurgeReport, purge_once
 from pm_platform.testing import running_service
 
 from .conftest import PASSWORD, Auth, Emulator, auth_env, new_master_key, register_and_login

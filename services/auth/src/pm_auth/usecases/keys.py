@@ -1,5 +1,6 @@
-"""The keys a running auth holds: the master-key ring (reloadable without a restart) and the
-access-token signing keys (from the schema, cached for a few seconds).
+"""Keys: the master-key ring a running auth holds (reloadable without a restart), the access-token
+signing keys (from the schema, cached for a few seconds), and the operator's rotations of both
+(``python -m pm_auth rotate-master-key | rotate-signing-key``, commands.py).
 
 Zero-downtime master-key rotation with one instance: the operator writes the new key files
 (``MASTER_KEY_FILE`` = new, ``MASTER_KEY_PREVIOUS_FILE`` = old) and sends SIGHUP (or waits for the file
@@ -17,6 +18,7 @@ import os
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -34,6 +36,9 @@ from pm_platform.tasks import cancel_and_wait
 SIGNING_CACHE_S = 10.0
 # Retired signing keys stay in the JWKS this long after retirement: every token they signed has expired.
 JWKS_GRACE = timedelta(minutes=5)
+# Master-key rotation: rows re-wrapped per transaction, and passes over a table at most.
+BATCH = 200
+MAX_PASSES = 10
 
 
 def ring_from(settings: MasterKeySettings) -> KeyRing:
@@ -199,6 +204,14 @@ async def create_signing_key(conn: asyncpg.Connection, ring: KeyRing, *, retire_
     return key
 
 
+async def rotate_signing_key(conn: asyncpg.Connection, ring: KeyRing) -> SigningKey:
+    """A new key signs from now on; the others are retired (published until their tokens expired).
+    Serialised with :meth:`SigningKeys.ensure_one` of any replica."""
+    async with conn.transaction():
+        await keys_sql.lock_keys(conn)
+        return await create_signing_key(conn, ring, retire_others=True)
+
+
 class SigningKeys:
     """The newest active key signs; published keys include recently retired ones. Cached briefly, so a
     key rotated by the CLI is picked up within ``SIGNING_CACHE_S`` without a restart."""
@@ -256,3 +269,88 @@ class SigningKeys:
 
     def invalidate(self) -> None:
         self._loaded_at = 0.0
+
+
+@dataclass
+class TableReport:
+    total: int = 0
+    under_current: int = 0
+    under_previous: int = 0
+    under_unknown: int = 0
+    rewrapped: int = 0
+    failed: int = 0
+
+
+@dataclass
+class RotationReport:
+    current_key_id: str
+    previous_key_id: str | None
+    dry_run: bool
+    tables: dict[str, TableReport] = field(default_factory=dict)
+
+    @property
+    def remaining(self) -> int:
+        """Rows still not under the current key (after a real run: 0 when rotation is complete)."""
+        return sum(t.under_previous + t.under_unknown for t in self.tables.values())
+
+    def as_dict(self) -> dict[str, object]:
+        return {**asdict(self), "remaining": self.remaining}
+
+
+async def _census(conn: asyncpg.Connection, ring: KeyRing, table: rotation_sql.SealedTable) -> TableReport:
+    counts = await rotation_sql.count_by_key(conn, table)
+    report = TableReport(total=sum(counts.values()))
+    for key_id, n in counts.items():
+        if key_id == ring.current.key_id:
+            report.under_current += n
+        elif ring.previous is not None and key_id == ring.previous.key_id:
+            report.under_previous += n
+        else:
+            report.under_unknown += n
+    return report
+
+
+async def rotate_master_key(conn: asyncpg.Connection, ring: KeyRing, *, dry_run: bool) -> RotationReport:
+    """Re-wrap every data key not under the current master key. Idempotent; online (short row locks).
+
+    A dry run only counts. Rows under a key that is neither current nor previous are reported and left
+    alone (they cannot be opened). Rows locked by a concurrent token refresh are retried in later passes.
+    """
+    report = RotationReport(ring.current.key_id, ring.previous.key_id if ring.previous else None, dry_run)
+    for table in rotation_sql.SEALED_TABLES:
+        before = await _census(conn, ring, table)
+        if not dry_run and ring.previous is not None:
+            for _ in range(MAX_PASSES):
+                moved = 0
+                cursor = None  # keyset paging: rows that fail are passed over, so every pass ends
+                before.failed = 0  # counted afresh by each pass (the last one is reported)
+                while True:
+                    async with conn.transaction():
+                        rows = await rotation_sql.lock_batch(
+                            conn, table, [ring.previous.key_id], BATCH, cursor
+                        )
+                        if rows:
+                            cursor = rotation_sql.primary_key(table, rows[-1])
+                        for row in rows:
+                            old = vault.WrappedKey(row["key_id"], bytes(row["wrapped_key"]))
+                            try:
+                                new = vault.rewrap(ring, table.record(row), old)
+                            except vault.VaultError:
+                                before.failed += 1
+                                continue
+                            if await rotation_sql.store_rewrapped(conn, table, row, new):
+                                moved += 1
+                    if len(rows) < BATCH:
+                        break
+                before.rewrapped += moved
+                if (await _census(conn, ring, table)).under_previous == 0 or moved == 0:
+                    break
+            after = await _census(conn, ring, table)
+            before.under_current, before.under_previous, before.under_unknown = (
+                after.under_current,
+                after.under_previous,
+                after.under_unknown,
+            )
+            before.total = after.total
+        report.tables[table.table] = before
+    return report

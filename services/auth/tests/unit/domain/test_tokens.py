@@ -1,17 +1,11 @@
+"""Access tokens (JWS) and refresh tokens."""
+
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
 
-from pm_auth.domain.sessions import (
-    RefreshState,
-    RefreshVerdict,
-    client_ip,
-    clip,
-    judge_refresh,
-    session_expiry,
-)
 from pm_auth.domain.tokens import (
     SigningKey,
     new_access_claims,
@@ -77,31 +71,3 @@ def test_refresh_tokens_are_random_and_hashed():
     a, b = new_refresh_token(), new_refresh_token()
     assert a != b and len(a) == 43
     assert refresh_token_hash(a) != refresh_token_hash(b) and len(refresh_token_hash(a)) == 32
-
-
-def test_session_expiry_is_sliding_and_capped():
-    created = NOW
-    assert session_expiry(created, NOW) == NOW + timedelta(days=30)
-    assert session_expiry(created, NOW + timedelta(days=80)) == created + timedelta(days=90)
-
-
-@pytest.mark.parametrize(
-    ("used", "revoked", "expires", "verdict"),
-    [
-        (False, False, NOW + timedelta(days=1), RefreshVerdict.ROTATE),
-        (True, False, NOW + timedelta(days=1), RefreshVerdict.REUSE),
-        (False, True, NOW + timedelta(days=1), RefreshVerdict.DEAD),
-        (True, True, NOW + timedelta(days=1), RefreshVerdict.DEAD),
-        (False, False, NOW, RefreshVerdict.DEAD),
-    ],
-)
-def test_refresh_verdicts(used, revoked, expires, verdict):
-    assert judge_refresh(RefreshState(used, revoked, expires), NOW) is verdict
-
-
-def test_client_ip_takes_the_hop_the_gateway_appended():
-    assert client_ip("203.0.113.9, 198.51.100.7", "127.0.0.1") == "198.51.100.7"
-    assert client_ip(None, "127.0.0.1") == "127.0.0.1"
-    assert client_ip(" , ", None) is None
-    assert clip("a\x00b\nc" + "x" * 20, 5) == "abcxx"
-    assert clip("   ", 5) is None

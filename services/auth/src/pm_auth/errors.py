@@ -1,4 +1,7 @@
-"""The auth service's expected failures, each with its HTTP status (rendered as problem+json)."""
+"""The auth service's problems: its expected failures, each a domain error that carries its HTTP status.
+
+Raised by the use cases (and by the handlers' parsing); the chassis renders each as problem+json.
+"""
 
 from __future__ import annotations
 

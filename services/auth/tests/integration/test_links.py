@@ -337,21 +337,21 @@ async def test_callback_only_completes_in_the_browser_that_opened_the_start_url(
 async def test_callback_after_the_user_was_deleted_is_invalid_state(
     auth: Auth, monkeypatch: pytest.MonkeyPatch
 ):
-    from pm_auth.http import providers
+    from pm_auth.usecases import links
 
     account = await register_and_login(auth)
     body = await (
         await auth.client.post("/api/v1/auth/tidal/authorize", json={"mode": "poll"}, headers=account.headers)
     ).json()
     callback = await consent(await open_start(auth, body["authorization_url"]), "tidal")
-    real = providers.provider_oauth.profile
+    real = links.provider_oauth.profile
 
     async def then_deleted(*args, **kwargs):  # the user deletes the account while at the provider
         found = await real(*args, **kwargs)
         await auth.fetch("DELETE FROM users WHERE id = $1", uuid.UUID(account.user_id))
         return found
 
-    monkeypatch.setattr(providers.provider_oauth, "profile", then_deleted)
+    monkeypatch.setattr(links.provider_oauth, "profile", then_deleted)
     r = await auth.client.get("/api/v1/auth/tidal/callback", params=callback)
     assert r.status == 400, await r.text()
     assert (await r.json())["type"].endswith("/invalid-state")

@@ -1,6 +1,7 @@
+"""The password policy and the Argon2id hasher."""
+
 import pytest
 
-from pm_auth.domain.emails import InvalidEmail, normalise_email
 from pm_auth.domain.passwords import PasswordHasher, check_policy
 
 
@@ -46,19 +47,3 @@ def test_unknown_user_does_the_same_work_and_fails(hasher, monkeypatch):
     monkeypatch.setattr(hasher, "verify", lambda stored, pw: calls.append(stored) or real(stored, pw))
     assert hasher.verify_or_dummy(None, "anything") is False
     assert len(calls) == 1 and calls[0].startswith("$argon2id$")
-
-
-@pytest.mark.parametrize(
-    ("raw", "normal"),
-    [("Alice@Example.COM", "alice@example.com"), ("  bob@example.org ", "bob@example.org")],
-)
-def test_emails_are_normalised(raw, normal):
-    assert normalise_email(raw) == normal
-
-
-@pytest.mark.parametrize(
-    "raw", ["", "no-at-sign", "a@", "@example.com", "a b@example.com", "a@" + "x" * 260 + ".com"]
-)
-def test_invalid_emails(raw):
-    with pytest.raises(InvalidEmail):
-        normalise_email(raw)

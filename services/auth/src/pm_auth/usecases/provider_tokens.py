@@ -1,19 +1,12 @@
-"""Internal API (never routed by the gateway; ``Authorization: Service …``): provider access tokens.
+"""Provider access tokens for the other services (the internal token endpoint): the user's current
+token at a provider, refreshed first when it needs it (domain/provider_tokens.py says when). No other
+service ever sees a refresh token.
 
-``POST /internal/provider-tokens/{user_id}/{provider}``, with no body or a JSON body
-``{"rejected_token_sha256": "<hex SHA-256 of an access token>"}``. No other service ever sees a
-refresh token.
-
-A token within 5 minutes of expiry is refreshed first. So is the stored token when the caller names it
-in ``rejected_token_sha256`` (lower-case hex of the SHA-256 of the token's UTF-8 bytes): the provider
-answered 401 to that token, so it is dead even if not near expiry. When the name does not match the
-stored token, someone has refreshed it already and the current token is returned as it is.
-
-Either way the refresh happens once for any number of concurrent callers:
+The refresh happens once for any number of concurrent callers:
 
 - callers in this process share one refresh task;
 - across replicas, a short transaction claims the refresh on the link row (``refresh_claim``, lapsing
-  after :data:`CLAIM_TTL` so a crashed replica blocks no one); the provider is then called with no
+  after the claim TTL so a crashed replica blocks no one); the provider is then called with no
   transaction open and no row lock held; the new tokens are stored only if the claim still holds or,
   should it have lapsed, the row still holds the tokens the refresh started from (compare-and-set: a
   re-link, an unlink or a newer refresh meanwhile wins, and this refresh's result is dropped); a
@@ -24,91 +17,50 @@ Either way the refresh happens once for any number of concurrent callers:
   answers 503 with ``Retry-After``.
 
 A refresh the provider refuses (``invalid_grant``), or a dead token that cannot be refreshed, marks the
-link 'needs re-consent' and emits ``provider.reconsent_required`` in the same transaction, and answers
-409 ``reconsent-required``. A provider that cannot be reached answers 503 with ``Retry-After``.
+link 'needs re-consent' and emits ``provider.reconsent_required`` in the same transaction
+(ReconsentRequired, 409). A provider that cannot be reached is a 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
-import hmac
 import uuid
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import asyncpg
-from aiohttp import web
 from loguru import logger
-from pydantic import Field
 
-from pm_auth.context import AuthContext, auth_context
 from pm_auth.domain import vault
-from pm_auth.domain.oauth_clients import OAuthClient, ProviderName, TokenError, TokenSet
-from pm_auth.http.common import iso, json_answer, now_utc, parse_uuid, runtime
-from pm_auth.http.models import MAX_BODY_BYTES, Body
-from pm_auth.http.problems import LinkNotFound, ReconsentRequired
-from pm_auth.http.providers import client_for, link_record, provider_from, relink_url, seal_tokens
+from pm_auth.domain.oauth_clients import OAuthClient, TokenError, TokenSet
+from pm_auth.domain.provider_tokens import AccessToken, claim_ttl, claim_wait_s, is_rejected, needs_refresh
+from pm_auth.errors import LinkNotFound, ReconsentRequired
+from pm_auth.resources import AUTH, AuthContext
 from pm_auth.storage import links as links_sql
 from pm_auth.storage import provider_oauth
+from pm_auth.usecases.links import link_record, oauth_client, relink_url, seal_tokens
 from pm_contracts.provider_links import ProviderReconsentRequired
+from pm_contracts.providers import ProviderName
 from pm_platform.errors import ServiceUnavailable, UpstreamFailed
-from pm_platform.http import read_json
-from pm_platform.identity import require_service
+from pm_platform.retry import Backoff
 from pm_platform.service import Runtime
+from pm_providers.errors import ProviderUnavailable
 
-REFRESH_MARGIN = timedelta(minutes=5)
-# A claim outlives the provider call it covers (at most PROVIDER_TIMEOUT_S); then anyone may refresh.
-CLAIM_TTL = timedelta(seconds=30)
-# How much longer than the provider timeout a caller waits for another replica's refresh.
-CLAIM_WAIT_MARGIN_S = 2.0
 RETRY_AFTER_S = "5"
 
 
-class ProviderTokenBody(Body):
-    rejected_token_sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
-
-
-@dataclass(frozen=True)
-class AccessToken:
-    access_token: str
-    expires_at: datetime | None
-    account_id: str
-
-
-def token_sha256(access_token: str) -> str:
-    """How a caller names a token it saw rejected (``rejected_token_sha256``)."""
-    return hashlib.sha256(access_token.encode()).hexdigest()
-
-
-def _rejected(token: AccessToken, rejected_sha256: str | None) -> bool:
-    if rejected_sha256 is None:
-        return False
-    return hmac.compare_digest(token_sha256(token.access_token), rejected_sha256.lower())
-
-
-def _needs_refresh(token: AccessToken, now: datetime, rejected_sha256: str | None) -> bool:
-    if _rejected(token, rejected_sha256):
-        return True
-    return token.expires_at is not None and token.expires_at - now <= REFRESH_MARGIN
-
-
-def _claim_ttl(ctx: AuthContext) -> timedelta:
-    return max(CLAIM_TTL, timedelta(seconds=ctx.settings.provider_timeout_s + 10))
-
-
-def _reconsent(ctx: AuthContext, link: links_sql.Link) -> ReconsentRequired:
+def _reconsent(auth: AuthContext, link: links_sql.Link) -> ReconsentRequired:
     return ReconsentRequired(
         f"{link.provider} refused to refresh the token ({link.status_reason or 'needs re-consent'}); link again",
         provider=link.provider,
         account_id=link.account_id,
-        relink_url=relink_url(ctx, link.provider),
+        relink_url=relink_url(auth.settings, link.provider),
     )
 
 
-def _open_access(ctx: AuthContext, link: links_sql.Link) -> AccessToken:
-    data_key = vault.unwrap(ctx.master.ring, link_record(link.user_id, link.provider), link.wrapped)
+def _open_access(auth: AuthContext, link: links_sql.Link) -> AccessToken:
+    data_key = vault.unwrap(auth.master.ring, link_record(link.user_id, link.provider), link.wrapped)
     return AccessToken(
         data_key.decrypt("access_token", link.access_token), link.access_expires_at, link.account_id
     )
@@ -124,51 +76,52 @@ async def provider_access_token(
     """The user's current access token at ``provider``, refreshed first when near expiry or when it is
     the token named by ``rejected_sha256``. May wait for a refresh (the provider's, or another
     replica's); raises LinkNotFound, ReconsentRequired, ServiceUnavailable or UpstreamFailed."""
-    ctx = auth_context(rt)
+    auth = rt[AUTH]
     async with rt.pool.acquire() as conn:
         link = await links_sql.get_link(conn, user_id, provider)
     if link is None:
         raise LinkNotFound(f"the user has no linked {provider} account")
     if link.status == "needs_reconsent":
-        raise _reconsent(ctx, link)
-    current = _open_access(ctx, link)
-    if not _needs_refresh(current, now_utc(), rejected_sha256):
+        raise _reconsent(auth, link)
+    current = _open_access(auth, link)
+    if not needs_refresh(current, datetime.now(UTC), rejected_sha256):
         return current
     key = (str(user_id), provider)
-    task = ctx.inflight.get(key)
+    task = auth.inflight.get(key)
     if task is None:
         task = asyncio.create_task(
-            _refresh(rt, ctx, user_id, provider, rejected_sha256), name=f"refresh-{provider}"
+            _refresh(rt, auth, user_id, provider, rejected_sha256), name=f"refresh-{provider}"
         )
-        ctx.inflight[key] = task
-        task.add_done_callback(lambda _: ctx.inflight.pop(key, None))
+        auth.inflight[key] = task
+        task.add_done_callback(lambda _: auth.inflight.pop(key, None))
     # shield: a caller that gives up does not cancel the refresh the others wait for.
     result: AccessToken = await asyncio.shield(task)
     return result
 
 
 async def _refresh(
-    rt: Runtime, ctx: AuthContext, user_id: uuid.UUID, provider: ProviderName, rejected_sha256: str | None
+    rt: Runtime, auth: AuthContext, user_id: uuid.UUID, provider: ProviderName, rejected_sha256: str | None
 ) -> AccessToken:
     """Refresh once across replicas: claim, call the provider outside any transaction, compare-and-set.
     While another replica's claim is live (or after ours was lost), wait and re-read, within a bound."""
-    client = client_for(ctx, provider)
+    client = oauth_client(auth, provider)
     loop = asyncio.get_running_loop()
-    give_up = loop.time() + ctx.settings.provider_timeout_s + CLAIM_WAIT_MARGIN_S
-    delay = 0.05
+    give_up = loop.time() + claim_wait_s(auth.settings.provider_timeout_s)
+    # Re-reads come quickly at first, then every half second; replicas waiting for the same claim do
+    # not re-read in step (jitter).
+    backoff = Backoff(initial_s=0.05, max_s=0.5)
     while True:
-        token = await _refresh_attempt(rt, ctx, client, user_id, provider, rejected_sha256)
+        token = await _refresh_attempt(rt, auth, client, user_id, provider, rejected_sha256)
         if token is not None:
             return token
         if loop.time() >= give_up:
             raise _unavailable(provider, "token refresh is still in progress elsewhere")
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.5)
+        await backoff.sleep()
 
 
 async def _refresh_attempt(
     rt: Runtime,
-    ctx: AuthContext,
+    auth: AuthContext,
     client: OAuthClient,
     user_id: uuid.UUID,
     provider: ProviderName,
@@ -183,21 +136,25 @@ async def _refresh_attempt(
             raise LinkNotFound(f"the user has no linked {provider} account")
         link, claimed_elsewhere = locked
         if link.status == "needs_reconsent":
-            raise _reconsent(ctx, link)
-        current = _open_access(ctx, link)
-        if not _needs_refresh(current, now_utc(), rejected_sha256):
+            raise _reconsent(auth, link)
+        current = _open_access(auth, link)
+        if not needs_refresh(current, datetime.now(UTC), rejected_sha256):
             return current  # refreshed meanwhile (here or by another replica)
         if claimed_elsewhere:
             return None
-        await links_sql.claim_refresh(conn, user_id, provider, claim, _claim_ttl(ctx))
+        await links_sql.claim_refresh(
+            conn, user_id, provider, claim, claim_ttl(auth.settings.provider_timeout_s)
+        )
 
     # The claim is ours: from here until the result is stored, no transaction is open.
     try:
-        tokens, reason = await _call_provider(ctx, client, link, rejected=_rejected(current, rejected_sha256))
+        tokens, reason = await _call_provider(
+            auth, client, link, rejected=is_rejected(current, rejected_sha256)
+        )
     except Exception:
         await _release(rt, user_id, provider, claim)
         raise
-    now = now_utc()
+    now = datetime.now(UTC)
     if reason is not None:
         async with rt.transaction() as conn:
             if not await links_sql.mark_needs_reconsent(
@@ -217,9 +174,9 @@ async def _refresh_attempt(
                 ),
             )
         logger.info("{} link of user {} needs re-consent: {}", provider, user_id, reason)
-        raise _reconsent(ctx, replace(link, status="needs_reconsent", status_reason=reason))
+        raise _reconsent(auth, replace(link, status="needs_reconsent", status_reason=reason))
     assert tokens is not None
-    sealed = seal_tokens(ctx.master.ring, user_id, provider, tokens)
+    sealed = seal_tokens(auth.master.ring, user_id, provider, tokens)
     async with rt.transaction() as conn:
         stored = await links_sql.store_refreshed(
             conn,
@@ -245,27 +202,26 @@ async def _refresh_attempt(
 
 
 async def _call_provider(
-    ctx: AuthContext, client: OAuthClient, link: links_sql.Link, *, rejected: bool
+    auth: AuthContext, client: OAuthClient, link: links_sql.Link, *, rejected: bool
 ) -> tuple[TokenSet | None, str | None]:
     """The provider's new tokens, or the reason the link needs re-consent. Raises UpstreamFailed when
     the provider refuses for another reason, ServiceUnavailable when it cannot be reached."""
-    assert ctx.http is not None
     provider = link.provider
-    data_key = vault.unwrap(ctx.master.ring, link_record(link.user_id, provider), link.wrapped)
+    data_key = vault.unwrap(auth.master.ring, link_record(link.user_id, provider), link.wrapped)
     refresh_token = data_key.decrypt("refresh_token", link.refresh_token) if link.refresh_token else None
     if refresh_token is None or not client.spec.refreshable:
         if rejected:
             return None, "the provider rejected the access token and issues no refresh token"
         return None, "access token expired and the provider issues no refresh token"
     try:
-        return await provider_oauth.refresh(ctx.http, client, refresh_token), None
+        return await provider_oauth.refresh(auth.http, client, refresh_token), None
     except TokenError as exc:
         if not exc.needs_reconsent:
             logger.warning("{} refused a refresh with {}", provider, exc)
             raise UpstreamFailed(f"{provider} refused the token refresh ({exc.error})") from None
         return None, f"{exc.error}: {exc.description}"[:500]
-    except provider_oauth.ProviderUnavailable as exc:
-        raise _unavailable(provider, f"is unavailable ({exc})") from None
+    except ProviderUnavailable as exc:
+        raise _unavailable(provider, f"is unavailable ({exc.message})") from None
 
 
 async def _release(rt: Runtime, user_id: uuid.UUID, provider: str, claim: uuid.UUID) -> None:
@@ -273,27 +229,3 @@ async def _release(rt: Runtime, user_id: uuid.UUID, provider: str, claim: uuid.U
     with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
         async with rt.pool.acquire() as conn:
             await links_sql.release_refresh_claim(conn, user_id, provider, claim)
-
-
-async def provider_token(request: web.Request) -> web.Response:
-    rt = runtime(request)
-    require_service(request, rt.settings.service_token.get_secret_value())
-    user_id = parse_uuid(request.match_info["user_id"])
-    provider = provider_from(request)
-    if user_id is None:
-        raise LinkNotFound("no such user")
-    body = (
-        await read_json(request, ProviderTokenBody, MAX_BODY_BYTES)
-        if request.body_exists
-        else ProviderTokenBody()
-    )
-    token = await provider_access_token(rt, user_id, provider, rejected_sha256=body.rejected_token_sha256)
-    return json_answer(
-        {
-            "access_token": token.access_token,
-            "token_type": "Bearer",
-            "expires_at": iso(token.expires_at),
-            "account_id": token.account_id,
-            "provider": provider,
-        }
-    )

@@ -19,12 +19,12 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from pm_auth.app import definition
-from pm_auth.context import auth_context
 from pm_auth.domain import vault
 from pm_auth.domain.oauth_clients import TokenSet
 from pm_auth.domain.vault import WrappedKey
-from pm_auth.http.providers import link_record, seal_tokens
+from pm_auth.resources import AUTH
 from pm_auth.storage import links as links_sql
+from pm_auth.usecases.links import link_record, seal_tokens
 from pm_platform.testing import running_service
 
 from .conftest import Auth, Emulator, link, register_and_login
@@ -218,7 +218,7 @@ async def test_a_claim_that_is_never_finished_gives_503_after_a_bounded_wait(
     auth: Auth, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ):
     user_id, _ = await linked(auth, emulator)
-    monkeypatch.setattr(auth_context(auth.rt).settings, "provider_timeout_s", 0.5)  # the wait's bound
+    monkeypatch.setattr(auth.rt[AUTH].settings, "provider_timeout_s", 0.5)  # the wait's bound
     await make_stale(auth, user_id)
     await auth.fetch(
         """UPDATE provider_links SET refresh_claim = $2, refresh_claimed_until = now() + interval '30 seconds'
@@ -251,7 +251,7 @@ async def test_an_unavailable_provider_is_503_and_releases_the_claim(auth: Auth,
 
 async def relink_in_place(auth: Auth, user_id: str) -> None:
     uid = uuid.UUID(user_id)
-    ring = auth_context(auth.rt).master.ring
+    ring = auth.rt[AUTH].master.ring
     async with auth.rt.transaction() as conn:
         locked = await links_sql.lock_for_refresh(conn, uid, "spotify")
         assert locked is not None

@@ -1,0 +1,8 @@
+"""The auth service's definition agrees with proto/services.yaml, the topic registry and its migrations."""
+
+from pm_auth.app import definition
+from pm_platform.testing import check_definition
+
+
+def test_definition_agrees_with_the_service_list_registry_and_migrations():
+    check_definition(definition())

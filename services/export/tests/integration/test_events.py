@@ -1,0 +1,42 @@
+"""The export service's event handling, through its real subscriber and dispatcher on FastStream's
+in-memory broker (delivery itself is tested against Kafka in libs/platform)."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from pm_contracts.users import UserDeleted
+from pm_export.app import definition
+from pm_export.domain.objects import user_prefix
+from pm_platform.consumers import Outcome
+from pm_platform.s3 import OBJECT_STORE
+from pm_platform.testing import check_registry_examples, check_user_erasure, deliver, running_service
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def runtime(service_env_factory):
+    async with running_service(definition(), await service_env_factory("export"), broker="memory") as (_, rt):
+        yield rt
+
+
+async def test_registry_examples_are_handled_once(runtime):
+    await check_registry_examples(runtime)
+
+
+async def test_a_deleted_users_jobs_are_erased(runtime):
+    await check_user_erasure(runtime)
+
+
+async def test_a_deleted_users_objects_are_erased_and_nobody_elses(runtime):
+    store = runtime[OBJECT_STORE]
+    user, other = uuid.uuid4(), uuid.uuid4()
+    for owner, name in [(user, "a.m3u8"), (user, "backups/b.json"), (other, "c.m3u8")]:
+        await store.put_bytes(user_prefix(owner) + name, b"x")
+    event = UserDeleted(user_id=user, deleted_at=datetime.now(UTC))
+    assert await deliver(runtime, event) is Outcome.HANDLED
+    assert await store.names(user_prefix(user)) == []
+    assert await store.names(user_prefix(other)) == [user_prefix(other) + "c.m3u8"]
+    assert await store.delete_prefix(user_prefix(other)) == 1

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,6 +22,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from pm_devstack.bootstrap import bootstrap_database
 from pm_devstack.stack import InfraEndpoints, Stack
+from pm_platform.service import Runtime, ServiceDefinition
+from pm_platform.testing import running_service
 
 REAL_TIERS = ("integration", "e2e")
 
@@ -121,3 +124,19 @@ async def service_env_factory(
                 await admin.delete_topics(doomed)
         finally:
             await admin.close()
+
+
+@pytest.fixture
+async def start_in_memory(
+    service_env_factory: Callable[[str], Awaitable[dict[str, str]]],
+) -> AsyncIterator[Callable[[ServiceDefinition], Awaitable[Runtime]]]:
+    """``await start_in_memory(definition())``: the service running in-process on a throwaway database
+    with FastStream's in-memory broker instead of Kafka (pm_platform.testing), stopped at the end."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def start(definition: ServiceDefinition) -> Runtime:
+            env = await service_env_factory(definition.name)
+            _, runtime = await stack.enter_async_context(running_service(definition, env, broker="memory"))
+            return runtime
+
+        yield start

@@ -16,23 +16,14 @@ from pm_auth.usecases.sessions import require_live_session
 from pm_contracts.users import UserDeleted
 from pm_platform.consumers import Outcome
 from pm_platform.identity import Identity
-from pm_platform.testing import check_registry_examples, check_user_erasure, deliver, running_service
+from pm_platform.testing import deliver
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def runtime(service_env_factory):
-    async with running_service(definition(), await service_env_factory("auth"), broker="memory") as (_, rt):
-        yield rt
-
-
-async def test_registry_examples_are_handled_once(runtime):
-    await check_registry_examples(runtime)
-
-
-async def test_a_deleted_users_jobs_are_erased(runtime):
-    await check_user_erasure(runtime)
+async def runtime(start_in_memory):
+    return await start_in_memory(definition())
 
 
 async def test_rows_written_for_a_deleted_user_are_erased_and_nobody_elses(runtime):

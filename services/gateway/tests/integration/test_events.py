@@ -16,16 +16,14 @@ from pm_gateway.usecases.instances import announced
 from pm_gateway.usecases.jobs import job_snapshots
 from pm_gateway.usecases.sessions import revoked_sessions
 from pm_platform.consumers import Outcome
-from pm_platform.testing import check_registry_examples, check_user_erasure, deliver, running_service
+from pm_platform.testing import deliver
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def runtime(service_env_factory):
-    env = await service_env_factory("gateway")
-    async with running_service(definition(), env, broker="memory") as (_, rt):
-        yield rt
+async def runtime(start_in_memory):
+    return await start_in_memory(definition())
 
 
 def _job(user: uuid.UUID, state: str = "running") -> JobUpdated:
@@ -41,14 +39,6 @@ def _job(user: uuid.UUID, state: str = "running") -> JobUpdated:
         updated_at=now,
         started_at=now,
     )
-
-
-async def test_registry_examples_are_handled_once(runtime):
-    await check_registry_examples(runtime)
-
-
-async def test_a_deleted_users_jobs_are_erased(runtime):
-    await check_user_erasure(runtime)
 
 
 async def test_a_deleted_users_job_snapshots_are_erased_and_nobody_elses(runtime):

@@ -16,7 +16,7 @@ from pm_contracts.provider_links import (
 )
 from pm_contracts.users import UserDeleted
 from pm_platform.consumers import Outcome
-from pm_platform.testing import check_registry_examples, check_user_erasure, deliver, running_service
+from pm_platform.testing import deliver
 from pm_provider_sync.app import definition
 from pm_provider_sync.storage.links import link_status
 
@@ -24,22 +24,12 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def runtime(service_env_factory):
-    env = await service_env_factory("provider-sync")
-    async with running_service(definition(), env, broker="memory") as (_, rt):
-        yield rt
+async def runtime(start_in_memory):
+    return await start_in_memory(definition())
 
 
 async def handled(rt, event) -> None:
     assert await deliver(rt, event) is Outcome.HANDLED
-
-
-async def test_registry_examples_are_handled_once(runtime):
-    await check_registry_examples(runtime)
-
-
-async def test_a_deleted_users_jobs_are_erased(runtime):
-    await check_user_erasure(runtime)
 
 
 async def test_a_deleted_users_links_are_erased_and_nobody_elses(runtime):

@@ -44,6 +44,10 @@ if TYPE_CHECKING:
 # What the dispatcher calls: the handler bound to its runtime.
 Handler = Callable[[asyncpg.Connection, Envelope, Any], Awaitable[None]]
 _PROGRAMMING_ERRORS = (TypeError, KeyError, AttributeError, ValueError, ValidationError)
+# The subscriber's poll: at most this many records per batch (their offsets committed once), and how
+# long an empty poll waits (see subscribe).
+_MAX_BATCH = 100
+_BATCH_TIMEOUT_MS = 20
 P = TypeVar("P", bound=BaseModel)
 
 
@@ -247,13 +251,13 @@ class Dispatcher:
                     raw, topic, envelope.type, f"handler error: {type(exc).__name__}: {exc}", origin
                 )
             except Exception as exc:
-                if backoff.attempts + 1 >= self._max_attempts:
+                delay = backoff.next_delay()  # counts this failed attempt
+                if backoff.attempts >= self._max_attempts:
                     logger.error(
-                        "giving up on {} after {} attempts: {}", envelope.type, backoff.attempts + 1, exc
+                        "giving up on {} after {} attempts: {}", envelope.type, backoff.attempts, exc
                     )
                     raise
                 self._metrics.kafka_consume_retries.labels(topic, envelope.type).inc()
-                delay = backoff.next_delay()
                 logger.warning(
                     "transient failure handling {} ({}: {}); retry {} in {:.2f}s",
                     envelope.type,
@@ -312,30 +316,44 @@ def kafka_dead_letter(bus: KafkaBus, service: str) -> Callable[[DeadLetter, dict
 
 
 def subscribe(bus: KafkaBus, dispatcher: Dispatcher, topics: list[TopicSpec], group_id: str) -> None:
-    """Register one FastStream subscriber (one consumer group per service) for the given topics."""
+    """Register one FastStream subscriber (one consumer group per service) for the given topics.
+
+    A batch subscriber: the records of each poll (up to ``_MAX_BATCH``) are dispatched one by one, in
+    order, and their offsets committed once for the batch. Per record, the offset commit (a Kafka round
+    trip) and FastStream's own work cost as much as the dispatch itself (docs/benchmarks.md, the outbox);
+    a lone event is a batch of one, committed at once. A failure nacks the batch: each partition rewinds
+    to its first record of the batch, and the events handled before the failure come again, which the
+    inbox turns into no-ops (Outcome.DUPLICATE).
+    """
     if not topics:
         return
 
     async def on_message(msg: KafkaMessage) -> str:
-        """Returns the outcome: FastStream sends it back to a requester (the in-memory test broker's
+        """Returns the last outcome: FastStream sends it back to a requester (the in-memory test broker's
         ``request``); events published to topics have no reply address, so nothing else sees it."""
-        record = msg.raw_message
-        origin: dict[str, str] = {}
-        if record is not None and not isinstance(record, tuple):
+        raw = msg.raw_message
+        records = raw if isinstance(raw, tuple | list) else (raw,)
+        outcome = ""
+        for record in records:
             origin = {
                 "partition": str(record.partition),
                 "offset": str(record.offset),
                 "key": (record.key or b"").decode("utf-8", "replace"),
             }
-        cluster_topic = getattr(record, "topic", bus.topic(topics[0].name))
-        outcome = await dispatcher.dispatch(msg.body, cluster_topic.removeprefix(bus.topic_prefix), origin)
-        return outcome.value
+            topic = record.topic.removeprefix(bus.topic_prefix)
+            outcome = (await dispatcher.dispatch(record.value or b"", topic, origin)).value
+        return outcome
 
     subscriber = bus.broker.subscriber(
         *[bus.topic(t.name) for t in topics],
         group_id=group_id,
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        batch=True,
+        max_records=_MAX_BATCH,
+        # An empty poll waits this long (and FastStream then sleeps as long again): the most a first
+        # event after a quiet spell waits; FastStream's default, 200 ms, would eat the latency budget.
+        batch_timeout_ms=_BATCH_TIMEOUT_MS,
         max_poll_interval_ms=600_000,
         title=f"{dispatcher.service}-consumer",
         description=f"{dispatcher.service} handles: {', '.join(dispatcher.event_types)}",

@@ -123,16 +123,26 @@ def standard_middlewares(metrics: Metrics) -> list[Middleware]:
     return [correlation_middleware, metrics_middleware(metrics), problem_middleware]
 
 
+async def read_body(request: web.Request, max_bytes: int) -> bytes:
+    """The whole request body, 413 beyond ``max_bytes`` (announced or sent: a lying Content-Length or a
+    chunked body is cut off as soon as it passes the limit, never read whole first)."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise PayloadTooLarge(f"the body may be at most {max_bytes} bytes")
+    chunks, size = [], 0
+    while chunk := await request.content.readany():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLarge(f"the body may be at most {max_bytes} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_json(request: web.Request, model: type[M], max_bytes: int = 1 << 20) -> M:
     """Parse the request body as ``model``: 415 for another media type, 413 when too large,
     400 for malformed JSON, 422 naming each invalid field (unknown fields are invalid)."""
     if request.content_type != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
-    if request.content_length is not None and request.content_length > max_bytes:
-        raise PayloadTooLarge(f"the body may be at most {max_bytes} bytes")
-    raw = await request.content.read(max_bytes + 1)
-    if len(raw) > max_bytes:
-        raise PayloadTooLarge(f"the body may be at most {max_bytes} bytes")
+    raw = await read_body(request, max_bytes)
     try:
         data = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -335,9 +335,11 @@ def create_app(definition: ServiceDefinition, settings: InfraSettings) -> web.Ap
         client_max_size=definition.client_max_size,
     )
     app[RUNTIME] = rt
-    app.cleanup_ctx.extend([_database, _redis, _kafka])
+    # The service's resources start before its consumers and stop after them: a handler never finds a
+    # resource missing (an event can arrive the moment the bus connects, and until it is closed).
+    app.cleanup_ctx.extend([_database, _redis])
     app.cleanup_ctx.extend(_resource(f) for f in definition.resources)
-    app.cleanup_ctx.append(_background)
+    app.cleanup_ctx.extend([_kafka, _background])
 
     checks = default_health_checks(rt)
     if definition.health_checks is not None:

@@ -118,6 +118,9 @@ async def test_an_unpublishable_row_is_set_aside_and_does_not_block_the_rest(poo
     bus = KafkaBus(infra.kafka_bootstrap, client_id="outbox-poison", topic_prefix=prefix)
     bus.start_in_background([topic("pm.users")], [])
     await asyncio.wait_for(bus.connected.wait(), 60)
+    # The relay's fast path, aiokafka's producer behind FastStream (pinned: a new FastStream that moves
+    # it must fail here, not silently fall back to the slower publish).
+    assert bus.producer is not None
     relay = OutboxRelay(pool, bus, "playlist", Metrics("outbox-poison"))
     user_id = uuid.uuid4()
     try:
@@ -145,8 +148,9 @@ async def test_an_unpublishable_row_is_set_aside_and_does_not_block_the_rest(poo
         assert "invalid envelope" in poison["last_error"]
         assert published["event_id"] == good.id
         assert published["published_at"] is not None
-        key, _ = await _consume_one(infra.kafka_bootstrap, prefix + "pm.users", 30)
+        key, value = await _consume_one(infra.kafka_bootstrap, prefix + "pm.users", 30)
         assert key == str(user_id).encode()
+        assert Envelope.model_validate_json(value) == good
     finally:
         await bus.close()
 

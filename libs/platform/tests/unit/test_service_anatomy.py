@@ -60,15 +60,38 @@ def test_services_never_import_each_other(service):
             assert f"import {other}" not in text and f"from {other}" not in text, (path, other)
 
 
+def _module_name(path: Path) -> str:
+    """``services/x/src/pm_x/http/edge.py`` → ``pm_x.http.edge``."""
+    parts = path.with_suffix("").parts
+    return ".".join(p for p in parts[parts.index("src") + 1 :] if p != "__init__")
+
+
 def _imports(path: Path) -> list[str]:
+    """Every module (and module.name) the file imports, relative imports resolved."""
+    package = _module_name(path).rsplit(".", 1)[0]
     modules = []
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.module:
-            modules.append(node.module)
-            modules += [f"{node.module}.{alias.name}" for alias in node.names]
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                base = f"{anchor}.{base}".rstrip(".")
+            modules.append(base)
+            modules += [f"{base}.{alias.name}" for alias in node.names]
         elif isinstance(node, ast.Import):
             modules += [alias.name for alias in node.names]
     return modules
+
+
+def _strings(tree: ast.AST) -> list[tuple[int, str]]:
+    """String literals, and the literal start of each f-string."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.append((node.lineno, node.value))
+        elif isinstance(node, ast.JoinedStr) and node.values and isinstance(node.values[0], ast.Constant):
+            found.append((node.lineno, str(node.values[0].value)))
+    return found
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=IDS)
@@ -90,9 +113,9 @@ def test_sql_lives_in_storage(service):
     for path in _python_files(package):
         if "storage" in path.relative_to(package).parts:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL.match(node.value):
-                raise AssertionError(f"SQL outside storage/: {path.relative_to(REPO)}:{node.lineno}")
+        for line, text in _strings(ast.parse(path.read_text())):
+            if _SQL.match(text):
+                raise AssertionError(f"SQL outside storage/: {path.relative_to(REPO)}:{line}")
 
 
 @pytest.mark.parametrize("service", SERVICES, ids=IDS)
@@ -134,3 +157,12 @@ def test_tests_use_public_names_only(path):
             raise AssertionError(
                 f"{path.relative_to(REPO)}:{node.lineno} uses {node.value.id}.{node.attr}; test a public name"
             )
+
+
+def test_the_checks_see_relative_imports_and_f_string_sql(tmp_path):
+    """The rules cannot be dodged by spelling: a relative import is resolved, an f-string is read."""
+    edge = tmp_path / "services" / "x" / "src" / "pm_x" / "http" / "edge.py"
+    edge.parent.mkdir(parents=True)
+    edge.write_text('from . import proxy\nfrom ..storage import links\nq = f"SELECT * FROM {table}"\n')
+    assert {"pm_x.http.proxy", "pm_x.storage.links"} <= set(_imports(edge))
+    assert any(_SQL.match(text) for _, text in _strings(ast.parse(edge.read_text())))

@@ -119,6 +119,7 @@ BAD_VALUES: dict[str, str] = {
     "YOUTUBE_VIDEO_DETAILS": "maybe",
     # GatewaySettings
     "UPSTREAM_TIMEOUT_S": "301",
+    "UPSTREAM_PROBE_INTERVAL_S": "0",
     "TOKEN_LEEWAY_S": "301",
     "JWKS_REFETCH_INTERVAL_S": "0",
     "RATE_LIMIT_GENERAL": "fast",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, Literal, Self
 
 import aiohttp
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from pm_platform.settings import SettingsBase
 from pm_providers.models import ProviderName
@@ -135,7 +135,7 @@ class ProviderHostSettings(SettingsBase):
     google_accounts_url: str = _host("google_accounts_url")
     # One HTTP exchange with a provider (connecting, sending, reading the whole answer); retries and
     # Retry-After waits come on top.
-    provider_timeout_s: float = Field(default=30.0, gt=0, le=600, alias="PROVIDER_TIMEOUT_S")
+    provider_timeout_s: float = Field(default=10.0, gt=0, le=600, alias="PROVIDER_TIMEOUT_S")
 
     @field_validator(*REAL_URLS, mode="after")
     @classmethod
@@ -149,6 +149,16 @@ class ProviderHostSettings(SettingsBase):
         return aiohttp.ClientTimeout(
             total=self.provider_timeout_s, connect=min(CONNECT_TIMEOUT_S, self.provider_timeout_s)
         )
+
+    @model_validator(mode="after")
+    def _provider_hosts_over_https_in_production(self) -> Self:
+        # Client secrets, codes and tokens travel to these hosts: never in the clear in production (a
+        # leftover development value pointing at the emulator is refused here too).
+        if getattr(self, "is_production", False):
+            for name in REAL_URLS:
+                if not getattr(self, name).startswith("https://"):
+                    raise ValueError(f"{name.upper()}: must be an https:// URL in production")
+        return self
 
     def for_emulator(self, base: str = "http://127.0.0.1:3199") -> Self:
         """A copy with every host at ``<base>/<host>`` (the emulator's one substitution)."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pm_platform.settings import SettingsError, load_settings
+from pm_platform.settings import BaseServiceSettings, SettingsError, load_settings
 from pm_providers.base import ProviderAdapter, WriteProgress
 from pm_providers.errors import InvalidRequest, PartialWrite, ProviderUnavailable
 from pm_providers.http import build_session
@@ -134,7 +134,7 @@ async def test_provider_timeout_bounds_the_session(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("PROVIDER_TIMEOUT_S", "12.5")
     configured = build_session(load_settings(ProviderSettings))
     try:
-        assert defaults.timeout.total == 30 and defaults.timeout.connect == CONNECT_TIMEOUT_S
+        assert defaults.timeout.total == 10 and defaults.timeout.connect == CONNECT_TIMEOUT_S
         assert configured.timeout.total == 12.5 and configured.timeout.connect == CONNECT_TIMEOUT_S
         assert configured.timeout.sock_read is None and configured.timeout.sock_connect is None
     finally:
@@ -285,3 +285,19 @@ async def test_task_cancel_propagates_and_progress_tells() -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert progress.written == ["a", "b"] and progress.in_flight == ["c", "d"] and progress.remaining == ["e"]
+
+
+def test_provider_hosts_must_be_https_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A service's settings that include the hosts (auth's) refuse a plain-http host in production: client
+    secrets, codes and tokens go there."""
+
+    class ServiceWithProviders(BaseServiceSettings, ProviderHostSettings):
+        pass
+
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    assert load_settings(ServiceWithProviders).spotify_accounts_url == "https://accounts.spotify.com"
+    monkeypatch.setenv("SPOTIFY_ACCOUNTS_URL", "http://127.0.0.1:3199/accounts.spotify.com")
+    with pytest.raises(SettingsError, match=r"SPOTIFY_ACCOUNTS_URL: must be an https:// URL in production"):
+        load_settings(ServiceWithProviders)
+    monkeypatch.setenv("ENVIRONMENT", "development")
+    assert load_settings(ServiceWithProviders).spotify_accounts_url.startswith("http://127.0.0.1:3199")

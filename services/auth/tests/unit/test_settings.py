@@ -86,7 +86,7 @@ def test_provider_hosts_and_timeout_are_the_projects_one_declaration(env):
     ):
         env.delenv(name, raising=False)
     settings = load_settings(AuthSettings)
-    assert settings.provider_timeout_s == 30
+    assert settings.provider_timeout_s == 10
     assert ProviderName.TIDAL not in settings.oauth_clients()  # no client id, no client
     env.setenv("TIDAL_CLIENT_ID", "tidal-app")
     env.setenv("TIDAL_LOGIN_URL", "http://127.0.0.1:3199/login.tidal.com/")

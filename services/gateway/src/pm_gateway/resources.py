@@ -20,7 +20,6 @@ from prometheus_client import CollectorRegistry, Gauge
 from pm_gateway.clients.jwks import JwksCache
 from pm_gateway.clients.readiness import UpstreamReadiness
 from pm_gateway.clients.upstream_client import UpstreamPool
-from pm_gateway.domain.assertions import IdentityAssertions
 from pm_gateway.domain.clients import Client, TrustedProxies
 from pm_gateway.domain.cors import CorsPolicy, parse_origins
 from pm_gateway.domain.docs import openapi_json
@@ -33,10 +32,12 @@ from pm_gateway.storage.idempotency import IdempotencyStore
 from pm_gateway.storage.jobs import JobEventHub
 from pm_gateway.storage.ratelimit import RateLimiter
 from pm_gateway.usecases.admission import Admission
+from pm_gateway.usecases.assertions import IdentityAssertions
 from pm_gateway.usecases.idempotency import IdempotentRequests
 from pm_gateway.usecases.jobs import job_snapshots
 from pm_gateway.usecases.sessions import revoked_sessions
-from pm_platform.errors import PayloadTooLarge, ServiceUnavailable
+from pm_platform.errors import ServiceUnavailable
+from pm_platform.http import read_body
 from pm_platform.identity import Identity, IdentitySigner
 from pm_platform.resources import ResourceKey
 from pm_platform.service import Runtime
@@ -53,22 +54,12 @@ BODY = web.RequestKey("body", bytes)
 BUFFER_RESPONSE = web.RequestKey("buffer_response", bool)
 
 
-async def read_body(request: web.Request, limit: int) -> bytes:
+async def request_body(request: web.Request, limit: int) -> bytes:
     """The whole request body, at most ``limit`` bytes (413 beyond); read once per request, by whichever
     needs it first (the Idempotency-Key check or the proxy)."""
-    if BODY in request:
-        return request[BODY]
-    if request.content_length is not None and request.content_length > limit:
-        raise PayloadTooLarge(f"the body may be at most {limit} bytes")
-    chunks, size = [], 0
-    while chunk := await request.content.readany():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"the body may be at most {limit} bytes")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    request[BODY] = body
-    return body
+    if BODY not in request:
+        request[BODY] = await read_body(request, limit)
+    return request[BODY]
 
 
 # ---- the upstream services ----------------------------------------------------------------------------
@@ -115,13 +106,15 @@ UPSTREAM_READINESS = ResourceKey("upstream_readiness", UpstreamReadiness)
 
 
 async def upstream_readiness(rt: Runtime) -> AsyncIterator[None]:
-    """The gateway's metrics, and the upstreams' readiness (clients/readiness.py): asked by the health
-    checks and by a background probe every 15 s, both into ``pm_gateway_upstream_up``."""
+    """The gateway's metrics, and the upstreams' readiness (clients/readiness.py): a background probe
+    every UPSTREAM_PROBE_INTERVAL_S into ``pm_gateway_upstream_up`` and the health checks' reports."""
     metrics = rt[GATEWAY_METRICS] = GatewayMetrics(rt.metrics.registry)
     readiness = rt[UPSTREAM_READINESS] = UpstreamReadiness(
         rt[UPSTREAM_SESSION], gateway_settings(rt).upstreams(), metrics.upstream_up
     )
-    task = asyncio.create_task(readiness.run(), name="upstream-probe")
+    task = asyncio.create_task(
+        readiness.run(gateway_settings(rt).upstream_probe_interval_s), name="upstream-probe"
+    )
     try:
         yield
     finally:

@@ -1,33 +1,51 @@
 """Settings of the gateway, from the environment (README, "Configuration")."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, create_model, field_validator, model_validator
 
-from pm_contracts.services import deployed_services
+from pm_contracts.services import ServiceSpec, deployed_services
 from pm_gateway.domain.clients import TrustedProxies
 from pm_gateway.domain.cors import parse_origins
 from pm_gateway.domain.origins import Origin
 from pm_gateway.domain.ratelimit import RateLimit
 from pm_platform.identity import identity_key_id, raw_public_key
 from pm_platform.service import Runtime
-from pm_platform.settings import InfraSettings, check_jwt_secret, decode_ed25519_key
+from pm_platform.settings import InfraSettings, SettingsBase, check_jwt_secret, decode_ed25519_key
 
 
-class GatewaySettings(InfraSettings):
-    """Settings of the gateway: the shared ones, the upstreams, token verification, rate limits, CORS
-    and body limits (docs/security.md is the contract they serve)."""
+def upstream_services() -> list[ServiceSpec]:
+    """The services behind the gateway: every deployed one of proto/services.yaml but the public one."""
+    return [spec for spec in deployed_services() if not spec.public]
+
+
+def _upstream_base_url(value: str) -> str:
+    Origin.parse(value)
+    return value.rstrip("/")
+
+
+def _upstream_url_settings() -> type[SettingsBase]:
+    """One required setting per upstream service, named after it (``provider-sync`` → PROVIDER_SYNC_URL),
+    built from the one list of services rather than spelled out here."""
+    fields: dict[str, Any] = {
+        spec.url_variable.lower(): (str, Field(alias=spec.url_variable)) for spec in upstream_services()
+    }
+    check = field_validator(*fields)(_upstream_base_url)
+    return create_model(
+        "UpstreamUrlSettings", __base__=SettingsBase, __validators__={"_upstream_url": check}, **fields
+    )
+
+
+class GatewaySettings(InfraSettings, _upstream_url_settings()):  # type: ignore[misc]
+    """Settings of the gateway: the shared ones, the upstreams (AUTH_URL, PLAYLIST_URL, …: one per
+    service behind it), token verification, rate limits, CORS and body limits (docs/security.md is the
+    contract they serve)."""
 
     port: int = Field(default=3101, alias="PORT", ge=1, le=65535)
-    # Where each upstream service listens: one <NAME>_URL per service of proto/services.yaml but the
-    # gateway itself (upstreams() reads them by that name; a unit test keeps the two lists equal).
-    auth_url: str = Field(alias="AUTH_URL")
-    playlist_url: str = Field(alias="PLAYLIST_URL")
-    provider_sync_url: str = Field(alias="PROVIDER_SYNC_URL")
-    export_url: str = Field(alias="EXPORT_URL")
-    enrichment_url: str = Field(alias="ENRICHMENT_URL")
     upstream_timeout_s: float = Field(default=10.0, alias="UPSTREAM_TIMEOUT_S", gt=0, le=300)
+    # How often the upstreams' readiness is probed (for /health and pm_gateway_upstream_up).
+    upstream_probe_interval_s: float = Field(default=15.0, alias="UPSTREAM_PROBE_INTERVAL_S", gt=0, le=3600)
     # Public base URL: the `iss` of every access token, and whether HSTS is sent (https only).
     api_base_url: str = Field(alias="API_BASE_URL")
     # The one algorithm access tokens may use; HS256 (with JWT_SECRET) is the documented fallback only.
@@ -56,12 +74,6 @@ class GatewaySettings(InfraSettings):
     def _public_base_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
-        return value.rstrip("/")
-
-    @field_validator("auth_url", "playlist_url", "provider_sync_url", "export_url", "enrichment_url")
-    @classmethod
-    def _upstream_url(cls, value: str) -> str:
-        Origin.parse(value)
         return value.rstrip("/")
 
     @field_validator("jwt_secret")
@@ -116,11 +128,7 @@ class GatewaySettings(InfraSettings):
     def upstreams(self) -> dict[str, str]:
         """Service name → base URL, for routing and readiness: every deployed service but the public
         one (the gateway), in proto/services.yaml's order, from its ``<NAME>_URL`` setting."""
-        return {
-            spec.name: getattr(self, spec.url_variable.lower())
-            for spec in deployed_services()
-            if not spec.public
-        }
+        return {spec.name: getattr(self, spec.url_variable.lower()) for spec in upstream_services()}
 
     def rate_limits(self) -> dict[str, RateLimit]:
         """Rate-limit class → its limit (see domain/routes.py for which route has which class)."""

@@ -19,11 +19,18 @@ GAUGE = "pm_gateway_upstream_up"
 
 
 class StandIn:
-    """Every upstream but export: ready (version 9.9.9) until told otherwise."""
+    """Every upstream but export: ready (version 9.9.9) until told otherwise, or hanging (accepting the
+    request and never answering). Counts the readiness calls it gets."""
 
-    ready = True
+    def __init__(self) -> None:
+        self.ready = True
+        self.hang = asyncio.Event()
+        self.calls = 0
 
     async def health(self, _: web.Request) -> web.Response:
+        self.calls += 1
+        if self.hang.is_set():
+            await asyncio.Event().wait()  # until the server closes
         if self.ready:
             return web.json_response({"status": "ready", "version": "9.9.9"})
         return web.json_response(
@@ -40,9 +47,10 @@ def _closed_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-async def gateway(service_env_factory):
-    stand_in = StandIn()
+UPSTREAMS = [spec for spec in deployed_services() if not spec.public]
+
+
+async def _start(service_env_factory, stand_in: StandIn, probe_interval_s: str):
     app = web.Application()
     app.add_routes(
         [web.get("/health/ready", stand_in.health), web.get("/.well-known/jwks.json", stand_in.jwks)]
@@ -50,12 +58,17 @@ async def gateway(service_env_factory):
     server = TestServer(app)
     await server.start_server()
     env = await service_env_factory("gateway")
-    env |= {
-        spec.url_variable: f"http://127.0.0.1:{server.port}"
-        for spec in deployed_services()
-        if not spec.public
-    }
+    env |= {spec.url_variable: f"http://127.0.0.1:{server.port}" for spec in UPSTREAMS}
     env["EXPORT_URL"] = f"http://127.0.0.1:{_closed_port()}"
+    env["UPSTREAM_PROBE_INTERVAL_S"] = probe_interval_s
+    return server, env
+
+
+@pytest.fixture
+async def gateway(service_env_factory):
+    """The gateway with its upstreams on the stand-in (export on a closed port), probed every 0.2 s."""
+    stand_in = StandIn()
+    server, env = await _start(service_env_factory, stand_in, "0.2")
     try:
         async with running_service(definition(), env) as (client, runtime):
             yield client, runtime, stand_in
@@ -73,8 +86,23 @@ async def _gauges(client) -> dict[str, float]:
     return {upstream: float(value) for upstream, value in samples}
 
 
+async def _until(client, upstream: str, predicate) -> dict:
+    """The readiness report once ``predicate(report["checks"]["service:<upstream>"])`` holds (the probe
+    runs in the background; a bounded number of looks, no timing assertion)."""
+    for _ in range(300):
+        report = await (await client.get("/health/ready")).json()
+        if predicate(report["checks"][f"service:{upstream}"]):
+            return report
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"service:{upstream} never reached the expected state: {report}")
+
+
 async def test_one_upstream_down_leaves_the_gateway_ready_and_reports_it(gateway):
     client, _, _ = gateway
+    report = await _until(
+        client, "export", lambda check: check.get("error") != "UpstreamNotReady: not probed yet"
+    )
+    await _until(client, "playlist", lambda check: check["status"] == "up")
     ready = await client.get("/health/ready")
     assert ready.status == 200, await ready.text()
     report = await ready.json()
@@ -85,7 +113,7 @@ async def test_one_upstream_down_leaves_the_gateway_ready_and_reports_it(gateway
     export = checks["service:export"]
     assert export["status"] == "down"
     assert export["informational"] is True
-    assert export["error"].startswith("ClientConnectorError: Cannot connect")
+    assert export["error"].startswith("UpstreamNotReady: ClientConnectorError: Cannot connect")
     playlist = checks["service:playlist"]
     assert playlist["status"] == "up"
     assert playlist["version"] == "9.9.9"
@@ -100,21 +128,41 @@ async def test_one_upstream_down_leaves_the_gateway_ready_and_reports_it(gateway
 async def test_the_probe_keeps_the_gauge_current_without_anyone_asking(gateway):
     """No /health call: the probe started with the gateway sets the gauge of every upstream."""
     client, _, _ = gateway
-    names = [spec.name for spec in deployed_services() if not spec.public]
     for _ in range(100):  # the first probe's answers arrive within a few seconds
         gauges = await _gauges(client)
-        if len(gauges) == len(names):
+        if len(gauges) == len(UPSTREAMS):
             break
         await asyncio.sleep(0.1)
-    assert gauges == {name: 0.0 if name == "export" else 1.0 for name in names}
+    assert gauges == {spec.name: 0.0 if spec.name == "export" else 1.0 for spec in UPSTREAMS}
 
 
-async def test_each_health_check_updates_the_gauge(gateway):
+async def test_the_probe_notices_an_upstream_going_down(gateway):
     client, _, stand_in = gateway
-    await client.get("/health")
-    assert (await _gauges(client))["playlist"] == 1
-    stand_in.ready = False  # the next probe is 15 s away: only the check itself can notice
-    report = await (await client.get("/health/ready")).json()
+    await _until(client, "playlist", lambda check: check["status"] == "up")
+    stand_in.ready = False
+    report = await _until(client, "playlist", lambda check: check["status"] == "down")
     assert report["status"] == "ready"
-    assert report["checks"]["service:playlist"]["error"] == "ConnectionError: answered 503 (postgres down)"
+    assert report["checks"]["service:playlist"]["error"].startswith(
+        "UpstreamNotReady: answered 503 (postgres down)"
+    )
     assert (await _gauges(client))["playlist"] == 0
+
+
+async def test_health_calls_never_ask_the_upstreams_so_a_hanging_one_cannot_hold_them(service_env_factory):
+    """A service that accepts the probe and never answers: the gateway's readiness answers from the last
+    probe, and no number of /health calls reaches the upstreams (a probe every hour: only the first)."""
+    stand_in = StandIn()
+    server, env = await _start(service_env_factory, stand_in, "3600")
+    try:
+        async with running_service(definition(), env) as (client, _):
+            await _until(client, "playlist", lambda check: check["status"] == "up")
+            first_probe = stand_in.calls
+            assert first_probe == len(UPSTREAMS) - 1  # every upstream but export lives on the stand-in
+            stand_in.hang.set()
+            for _ in range(20):
+                ready = await client.get("/health/ready")
+                assert ready.status == 200
+                assert (await client.get("/health")).status == 200
+            assert stand_in.calls == first_probe
+    finally:
+        await server.close()

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 import asyncpg
 from loguru import logger
 
+from pm_auth.clients import provider_oauth
 from pm_auth.domain import vault
 from pm_auth.domain.oauth_clients import OAuthClient, Profile, ProviderResponseError, TokenError, TokenSet
 from pm_auth.domain.oauth_flow import (
@@ -55,7 +56,6 @@ from pm_auth.errors import (
 from pm_auth.resources import AUTH, AuthContext
 from pm_auth.settings import AuthSettings
 from pm_auth.storage import links as links_sql
-from pm_auth.storage import provider_oauth
 from pm_contracts.provider_links import ProviderLinked, ProviderUnlinked
 from pm_contracts.providers import PROVIDERS, ProviderName, is_provider
 from pm_platform.service import Runtime

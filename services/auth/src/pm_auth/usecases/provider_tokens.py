@@ -32,13 +32,13 @@ from datetime import UTC, datetime
 import asyncpg
 from loguru import logger
 
+from pm_auth.clients import provider_oauth
 from pm_auth.domain import vault
 from pm_auth.domain.oauth_clients import OAuthClient, TokenError, TokenSet
 from pm_auth.domain.provider_tokens import AccessToken, claim_ttl, claim_wait_s, is_rejected, needs_refresh
 from pm_auth.errors import LinkNotFound, ReconsentRequired
 from pm_auth.resources import AUTH, AuthContext
 from pm_auth.storage import links as links_sql
-from pm_auth.storage import provider_oauth
 from pm_auth.usecases.links import link_record, oauth_client, relink_url, seal_tokens
 from pm_contracts.provider_links import ProviderReconsentRequired
 from pm_contracts.providers import ProviderName

@@ -21,7 +21,7 @@ from pm_gateway.domain.idempotency import StoredResponse
 from pm_gateway.domain.ratelimit import rate_limit_headers
 from pm_gateway.domain.routes import Auth, resolve
 from pm_gateway.domain.tokens import AccessClaims, TokenRejected, UnknownKey
-from pm_gateway.resources import BUFFER_RESPONSE, CLIENT, EDGE, IDENTITY, RATE, ROUTE, Edge, read_body
+from pm_gateway.resources import BUFFER_RESPONSE, CLIENT, EDGE, IDENTITY, RATE, ROUTE, Edge, request_body
 from pm_platform.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
 from pm_platform.http import Handler
 from pm_platform.identity import Identity
@@ -123,7 +123,7 @@ async def _idempotent(state: Edge, request: web.Request, handler: Handler, key: 
         raise BadRequest(f"{idempotency.HEADER} must be 1 to 255 visible ASCII characters")
     identity = request.get(IDENTITY)
     scope = f"user:{identity.user_id}" if identity else f"ip:{request[CLIENT].address}"
-    body = await read_body(request, state.settings.max_body_bytes)
+    body = await request_body(request, state.settings.max_body_bytes)
     claim = await state.idempotency.claim(scope, request.method, request.path, key, body)
     if isinstance(claim, StoredResponse):
         response = web.Response(status=claim.status, body=claim.body, headers=claim.headers)

@@ -22,7 +22,7 @@ from pm_gateway.clients.upstream_client import (
 )
 from pm_gateway.domain.headers import client_response_headers, upstream_request_headers
 from pm_gateway.domain.routes import GATEWAY
-from pm_gateway.resources import BUFFER_RESPONSE, CLIENT, EDGE, IDENTITY, ROUTE, UPSTREAM_POOL, read_body
+from pm_gateway.resources import BUFFER_RESPONSE, CLIENT, EDGE, IDENTITY, ROUTE, UPSTREAM_POOL, request_body
 from pm_platform.errors import (
     PROBLEM_CONTENT_TYPE,
     Problem,
@@ -48,7 +48,7 @@ async def proxy(request: web.Request) -> web.StreamResponse:
         )
     body: bytes | None = None
     if request.method not in _BODYLESS or request.body_exists:
-        body = await read_body(request, state.settings.max_body_bytes)
+        body = await request_body(request, state.settings.max_body_bytes)
     identity = request.get(IDENTITY)
     client = request[CLIENT]
     headers = upstream_request_headers(

@@ -42,7 +42,8 @@ async def _send(session: aiohttp.ClientSession, client: OAuthClient, req: TokenR
                 body = text
             return response.status, body
     except (aiohttp.ClientError, TimeoutError) as exc:
-        raise ProviderUnavailable(f"{type(exc).__name__}: {exc}", provider=client.spec.name) from None
+        # The type only: an aiohttp error's text can carry the URL, and Deezer's carry the secret and code.
+        raise ProviderUnavailable(f"unreachable ({type(exc).__name__})", provider=client.spec.name) from None
 
 
 def _unavailable(client: OAuthClient, message: str, status: int) -> ProviderUnavailable:
@@ -54,7 +55,7 @@ async def redeem_code(
 ) -> TokenSet:
     status, body = await _send(session, client, client.code_request(code, code_verifier))
     if status >= 500:
-        raise _unavailable(client, f"{client.spec.name} token endpoint answered {status}", status)
+        raise _unavailable(client, f"the token endpoint answered {status}", status)
     return parse_token_response(client.spec, status, body, datetime.now(UTC))
 
 
@@ -62,7 +63,7 @@ async def refresh(session: aiohttp.ClientSession, client: OAuthClient, refresh_t
     """Raises TokenError (e.g. invalid_grant) when the provider refuses, ProviderUnavailable when it is down."""
     status, body = await _send(session, client, client.refresh_request(refresh_token))
     if status >= 500 or status == 429:
-        raise _unavailable(client, f"{client.spec.name} token endpoint answered {status}", status)
+        raise _unavailable(client, f"the token endpoint answered {status}", status)
     try:
         return parse_token_response(
             client.spec, status, body, datetime.now(UTC), previous_refresh=refresh_token
@@ -74,7 +75,7 @@ async def refresh(session: aiohttp.ClientSession, client: OAuthClient, refresh_t
 async def profile(session: aiohttp.ClientSession, client: OAuthClient, access_token: str) -> Profile:
     status, body = await _send(session, client, client.profile_request(access_token))
     if status >= 500 or status == 429:
-        raise _unavailable(client, f"{client.spec.name} profile call answered {status}", status)
+        raise _unavailable(client, f"the profile endpoint answered {status}", status)
     return parse_profile(client.spec, status, body)
 
 

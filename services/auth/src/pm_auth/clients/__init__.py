@@ -1,0 +1,1 @@
+"""Calls to other systems over HTTP: the providers' authorization servers."""

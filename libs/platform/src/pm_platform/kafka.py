@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
@@ -27,6 +28,16 @@ from pm_platform.tasks import cancel_and_wait
 _BACKOFF_MAX_S = 15.0
 # How long closing waits for a connection attempt in progress to finish before cancelling it.
 _CONNECT_GRACE_S = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One record to publish: the registry's topic name (the bus adds its prefix), key, value, headers."""
+
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str]
 
 
 class TopicSetupError(KafkaError):  # type: ignore[misc]  # aiokafka ships no type information
@@ -158,30 +169,43 @@ class KafkaBus:
         producer = getattr(state, "producer", None) if state else None
         return producer if isinstance(producer, AIOKafkaProducer) else None
 
-    async def send(self, value: bytes, topic: str, key: str, headers: dict[str, str]) -> asyncio.Future[Any]:
-        """Queue one record; the returned future resolves when the broker acknowledged it (acks=all).
+    async def send_all(self, records: Sequence[Record]) -> list[asyncio.Future[Any]]:
+        """Queue the records in order; each future resolves when the broker acknowledged that record
+        (acks=all). The idempotent producer keeps each partition's order.
 
         Straight to the broker's aiokafka producer when it has one: FastStream's publish path costs as
-        much CPU per record as aiokafka's send itself (docs/benchmarks.md, the outbox). The record is the
-        same either way: value, key and headers.
+        much CPU per record as aiokafka's send itself (docs/benchmarks.md, the outbox). The records are
+        the same either way: value, key and headers.
         """
         producer = self.producer
-        if producer is not None:
-            future: asyncio.Future[Any] = await producer.send(
-                self.topic(topic),
-                value,
-                key=key.encode(),
-                headers=[(name, text.encode()) for name, text in headers.items()],
+        futures: list[asyncio.Future[Any]] = []
+        for record in records:
+            if producer is not None:
+                headers = [(name, text.encode()) for name, text in record.headers.items()]
+                futures.append(
+                    await producer.send(
+                        self.topic(record.topic), record.value, key=record.key.encode(), headers=headers
+                    )
+                )
+                continue
+            result = await self.broker.publish(
+                record.value,
+                self.topic(record.topic),
+                key=record.key.encode(),
+                headers=record.headers,
+                no_confirm=True,
             )
-            return future
-        result = await self.broker.publish(
-            value, self.topic(topic), key=key.encode(), headers=headers, no_confirm=True
-        )
-        if isinstance(result, asyncio.Future):
-            return result
-        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        done.set_result(result)
-        return done
+            if not isinstance(result, asyncio.Future):
+                done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+                done.set_result(result)
+                result = done
+            futures.append(result)
+        return futures
+
+    async def send(self, value: bytes, topic: str, key: str, headers: dict[str, str]) -> asyncio.Future[Any]:
+        """Queue one record (see :meth:`send_all`)."""
+        (future,) = await self.send_all([Record(topic, key, value, headers)])
+        return future
 
     async def publish(self, value: bytes, topic: str, key: str, headers: dict[str, str]) -> None:
         """Publish one record and wait for the broker's acknowledgement."""

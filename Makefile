@@ -78,7 +78,7 @@ test: install lint typecheck ## everything CI runs: lint, types, unit, integrati
 	@$(MAKE) --no-print-directory test-api
 	@$(PYTEST) -q libs services tests-e2e
 
-bench: install ## the gateway's benchmark against a bare aiohttp server (needs `make up`); see bench/README.md
+bench: install ## benchmarks: the gateway against a bare aiohttp server, the outbox relay against a bare Kafka producer (needs `make up`); see bench/README.md
 	@$(STACK) up
 	@$(PY) -m bench
 

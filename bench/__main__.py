@@ -16,6 +16,10 @@ On the same machine and in the same run:
 The load generator (bench/load.py) runs in another process: closed loop for each target's maximum
 rate, then open loop against the gateway at fixed rates for its latency. Figures are printed and
 written to docs/benchmarks.md (between the gateway-bench markers).
+
+Then the event backbone (bench/outbox.py): the outbox relay's throughput against a bare aiokafka
+producer, and the latency from a commit to a consumer's handler, written between the outbox-bench
+markers. ``--only gateway`` or ``--only outbox`` runs one of the two.
 """
 
 from __future__ import annotations
@@ -37,11 +41,13 @@ from typing import Any
 
 import aiohttp
 
+from bench import outbox
 from pm_devstack.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- gateway-bench:start -->", "<!-- gateway-bench:end -->"
+OUTBOX_START, OUTBOX_END = "<!-- outbox-bench:start -->", "<!-- outbox-bench:end -->"
 RATE_LIMIT_GENERAL = "100000/s;burst=100000"
 BENCH_IP = "198.18.255.1"  # the bench user's simulated client address (RFC 2544 range; a header only)
 
@@ -154,14 +160,62 @@ def _row(name: str, r: dict[str, Any], offered: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
-    parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument(
-        "--rounds", type=int, default=3, help="alternating closed-loop rounds (the median is kept)"
+        "--only", choices=["gateway", "outbox"], help="run one of the benchmarks (default: both)"
     )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    gateway = parser.add_argument_group("gateway")
+    gateway.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
+    gateway.add_argument("--concurrency", type=int, default=32)
+    gateway.add_argument(
+        "--rounds", type=int, default=3, help="alternating closed-loop rounds (the median is kept)"
+    )
+    events = parser.add_argument_group("outbox")
+    events.add_argument(
+        "--events", type=int, default=20_000, help="outbox rows per throughput round (pre-written, not timed)"
+    )
+    events.add_argument(
+        "--outbox-rounds",
+        type=int,
+        default=3,
+        help="relay/bare rounds, alternating order (the median is kept)",
+    )
+    events.add_argument(
+        "--latency-rates",
+        default="200,50",
+        help="offered events/s of the latency phase, comma-separated (the target is about the first)",
+    )
+    events.add_argument("--latency-duration", type=float, default=25.0, help="seconds per offered rate")
+    events.add_argument(
+        "--consumer-backlog", type=int, default=2000, help="events the consumer drains alone (its capacity)"
+    )
+    events.add_argument(
+        "--profile", action="store_true", help="cProfile one extra (uncounted) relay drain and print it"
+    )
     args = parser.parse_args()
+    try:
+        rates = [float(r) for r in args.latency_rates.split(",")]
+    except ValueError:
+        parser.error("--latency-rates takes numbers separated by commas, e.g. 200,50")
+    if args.outbox_rounds < 1 or args.events < 1 or args.consumer_backlog < 2 or min(rates) <= 0:
+        parser.error("--outbox-rounds, --events, --consumer-backlog (≥ 2) and the rates must be positive")
+    if args.only in (None, "gateway"):
+        _gateway(args)
+    if args.only in (None, "outbox"):
+        results = outbox.run(
+            events=args.events,
+            rounds=args.outbox_rounds,
+            rates=rates,
+            duration_s=args.latency_duration,
+            backlog=args.consumer_backlog,
+            profile=args.profile,
+        )
+        if not args.no_write:
+            _write_doc(outbox.table(results), OUTBOX_START, OUTBOX_END, "Outbox: the event backbone")
+            print(f"bench: written to {DOC.relative_to(ROOT)}")
 
+
+def _gateway(args: argparse.Namespace) -> None:
     stack = Stack.from_env()
     try:
         _wait_http(f"http://127.0.0.1:{stack.spec('auth').port}/health/ready", 5)
@@ -257,17 +311,18 @@ def main() -> None:
         ]
     )
     if not args.no_write:
-        _write_doc(table)
+        _write_doc(table, START, END, "Gateway")
         print(f"bench: written to {DOC.relative_to(ROOT)}")
 
 
-def _write_doc(table: str) -> None:
+def _write_doc(table: str, start: str, end: str, heading: str) -> None:
+    """Replace what is between the markers; without them, append a section with them."""
     text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    block = f"{START}\n{table}\n{END}"
-    if START in text and END in text:
-        text = text[: text.index(START)] + block + text[text.index(END) + len(END) :]
+    block = f"{start}\n{table}\n{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
     else:
-        text = text.rstrip("\n") + "\n\n## Gateway (`make bench`)\n\n" + block + "\n"
+        text = text.rstrip("\n") + f"\n\n## {heading} (`make bench`)\n\n" + block + "\n"
     DOC.write_text(text)
 
 

@@ -27,17 +27,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from unittest import mock
 
 import jwt
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from faststream.kafka import TestKafkaBroker
 from pydantic import BaseModel
 
 from pm_contracts.envelope import Envelope
-from pm_contracts.registry import TOPICS, event_spec, event_type_of
+from pm_contracts.registry import TOPICS, event_spec, event_type_of, topics_produced_by
 from pm_contracts.services import deployed_services
 from pm_contracts.users import UserDeleted
 from pm_platform import db
@@ -212,3 +213,51 @@ def check_definition(definition: ServiceDefinition) -> None:
         created = re.search(rf"CREATE TABLE (?:IF NOT EXISTS )?{table}\s*\((?P<body>.*?)\n\);", sql, re.S)
         assert created is not None, f"UserData names {table}, which no migration of {definition.name} creates"
         assert re.search(r"^\s*user_id\s", created["body"], re.M), f"{table} has no user_id column"
+
+
+async def published_events(
+    runtime: Runtime, subject: str, event_type: str | None = None, timeout_s: float = 30.0
+) -> list[dict[str, Any]]:
+    """The envelopes (parsed JSON) the service has published with Kafka key ``subject``, oldest first,
+    read back from its topics on the real Kafka: first every outbox row of that subject is awaited
+    until the relay published it (the relay deletes a row once Kafka acknowledged it), then each topic
+    the service produces is read from its start to its end offsets."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while True:
+        async with runtime.pool.acquire() as conn:
+            pending = await conn.fetchval(
+                "SELECT count(*) FROM outbox WHERE partition_key = $1 AND failed_at IS NULL", subject
+            )
+        if not pending:
+            break
+        if loop.time() > deadline:
+            raise AssertionError(f"{pending} event(s) of {subject} still unpublished after {timeout_s} s")
+        await asyncio.sleep(0.05)
+    # The registry's partition counts: the service created its topics with them.
+    partitions = [
+        TopicPartition(runtime.bus.topic(topic.name), partition)
+        for topic in topics_produced_by(runtime.name)
+        for partition in range(topic.partitions)
+    ]
+    consumer = AIOKafkaConsumer(bootstrap_servers=runtime.bus.bootstrap_servers, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        found: list[tuple[int, dict[str, Any]]] = []
+
+        async def behind() -> bool:
+            return any([await consumer.position(tp) < end for tp, end in ends.items()])
+
+        while await behind():
+            batches = await consumer.getmany(timeout_ms=1000)
+            for records in batches.values():
+                for record in records:
+                    if record.key == subject.encode():
+                        found.append((record.timestamp, json.loads(record.value)))
+    finally:
+        await consumer.stop()
+    found.sort(key=lambda item: (item[0], item[1]["time"]))
+    return [e for _, e in found if event_type is None or e["type"] == event_type]

@@ -4,7 +4,6 @@ provider emulator, plus helpers that drive the public API the way the gateway wo
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ from pm_auth.app import definition
 from pm_devstack.stack import PROVIDER_HOSTS
 from pm_platform.identity import Identity, service_credential
 from pm_platform.service import Runtime
-from pm_platform.testing import GatewayIdentityKey, running_service
+from pm_platform.testing import GatewayIdentityKey, published_events, running_service
 from pm_provider_emulator.app import init_app
 from pm_provider_emulator.settings import EmulatorSettings
 
@@ -89,12 +88,8 @@ class Auth:
             return list(await conn.fetch(sql, *args))
 
     async def events(self, user_id: str | uuid.UUID, event_type: str | None = None) -> list[dict[str, Any]]:
-        rows = await self.fetch(
-            "SELECT event_type, envelope::text AS envelope FROM outbox WHERE partition_key = $1 ORDER BY seq",
-            str(user_id),
-        )
-        found = [json.loads(r["envelope"]) for r in rows]
-        return [e for e in found if event_type is None or e["type"] == event_type]
+        """The events auth published for the user, read back from Kafka, oldest first."""
+        return await published_events(self.rt, str(user_id), event_type)
 
 
 async def auth_env(

@@ -182,7 +182,7 @@ def main() -> None:
     )
     events.add_argument(
         "--latency-rates",
-        default="200,50",
+        default="200,100,50",
         help="offered events/s of the latency phase, comma-separated (the target is about the first)",
     )
     events.add_argument("--latency-duration", type=float, default=25.0, help="seconds per offered rate")

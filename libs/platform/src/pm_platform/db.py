@@ -105,6 +105,18 @@ async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migrat
     return applied_now
 
 
+async def _no_session_state(_: asyncpg.Connection) -> None:
+    """What releasing a connection to the pool sends the server: nothing.
+
+    asyncpg rolls back an open transaction and drops listener callbacks itself; its default reset
+    also sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` — one more round
+    trip on every request and every consumed event. Our connections carry no session state to undo:
+    settings are ``SET LOCAL`` or connection parameters, advisory locks are transaction-scoped, no
+    cursor outlives its transaction; the one exception, the outbox relay's leader connection (a session
+    advisory lock and a LISTEN), undoes both itself or is closed (pm_platform.outbox).
+    """
+
+
 async def create_pool(dsn: str, schema: str, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """A pool whose connections use the service's schema and UTC."""
     pool = await asyncpg.create_pool(
@@ -113,6 +125,7 @@ async def create_pool(dsn: str, schema: str, min_size: int = 1, max_size: int = 
         max_size=max_size,
         server_settings={"search_path": schema, "timezone": "UTC", "application_name": schema},
         command_timeout=30,
+        reset=_no_session_state,
     )
     assert pool is not None
     return pool

@@ -131,28 +131,42 @@ class OutboxRelay:
                         continue
                     try:
                         await leader_conn.add_listener(_notify_channel(self._schema), self._on_notify)
-                        await self._lead()
+                        await self._lead(leader_conn)
                     finally:
-                        with contextlib.suppress(Exception):
-                            await leader_conn.remove_listener(_notify_channel(self._schema), self._on_notify)
-                            await leader_conn.execute("SELECT pg_advisory_unlock($1)", self._lock_id)
+                        await self._step_down(leader_conn)
             except asyncio.CancelledError:
                 raise
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 logger.warning("outbox relay lost the database ({}); retrying", type(exc).__name__)
                 await asyncio.sleep(2)
 
+    async def _step_down(self, conn: asyncpg.Connection) -> None:
+        """Give up leadership: the session advisory lock and the LISTEN go. The pool sends no reset
+        when a connection returns (pm_platform.db), so a connection that could not undo them is closed
+        rather than handed to someone else still holding the lock."""
+        try:
+            await asyncio.shield(self._undo_session_state(conn))
+        except asyncio.CancelledError:
+            conn.terminate()
+            raise
+        except Exception:  # noqa: BLE001 - the connection is closed; whatever ended the lead goes on
+            conn.terminate()
+
+    async def _undo_session_state(self, conn: asyncpg.Connection) -> None:
+        await conn.remove_listener(_notify_channel(self._schema), self._on_notify)
+        await conn.execute("SELECT pg_advisory_unlock($1)", self._lock_id)
+
     def _on_notify(self, *_: Any) -> None:
         self._wake.set()
 
-    async def _lead(self) -> None:
+    async def _lead(self, conn: asyncpg.Connection) -> None:
         backoff = Backoff(initial_s=0.2, max_s=_BACKOFF_MAX_S)
         last_purge = last_backlog = 0.0
         loop = asyncio.get_running_loop()
         while True:
             self._wake.clear()
             try:
-                sent = await self.publish_batch()
+                sent = await self.publish_batch(conn)
             except Exception as exc:  # noqa: BLE001 - aiokafka raises many types; each means retry later
                 await self._record_backlog()
                 delay = backoff.next_delay()
@@ -173,39 +187,39 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), _IDLE_POLL_S)
 
-    async def publish_batch(self) -> int:
+    async def publish_batch(self, conn: asyncpg.Connection | None = None) -> int:
         """Publish up to one batch in order; rows are deleted only after Kafka acknowledged all of them.
 
         On a failure nothing is deleted and the batch is sent again later: consumers dedupe by event id.
+        ``conn`` is the leader's own connection (no pool round trip per batch), or one from the pool.
+        No transaction and no row locks: the leader is the only relay of its schema (its advisory lock),
+        so a batch costs two statements; should leadership pass in the middle of a batch (the leader's
+        connection lost), the new leader may send some of its rows again, which consumers dedupe.
         """
-        failure: BaseException | None = None
-        async with self._pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                """SELECT seq, topic, partition_key, event_type, envelope::text AS envelope FROM outbox
-                   WHERE published_at IS NULL AND failed_at IS NULL ORDER BY seq LIMIT $1 FOR UPDATE""",
-                _BATCH,
-            )
-            if not rows:
-                return 0
-            batch = await self._set_aside_unpublishable(conn, rows)
-            if not batch:
-                return 0
-            try:
-                await asyncio.wait_for(self._send_all(batch), self._publish_timeout_s)
-            except Exception as exc:  # noqa: BLE001 - recorded, then re-raised after the transaction
-                failure = exc
-                await conn.execute(
-                    "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = $1",
-                    batch[0].row["seq"],
-                    f"{type(exc).__name__}: {exc}"[:500],
-                )
-            else:
-                # Published rows go at once (Kafka keeps the events): marking them instead cost a new row
-                # version in every index of the table, the relay's largest database cost.
-                await conn.execute("DELETE FROM outbox WHERE seq = ANY($1)", [e.row["seq"] for e in batch])
-        if failure is not None:
+        if conn is None:
+            async with self._pool.acquire() as pooled:
+                return await self.publish_batch(pooled)
+        rows = await conn.fetch(
+            """SELECT seq, topic, partition_key, event_type, envelope::text AS envelope FROM outbox
+               WHERE published_at IS NULL AND failed_at IS NULL ORDER BY seq LIMIT $1""",
+            _BATCH,
+        )
+        batch = await self._set_aside_unpublishable(conn, rows)
+        if not batch:
+            return 0
+        try:
+            await asyncio.wait_for(self._send_all(batch), self._publish_timeout_s)
+        except Exception as exc:
             self._metrics.kafka_produce_errors.labels(batch[0].row["topic"]).inc()
-            raise failure
+            await conn.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE seq = $1",
+                batch[0].row["seq"],
+                f"{type(exc).__name__}: {exc}"[:500],
+            )
+            raise
+        # Published rows go at once (Kafka keeps the events): marking them instead cost a new row
+        # version in every index of the table, the relay's largest database cost.
+        await conn.execute("DELETE FROM outbox WHERE seq = ANY($1)", [e.row["seq"] for e in batch])
         for (topic, event_type), count in Counter(
             (e.row["topic"], e.row["event_type"]) for e in batch
         ).items():

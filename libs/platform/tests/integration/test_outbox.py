@@ -172,3 +172,49 @@ async def test_an_event_too_large_for_kafka_is_refused_when_written(pool):
             await add_event(
                 conn, schema="playlist", source="export", event_type="job.updated", subject="j", data=huge
             )
+
+
+async def test_a_relay_that_stops_hands_the_lead_to_another(pool, infra):
+    """The leader's session lock goes with it: the pool sends no reset when a connection comes back
+    (pm_platform.db), so the relay must undo its lock itself, or the next leader would wait forever."""
+    prefix = f"t-{uuid.uuid4().hex[:8]}."
+    bus = KafkaBus(infra.kafka_bootstrap, client_id="outbox-handover", topic_prefix=prefix)
+    bus.start_in_background([topic("pm.users")], [])
+    await asyncio.wait_for(bus.connected.wait(), 60)
+
+    async def publish_one_through(relay: OutboxRelay) -> None:
+        user_id = uuid.uuid4()
+        async with pool.acquire() as conn, conn.transaction():
+            await add_event(
+                conn,
+                schema="playlist",
+                source="auth",
+                event_type="user.deleted",
+                subject=str(user_id),
+                data=UserDeleted(user_id=user_id, deleted_at=datetime.now(UTC)),
+            )
+        task = asyncio.create_task(relay.run())
+        try:
+            for _ in range(300):
+                if relay.published_total:
+                    return
+                await asyncio.sleep(0.05)
+            pytest.fail("the relay never led")
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    try:
+        first = OutboxRelay(pool, bus, "playlist", Metrics("outbox-first"))
+        await publish_one_through(first)
+        async with pool.acquire() as conn:
+            held = await conn.fetchval(
+                """SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"""
+            )
+        assert held == 0, "the stopped relay's connection went back to the pool still holding its lock"
+        second = OutboxRelay(pool, bus, "playlist", Metrics("outbox-second"))
+        await publish_one_through(second)  # the lock is free again, on every pooled connection
+        assert (first.published_total, second.published_total) == (1, 1)
+    finally:
+        await bus.close()

@@ -15,7 +15,7 @@ import pytest
 import requests
 import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
-from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOAuth
+from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOAuth, SpotifyPKCE
 
 from .conftest import Emulator
 
@@ -102,6 +102,49 @@ def test_spotify_oauth_code_flow_and_refresh(emulator: Emulator, user: dict[str,
 
     with pytest.raises(spotipy.SpotifyOauthError) as err:
         auth.get_access_token(code, as_dict=False, check_cache=False)  # codes are single-use
+    assert err.value.error == "invalid_grant"
+
+
+def test_spotify_pkce_public_client_flow_and_downgrade(emulator: Emulator, user: dict[str, Any]):
+    """spotipy's SpotifyPKCE (client_id + S256 challenge, then code_verifier, no secret) at the strict emulator."""
+    emulator.admin("POST", "/clients", {"provider": "spotify", "client_id": "pkce-only"})  # no secret: public
+    redirect = "http://127.0.0.1:8888/callback"
+    cache = MemoryCacheHandler()
+    auth = SpotifyPKCE(
+        client_id="pkce-only", redirect_uri=redirect, scope=SCOPE, cache_handler=cache, open_browser=False
+    )
+    auth.OAUTH_AUTHORIZE_URL = f"{emulator.url(ACCOUNTS)}/authorize"
+    auth.OAUTH_TOKEN_URL = f"{emulator.url(ACCOUNTS)}/api/token"
+    code = consent(emulator, auth.get_authorize_url(state="s1"), user["user"]["id"])
+    auth.get_access_token(code, check_cache=False)
+    sp = spotipy.Spotify(auth_manager=auth)
+    sp.prefix = f"{emulator.url(HOST)}/v1/"
+    assert sp.current_user()["id"] == user["user"]["id"]
+    info = cache.get_cached_token()
+    cache.save_token_to_cache({**info, "expires_at": int(time.time()) - 1})
+    assert sp.current_user()["id"] == user["user"]["id"]
+    assert cache.get_cached_token()["refresh_token"] != info["refresh_token"]  # PKCE refresh tokens rotate
+
+    # spotipy's non-PKCE authorize URL for the public client is refused at the authorize endpoint
+    no_pkce = SpotifyOAuth("pkce-only", "none", redirect, scope=SCOPE, cache_handler=MemoryCacheHandler())
+    no_pkce.OAUTH_AUTHORIZE_URL = auth.OAUTH_AUTHORIZE_URL
+    refused = emulator.http.get(no_pkce.get_authorize_url(state="s2"), allow_redirects=False, timeout=30)
+    assert refused.status_code == 302
+    assert parse_qs(urlsplit(refused.headers["Location"]).query) == {
+        "error": ["invalid_request"],
+        "state": ["s2"],
+    }
+
+    # a downgrade: a code issued without code_challenge (SpotifyOAuth's URL), redeemed with a code_verifier
+    confidential = SpotifyOAuth(
+        CLIENT_ID, CLIENT_SECRET, redirect, scope=SCOPE, cache_handler=MemoryCacheHandler()
+    )
+    confidential.OAUTH_AUTHORIZE_URL = auth.OAUTH_AUTHORIZE_URL
+    code = consent(emulator, confidential.get_authorize_url(state="s3"), user["user"]["id"])
+    pkce = SpotifyPKCE(client_id=CLIENT_ID, redirect_uri=redirect, cache_handler=MemoryCacheHandler())
+    pkce.OAUTH_TOKEN_URL = auth.OAUTH_TOKEN_URL
+    with pytest.raises(spotipy.SpotifyOauthError) as err:
+        pkce.get_access_token(code, check_cache=False)
     assert err.value.error == "invalid_grant"
 
 

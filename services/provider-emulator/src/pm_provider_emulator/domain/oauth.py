@@ -74,12 +74,19 @@ def with_query(uri: str, params: dict[str, str]) -> str:
 
 @dataclass(slots=True)
 class Client:
-    """A registered OAuth client (app) of one provider."""
+    """A registered OAuth client (app) of one provider.
+
+    ``client_secret`` None: a public client (RFC 6749 §2.1), which can only use the PKCE flow.
+    """
 
     provider: str
     client_id: str
-    client_secret: str
+    client_secret: str | None
     redirect_uris: list[str] = field(default_factory=list)  # empty: any redirect URI is accepted
+
+    @property
+    def public(self) -> bool:
+        return self.client_secret is None
 
     def redirect_allowed(self, uri: str) -> bool:
         return not self.redirect_uris or uri in self.redirect_uris

@@ -22,6 +22,9 @@ P = "/_admin"
 DEFAULT_SCOPES = {p: DEMO_ACCOUNTS[p].scopes for p in PROVIDERS}
 DEFAULT_TTL = {"spotify": 3600, "deezer": 3600, "tidal": 86_400, "youtube": 3599}
 RATE_PROVIDERS = (*PROVIDERS, "musicbrainz")
+# Providers whose authorization server lets a client without a secret redeem codes (with PKCE). Deezer
+# and Google authenticate every token request with the secret (Google's installed apps have one too).
+PUBLIC_CLIENT_PROVIDERS = ("spotify", "tidal")
 
 
 def bad(message: str, status: int = 400) -> web.Response:
@@ -66,7 +69,7 @@ class TokenSpec(BaseModel):
 class ClientSpec(BaseModel):
     provider: str
     client_id: str
-    client_secret: str
+    client_secret: str | None = Field(None, description="none: a public client (PKCE only; Spotify, TIDAL)")
     redirect_uris: list[str] = Field(default_factory=list)
 
 
@@ -311,6 +314,8 @@ async def add_client(request: web.Request) -> web.Response:
         return bad(str(err))
     if spec.provider not in PROVIDERS:
         return bad(f"provider must be one of {list(PROVIDERS)}")
+    if spec.client_secret is None and spec.provider not in PUBLIC_CLIENT_PROVIDERS:
+        return bad(f"client_secret is required for {spec.provider} (public clients: spotify, tidal)")
     e.store.add_client(Client(spec.provider, spec.client_id, spec.client_secret, spec.redirect_uris))
     return json_response(spec.model_dump(), 201)
 

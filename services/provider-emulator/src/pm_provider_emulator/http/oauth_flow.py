@@ -3,6 +3,10 @@
 Each provider module parses its own authorize and token requests and renders its own errors; this
 module holds the common steps: the consent page (a plain HTML form a browser or a test can submit),
 issuing single-use codes, and checking code, client, redirect URI and PKCE verifier at exchange.
+
+PKCE is checked as RFC 9700 (OAuth 2.0 Security BCP) §2.1.1 and §4.8 require: a code issued with a
+``code_challenge`` redeems only with the matching ``code_verifier``, and a ``code_verifier`` for a code
+issued without a challenge is a PKCE downgrade, refused with ``invalid_grant``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pm_provider_emulator.http.common import emu, read_form
 from pm_provider_emulator.http.context import Emulator
 
 CODE_TTL_S = 600.0
+PKCE_DOWNGRADE = "code_verifier sent, but the authorization request had no code_challenge"
 
 
 @dataclass(slots=True)
@@ -134,6 +139,7 @@ def redeem_code(
     pkce_required: bool,
 ) -> AuthCode:
     """Check and consume a code. Raises :class:`OAuthError` (``invalid_grant`` …) on any mismatch."""
+    verifier = verifier or None  # RFC 6749 §3.2: a parameter sent without a value counts as omitted
     code = e.store.codes.get(code_value or "")
     if code is None or code.provider != provider:
         raise OAuthError("invalid_grant", "Invalid authorization code")
@@ -146,6 +152,8 @@ def redeem_code(
         raise OAuthError("invalid_grant", "Invalid authorization code")
     if redirect_uri is not None and redirect_uri != code.redirect_uri:
         raise OAuthError("invalid_grant", "Invalid redirect URI")
+    if code.challenge is None and verifier is not None:
+        raise OAuthError("invalid_grant", PKCE_DOWNGRADE)
     if pkce_required and code.challenge is None:
         raise OAuthError("invalid_request", "code_challenge required")
     if code.challenge is not None and not verify_pkce(verifier, code.challenge, code.challenge_method):

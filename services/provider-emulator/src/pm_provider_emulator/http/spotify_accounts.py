@@ -58,7 +58,9 @@ def parse_authorize(e: Emulator, p: dict[str, str]) -> AuthorizeRequest | web.Re
     if p.get("response_type") != "code":
         raise web.HTTPFound(with_query(redirect_uri, {"error": "unsupported_response_type", **state}))
     method = p.get("code_challenge_method")
-    if p.get("code_challenge") and method != "S256":
+    if p.get("code_challenge") and method != "S256":  # Spotify supports S256 only
+        raise web.HTTPFound(with_query(redirect_uri, {"error": "invalid_request", **state}))
+    if not p.get("code_challenge") and client.public:  # a client without a secret has only the PKCE flow
         raise web.HTTPFound(with_query(redirect_uri, {"error": "invalid_request", **state}))
     scopes = tuple(s for s in p.get("scope", "").replace(",", " ").split() if s)
     if any(s not in SCOPES for s in scopes):

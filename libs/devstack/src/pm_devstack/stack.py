@@ -65,6 +65,9 @@ PROVIDER_HOSTS = {
 }
 LOG_LEVEL = "info"
 ENVIRONMENT = "development"
+# The gateway believes X-Forwarded-For only from these peers (its own default: nobody). The stack's
+# clients reach it over loopback, and the e2e tests play many clients with X-Forwarded-For.
+GATEWAY_TRUSTED_PROXIES = "127.0.0.1,::1"
 
 
 @dataclass(frozen=True)
@@ -244,6 +247,8 @@ class Stack:
         env = {
             "ENVIRONMENT": ENVIRONMENT,
             "SERVICE_NAME": spec.name,
+            # Loopback only, explicitly: a HOST exported by the caller's shell must not widen the bind.
+            "HOST": HOST,
             "PORT": str(spec.port),
             "LOG_LEVEL": LOG_LEVEL,
             "REDIS_URL": self.redis_url(),
@@ -271,6 +276,7 @@ class Stack:
         if spec.public:
             # Only the gateway signs identity assertions; every service verifies them with the public key.
             env["IDENTITY_SIGNING_KEY"] = self.secrets[IDENTITY_SIGNING_KEY]
+            env["TRUSTED_PROXIES"] = GATEWAY_TRUSTED_PROXIES
         if spec.name == "auth":
             # The master keys as secret files, so a running auth re-reads them on SIGHUP (key rotation
             # without a restart, docs/operations.md); created once from .state/env, then the files rule.

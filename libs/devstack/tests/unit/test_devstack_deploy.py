@@ -123,6 +123,9 @@ def test_each_rendering_carries_its_service(repo_root: Path) -> None:
         assert f"COPY services/{spec.name}/ services/{spec.name}/" in text
         assert f"EXPOSE {spec.port}\n" in text
         assert f"PORT={spec.port}\n" in text
+        # A container listens on all interfaces (the settings' default is loopback): who may connect is
+        # the network's business there (Kubernetes NetworkPolicies, compose's one published port).
+        assert "    HOST=0.0.0.0 \\\n" in text
         assert f'ENTRYPOINT ["python", "-m", "{spec.package}"]' in text
         assert 'CMD ["serve"]' in text
         # The emulator refuses production; everything else defaults to it.
@@ -290,14 +293,21 @@ def test_services_find_each_other_and_the_infrastructure(repo_root: Path) -> Non
         assert env["REDIS_URL"].startswith("redis://") and env["REDIS_URL"].endswith("@redis:6379/0")
 
 
+NATIVE_ONLY = {"HOST", "TRUSTED_PROXIES"}
+
+
 def test_compose_gives_each_service_what_the_native_stack_gives_it(repo_root: Path, tmp_stack: Stack) -> None:
     services = _compose(repo_root)["services"]
     for spec in _specs(repo_root):
-        native = set(tmp_stack.service_env(spec.name))
+        # Native only, on purpose: HOST is the image's (0.0.0.0, checked with the Dockerfiles), and the
+        # gateway trusts loopback proxies natively only (its e2e clients), nobody by default elsewhere.
+        native = set(tmp_stack.service_env(spec.name)) - NATIVE_ONLY
         if spec.dev:
             # The emulator uses no Redis; every other native key is there.
             native -= {"REDIS_URL"}
         assert native <= set(services[spec.name]["environment"]), spec.name
+        # Compose must not override the image's HOST: a container on loopback is unreachable.
+        assert "HOST" not in services[spec.name]["environment"], spec.name
 
 
 def test_only_the_gateway_holds_the_identity_signing_key(repo_root: Path) -> None:

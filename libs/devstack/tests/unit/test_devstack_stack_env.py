@@ -5,14 +5,17 @@ from pathlib import Path
 import pytest
 
 from pm_contracts.services import deployed_services
+from pm_devstack import service as service_module
 from pm_devstack.config import StackConfig
 from pm_devstack.envfile import identity_public_key
 from pm_devstack.errors import DevstackError
+from pm_devstack.service import ServiceProcess
 from pm_devstack.stack import Stack
 
 SERVICE_KEYS = {
     "ENVIRONMENT",
     "SERVICE_NAME",
+    "HOST",
     "PORT",
     "LOG_LEVEL",
     "DATABASE_URL",
@@ -90,10 +93,60 @@ def test_emulator_gets_only_the_basics(tmp_stack: Stack) -> None:
     assert tmp_stack.service_env("provider-emulator") == {
         "ENVIRONMENT": "development",
         "SERVICE_NAME": "provider-emulator",
+        "HOST": "127.0.0.1",
         "PORT": "3199",
         "LOG_LEVEL": "info",
         "REDIS_URL": "redis://127.0.0.1:16379/0",
     }
+
+
+def test_every_process_of_the_stack_listens_on_loopback_only(tmp_stack: Stack) -> None:
+    # Explicitly: the services' own default is loopback too, but a HOST exported by the caller's shell
+    # must not widen it (the stack's values win over the inherited environment).
+    for spec in tmp_stack.service_specs(include_dev=True):
+        assert tmp_stack.service_env(spec.name)["HOST"] == "127.0.0.1", spec.name
+        process = tmp_stack.service(spec.name)
+        assert process.env["HOST"] == "127.0.0.1", spec.name
+
+
+def test_a_host_in_the_callers_environment_does_not_widen_the_bind(
+    tmp_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started: dict[str, dict[str, str]] = {}
+
+    def spawn(argv: list[str], *, env: dict[str, str], pid_path: Path, **_: object) -> None:
+        started[argv[2]] = env
+
+    monkeypatch.setattr(service_module, "spawn", spawn)
+    monkeypatch.setattr(ServiceProcess, "ensure_ports_free", lambda self: None)
+    monkeypatch.setenv("HOST", "0.0.0.0")  # noqa: S104 - what must not leak into the stack
+    tmp_stack.config.run_dir.mkdir(parents=True, exist_ok=True)
+    for process in tmp_stack.services(include_dev=True):
+        process.start()
+    assert sorted(started) == sorted(spec.package for spec in tmp_stack.service_specs(include_dev=True))
+    assert {package: env["HOST"] for package, env in started.items()} == dict.fromkeys(started, "127.0.0.1")
+
+
+def test_the_emulator_reads_the_host_the_stack_gives_it(
+    tmp_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pm_provider_emulator.settings import EmulatorSettings
+
+    monkeypatch.setenv("HOST", "0.0.0.0")  # noqa: S104 - the caller's, overridden by the stack's
+    for key, value in tmp_stack.service_env("provider-emulator").items():
+        monkeypatch.setenv(key, value)
+    assert EmulatorSettings().host == "127.0.0.1"
+
+
+def test_only_the_gateway_trusts_forwarded_headers_and_only_from_loopback(tmp_stack: Stack) -> None:
+    # The gateway trusts no proxy by default; the stack's clients (the e2e tests) reach it over loopback
+    # and play many clients with X-Forwarded-For.
+    for spec in tmp_stack.service_specs(include_dev=True):
+        env = tmp_stack.service_env(spec.name)
+        if spec.name == "gateway":
+            assert env["TRUSTED_PROXIES"] == "127.0.0.1,::1"
+        else:
+            assert "TRUSTED_PROXIES" not in env, spec.name
 
 
 def test_env_is_stable_and_follows_port_overrides(tmp_path: Path, repo_root: Path) -> None:

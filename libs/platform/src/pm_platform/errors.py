@@ -83,6 +83,12 @@ class Conflict(Problem):
     status, code, title = 409, "conflict", "Conflict"
 
 
+class RequestTimeout(Problem):
+    """The request body did not arrive in time; the connection is closed after the answer."""
+
+    status, code, title = 408, "request-timeout", "Request timeout"
+
+
 class PayloadTooLarge(Problem):
     status, code, title = 413, "payload-too-large", "Request body too large"
 

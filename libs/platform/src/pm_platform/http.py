@@ -6,10 +6,15 @@ errors included, carries the correlation id and is counted under its route templ
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
+import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from itertools import accumulate
+from typing import Any, NoReturn, TypeVar
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -27,6 +32,7 @@ from pm_platform.errors import (
     BadRequest,
     PayloadTooLarge,
     Problem,
+    RequestTimeout,
     UnsupportedMediaType,
     ValidationFailed,
     problem_from_http_exception,
@@ -38,6 +44,25 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
 
 CORRELATION_KEY = web.RequestKey("correlation_id", str)
+
+
+@dataclass(frozen=True)
+class BodyLimits:
+    """How long a request body may take to arrive (BODY_TIMEOUT_S, MIN_BODY_RATE).
+
+    ``timeout_s``: the whole body, from the moment the handler starts reading it. ``min_rate``: once
+    ``grace_s`` have passed, the bytes received so far must average at least this many a second
+    (0: no minimum). Past either bound :func:`read_body` answers 408 and the connection is closed.
+    """
+
+    timeout_s: float = 30.0
+    min_rate: int = 500
+    grace_s: float = 5.0
+
+
+# Set by the service chassis (pm_platform.service.create_app) from the settings; the defaults otherwise.
+BODY_LIMITS = web.AppKey("body_limits", BodyLimits)
+DEFAULT_BODY_LIMITS = BodyLimits()
 
 
 def route_label(request: web.Request) -> str:
@@ -108,6 +133,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     correlation_id = request.get(CORRELATION_KEY)
     try:
         return await handler(request)
+    except RequestTimeout as timeout:
+        return await _answer_and_close(request, problem_response(timeout, request.path, correlation_id))
     except Problem as problem:
         return problem_response(problem, request.path, correlation_id)
     except web.HTTPException as exc:
@@ -119,34 +146,150 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         return problem_response(Problem(), request.path, correlation_id)
 
 
+async def _answer_and_close(request: web.Request, response: web.Response) -> web.Response:
+    """Send ``response`` with ``Connection: close``, then close the connection at once.
+
+    For a client too slow to send its body: aiohttp would otherwise keep reading the rest of the body
+    after the answer (its lingering close, up to 10 s) before closing."""
+    response.force_close()
+    correlation_id = request.get(CORRELATION_KEY)
+    if correlation_id is not None:  # set here: headers added after sending would be lost
+        response.headers[CORRELATION_HEADER] = correlation_id
+    try:
+        await response.prepare(request)
+        await response.write_eof()
+    except ConnectionError:
+        pass  # the client is gone already
+    finally:
+        request.protocol.force_close()
+    return response
+
+
 def standard_middlewares(metrics: Metrics) -> list[Middleware]:
     return [correlation_middleware, metrics_middleware(metrics), problem_middleware]
 
 
 async def read_body(request: web.Request, max_bytes: int) -> bytes:
     """The whole request body, 413 beyond ``max_bytes`` (announced or sent: a lying Content-Length or a
-    chunked body is cut off as soon as it passes the limit, never read whole first)."""
+    chunked body is cut off as soon as it passes the limit, never read whole first).
+
+    408 when the body is not all there within the app's :class:`BodyLimits` (``BODY_LIMITS``), or
+    arrives slower than their minimum rate; the connection is then closed (``problem_middleware``)."""
     if request.content_length is not None and request.content_length > max_bytes:
         raise PayloadTooLarge(f"the body may be at most {max_bytes} bytes")
-    chunks, size = [], 0
-    while chunk := await request.content.readany():
+    limits = request.config_dict.get(BODY_LIMITS, DEFAULT_BODY_LIMITS)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline = started + limits.timeout_s
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        # The moment to give up if nothing more arrives: the deadline, or when the average rate since
+        # the start would fall below the minimum (never before the grace period ends).
+        cutoff, too_slow = deadline, False
+        if limits.min_rate > 0:
+            slow_at = started + max(limits.grace_s, size / limits.min_rate)
+            if slow_at < deadline:
+                cutoff, too_slow = slow_at, True
+        try:
+            async with asyncio.timeout_at(cutoff):
+                chunk = await request.content.readany()
+        except TimeoutError:
+            if too_slow:
+                raise RequestTimeout(
+                    f"the body arrived slower than {limits.min_rate} bytes a second"
+                ) from None
+            raise RequestTimeout(f"the body did not arrive within {limits.timeout_s:g} s") from None
+        if not chunk:
+            return b"".join(chunks)
         size += len(chunk)
         if size > max_bytes:
             raise PayloadTooLarge(f"the body may be at most {max_bytes} bytes")
         chunks.append(chunk)
-    return b"".join(chunks)
+
+
+# The JSON reader's bounds: Python's json raises RecursionError for deep nesting (a 500), and converting
+# a long digit string to an int costs time quadratic in its length (ValueError past 4300 digits).
+JSON_MAX_DEPTH = 64
+JSON_MAX_NUMBER_DIGITS = 100
+
+# A JSON string (to its closing quote, or to the end of an unterminated one: never backtracks), and
+# everything that is not a bracket.
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
+_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
+
+
+class _JsonLimit(ValueError):
+    """A bound of :func:`parse_json` exceeded; the message is the 400's detail."""
+
+
+def _outside_strings(text: str) -> str:
+    return _JSON_STRING.sub("", text) if '"' in text else text
+
+
+def json_nests_deeper_than(text: str, max_depth: int) -> bool:
+    """Whether the arrays and objects of JSON ``text`` nest more than ``max_depth`` levels (brackets
+    inside strings do not count). Stops at the first bracket past the limit."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return False
+    brackets = _NOT_BRACKET.sub("", _outside_strings(text))
+    depths = accumulate(map(_DEPTH_STEP.__getitem__, brackets))
+    return any(map(max_depth.__lt__, depths))
+
+
+def json_has_number_longer_than(text: str, max_digits: int) -> bool:
+    """Whether JSON ``text`` holds a number with more than ``max_digits`` digits in a row (its integer
+    part, fraction or exponent); digits inside strings do not count."""
+    if sum(map(text.count, "0123456789")) <= max_digits:
+        return False
+    long_run = f"[0-9]{{{max_digits + 1}}}"
+    return re.search(long_run, text) is not None and re.search(long_run, _outside_strings(text)) is not None
+
+
+def parse_json(
+    raw: bytes, *, max_depth: int = JSON_MAX_DEPTH, max_number_digits: int = JSON_MAX_NUMBER_DIGITS
+) -> Any:
+    """``raw`` parsed as JSON (UTF-8, or UTF-16/32 as ``json.loads`` detects); BadRequest when it is not
+    JSON, nests deeper than ``max_depth``, or holds a number of more than ``max_number_digits`` digits
+    or beyond a double's range (NaN and Infinity are not JSON either). The bounds are checked before
+    parsing: the cost of the checks grows with the body's size only."""
+    try:
+        text = raw.decode(json.detect_encoding(raw), "surrogatepass")
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    if json_nests_deeper_than(text, max_depth):
+        raise BadRequest(f"the body is nested more than {max_depth} levels deep")
+    if json_has_number_longer_than(text, max_number_digits):
+        raise BadRequest(f"a number in the body has more than {max_number_digits} digits")
+    try:
+        return json.loads(text, parse_float=_finite_float, parse_constant=_not_a_number)
+    except _JsonLimit as exc:
+        raise BadRequest(str(exc)) from None
+    except RecursionError:  # the scan above rules it out; never a 500 regardless
+        raise BadRequest(f"the body is nested more than {max_depth} levels deep") from None
+    except ValueError as exc:  # JSONDecodeError, and anything else json refuses
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise _JsonLimit(f"the number {token[:20]} in the body is out of range")
+    return value
+
+
+def _not_a_number(token: str) -> NoReturn:
+    raise _JsonLimit(f"{token} is not a JSON number")
 
 
 async def read_json(request: web.Request, model: type[M], max_bytes: int = 1 << 20) -> M:
-    """Parse the request body as ``model``: 415 for another media type, 413 when too large,
-    400 for malformed JSON, 422 naming each invalid field (unknown fields are invalid)."""
+    """Parse the request body as ``model``: 415 for another media type, 413 when too large, 408 when
+    too slow (:func:`read_body`), 400 for malformed JSON or JSON beyond :func:`parse_json`'s bounds,
+    422 naming each invalid field (unknown fields are invalid)."""
     if request.content_type != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
-    raw = await read_body(request, max_bytes)
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    data = parse_json(await read_body(request, max_bytes))
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -45,7 +45,7 @@ from pm_platform.consumers import (
     subscribe,
 )
 from pm_platform.health import HealthCheck, add_health_routes
-from pm_platform.http import standard_middlewares
+from pm_platform.http import BODY_LIMITS, BodyLimits, standard_middlewares
 from pm_platform.identity import IdentityVerifier
 from pm_platform.jobs import JobHandler, JobRunner, JobStore
 from pm_platform.kafka import KafkaBus
@@ -335,6 +335,7 @@ def create_app(definition: ServiceDefinition, settings: InfraSettings) -> web.Ap
         client_max_size=definition.client_max_size,
     )
     app[RUNTIME] = rt
+    app[BODY_LIMITS] = BodyLimits(timeout_s=settings.body_timeout_s, min_rate=settings.min_body_rate)
     # The service's resources start before its consumers and stop after them: a handler never finds a
     # resource missing (an event can arrive the moment the bus connects, and until it is closed).
     app.cleanup_ctx.extend([_database, _redis])
@@ -402,6 +403,7 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
             print=None,
             access_log=None,
             shutdown_timeout=settings.shutdown_timeout_s,
+            keepalive_timeout=settings.keepalive_timeout_s,
             handle_signals=True,
         )
     except (OSError, asyncpg.PostgresError, db.MigrationError) as exc:

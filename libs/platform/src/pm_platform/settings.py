@@ -138,12 +138,24 @@ class BaseServiceSettings(SettingsBase):
 
     service_name: str = Field(default="service", alias="SERVICE_NAME")
     environment: Environment = Field(default=Environment.DEVELOPMENT, alias="ENVIRONMENT")
-    host: str = Field(default="0.0.0.0", alias="HOST")  # noqa: S104 - containers listen on all interfaces
+    # Loopback unless told otherwise: the images set HOST=0.0.0.0 (services/Dockerfile.template), where
+    # network policies decide who may connect; the native stack sets 127.0.0.1 explicitly.
+    host: str = Field(default="127.0.0.1", alias="HOST")
     port: int = Field(default=8080, alias="PORT", ge=1, le=65535)
     log_level: str = Field(default="info", alias="LOG_LEVEL")
     log_json: bool | None = Field(default=None, alias="LOG_JSON")
     enable_metrics: bool = Field(default=True, alias="ENABLE_METRICS")
     shutdown_timeout_s: float = Field(default=10.0, alias="SHUTDOWN_TIMEOUT_S", gt=0)
+    # A request body must arrive whole within BODY_TIMEOUT_S of the handler starting to read it and,
+    # after the first 5 s, at MIN_BODY_RATE bytes a second on average (0: no minimum); 408 otherwise,
+    # and the connection is closed (pm_platform.http.read_body).
+    body_timeout_s: float = Field(default=30.0, alias="BODY_TIMEOUT_S", gt=0, le=3600)
+    min_body_rate: int = Field(default=500, alias="MIN_BODY_RATE", ge=0, le=1 << 30)
+    # aiohttp's one timer for an idle keep-alive connection AND for receiving a request line and headers
+    # (counted from the connection's start, or from the previous response). Above 30 s: the gateway's
+    # upstream pool (and pm_providers) reuse idle connections for up to 30 s, and a server closing them
+    # sooner makes requests fail at random. Behind a load balancer, above its idle timeout.
+    keepalive_timeout_s: float = Field(default=75.0, alias="KEEPALIVE_TIMEOUT_S", gt=30, le=3600)
 
     @field_validator("log_level")
     @classmethod

@@ -169,3 +169,35 @@ def test_ed25519_key_must_be_32_bytes_of_base64():
         decode_ed25519_key(base64.b64encode(b"k" * 64).decode())
     with pytest.raises(ValueError, match="base64"):
         decode_ed25519_key("not base64 at all!")
+
+
+def test_services_listen_on_loopback_unless_told_otherwise(clean_env):
+    # The images set HOST=0.0.0.0 (services/Dockerfile.template); anything else gets loopback only.
+    for key, value in VALID.items():
+        clean_env.setenv(key, value)
+    clean_env.delenv("HOST", raising=False)
+    assert load_settings(InfraSettings).host == "127.0.0.1"
+    clean_env.setenv("HOST", "0.0.0.0")  # noqa: S104 - what a container asks for
+    assert load_settings(InfraSettings).host == "0.0.0.0"  # noqa: S104
+
+
+def test_request_time_bounds_default_and_can_be_set(clean_env):
+    for key, value in VALID.items():
+        clean_env.setenv(key, value)
+    for key in ("BODY_TIMEOUT_S", "MIN_BODY_RATE", "KEEPALIVE_TIMEOUT_S"):
+        clean_env.delenv(key, raising=False)
+    settings = load_settings(InfraSettings)
+    assert (settings.body_timeout_s, settings.min_body_rate, settings.keepalive_timeout_s) == (
+        30.0,
+        500,
+        75.0,
+    )
+    clean_env.setenv("BODY_TIMEOUT_S", "12.5")
+    clean_env.setenv("MIN_BODY_RATE", "0")  # no minimum rate, the deadline only
+    clean_env.setenv("KEEPALIVE_TIMEOUT_S", "40")
+    settings = load_settings(InfraSettings)
+    assert (settings.body_timeout_s, settings.min_body_rate, settings.keepalive_timeout_s) == (12.5, 0, 40.0)
+    # Not at or below the 30 s for which the gateway's pool reuses idle connections.
+    clean_env.setenv("KEEPALIVE_TIMEOUT_S", "30")
+    with pytest.raises(SettingsError, match=r"^KEEPALIVE_TIMEOUT_S: "):
+        load_settings(InfraSettings)

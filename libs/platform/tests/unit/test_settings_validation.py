@@ -74,6 +74,9 @@ BAD_VALUES: dict[str, str] = {
     "LOG_JSON": "maybe",
     "ENABLE_METRICS": "maybe",
     "SHUTDOWN_TIMEOUT_S": "0",
+    "BODY_TIMEOUT_S": "0",
+    "MIN_BODY_RATE": "-1",
+    "KEEPALIVE_TIMEOUT_S": "30",
     # InfraSettings
     "DATABASE_URL": "mysql://x",
     "DATABASE_POOL_MIN": "-1",
@@ -98,6 +101,11 @@ BAD_VALUES: dict[str, str] = {
     "MASTER_KEY_WATCH_INTERVAL_S": "-1",
     "SESSION_RETENTION_DAYS": "0",
     "SESSION_PURGE_INTERVAL_S": "-1",
+    "LOGIN_THROTTLE_FREE_ATTEMPTS": "0",
+    "LOGIN_THROTTLE_BASE_DELAY_S": "0",
+    "LOGIN_THROTTLE_MAX_DELAY_S": "0.5",
+    "LOGIN_THROTTLE_WINDOW_S": "59",
+    "LOGIN_THROTTLE_KNOWN_CLIENT_DAYS": "-1",
     # the provider hosts (pm_providers.ProviderHostSettings; auth)
     "SPOTIFY_API_URL": "api.spotify.com",
     "SPOTIFY_ACCOUNTS_URL": "ftp://accounts.spotify.com",

@@ -206,6 +206,10 @@ async def edge_context(rt: Runtime) -> AsyncIterator[None]:
         settings.jwks_refetch_interval_s,
     )
     prefix = rt.redis_key()
+    trusted_proxies = TrustedProxies.parse(settings.trusted_proxies)
+    if settings.is_production:
+        for concern in trusted_proxies.concerns():
+            logger.warning("TRUSTED_PROXIES={} {}", settings.trusted_proxies, concern)
     rt[EDGE] = Edge(
         settings=settings,
         verifier=verifier,
@@ -217,7 +221,7 @@ async def edge_context(rt: Runtime) -> AsyncIterator[None]:
             )
         ),
         cors=CorsPolicy(parse_origins(settings.cors_origins)),
-        trusted_proxies=TrustedProxies.parse(settings.trusted_proxies),
+        trusted_proxies=trusted_proxies,
         assertions=IdentityAssertions(IdentitySigner(settings.identity_signing_key_bytes())),
         openapi=OpenApiDocument.load(settings.openapi_path),
         upstreams={name: Origin.parse(url) for name, url in upstreams.items()},

@@ -57,9 +57,10 @@ class GatewaySettings(InfraSettings, _upstream_url_settings()):  # type: ignore[
     # Rate limits per client IP and per user, e.g. "10/s;burst=20" (units s, m, h).
     rate_limit_general: str = Field(default="10/s;burst=20", alias="RATE_LIMIT_GENERAL")
     rate_limit_auth: str = Field(default="5/m;burst=5", alias="RATE_LIMIT_AUTH")
-    # Peers whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated). Loopback by
-    # default, as gunicorn does: a proxy on the same host (or a sidecar) is trusted, nothing else.
-    trusted_proxies: str = Field(default="127.0.0.1,::1", alias="TRUSTED_PROXIES")
+    # Peers whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated). Nobody by default:
+    # the client is the TCP peer. Behind a reverse proxy or load balancer, name exactly its addresses
+    # (docs/security.md); the native stack names loopback, where its tests play many clients.
+    trusted_proxies: str = Field(default="", alias="TRUSTED_PROXIES")
     cors_origins: str = Field(default="", alias="CORS_ORIGINS")
     max_body_bytes: int = Field(default=1 << 20, alias="MAX_BODY_BYTES", ge=1024, le=256 << 20)
     # proto/openapi.yaml, served as /openapi.json; found above the working directory when unset.

@@ -1,5 +1,6 @@
 """The gateway in front of a real upstream (an aiohttp app standing in for every service), with the real
-Redis: proxying, identity, upstream failures, limits, idempotency, CORS, revocation and jobs."""
+Redis: proxying, identity, the client's address, upstream failures, limits, idempotency, CORS,
+revocation, jobs and requests aiohttp's parser refuses."""
 
 import asyncio
 import base64
@@ -16,11 +17,14 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from multidict import CIMultiDict
 
 from pm_contracts.envelope import Envelope
 from pm_contracts.jobs import JobUpdated
 from pm_contracts.sessions import SessionRevoked
 from pm_gateway.app import definition
+from pm_gateway.domain.headers import API_CSP
+from pm_gateway.domain.idempotency import Record, storage_id
 from pm_gateway.storage.jobs import JobSnapshots
 from pm_platform.consumers import Outcome
 from pm_platform.identity import IdentityVerifier
@@ -46,6 +50,10 @@ class Upstream:
         self.identities = IdentityVerifier(decode_ed25519_key(k) for k in identity_public_keys.split(","))
         self.seen: list[dict] = []
         self.posts = 0
+        # Refresh tokens as auth keeps them: each is used once; presenting a used one is reuse.
+        self.refresh_tokens: dict[str, bool] = {}  # token → used
+        self.refreshes = 0
+        self.credential_posts = 0
         raw = self.key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         self.jwks = {
             "keys": [
@@ -68,6 +76,11 @@ class Upstream:
         app.router.add_get("/api/v1/playlists/big", self.big)
         app.router.add_post("/api/v1/playlists", self.create)
         app.router.add_post("/api/v1/auth/login", self.login)
+        app.router.add_post("/api/v1/auth/refresh", self.refresh)
+        app.router.add_post("/api/v1/me/password", self.change_password)
+        app.router.add_delete("/api/v1/me", self.delete_me)
+        app.router.add_post("/api/v1/library/shares", self.share)
+        app.router.add_post("/api/v1/library/sessions", self.cookie)
         self.server = TestServer(app)
 
     @property
@@ -100,6 +113,7 @@ class Upstream:
             {
                 "user": str(identity.user_id),
                 "headers": headers,
+                "client_ips": request.headers.getall("X-PM-Client-IP", []),
                 "target": request.raw_path,
                 "host": request.host,
             }
@@ -139,12 +153,63 @@ class Upstream:
     async def login(self, _):
         return web.json_response({"ok": True})
 
+    def issue_refresh_token(self) -> str:
+        token = uuid.uuid4().hex
+        self.refresh_tokens[token] = False
+        return token
 
-@pytest.fixture(scope="module")
-async def gateway(service_env_factory, infra):
+    async def refresh(self, request):
+        """Auth's rotation: a fresh pair for an unused refresh token; a used one again is reuse."""
+        self.refreshes += 1
+        presented = (await request.json())["refresh_token"]
+        if presented not in self.refresh_tokens:
+            return _problem(401, "invalid-refresh-token")
+        if self.refresh_tokens[presented]:
+            return _problem(401, "refresh-token-reused")
+        self.refresh_tokens[presented] = True
+        return web.json_response(
+            {
+                "access_token": f"access-{uuid.uuid4().hex}",
+                "token_type": "Bearer",
+                "expires_in": 900,
+                "refresh_token": self.issue_refresh_token(),
+                "session_id": str(uuid.uuid4()),
+            }
+        )
+
+    async def change_password(self, _):
+        return web.Response(status=204)
+
+    async def delete_me(self, _):
+        return web.json_response({"deleted": True}, status=202)
+
+    async def share(self, _):
+        """A route outside auth whose answer carries a credential, nested."""
+        self.credential_posts += 1
+        return web.json_response(
+            {"share": {"url": "/s/1", "access_token": f"share-{uuid.uuid4().hex}"}}, status=201
+        )
+
+    async def cookie(self, _):
+        self.credential_posts += 1
+        response = web.json_response({"n": self.credential_posts}, status=201)
+        response.set_cookie("pm_session", uuid.uuid4().hex, httponly=True)
+        return response
+
+
+def _problem(status: int, code: str) -> web.Response:
+    return web.json_response(
+        {"type": f"https://playlist-manager.dev/problems/{code}", "title": code, "status": status},
+        status=status,
+        content_type="application/problem+json",
+    )
+
+
+async def _gateway_env(service_env_factory, infra, upstream=None):
     env = await service_env_factory("gateway")
-    upstream = Upstream(env["IDENTITY_PUBLIC_KEYS"])
-    await upstream.server.start_server()
+    if upstream is None:
+        upstream = Upstream(env["IDENTITY_PUBLIC_KEYS"])
+        await upstream.server.start_server()
     dead = f"http://127.0.0.1:{_free_port()}"
     env |= {
         "AUTH_URL": upstream.url,
@@ -159,7 +224,15 @@ async def gateway(service_env_factory, infra):
         "RATE_LIMIT_GENERAL": "1000/s;burst=1000",
         "RATE_LIMIT_AUTH": "2/m;burst=2",
         "CORS_ORIGINS": "https://app.example.com",
+        # As the native stack sets it: the tests play many clients through loopback.
+        "TRUSTED_PROXIES": "127.0.0.1,::1",
     }
+    return env, upstream
+
+
+@pytest.fixture(scope="module")
+async def gateway(service_env_factory, infra):
+    env, upstream = await _gateway_env(service_env_factory, infra)
     redis = aioredis.from_url(env["REDIS_URL"])
     await _forget_gateway_keys(redis)
     async with running_service(definition(), env) as (client, runtime):
@@ -167,6 +240,17 @@ async def gateway(service_env_factory, infra):
     await _forget_gateway_keys(redis)
     await redis.aclose()
     await upstream.server.close()
+
+
+@pytest.fixture(scope="module")
+async def untrusting_gateway(gateway, service_env_factory, infra):
+    """A second gateway in front of the same upstream, with TRUSTED_PROXIES left at its default."""
+    _, _, upstream, redis = gateway
+    env, _ = await _gateway_env(service_env_factory, infra, upstream)
+    del env["TRUSTED_PROXIES"]
+    await _forget_gateway_keys(redis)
+    async with running_service(definition(), env) as (client, _):
+        yield client, upstream
 
 
 async def _forget_gateway_keys(redis: aioredis.Redis) -> None:
@@ -456,3 +540,182 @@ async def test_unknown_routes_and_openapi(gateway):
     assert spec.status in (200, 503)
     if spec.status == 200:
         assert json.loads(await spec.text())["openapi"].startswith("3.1")
+
+
+async def test_the_identified_client_address_goes_upstream_in_its_own_header(gateway):
+    """X-PM-Client-IP: the address the gateway limits the client by; one from outside is replaced."""
+    client, _, upstream, _ = gateway
+    auth = {"Authorization": f"Bearer {upstream.token()}"}
+    forwarded = await client.get(
+        "/api/v1/me",
+        headers={**auth, "X-Forwarded-For": "198.51.100.23", "X-PM-Client-IP": "6.6.6.6"},
+    )
+    assert forwarded.status == 200
+    assert (await forwarded.json())["client_ips"] == ["198.51.100.23"]
+    direct = await client.get("/api/v1/me", headers={**auth, "x-pm-client-ip": "6.6.6.6"})
+    assert (await direct.json())["client_ips"] == ["127.0.0.1"]  # loopback is the TCP peer here
+
+
+async def test_every_x_forwarded_for_line_counts(gateway):
+    """A proxy may add its own X-Forwarded-For line below the client's (HAProxy's ``option forwardfor``):
+    the lines are one list, in order, and the client's own line cannot choose its address."""
+    client, _, upstream, _ = gateway
+    headers = CIMultiDict(
+        [
+            ("Authorization", f"Bearer {upstream.token()}"),
+            ("X-Forwarded-For", "6.6.6.6"),
+            ("X-Forwarded-For", "198.51.100.24"),
+        ]
+    )
+    response = await client.get("/api/v1/me", headers=headers)
+    body = await response.json()
+    assert body["client_ips"] == ["198.51.100.24"]
+    assert body["headers"]["x-forwarded-for"] == "6.6.6.6, 198.51.100.24, 127.0.0.1"
+
+
+async def test_without_trusted_proxies_the_tcp_peer_is_the_client(untrusting_gateway):
+    """TRUSTED_PROXIES is empty by default: X-Forwarded-For chooses neither the address services see
+    nor the rate-limit bucket."""
+    client, upstream = untrusting_gateway
+    response = await client.get(
+        "/api/v1/me",
+        headers={
+            "Authorization": f"Bearer {upstream.token()}",
+            "X-Forwarded-For": "198.51.100.23",
+            "X-PM-Client-IP": "6.6.6.6",
+        },
+    )
+    body = await response.json()
+    assert body["client_ips"] == ["127.0.0.1"]
+    assert body["headers"]["x-forwarded-for"] == "127.0.0.1"
+    statuses = []
+    for _ in range(3):
+        login = await client.post("/api/v1/auth/login", json={}, headers={"X-Forwarded-For": _ip()})
+        statuses.append(login.status)
+    assert statuses == [200, 200, 429]  # one client, whatever it claims
+
+
+async def test_refresh_with_an_idempotency_key_is_never_replayed(gateway):
+    """A rotated refresh token presented again must reach auth (reuse detection), never get the old
+    answer back; and the answer, tokens included, is not kept in Redis."""
+    client, _, upstream, redis = gateway
+    headers = {"Idempotency-Key": str(uuid.uuid4()), "X-Forwarded-For": _ip()}
+    body = {"refresh_token": upstream.issue_refresh_token()}
+    first = await client.post("/api/v1/auth/refresh", json=body, headers=headers)
+    assert first.status == 200
+    tokens = await first.json()
+    before = upstream.refreshes
+    again = await client.post("/api/v1/auth/refresh", json=body, headers=headers)
+    assert upstream.refreshes == before + 1
+    assert again.status == 401
+    assert "Idempotent-Replayed" not in again.headers
+    assert (await again.json())["type"].endswith("/refresh-token-reused")
+    await _assert_not_kept(redis, tokens["access_token"], tokens["refresh_token"])
+
+
+@pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/auth/register"])
+async def test_no_auth_route_keeps_an_answer_for_idempotency_key(gateway, path):
+    """The key is ignored there (passed through, neither checked nor stored): both requests reach auth."""
+    client, _, _, redis = gateway
+    ip, key = _ip(), str(uuid.uuid4())
+    headers = {"Idempotency-Key": key, "X-Forwarded-For": ip}
+    await client.post(path, json={"email": "a@example.com", "password": "x"}, headers=headers)
+    again = await client.post(path, json={"email": "a@example.com", "password": "x"}, headers=headers)
+    assert "Idempotent-Replayed" not in again.headers
+    assert not await redis.exists(f"pm:gateway:idem:{storage_id(f'ip:{ip}', 'POST', path, key)}")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/library/shares", "/api/v1/library/sessions"])
+async def test_an_answer_carrying_credentials_is_not_kept_for_replay(gateway, path):
+    """Outside auth too: a body naming access_token or refresh_token, or a Set-Cookie, is never stored;
+    the key is let go and a retry is sent upstream again."""
+    client, _, upstream, redis = gateway
+    headers = {"Authorization": f"Bearer {upstream.token()}", "Idempotency-Key": str(uuid.uuid4())}
+    first = await client.post(path, json={}, headers=headers)
+    assert first.status == 201
+    before = upstream.credential_posts
+    again = await client.post(path, json={}, headers=headers)
+    assert again.status == 201
+    assert "Idempotent-Replayed" not in again.headers
+    assert upstream.credential_posts == before + 1
+    if path.endswith("/shares"):
+        await _assert_not_kept(redis, (await first.json())["share"]["access_token"])
+
+
+async def _assert_not_kept(redis: aioredis.Redis, *secrets: str) -> None:
+    async for key in redis.scan_iter("pm:gateway:idem:*"):
+        raw = await redis.get(key)
+        if raw is None:
+            continue
+        record = Record.loads(raw)
+        kept = raw + (record.response.body if record.response is not None else b"")
+        for secret in secrets:
+            assert secret.encode() not in kept, key
+
+
+async def test_password_checks_have_the_login_limits(gateway):
+    """Changing the password and deleting the account check the current password: RATE_LIMIT_AUTH
+    (2/m in this module) per IP and per user, as login; reading the account keeps the general limit."""
+    client, _, upstream, _ = gateway
+    auth = {"Authorization": f"Bearer {upstream.token(uuid.uuid4())}"}
+    ip = _ip()
+    statuses = []
+    for _ in range(3):
+        response = await client.post(
+            "/api/v1/me/password",
+            json={"current_password": "guess", "new_password": "n"},
+            headers={**auth, "X-Forwarded-For": ip},
+        )
+        statuses.append(response.status)
+    assert statuses == [204, 204, 429]
+    assert response.headers["RateLimit-Limit"] == "2"
+    # The same user from another address: the per-user bucket is spent too.
+    elsewhere = await client.delete(
+        "/api/v1/me", json={"password": "guess"}, headers={**auth, "X-Forwarded-For": _ip()}
+    )
+    assert elsewhere.status == 429
+    reading = await client.get("/api/v1/me", headers={**auth, "X-Forwarded-For": ip})
+    assert reading.status == 200
+
+    other_user = {"Authorization": f"Bearer {upstream.token(uuid.uuid4())}", "X-Forwarded-For": _ip()}
+    deletions = []
+    for _ in range(3):
+        response = await client.delete("/api/v1/me", json={"password": "guess"}, headers=other_user)
+        deletions.append(response.status)
+    assert deletions == [202, 202, 429]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param(b"GET / HTTP/1.1\r\nHost: x\r\nX-A: leak-marker\rb\r\n\r\n", id="bare-cr-in-header"),
+        pytest.param(b"GET /api/v1/leak-marker\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", id="invalid-utf8-path"),
+        pytest.param(b"GET /?q=leak-marker\xc3\x28 HTTP/1.1\r\nHost: x\r\n\r\n", id="invalid-utf8-query"),
+        pytest.param(b"GET / HTTP/1.1\r\nHost: x\r\nX-leak-marker\xff: v\r\n\r\n", id="invalid-header-name"),
+        pytest.param(b"G\x01T /leak-marker HTTP/1.1\r\nHost: x\r\n\r\n", id="invalid-method"),
+    ],
+)
+async def test_requests_the_parser_refuses_are_problems_that_echo_nothing(gateway, raw):
+    client, _, _, _ = gateway
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(), 10)  # to the end: the gateway closes the connection
+    finally:
+        writer.close()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value for name, _, value in (line.partition(": ") for line in lines)}
+    assert status_line.split(" ")[1] == "400", answer
+    assert headers["content-type"] == "application/problem+json"
+    assert headers["server"] == "playlist-manager"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["content-security-policy"] == API_CSP
+    assert headers["cache-control"] == "no-store"
+    problem = json.loads(body)
+    assert problem["status"] == 400
+    assert problem["type"] == "https://playlist-manager.dev/problems/bad-request"
+    assert problem["correlation_id"] == headers["x-correlation-id"]
+    assert b"leak-marker" not in answer
+    assert b"aiohttp" not in answer and b"Python" not in answer

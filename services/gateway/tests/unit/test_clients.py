@@ -38,6 +38,41 @@ def test_trusted_proxies_parsing():
         TrustedProxies.parse("127.0.0.1, proxy.local")
 
 
+@pytest.mark.parametrize(
+    ("forwarded_for", "client"),
+    [
+        # Walked from the right only while the hops are configured proxies.
+        ("203.0.113.5", "203.0.113.5"),
+        ("6.6.6.6, 203.0.113.5", "203.0.113.5"),
+        ("6.6.6.6, 203.0.113.5, 10.0.0.7", "203.0.113.5"),
+        ("10.0.0.8, 10.0.0.7", "10.0.0.8"),  # only proxies: the farthest one is all that is known
+        ("6.6.6.6, garbage, 10.0.0.7", "10.0.0.7"),  # unreadable: stop at the last proxy, never past it
+        ("6.6.6.6, , 203.0.113.5", "203.0.113.5"),
+        ("", "127.0.0.1"),
+    ],
+)
+def test_the_client_is_the_rightmost_address_that_is_not_a_trusted_proxy(forwarded_for, client):
+    proxies = TrustedProxies.parse("127.0.0.1, 10.0.0.0/8")
+    assert identify_client("127.0.0.1", forwarded_for, None, "http", proxies).address == client
+
+
+def test_addresses_with_a_port_and_ipv4_mapped_addresses_are_read():
+    """Some load balancers write ``address:port``; a dual-stack socket shows IPv4 peers as ::ffff:a.b.c.d."""
+    proxies = TrustedProxies.parse("10.0.0.0/8")
+    assert identify_client("10.0.0.7", "203.0.113.5:50123", None, "http", proxies).address == "203.0.113.5"
+    assert identify_client("10.0.0.7", "[2001:db8::5]:443", None, "http", proxies).address == "2001:db8::5"
+    assert identify_client("::ffff:10.0.0.7", "203.0.113.5", None, "http", proxies).address == "203.0.113.5"
+    assert identify_client("::ffff:203.0.113.9", None, None, "http", proxies).address == "203.0.113.9"
+
+
+def test_trusting_loopback_or_everyone_is_worth_a_warning():
+    assert TrustedProxies.parse("").concerns() == []
+    assert TrustedProxies.parse("10.0.0.0/8, 192.0.2.10").concerns() == []
+    assert len(TrustedProxies.parse("127.0.0.1").concerns()) == 1
+    assert len(TrustedProxies.parse("::1").concerns()) == 1
+    assert len(TrustedProxies.parse("0.0.0.0/0").concerns()) == 2  # everyone, loopback included
+
+
 def test_ipv6_clients_share_a_bucket_per_64():
     assert rate_limit_subject("2001:db8:1:2:aaaa::1") == rate_limit_subject("2001:db8:1:2:bbbb::9")
     assert rate_limit_subject("2001:db8:1:2::1") == "2001:db8:1:2::/64"

@@ -15,6 +15,7 @@ def _up(incoming):
         upstream_request_headers(
             incoming,
             correlation_id="c-1",
+            client_ip="203.0.113.9",
             forwarded_for="203.0.113.9",
             forwarded_proto="https",
             identity="assertion",
@@ -35,7 +36,14 @@ def test_hop_by_hop_and_connection_named_headers_are_dropped():
     ]
     assert connection_tokens(incoming) == {"keep-alive", "x-secret-hop"}
     out = _up(incoming)
-    assert set(out) == {"Accept", "X-Correlation-ID", "X-Forwarded-For", "X-Forwarded-Proto", "X-PM-Identity"}
+    assert set(out) == {
+        "Accept",
+        "X-Correlation-ID",
+        "X-PM-Client-IP",
+        "X-Forwarded-For",
+        "X-Forwarded-Proto",
+        "X-PM-Identity",
+    }
 
 
 def test_the_clients_credentials_and_claims_never_go_upstream():
@@ -50,20 +58,25 @@ def test_the_clients_credentials_and_claims_never_go_upstream():
             ("Host", "evil"),
             ("X-Correlation-ID", "theirs"),
             ("Expect", "100-continue"),  # answered by the gateway, which has read the body already
+            ("X-PM-Client-IP", "6.6.6.6"),
+            ("x-pm-client-ip", "6.6.6.7"),
             ("Content-Type", "application/json"),
         ],
         correlation_id="c-1",
-        forwarded_for="203.0.113.9",
+        client_ip="198.51.100.7",
+        forwarded_for="6.6.6.6, 198.51.100.7",
         forwarded_proto="http",
         identity=None,
     )
     assert out == [
         ("Content-Type", "application/json"),
         ("X-Correlation-ID", "c-1"),
-        ("X-Forwarded-For", "203.0.113.9"),
+        ("X-PM-Client-IP", "198.51.100.7"),
+        ("X-Forwarded-For", "6.6.6.6, 198.51.100.7"),
         ("X-Forwarded-Proto", "http"),
     ]
     assert _up([("X-PM-Identity", "forged")])["X-PM-Identity"] == "assertion"
+    assert _up([("X-PM-Client-IP", "6.6.6.6")])["X-PM-Client-IP"] == "203.0.113.9"
 
 
 def test_response_headers_keep_the_payload_and_drop_the_rest():
@@ -77,6 +90,7 @@ def test_response_headers_keep_the_payload_and_drop_the_rest():
             ("Location", "/api/v1/playlists/1"),
             ("Set-Cookie", "a=b"),
             ("Content-Encoding", "gzip"),
+            ("X-PM-Client-IP", "10.0.0.1"),
         ]
     )
     assert out == [

@@ -1,14 +1,21 @@
-"""Idempotency keys: scoped per caller and route, requests fingerprinted by their body."""
+"""Idempotency keys: scoped per caller and route, requests fingerprinted by their body; answers that
+carry credentials never kept."""
+
+import json
+
+import pytest
 
 from pm_gateway.domain.idempotency import (
     Record,
     StoredResponse,
+    carries_credentials,
     fingerprint,
     replayable_headers,
     storage_id,
     valid_key,
     worth_storing,
 )
+from pm_gateway.usecases.idempotency import Claim, IdempotentRequests
 
 
 def test_keys():
@@ -62,3 +69,62 @@ def test_what_is_replayed_and_stored():
     assert not worth_storing(500)
     assert not worth_storing(503)
     assert not worth_storing(429)
+
+
+JSON = [("Content-Type", "application/json; charset=utf-8")]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        (JSON, json.dumps({"access_token": "a", "refresh_token": "r", "token_type": "Bearer"}).encode()),
+        (JSON, json.dumps({"share": {"links": [{"Refresh_Token": "r"}]}}).encode()),
+        (JSON, json.dumps([{"id_token": "i"}]).encode()),
+        (JSON, b'{"acc\\u0065ss_token": "a"}'),  # an escaped name is still the name
+        ([("Content-Type", "application/x-www-form-urlencoded")], b"access_token=a&token_type=bearer"),
+        (JSON, b'{"access_token": '),  # names a credential but cannot be read: keep nothing
+        ([*JSON, ("Set-Cookie", "pm_link=abc; HttpOnly")], b"{}"),
+        ([("set-cookie", "a=b")], b""),
+    ],
+)
+def test_answers_carrying_credentials(headers, body):
+    assert carries_credentials(headers, body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "1", "name": "access_token"}',  # a value that happens to spell a name: not a credential
+        b'{"next_page_token": "x", "tokens": 3}',
+        b"",
+        b'{"name": "caf\\u00e9"}',
+    ],
+)
+def test_answers_without_credentials(body):
+    assert not carries_credentials(JSON, body)
+
+
+class _Store:
+    def __init__(self):
+        self.completed: list[tuple[str, Record]] = []
+        self.released: list[str] = []
+
+    async def complete(self, storage_id, record):
+        self.completed.append((storage_id, record))
+
+    async def release(self, storage_id):
+        self.released.append(storage_id)
+
+
+async def test_an_answer_carrying_credentials_is_never_stored():
+    """The key is let go instead: a retry is sent upstream again, as if no key had been given."""
+    store = _Store()
+    requests = IdempotentRequests(store)  # type: ignore[arg-type]
+    body = json.dumps({"access_token": "secret-a", "refresh_token": "secret-r"}).encode()
+    await requests.finish(Claim("id-1", "fp"), 200, JSON, body)
+    assert store.completed == []
+    assert store.released == ["id-1"]
+    await requests.finish(Claim("id-2", "fp"), 201, [*JSON, ("Set-Cookie", "s=1")], b"{}")
+    assert store.completed == []
+    await requests.finish(Claim("id-3", "fp"), 201, JSON, b'{"id": 1}')
+    assert [storage_id for storage_id, _ in store.completed] == ["id-3"]

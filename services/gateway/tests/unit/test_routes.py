@@ -17,7 +17,7 @@ from pm_gateway.domain.routes import GATEWAY, ROUTES, Auth, resolve, segments_of
         ("/api/v1/auth/spotify/authorize", "auth", Auth.BEARER, "general"),
         ("/api/v1/auth/attempts/8d1f", "auth", Auth.BEARER, "general"),
         ("/api/v1/me", "auth", Auth.BEARER, "general"),
-        ("/api/v1/me/password", "auth", Auth.BEARER, "general"),
+        ("/api/v1/me/password", "auth", Auth.BEARER, "auth"),
         ("/api/v1/sessions", "auth", Auth.BEARER, "general"),
         ("/api/v1/sessions/abc", "auth", Auth.BEARER, "general"),
         ("/api/v1/providers/deezer", "auth", Auth.BEARER, "general"),
@@ -82,6 +82,35 @@ def test_specific_routes_come_before_their_prefixes():
         for prefix in prefixes:
             if route is not prefix and prefix.matches(list(route.pattern)):
                 assert ROUTES.index(route) < ROUTES.index(prefix), (route, prefix)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "rate"),
+    [
+        # Every check of a password has the login limits (per IP and per user).
+        ("POST", "/api/v1/auth/login", "auth"),
+        ("POST", "/api/v1/auth/register", "auth"),
+        ("POST", "/api/v1/me/password", "auth"),
+        ("DELETE", "/api/v1/me", "auth"),
+        # Reading or changing the account otherwise does not.
+        ("GET", "/api/v1/me", "general"),
+        ("GET", "/api/v1/me/", "general"),
+        ("POST", "/api/v1/auth/refresh", "general"),
+        ("DELETE", "/api/v1/sessions/abc", "general"),
+        ("DELETE", "/api/v1/playlists/1", "general"),
+        ("GET", "/health", "none"),
+    ],
+)
+def test_the_rate_class_of_a_request(method, path, rate):
+    route = resolve(path)
+    assert route is not None
+    assert route.rate_for(method) == rate
+
+
+def test_no_auth_route_keeps_answers_for_idempotency_key():
+    """auth's answers carry credentials (tokens, binding cookies): never stored, never replayed."""
+    for route in ROUTES:
+        assert route.idempotent == (route.service != "auth"), route
 
 
 def test_only_the_gateways_own_routes_are_unlimited():

@@ -111,3 +111,11 @@ def test_the_signing_keys_public_key_must_be_published(env):
     settings = load_settings(GatewaySettings)
     assert settings.identity_signing_key_bytes() == SIGNING_KEY
     assert _b64(SIGNING_KEY) in settings.secret_values()
+
+
+def test_nobody_is_a_trusted_proxy_unless_configured(env):
+    """Behind no proxy the TCP peer is the client; a proxy (even one on loopback) is trusted by name."""
+    env.delenv("TRUSTED_PROXIES", raising=False)
+    assert load_settings(GatewaySettings).trusted_proxies == ""
+    env.setenv("TRUSTED_PROXIES", "127.0.0.1,::1")
+    assert load_settings(GatewaySettings).trusted_proxies == "127.0.0.1,::1"

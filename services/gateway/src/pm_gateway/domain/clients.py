@@ -1,4 +1,10 @@
-"""Who the client is: its address behind trusted proxies, and the rate-limit bucket it falls into."""
+"""Who the client is: its address behind trusted proxies, and the rate-limit bucket it falls into.
+
+The rule (docs/security.md, "The client's address"): the TCP peer is the client unless it is one of
+TRUSTED_PROXIES (none by default). Then X-Forwarded-For (every line of it, in order) is walked from the
+right only while its hops are trusted proxies too: the first hop that is not one is the client;
+anything further left is the client's own claim and never believed.
+"""
 
 from __future__ import annotations
 
@@ -30,13 +36,49 @@ class TrustedProxies:
     def __contains__(self, address: IPAddress) -> bool:
         return any(address in network for network in self.networks)
 
+    def concerns(self) -> list[str]:
+        """What an operator should double-check in this list (warned about in production)."""
+        notes = []
+        if any(network.prefixlen == 0 for network in self.networks):
+            notes.append(
+                "trusts every address: any client can choose the address it is rate-limited and "
+                "recorded under by sending X-Forwarded-For"
+            )
+        if any(network.overlaps(_LOOPBACK[network.version]) for network in self.networks):
+            notes.append(
+                "trusts loopback: right only when the reverse proxy runs on the gateway's own host or "
+                "pod (a sidecar); any other process there can choose its clients' addresses"
+            )
+        return notes
+
+
+_LOOPBACK: dict[int, IPNetwork] = {
+    4: ipaddress.IPv4Network("127.0.0.0/8"),
+    6: ipaddress.IPv6Network("::1/128"),
+}
+
 
 @functools.lru_cache(maxsize=4096)
 def _parse(value: str) -> IPAddress | None:
+    """An address as peers and proxies write it: bare, ``[v6]``, ``v4:port`` or ``[v6]:port`` (some
+    load balancers add the port); an IPv4-mapped IPv6 address (a dual-stack socket's view of an IPv4
+    peer) as the IPv4 address it is. None for anything else."""
+    text = value.strip()
+    if text.startswith("["):
+        text, bracket, port = text[1:].partition("]")
+        if not bracket or (port and not (port[0] == ":" and port[1:].isdigit())):
+            return None
+    elif text.count(":") == 1:
+        text, _, port = text.partition(":")
+        if not port.isdigit():
+            return None
     try:
-        return ipaddress.ip_address(value.strip().strip("[]"))
+        address = ipaddress.ip_address(text)
     except ValueError:
         return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
 
 
 @dataclass(frozen=True)
@@ -55,9 +97,10 @@ def identify_client(
     trusted: TrustedProxies,
 ) -> Client:
     """The client's address: the peer, unless the peer is a trusted proxy; then the right-most
-    address of X-Forwarded-For that is not itself a trusted proxy (addresses further left are the
-    client's own claims and could be forged). X-Forwarded-* from an untrusted peer are discarded.
-    Memoised: a client sends the same headers request after request."""
+    address of X-Forwarded-For (all its lines joined in order) that is not itself a trusted proxy,
+    walking left only past trusted proxies (addresses further left are the client's own claims and
+    could be forged; an unreadable hop stops the walk at the last proxy). X-Forwarded-* from an
+    untrusted peer are discarded. Memoised: a client sends the same headers request after request."""
     peer_ip = _parse(peer or "")
     if peer_ip is None:
         return Client(peer or "unknown", peer or "unknown", scheme)
@@ -83,9 +126,9 @@ def identify_client(
 @functools.lru_cache(maxsize=4096)
 def rate_limit_subject(address: str) -> str:
     """The per-IP bucket: the address for IPv4, its /64 for IPv6 (one host owns a whole /64)."""
-    ip = _parse(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+    ip = _parse(address)  # an IPv4-mapped address comes back as its IPv4 address
+    if isinstance(ip, ipaddress.IPv6Address):
         return str(ipaddress.IPv6Network((ip, 64), strict=False).network_address) + "/64"
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        return str(ip.ipv4_mapped)
+    if ip is not None:
+        return str(ip)
     return address

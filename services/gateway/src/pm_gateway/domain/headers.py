@@ -22,12 +22,17 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
+# The client's address as the gateway identified it (domain/clients.py), for the services: the one
+# they may believe (X-Forwarded-For's last hop is only the gateway's TCP peer, a proxy behind a balancer).
+CLIENT_IP_HEADER = "X-PM-Client-IP"
 # Never forwarded upstream: the client's credential (replaced by X-PM-Identity), anything claiming an
-# identity or a forwarding chain (the gateway writes its own), and what the HTTP client sets itself.
+# identity, an address or a forwarding chain (the gateway writes its own), and what the HTTP client
+# sets itself.
 _NOT_FORWARDED_UP = frozenset(
     {
         "authorization",
         "x-pm-identity",
+        "x-pm-client-ip",
         "x-forwarded-for",
         "x-forwarded-proto",
         "x-forwarded-host",
@@ -42,7 +47,9 @@ _NOT_FORWARDED_UP = frozenset(
 )
 # Never passed down from an upstream: what aiohttp computes for the client connection itself, and what
 # would reveal internals.
-_NOT_FORWARDED_DOWN = frozenset({"content-length", "server", "date", "x-correlation-id", "x-pm-identity"})
+_NOT_FORWARDED_DOWN = frozenset(
+    {"content-length", "server", "date", "x-correlation-id", "x-pm-identity", "x-pm-client-ip"}
+)
 
 
 def connection_tokens(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
@@ -64,6 +71,7 @@ def upstream_request_headers(
     incoming: Iterable[tuple[str, str]],
     *,
     correlation_id: str,
+    client_ip: str,
     forwarded_for: str,
     forwarded_proto: str,
     identity: str | None,
@@ -72,6 +80,7 @@ def upstream_request_headers(
     headers = _filtered(incoming, _NOT_FORWARDED_UP)
     headers += [
         ("X-Correlation-ID", correlation_id),
+        (CLIENT_IP_HEADER, client_ip),
         ("X-Forwarded-For", forwarded_for),
         ("X-Forwarded-Proto", forwarded_proto),
     ]

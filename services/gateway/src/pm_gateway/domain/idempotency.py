@@ -4,6 +4,10 @@ A key is scoped to who sent it (the user, or the client IP when anonymous), the 
 so two users can never see each other's stored responses. The request is fingerprinted by the SHA-256
 of its body: the same key with the same body replays the stored response; with another body it is a
 client error (422); while the first request is still in flight a duplicate gets 409.
+
+Credentials are never kept or replayed: routes whose answers carry them are not idempotent at all
+(domain/routes.py, every route of auth), and an answer that carries one anyway (a token field in its
+body, a cookie) is not stored, on any route.
 """
 
 from __future__ import annotations
@@ -75,6 +79,50 @@ class Record:
 
 def replayable_headers(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [(n, v) for n, v in headers if n.lower() in _REPLAYED_HEADERS]
+
+
+# Fields of an answer that hold a credential: OAuth 2's token response (RFC 6749 §5.1) and OpenID
+# Connect's id_token, wherever they appear, compared without regard to case.
+CREDENTIAL_FIELDS = frozenset({"access_token", "refresh_token", "id_token"})
+_CREDENTIAL_NEEDLES = tuple(name.encode() for name in CREDENTIAL_FIELDS)
+_CREDENTIAL_HEADERS = frozenset({"set-cookie", "set-cookie2"})
+
+
+def carries_credentials(headers: list[tuple[str, str]], body: bytes) -> bool:
+    """Whether an answer hands out a credential (never to be stored): a cookie, or a body naming one of
+    CREDENTIAL_FIELDS as a JSON member (at any depth, escapes decoded) or anywhere in a body that is not
+    JSON. A JSON value that merely spells such a name is not a credential. Unreadable → True."""
+    content_type = ""
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered in _CREDENTIAL_HEADERS:
+            return True
+        if lowered == "content-type":
+            content_type = value.partition(";")[0].strip().lower()
+    folded = body.lower()
+    named = any(needle in folded for needle in _CREDENTIAL_NEEDLES)
+    if not (content_type == "application/json" or content_type.endswith("+json")):
+        return named
+    if not named and b"\\u" not in body:  # a JSON escape could spell a name in other bytes
+        return False
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):
+        return True
+    return _names_credential(document)
+
+
+def _names_credential(document: Any) -> bool:
+    pending = [document]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            if any(isinstance(key, str) and key.lower() in CREDENTIAL_FIELDS for key in item):
+                return True
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def worth_storing(status: int) -> bool:

@@ -1,7 +1,8 @@
-"""The public route table of docs/security.md, as data: path → owning service, authentication, rate class.
+"""The public route table of docs/security.md, as data: path → owning service, authentication, rate class
+(per method where a method checks a password), and whether Idempotency-Key is honoured.
 
 Each route is a pattern of path segments; ``{name}`` matches any one segment and a route marked
-``prefix`` also matches every path below it (``/api/v1/me`` covers ``/api/v1/me/password`` but not
+``prefix`` also matches every path below it (``/api/v1/me`` covers ``/api/v1/me/sessions`` but not
 ``/api/v1/meow``). The first matching route wins, so specific routes come before their prefixes.
 Paths not in the table are not public: the gateway answers 404 without asking anyone.
 """
@@ -30,15 +31,44 @@ class Route:
     auth: Auth
     rate: RateClass
     prefix: bool = False
+    # Methods whose rate class is not ``rate``: (method, class) pairs, few and rarely any.
+    method_rates: tuple[tuple[str, RateClass], ...] = ()
+    # Whether a POST's Idempotency-Key is honoured (its answer kept and replayed). Never on a route whose
+    # answers carry credentials: a replay would hand out tokens without their owner's service seeing it.
+    idempotent: bool = True
 
     def matches(self, segments: list[str]) -> bool:
         if len(segments) < len(self.pattern) or (not self.prefix and len(segments) != len(self.pattern)):
             return False
         return all(p.startswith("{") or p == s for p, s in zip(self.pattern, segments, strict=False))
 
+    def rate_for(self, method: str) -> RateClass:
+        """The rate class of a request with ``method`` (upper case, as aiohttp gives it) on this route."""
+        for overridden, rate in self.method_rates:
+            if overridden == method:
+                return rate
+        return self.rate
 
-def _route(path: str, service: str, auth: Auth, rate: RateClass = "general", prefix: bool = True) -> Route:
-    return Route(tuple(path.strip("/").split("/")), service, auth, rate, prefix)
+
+def _route(
+    path: str,
+    service: str,
+    auth: Auth,
+    rate: RateClass = "general",
+    prefix: bool = True,
+    method_rates: dict[str, RateClass] | None = None,
+) -> Route:
+    return Route(
+        tuple(path.strip("/").split("/")),
+        service,
+        auth,
+        rate,
+        prefix,
+        tuple((method_rates or {}).items()),
+        # auth answers with credentials (tokens on login, register and refresh; binding cookies on a
+        # link's start): none of its routes keeps an answer for replay.
+        idempotent=service != "auth",
+    )
 
 
 BEARER, NONE = Auth.BEARER, Auth.NONE
@@ -53,6 +83,10 @@ ROUTES: tuple[Route, ...] = (
     # A link attempt's authorization_url: opened by the browser (no bearer), binds it with a cookie.
     _route("/api/v1/auth/{provider}/start", "auth", NONE, prefix=False),
     _route("/api/v1/auth", "auth", BEARER),
+    # A password check (deleting the account, changing the password) is a password guess as much as a
+    # login is: the same limits, per IP and per user (a stolen session must not guess faster).
+    _route("/api/v1/me", "auth", BEARER, prefix=False, method_rates={"DELETE": "auth"}),
+    _route("/api/v1/me/password", "auth", BEARER, "auth"),
     _route("/api/v1/me", "auth", BEARER),
     _route("/api/v1/sessions", "auth", BEARER),
     _route("/api/v1/providers", "auth", BEARER),

@@ -1,7 +1,8 @@
 """What every request meets at the edge, in order: CORS preflight, the route table (unknown → 404),
 token verification, rate limits (with the session's revocation in the same Redis round trip), and
-Idempotency-Key on POST. Every response, errors included, then gets the security, CORS and RateLimit
-headers (``on_response_prepare``, so the chassis' problem responses get them too).
+Idempotency-Key on POST (where the route honours it). Every response, errors included, then gets the
+security, CORS and RateLimit headers (``on_response_prepare``, so the chassis' problem responses get
+them too; ``decorate_refusal`` gives the answers to requests aiohttp refused the same headers).
 
 Runs inside the chassis' middlewares (correlation id → metrics → problem+json), so a Problem raised
 here leaves as problem+json with the correlation id.
@@ -22,10 +23,11 @@ from pm_gateway.domain.ratelimit import rate_limit_headers
 from pm_gateway.domain.routes import Auth, resolve
 from pm_gateway.domain.tokens import AccessClaims, TokenRejected, UnknownKey
 from pm_gateway.resources import BUFFER_RESPONSE, CLIENT, EDGE, IDENTITY, RATE, ROUTE, Edge, request_body
+from pm_gateway.settings import gateway_settings
 from pm_platform.errors import BadRequest, Forbidden, NotFound, TooManyRequests, Unauthorized
 from pm_platform.http import Handler
 from pm_platform.identity import Identity
-from pm_platform.service import RUNTIME
+from pm_platform.service import RUNTIME, Runtime
 
 _REALM = 'Bearer realm="playlist-manager"'
 
@@ -64,9 +66,11 @@ async def authenticate(state: Edge, request: web.Request) -> AccessClaims:
 @web.middleware
 async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[RUNTIME][EDGE]
+    # Every X-Forwarded-For line, in order: a proxy may add its own line after the client's.
+    forwarded_for = request.headers.getall("X-Forwarded-For", None)
     client = identify_client(
         request.remote,
-        request.headers.get("X-Forwarded-For"),
+        ", ".join(forwarded_for) if forwarded_for else None,
         request.headers.get("X-Forwarded-Proto"),
         request.scheme,
         state.trusted_proxies,
@@ -97,8 +101,9 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
             claims = await authenticate(state, request)
         except Unauthorized as exc:
             auth_error = exc
+    rate = route.rate_for(request.method) if route.method_rates else route.rate
     # Counted even when the token was refused: guessing tokens costs the same as using one.
-    decision, revoked = await state.admission.admit(route.rate, client.address, claims)
+    decision, revoked = await state.admission.admit(rate, client.address, claims)
     request[RATE] = decision
     if not decision.allowed:
         raise TooManyRequests(
@@ -113,7 +118,13 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[IDENTITY] = Identity(claims.user_id, claims.session_id)
 
     key = request.headers.get(idempotency.HEADER)
-    if key is not None and request.method == "POST" and request.path.startswith("/api/v1/"):
+    # Not honoured where answers carry credentials (route.idempotent): passed through, never stored.
+    if (
+        key is not None
+        and request.method == "POST"
+        and route.idempotent
+        and request.path.startswith("/api/v1/")
+    ):
         return await _idempotent(state, request, handler, key)
     return await handler(request)
 
@@ -144,6 +155,17 @@ async def _idempotent(state: Edge, request: web.Request, handler: Handler, key: 
         body_out if isinstance(body_out, bytes) else None,
     )
     return outcome
+
+
+def decorate_refusal(rt: Runtime, response: web.StreamResponse) -> None:
+    """The headers of ``decorate_response`` on an answer aiohttp gives before a request reaches the
+    gateway (one its parser refused, http/malformed.py): no path, origin or rate decision to go by."""
+    headers = response.headers
+    headers["Server"] = "playlist-manager"
+    headers.update(security_headers("", https=gateway_settings(rt).is_https, docs_policy=DOCS_CSP))
+    headers["Cache-Control"] = "no-store"
+    if EDGE in rt:
+        headers.update(rt[EDGE].cors.response_headers(None))
 
 
 async def decorate_response(request: web.Request, response: web.StreamResponse) -> None:

@@ -1,7 +1,9 @@
 """The reverse proxy: a public request to the owning service, and its answer back to the client.
 
 Upstream requests carry the gateway's own X-PM-Identity (never the client's Authorization or any
-X-PM-Identity from outside), X-Correlation-ID and X-Forwarded-For/-Proto, without hop-by-hop headers.
+X-PM-Identity from outside), X-PM-Client-IP (the client's address as the edge identified it, the one
+its rate limits use; never one from outside), X-Correlation-ID and X-Forwarded-For/-Proto, without
+hop-by-hop headers.
 Answers pass through as they are (status, headers less hop-by-hop, body), with these exceptions that
 keep internals from leaking: an upstream 5xx that is not problem+json becomes a generic 502 problem;
 no connection (refused, or none within 3 s) → 503; no answer within UPSTREAM_TIMEOUT_S → 504. Small
@@ -54,6 +56,7 @@ async def proxy(request: web.Request) -> web.StreamResponse:
     headers = upstream_request_headers(
         request.headers.items(),
         correlation_id=request[CORRELATION_KEY],
+        client_ip=client.address,
         forwarded_for=client.forwarded_for,
         forwarded_proto=client.forwarded_proto,
         identity=state.assertions.for_identity(identity) if identity is not None else None,

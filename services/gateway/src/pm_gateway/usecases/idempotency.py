@@ -53,8 +53,13 @@ class IdempotentRequests:
         self, claim: Claim, status: int, headers: list[tuple[str, str]], body: bytes | None
     ) -> None:
         """Keep the outcome for replays when it is worth keeping (a whole body, not a failure the client
-        should retry); otherwise free the key."""
-        if body is not None and idempotency.worth_storing(status):
+        should retry) and safe to keep (it hands out no credential: those never go to Redis); otherwise
+        free the key, so a retry with it is sent on as if it had none."""
+        if (
+            body is not None
+            and idempotency.worth_storing(status)
+            and not idempotency.carries_credentials(headers, body)
+        ):
             stored = StoredResponse(status, idempotency.replayable_headers(headers), body)
             await self._store.complete(claim.storage_id, Record(claim.fingerprint, stored))
         else:

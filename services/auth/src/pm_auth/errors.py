@@ -5,7 +5,15 @@ Raised by the use cases (and by the handlers' parsing); the chassis renders each
 
 from __future__ import annotations
 
-from pm_platform.errors import Conflict, Forbidden, NotFound, Problem, Unauthorized, ValidationFailed
+from pm_platform.errors import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    Problem,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 
 
 class InvalidCredentials(Unauthorized):
@@ -22,6 +30,12 @@ class InvalidRefreshToken(Unauthorized):
 
 class RefreshTokenReused(Unauthorized):
     code, title = "refresh-token-reused", "The refresh token was already used; the session is revoked"
+
+
+class TooManyAttempts(TooManyRequests):
+    """Too many password attempts on one account (usecases/throttle.py); carries Retry-After."""
+
+    code, title = "too-many-attempts", "Too many password attempts for this account"
 
 
 class WrongPassword(Forbidden):

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 
 from pm_auth.domain.oauth_clients import SPECS, OAuthClient
+from pm_auth.domain.throttle import ThrottlePolicy
 from pm_contracts.providers import PROVIDERS, ProviderName
 from pm_platform.settings import BaseServiceSettings, InfraSettings, check_jwt_secret, decode_master_key
 from pm_providers.settings import ProviderHostSettings
@@ -69,6 +70,19 @@ class AuthSettings(InfraSettings, MasterKeySettings, ProviderHostSettings):
     session_retention_days: int = Field(default=30, alias="SESSION_RETENTION_DAYS", ge=1, le=3650)
     # How often each replica runs the purge; 0 turns it off.
     session_purge_interval_s: float = Field(default=3600.0, alias="SESSION_PURGE_INTERVAL_S", ge=0)
+    # Per-account throttling of password checks (domain/throttle.py): this many attempts on one account
+    # go through at once; each further one makes the next wait the base delay, doubling each time, at
+    # most the max delay; the count is forgotten a window after the last attempt. A client that proved
+    # the password is recognised this many days (0: never), and counted apart from the others.
+    login_throttle_free_attempts: int = Field(default=5, alias="LOGIN_THROTTLE_FREE_ATTEMPTS", ge=1, le=100)
+    login_throttle_base_delay_s: float = Field(default=1.0, alias="LOGIN_THROTTLE_BASE_DELAY_S", gt=0, le=60)
+    login_throttle_max_delay_s: float = Field(
+        default=300.0, alias="LOGIN_THROTTLE_MAX_DELAY_S", ge=1, le=3600
+    )
+    login_throttle_window_s: float = Field(default=900.0, alias="LOGIN_THROTTLE_WINDOW_S", ge=60, le=86400)
+    login_throttle_known_client_days: int = Field(
+        default=30, alias="LOGIN_THROTTLE_KNOWN_CLIENT_DAYS", ge=0, le=365
+    )
 
     spotify_client_id: str = Field(default="", alias="SPOTIFY_CLIENT_ID")
     spotify_client_secret: SecretStr = Field(default=SecretStr(""), alias="SPOTIFY_CLIENT_SECRET")
@@ -108,6 +122,23 @@ class AuthSettings(InfraSettings, MasterKeySettings, ProviderHostSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("login_throttle_max_delay_s")
+    @classmethod
+    def _max_delay_covers_the_base(cls, value: float, info: ValidationInfo) -> float:
+        base = info.data.get("login_throttle_base_delay_s")
+        if base is not None and value < base:
+            raise ValueError(f"must be at least LOGIN_THROTTLE_BASE_DELAY_S ({base:g})")
+        return value
+
+    @property
+    def login_throttle(self) -> ThrottlePolicy:
+        return ThrottlePolicy(
+            free_attempts=self.login_throttle_free_attempts,
+            base_delay_s=self.login_throttle_base_delay_s,
+            max_delay_s=self.login_throttle_max_delay_s,
+            window_s=self.login_throttle_window_s,
+        )
 
     @property
     def access_ttl(self) -> timedelta:

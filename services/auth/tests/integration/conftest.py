@@ -138,11 +138,19 @@ async def register_and_login(auth: Auth, device: str = "test device") -> Account
     return await login(auth, email, user["id"], device)
 
 
-async def login(auth: Auth, email: str, user_id: str, device: str = "test device") -> Account:
+async def login(
+    auth: Auth, email: str, user_id: str, device: str = "test device", *, ip: str = "198.51.100.7"
+) -> Account:
+    """Log in as the gateway forwards it: the client's address in X-PM-Client-IP (an X-Forwarded-For
+    that reached auth is the client's own say and is ignored)."""
     r = await auth.client.post(
         "/api/v1/auth/login",
         json={"email": email, "password": PASSWORD, "device_name": device},
-        headers={"User-Agent": "pm-tests/1.0", "X-Forwarded-For": "203.0.113.9, 198.51.100.7"},
+        headers={
+            "User-Agent": "pm-tests/1.0",
+            "X-PM-Client-IP": ip,
+            "X-Forwarded-For": "203.0.113.9, 192.0.2.99",
+        },
     )
     assert r.status == 200, await r.text()
     tokens = await r.json()
@@ -157,9 +165,17 @@ async def login(auth: Auth, email: str, user_id: str, device: str = "test device
 
 
 async def consent(
-    authorization_url: str, provider: str, *, tamper: dict[str, str] | None = None, approve: bool = True
+    authorization_url: str,
+    provider: str,
+    *,
+    tamper: dict[str, str] | None = None,
+    approve: bool = True,
+    account: str | None = None,
 ) -> dict[str, str]:
-    """Play the user at the emulated consent page; returns the callback's query (code, state or error)."""
+    """Play the user at the emulated consent page, signed in as ``account`` (a new provider user by
+    default: one provider account links to one user only, and the tests' users share one database per
+    module; ``DEMO_USERS[provider]`` for the demo one); returns the callback's query (code, state or
+    error)."""
     url = authorization_url
     if tamper:
         parts = urlsplit(url)
@@ -171,7 +187,10 @@ async def consent(
     async with aiohttp.ClientSession() as session:
         page = await session.get(url, params=params)
         assert page.status == 200, await page.text()
-        form = {"emulator_user": DEMO_USERS[provider], "emulator_decision": "approve" if approve else "deny"}
+        form = {
+            "emulator_user": account or "new",
+            "emulator_decision": "approve" if approve else "deny",
+        }
         answer = await session.post(url, params=params, data=form, allow_redirects=False)
         assert answer.status == 302, await answer.text()
         location = answer.headers["Location"]
@@ -188,13 +207,18 @@ async def open_start(auth: Auth, authorization_url: str) -> str:
     return r.headers["Location"]
 
 
-async def link(auth: Auth, account: Account, provider: str, mode: str = "poll") -> dict[str, Any]:
+async def link(
+    auth: Auth, account: Account, provider: str, mode: str = "poll", *, provider_account: str | None = None
+) -> dict[str, Any]:
+    """Link ``provider`` for ``account`` (as a new provider user, or as ``provider_account``)."""
     r = await auth.client.post(
         f"/api/v1/auth/{provider}/authorize", json={"mode": mode}, headers=account.headers
     )
     assert r.status == 200, await r.text()
     started = await r.json()
-    query = await consent(await open_start(auth, started["authorization_url"]), provider)
+    query = await consent(
+        await open_start(auth, started["authorization_url"]), provider, account=provider_account
+    )
     cb = await auth.client.get(f"/api/v1/auth/{provider}/callback", params=query, allow_redirects=False)
     assert cb.status == 200, await cb.text()
     return started

@@ -101,6 +101,41 @@ async def test_sessions_list_revoke_one_all_and_logout(auth: Auth):
     assert reasons == ["logout", "user_revoked", "user_revoked"]
 
 
+async def test_a_session_records_the_client_address_the_gateway_identified(auth: Auth):
+    account = await register_and_login(auth, device="via gateway")  # X-PM-Client-IP: 198.51.100.7
+    email = account.email
+
+    async def ip_of(session_id: str) -> str | None:
+        rows = await auth.fetch("SELECT ip FROM sessions WHERE id = $1", uuid.UUID(session_id))
+        return rows[0]["ip"]
+
+    assert await ip_of(account.session_id) == "198.51.100.7"
+    # A direct call (no gateway): the TCP peer, whatever X-Forwarded-For claims.
+    direct = await auth.client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": PASSWORD},
+        headers={"X-Forwarded-For": "203.0.113.50"},
+    )
+    assert direct.status == 200
+    assert await ip_of((await direct.json())["session_id"]) == "127.0.0.1"
+    # Not an address: not trusted either.
+    junk = await auth.client.post(
+        "/api/v1/auth/login",
+        json={"email": email, "password": PASSWORD},
+        headers={"X-PM-Client-IP": "203.0.113.1, 10.0.0.1", "X-Forwarded-For": "203.0.113.50"},
+    )
+    assert junk.status == 200
+    assert await ip_of((await junk.json())["session_id"]) == "127.0.0.1"
+    # A refresh records where the session is used from now.
+    refreshed = await auth.client.post(
+        "/api/v1/auth/refresh",
+        json={"refresh_token": account.refresh_token},
+        headers={"X-PM-Client-IP": "2001:db8::7", "X-Forwarded-For": "203.0.113.50"},
+    )
+    assert refreshed.status == 200
+    assert await ip_of(account.session_id) == "2001:db8::7"
+
+
 async def test_password_change_revokes_the_other_sessions(auth: Auth):
     one = await register_and_login(auth, device="one")
     two = await login(auth, one.email, one.user_id, device="two")
@@ -194,6 +229,35 @@ async def test_bad_input_is_a_4xx_problem(auth: Auth, path, body, content_type, 
     assert (await response.json())["status"] == status
 
 
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("aaaaaaaaa1", "repetitive"),
+        ("Aaaaaaaaaa", "repetitive"),
+        (" " * 10 + "a", "repetitive"),
+        ("Tr0ub4dor-\x00and-3", "control_character"),
+        ("Tr0ub4dor-\tand-3", "control_character"),
+        ("\x00" * 12, "control_character"),
+        ("abcdefghijkl", "sequence"),
+        ("qwertyuiop12", "sequence"),
+        ("Password123", "common"),
+        ("Sunshine2024", "guessable"),
+        ("Playlist-Manager-77", "contains_product_name"),
+        ("wonderland-Rocks-2026", "contains_email"),
+    ],
+)
+async def test_weak_passwords_are_refused_with_the_rules_they_break(auth: Auth, password: str, code: str):
+    email = f"user-{uuid.uuid4().hex[:8]}@wonderland.example.com"
+    r = await auth.client.post("/api/v1/auth/register", json={"email": email, "password": password})
+    assert r.status == 422, await r.text()
+    problem_of(r)
+    body = await r.json()
+    assert body["type"].endswith("/weak-password")
+    assert all(e["field"] == "password" and e["message"] and e["type"] for e in body["errors"])
+    assert code in [e["type"] for e in body["errors"]], body["errors"]
+    assert await auth.fetch("SELECT 1 FROM users WHERE email = $1", email) == []
+
+
 async def test_unauthenticated_and_forged_identity_are_refused(auth: Auth):
     assert (await auth.client.get("/api/v1/me")).status == 401
     forged = await auth.client.get("/api/v1/me", headers={"X-PM-Identity": "eyJhbGciOiJub25lIn0.e30."})
@@ -213,10 +277,12 @@ async def test_failed_login_is_the_same_for_unknown_user_and_wrong_password(auth
         body = await r.json()
         return elapsed, r.status, {k: v for k, v in body.items() if k not in ("correlation_id",)}
 
+    # Three accounts, so that no e-mail reaches the per-account throttle (test_throttling.py).
+    accounts = [account, await register_and_login(auth), await register_and_login(auth)]
     unknown, wrong = [], []
     for i in range(12):  # interleaved so load changes hit both alike
-        unknown.append(await attempt(f"nobody-{i}@example.com"))
-        wrong.append(await attempt(account.email))
+        unknown.append(await attempt(f"nobody-{uuid.uuid4().hex[:12]}@example.com"))
+        wrong.append(await attempt(accounts[i % 3].email))
     assert {s for _, s, _ in unknown + wrong} == {401}
     assert unknown[0][2] == wrong[0][2]  # byte-for-byte the same problem
     median_unknown = statistics.median(t for t, _, _ in unknown)

@@ -32,7 +32,7 @@ async def test_rows_written_for_a_deleted_user_are_erased_and_nobody_elses(runti
     identities = []
     for name in ("erase", "keep"):
         email = f"{name}-{uuid.uuid4().hex[:10]}@example.com"
-        created = await register(runtime, email, password)
+        created = await register(runtime, email, password, ClientInfo(ip="192.0.2.1", user_agent="test"))
         tokens = await login(runtime, email, password, "test", ClientInfo(ip="192.0.2.1", user_agent="test"))
         identities.append(Identity(user_id=created.id, session_id=tokens.claims.session_id))
     erased, kept = identities

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from importlib import resources
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
+import asyncpg
 import pytest
 
-from .conftest import Auth, Emulator, consent, link, open_start, problem_of, register_and_login
+from .conftest import DEMO_USERS, Auth, Emulator, consent, link, open_start, problem_of, register_and_login
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +51,7 @@ async def test_redirect_flow_links_spotify_and_stores_tokens_encrypted(auth: Aut
     provider_url = await open_start(auth, body["authorization_url"])
     query = parse_qs(urlsplit(provider_url).query)
     assert query["code_challenge_method"] == ["S256"] and len(query["state"][0]) >= 43
-    callback = await consent(provider_url, "spotify")
+    callback = await consent(provider_url, "spotify", account=DEMO_USERS["spotify"])
     answer = await auth.client.get("/api/v1/auth/spotify/callback", params=callback, allow_redirects=False)
     assert answer.status == 302, await answer.text()
     location = answer.headers["Location"]
@@ -268,7 +270,7 @@ async def test_refused_refresh_needs_reconsent_and_relinking_restores(auth: Auth
     events = await auth.events(account.user_id, "provider.reconsent_required")
     assert len(events) == 1 and events[0]["data"]["reason"].startswith("invalid_grant")
 
-    await link(auth, account, "spotify")
+    await link(auth, account, "spotify", provider_account=links[0]["account_id"])  # the same account again
     links = (await (await auth.client.get("/api/v1/providers", headers=account.headers)).json())["links"]
     assert links[0]["status"] == "linked" and "relink_url" not in links[0]
     assert (await internal_token(auth, account.user_id, "spotify")).status == 200
@@ -276,7 +278,7 @@ async def test_refused_refresh_needs_reconsent_and_relinking_restores(auth: Auth
 
 async def test_unlink_deletes_the_tokens(auth: Auth):
     account = await register_and_login(auth)
-    await link(auth, account, "youtube")
+    await link(auth, account, "youtube", provider_account=DEMO_USERS["youtube"])
     gone = await auth.client.delete("/api/v1/providers/youtube", headers=account.headers)
     assert gone.status == 204
     assert (
@@ -355,3 +357,175 @@ async def test_callback_after_the_user_was_deleted_is_invalid_state(
     r = await auth.client.get("/api/v1/auth/tidal/callback", params=callback)
     assert r.status == 400, await r.text()
     assert (await r.json())["type"].endswith("/invalid-state")
+
+
+async def _attempt(auth: Auth, account, provider: str, mode: str = "poll") -> tuple[dict, str]:
+    """Authorize and open the start URL: the attempt, and the provider URL the browser is sent to."""
+    json = {"mode": mode} | ({"return_to": "http://localhost:3000/accounts"} if mode == "redirect" else {})
+    r = await auth.client.post(f"/api/v1/auth/{provider}/authorize", json=json, headers=account.headers)
+    assert r.status == 200, await r.text()
+    body = await r.json()
+    return body, await open_start(auth, body["authorization_url"])
+
+
+async def _poll(auth: Auth, account, attempt_id: str) -> dict:
+    r = await auth.client.get(f"/api/v1/auth/attempts/{attempt_id}", headers=account.headers)
+    assert r.status == 200, await r.text()
+    return await r.json()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"error": "access\x00denied"},
+        {"error": "access_denied", "error_description": "no\x00thanks"},
+        {"error_reason": "user_\x00denied"},
+        {"error": "access_denied\n"},
+        {"error": "e" * 300},
+        {"error": "access_denied", "error_description": "x" * 3000},
+        {"code": "abc\x00def"},
+        {"code": "c" * 5000},
+        {"code": "naïve-code"},
+    ],
+    ids=lambda p: ",".join(f"{k}:{v[:12]!r}" for k, v in p.items()),
+)
+async def test_a_malformed_callback_fails_the_attempt_never_500(auth: Auth, params: dict[str, str]):
+    account = await register_and_login(auth)
+    body, provider_url = await _attempt(auth, account, "tidal")
+    callback = await consent(provider_url, "tidal")
+    query = {"state": callback["state"], **({"code": callback["code"]} if "error" not in params else {})}
+    page = await auth.client.get("/api/v1/auth/tidal/callback", params=query | params)
+    assert page.status == 400, await page.text()
+    assert page.content_type == "text/html"
+    assert "invalid_callback" in await page.text()
+    poll = await _poll(auth, account, body["attempt_id"])
+    assert poll["status"] == "failed" and poll["error"] == "invalid_callback"
+    # The state was consumed: the attempt is over.
+    again = await auth.client.get("/api/v1/auth/tidal/callback", params=query)
+    assert again.status == 400 and (await again.json())["type"].endswith("/state-already-used")
+
+
+async def test_a_malformed_callback_in_the_redirect_flow_goes_back_failed(auth: Auth):
+    account = await register_and_login(auth)
+    body, provider_url = await _attempt(auth, account, "tidal", mode="redirect")
+    callback = await consent(provider_url, "tidal", approve=False)
+    r = await auth.client.get(
+        "/api/v1/auth/tidal/callback",
+        params={"state": callback["state"], "error": "access\x00denied"},
+        allow_redirects=False,
+    )
+    assert r.status == 302, await r.text()
+    back = parse_qs(urlsplit(r.headers["Location"]).query)
+    assert back["status"] == ["failed"] and back["error"] == ["invalid_callback"]
+    assert (await _poll(auth, account, body["attempt_id"]))["error"] == "invalid_callback"
+
+
+@pytest.mark.parametrize("state", ["st\x00ate", "é" * 20, "s" * 201, " "])
+async def test_a_malformed_state_is_invalid_state(auth: Auth, state: str):
+    r = await auth.client.get("/api/v1/auth/tidal/callback", params={"state": state, "code": "x"})
+    assert r.status == 400, await r.text()
+    problem_of(r)
+    assert (await r.json())["type"].endswith("/invalid-state")
+
+
+async def test_a_provider_account_links_to_one_user_only(auth: Auth):
+    first, second = await register_and_login(auth), await register_and_login(auth)
+    body, provider_url = await _attempt(auth, first, "spotify")
+    cb = await auth.client.get(
+        "/api/v1/auth/spotify/callback", params=await consent(provider_url, "spotify", account="new")
+    )
+    assert cb.status == 200, await cb.text()
+    links = (await (await auth.client.get("/api/v1/providers", headers=first.headers)).json())["links"]
+    shared = links[0]["account_id"]
+
+    # Another user consenting as the same provider account: refused, the other user is not named.
+    body, provider_url = await _attempt(auth, second, "spotify", mode="redirect")
+    cb = await auth.client.get(
+        "/api/v1/auth/spotify/callback",
+        params=await consent(provider_url, "spotify", account=shared),
+        allow_redirects=False,
+    )
+    assert cb.status == 302, await cb.text()
+    back = parse_qs(urlsplit(cb.headers["Location"]).query)
+    assert back["status"] == ["failed"] and back["error"] == ["account_already_linked"]
+    assert (await _poll(auth, second, body["attempt_id"]))["error"] == "account_already_linked"
+    assert (await (await auth.client.get("/api/v1/providers", headers=second.headers)).json())["links"] == []
+    assert await auth.events(second.user_id, "provider.linked") == []
+    rows = await auth.fetch(
+        "SELECT user_id FROM provider_links WHERE provider = 'spotify' AND account_id = $1", shared
+    )
+    assert [str(r["user_id"]) for r in rows] == [first.user_id]
+
+    # The page (polling flow) says what to do, and names no one.
+    body, provider_url = await _attempt(auth, second, "spotify")
+    page = await auth.client.get(
+        "/api/v1/auth/spotify/callback", params=await consent(provider_url, "spotify", account=shared)
+    )
+    assert page.status == 400
+    text = await page.text()
+    assert "already linked to another" in text and "unlink it there first" in text.lower()
+    assert first.email not in text and first.user_id not in text
+
+    # The same user linking it again is fine.
+    body, provider_url = await _attempt(auth, first, "spotify")
+    cb = await auth.client.get(
+        "/api/v1/auth/spotify/callback", params=await consent(provider_url, "spotify", account=shared)
+    )
+    assert cb.status == 200, await cb.text()
+    assert (await _poll(auth, first, body["attempt_id"]))["status"] == "succeeded"
+
+    # Once unlinked there, the other user may link it.
+    assert (await auth.client.delete("/api/v1/providers/spotify", headers=first.headers)).status == 204
+    body, provider_url = await _attempt(auth, second, "spotify")
+    cb = await auth.client.get(
+        "/api/v1/auth/spotify/callback", params=await consent(provider_url, "spotify", account=shared)
+    )
+    assert cb.status == 200, await cb.text()
+    links = (await (await auth.client.get("/api/v1/providers", headers=second.headers)).json())["links"]
+    assert [link["account_id"] for link in links] == [shared]
+
+
+async def test_the_migration_keeps_links_that_already_shared_an_account(auth: Auth):
+    """0007 must not fail on a database where two users already share a provider account: the earliest
+    link keeps it, the later ones are kept working but marked, outside the unique index."""
+    migration = (
+        resources.files("pm_auth") / "migrations" / "0007_one_user_per_provider_account.sql"
+    ).read_text()
+    users = [uuid.uuid4() for _ in range(3)]
+    async with auth.rt.pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            # The database as it was before 0007, holding duplicates.
+            await conn.execute("DROP INDEX provider_links_account_key")
+            await conn.execute("ALTER TABLE provider_links DROP COLUMN legacy_shared")
+            for n, user in enumerate(users):
+                await conn.execute(
+                    "INSERT INTO users (id, email, password_hash) VALUES ($1, $2, 'x')",
+                    user,
+                    f"dup-{user.hex}@example.com",
+                )
+                await conn.execute(
+                    """INSERT INTO provider_links (user_id, provider, account_id, key_id, wrapped_key,
+                                                   access_token, linked_at)
+                       VALUES ($1, 'deezer', 'shared-before', 'k', '\\x00', '\\x00',
+                               now() - make_interval(days => $2))""",
+                    user,
+                    10 - n,
+                )
+            await conn.execute(migration)
+            rows = await conn.fetch(
+                "SELECT user_id, legacy_shared FROM provider_links WHERE account_id = 'shared-before'"
+            )
+            assert {r["user_id"]: r["legacy_shared"] for r in rows} == {
+                users[0]: False,
+                users[1]: True,
+                users[2]: True,
+            }
+            with pytest.raises(asyncpg.UniqueViolationError):
+                async with conn.transaction():
+                    await conn.execute(
+                        "UPDATE provider_links SET legacy_shared = false WHERE user_id = $1", users[2]
+                    )
+        finally:
+            await tx.rollback()

@@ -104,3 +104,34 @@ def test_provider_hosts_and_timeout_are_the_projects_one_declaration(env):
     env.setenv("API_BASE_URL", "localhost:3101")  # auth's own URL check is not shadowed by the hosts'
     with pytest.raises(SettingsError, match=r"^API_BASE_URL: "):
         load_settings(AuthSettings)
+
+
+def test_login_throttle_defaults_and_bounds(env):
+    settings = load_settings(AuthSettings)
+    policy = settings.login_throttle
+    assert (policy.free_attempts, policy.base_delay_s, policy.max_delay_s, policy.window_s) == (
+        5,
+        1,
+        300,
+        900,
+    )
+    assert settings.login_throttle_known_client_days == 30
+    env.setenv("LOGIN_THROTTLE_FREE_ATTEMPTS", "3")
+    env.setenv("LOGIN_THROTTLE_MAX_DELAY_S", "60")
+    assert load_settings(AuthSettings).login_throttle.max_delay_s == 60
+    for name, bad in (
+        ("LOGIN_THROTTLE_FREE_ATTEMPTS", "0"),
+        ("LOGIN_THROTTLE_BASE_DELAY_S", "0"),
+        ("LOGIN_THROTTLE_MAX_DELAY_S", "3601"),
+        ("LOGIN_THROTTLE_MAX_DELAY_S", "0.5"),  # below the base delay (1 s)
+        ("LOGIN_THROTTLE_WINDOW_S", "59"),
+        ("LOGIN_THROTTLE_KNOWN_CLIENT_DAYS", "-1"),
+    ):
+        env.setenv(name, bad)
+        with pytest.raises(SettingsError, match=rf"^{name}: "):
+            load_settings(AuthSettings)
+        env.delenv(name)
+    env.setenv("LOGIN_THROTTLE_BASE_DELAY_S", "10")
+    env.setenv("LOGIN_THROTTLE_MAX_DELAY_S", "5")
+    with pytest.raises(SettingsError, match=r"^LOGIN_THROTTLE_MAX_DELAY_S: .*LOGIN_THROTTLE_BASE_DELAY_S"):
+        load_settings(AuthSettings)

@@ -11,6 +11,8 @@ import hmac
 import re
 import secrets
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -109,3 +111,62 @@ def with_query(url: str, params: dict[str, str]) -> str:
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True) + list(params.items())
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+# What the provider's redirect back may carry (RFC 6749 section 4.1.2 and appendix A), bounded: the
+# state and code are visible ASCII (VSCHAR without space); the error code, its description and
+# Deezer's error_reason are printable ASCII without '"' and '\\'. Anything else is no provider's answer
+# (a NUL byte, which PostgreSQL refuses, a line break, a megabyte of text): the attempt fails with
+# INVALID_CALLBACK, and nothing of it is stored or echoed.
+INVALID_CALLBACK = "invalid_callback"
+# Why an attempt failed when the provider account is linked to another user (one provider account, one
+# user: unlink it there first).
+ACCOUNT_ALREADY_LINKED = "account_already_linked"
+MAX_STATE = 200
+MAX_CODE = 2048
+MAX_ERROR = 100
+MAX_ERROR_DESCRIPTION = 1000
+_VISIBLE = re.compile(r"[\x21-\x7e]+")
+_ERROR_TEXT = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]+")
+
+
+@dataclass(frozen=True)
+class CallbackParams:
+    """The OAuth callback's query as the use case may trust it."""
+
+    state: str | None  # None: missing or malformed, so it names no attempt
+    code: str | None
+    error: str | None  # the provider's error code, INVALID_CALLBACK, or None
+
+
+def _valid(value: str | None, pattern: re.Pattern[str], limit: int) -> bool:
+    return value is None or (0 < len(value) <= limit and pattern.fullmatch(value) is not None)
+
+
+def parse_callback(query: Mapping[str, str]) -> CallbackParams:
+    """Check the callback's ``state``, ``code``, ``error``, ``error_description`` and ``error_reason``."""
+    state = query.get("state")
+    if state is None or not _valid(state, _VISIBLE, MAX_STATE):
+        state = None
+    code, error = query.get("code"), query.get("error")
+    description, reason = query.get("error_description"), query.get("error_reason")
+    if not (
+        _valid(code, _VISIBLE, MAX_CODE)
+        and _valid(error, _ERROR_TEXT, MAX_ERROR)
+        and _valid(reason, _ERROR_TEXT, MAX_ERROR)
+        and _valid(description, _ERROR_TEXT, MAX_ERROR_DESCRIPTION)
+    ):
+        return CallbackParams(state, None, INVALID_CALLBACK)
+    return CallbackParams(state, code, error or reason)
+
+
+def failure_message(error: str | None, provider: str) -> str:
+    """What the page of a failed link attempt tells the user (never who else has the account)."""
+    if error == ACCOUNT_ALREADY_LINKED:
+        return (
+            f"This {provider} account is already linked to another Playlist Manager account. "
+            "Unlink it there first (Settings, linked accounts), then link it here again."
+        )
+    if error == INVALID_CALLBACK:
+        return f"The answer from {provider} was not valid ({INVALID_CALLBACK}). Try again."
+    return f"The provider did not link the account ({error}). Try again."

@@ -7,6 +7,7 @@ stolen or replayed, so the whole session (the token family) is revoked.
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -43,14 +44,19 @@ def judge_refresh(state: RefreshState, now: datetime) -> RefreshVerdict:
     return RefreshVerdict.ROTATE
 
 
-def client_ip(forwarded_for: str | None, peer: str | None) -> str | None:
-    """The client address: the last ``X-Forwarded-For`` hop (appended by the gateway, the one proxy in
-    front of auth), else the TCP peer. Earlier hops are client-controlled and ignored."""
-    if forwarded_for:
-        hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
-        if hops:
-            return hops[-1][:64]
-    return peer[:64] if peer else None
+def client_ip(pm_client_ip: str | None, peer: str | None) -> str | None:
+    """The client's address: ``X-PM-Client-IP``, which the gateway sets on every request it forwards to
+    the address it identified (and strips from incoming requests), else the TCP peer (a direct call).
+
+    ``X-Forwarded-For`` is never read here: whatever reaches auth of it is the client's own say. A
+    header that is not one IP address is ignored (then the peer).
+    """
+    if pm_client_ip and "%" not in pm_client_ip:  # no IPv6 zone ("fe80::1%eth0"): free text
+        try:
+            return str(ipaddress.ip_address(pm_client_ip.strip()))
+        except ValueError:
+            pass
+    return peer[:64] if peer and len(peer) <= 64 else None
 
 
 def clip(value: str | None, limit: int) -> str | None:
@@ -68,6 +74,6 @@ class ClientInfo:
     user_agent: str | None
 
 
-def client_info(forwarded_for: str | None, peer: str | None, user_agent: str | None) -> ClientInfo:
-    """From a request's ``X-Forwarded-For``, its TCP peer and its ``User-Agent``."""
-    return ClientInfo(client_ip(forwarded_for, peer), clip(user_agent, MAX_USER_AGENT))
+def client_info(pm_client_ip: str | None, peer: str | None, user_agent: str | None) -> ClientInfo:
+    """From a request's ``X-PM-Client-IP``, its TCP peer and its ``User-Agent``."""
+    return ClientInfo(client_ip(pm_client_ip, peer), clip(user_agent, MAX_USER_AGENT))

@@ -42,8 +42,10 @@ class ChangePasswordBody(RequestBody):
 
 
 def _client(request: web.Request) -> ClientInfo:
+    """Where the request comes from: the address the gateway identified (X-PM-Client-IP), else the TCP
+    peer; never X-Forwarded-For."""
     return client_info(
-        request.headers.get("X-Forwarded-For"), request.remote, request.headers.get("User-Agent")
+        request.headers.get("X-PM-Client-IP"), request.remote, request.headers.get("User-Agent")
     )
 
 
@@ -66,7 +68,7 @@ def _tokens_json(tokens: SessionTokens) -> web.Response:
 
 async def register(request: web.Request) -> web.Response:
     body = await read_json(request, RegisterBody, MAX_BODY_BYTES)
-    account = await accounts.register(request.app[RUNTIME], body.email, body.password)
+    account = await accounts.register(request.app[RUNTIME], body.email, body.password, _client(request))
     return web.json_response({"user": _account_json(account)}, status=201, headers=NO_STORE)
 
 
@@ -93,7 +95,7 @@ async def change_password(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     identity = await require_live_session(rt, require_identity(request, rt.identities))
     body = await read_json(request, ChangePasswordBody, MAX_BODY_BYTES)
-    await accounts.change_password(rt, identity, body.current_password, body.new_password)
+    await accounts.change_password(rt, identity, body.current_password, body.new_password, _client(request))
     return web.Response(status=204)
 
 
@@ -101,7 +103,7 @@ async def delete_me(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     identity = await require_live_session(rt, require_identity(request, rt.identities))
     body = await read_json(request, PasswordBody, MAX_BODY_BYTES)
-    deleted_at = await accounts.delete_account(rt, identity, body.password)
+    deleted_at = await accounts.delete_account(rt, identity, body.password, _client(request))
     return web.json_response(
         {"user_id": str(identity.user_id), "deleted_at": iso(deleted_at)}, status=202, headers=NO_STORE
     )

@@ -11,7 +11,7 @@ from aiohttp import web
 from pydantic import Field
 
 from pm_auth.domain.api import MAX_BODY_BYTES, NO_STORE, RequestBody, iso, parse_uuid
-from pm_auth.domain.oauth_flow import AttemptMode, with_query
+from pm_auth.domain.oauth_flow import AttemptMode, failure_message, parse_callback, with_query
 from pm_auth.errors import InvalidState
 from pm_auth.usecases import links
 from pm_auth.usecases.links import LinkOutcome, known_provider
@@ -63,17 +63,19 @@ async def start(request: web.Request) -> web.StreamResponse:
 
 
 async def callback(request: web.Request) -> web.StreamResponse:
-    """The provider sends the browser here with ``code`` and ``state`` (or an error)."""
+    """The provider sends the browser here with ``code`` and ``state`` (or an error). A malformed state
+    names no attempt (400 invalid-state); any other malformed parameter fails the attempt with
+    ``invalid_callback``."""
     provider = known_provider(request.match_info["provider"])
-    state = request.query.get("state", "")
-    if not state or len(state) > 200:
+    params = parse_callback(request.query)
+    if params.state is None:
         raise InvalidState("the callback has no valid state parameter")
     outcome = await links.complete_link(
         request.app[RUNTIME],
         provider,
-        state=state,
-        code=request.query.get("code"),
-        error=request.query.get("error") or request.query.get("error_reason"),
+        state=params.state,
+        code=params.code,
+        error=params.error,
         cookies=request.cookies,
     )
     return _finish_response(outcome)
@@ -109,9 +111,7 @@ def _finish_response(outcome: LinkOutcome) -> web.StreamResponse:
     if outcome.linked:
         response = _page("Account linked", "You can close this window and return to Playlist Manager.", 200)
     else:
-        response = _page(
-            "Linking failed", f"The provider did not link the account ({outcome.error}). Try again.", 400
-        )
+        response = _page("Linking failed", failure_message(outcome.error, outcome.provider), 400)
     response.del_cookie(outcome.cookie_name, path=outcome.cookie_path)
     return response
 

@@ -160,6 +160,14 @@ async def purge_attempts(conn: asyncpg.Connection, user_id: uuid.UUID, older_tha
     return int(status.split()[-1])
 
 
+# The unique index of (provider, account_id): one provider account, one user (migration 0007).
+ACCOUNT_KEY = "provider_links_account_key"
+
+
+class AccountAlreadyLinked(Exception):
+    """Another user has this provider account linked."""
+
+
 @dataclass(frozen=True)
 class Link:
     user_id: uuid.UUID
@@ -214,31 +222,41 @@ async def upsert_link(
     """Link (or link again: re-consent replaces the tokens and clears 'needs re-consent').
 
     Linking again also drops any refresh claim, so a refresh in flight for the old tokens stores nothing.
+    Raises :class:`AccountAlreadyLinked` when another user has this provider account linked (the unique
+    index of migration 0007; nothing is stored). A link marked ``legacy_shared`` stays so only while it
+    is linked again to the same account.
     """
-    await conn.execute(
-        """INSERT INTO provider_links (user_id, provider, account_id, display_name, scopes, status, status_reason,
-                                       key_id, wrapped_key, access_token, refresh_token, access_expires_at,
-                                       linked_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, 'linked', NULL, $6, $7, $8, $9, $10, $11, $11)
-           ON CONFLICT (user_id, provider) DO UPDATE SET
-               account_id = EXCLUDED.account_id, display_name = EXCLUDED.display_name, scopes = EXCLUDED.scopes,
-               status = 'linked', status_reason = NULL, key_id = EXCLUDED.key_id,
-               wrapped_key = EXCLUDED.wrapped_key, access_token = EXCLUDED.access_token,
-               refresh_token = EXCLUDED.refresh_token, access_expires_at = EXCLUDED.access_expires_at,
-               linked_at = EXCLUDED.linked_at, refreshed_at = NULL, updated_at = EXCLUDED.updated_at,
-               refresh_claim = NULL, refresh_claimed_until = NULL""",
-        user_id,
-        provider,
-        account_id,
-        display_name,
-        scopes,
-        wrapped.key_id,
-        wrapped.wrapped,
-        access_token,
-        refresh_token,
-        access_expires_at,
-        now,
-    )
+    try:
+        await conn.execute(
+            """INSERT INTO provider_links (user_id, provider, account_id, display_name, scopes, status, status_reason,
+                                           key_id, wrapped_key, access_token, refresh_token, access_expires_at,
+                                           linked_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, 'linked', NULL, $6, $7, $8, $9, $10, $11, $11)
+               ON CONFLICT (user_id, provider) DO UPDATE SET
+                   account_id = EXCLUDED.account_id, display_name = EXCLUDED.display_name, scopes = EXCLUDED.scopes,
+                   status = 'linked', status_reason = NULL, key_id = EXCLUDED.key_id,
+                   wrapped_key = EXCLUDED.wrapped_key, access_token = EXCLUDED.access_token,
+                   refresh_token = EXCLUDED.refresh_token, access_expires_at = EXCLUDED.access_expires_at,
+                   linked_at = EXCLUDED.linked_at, refreshed_at = NULL, updated_at = EXCLUDED.updated_at,
+                   refresh_claim = NULL, refresh_claimed_until = NULL,
+                   legacy_shared = provider_links.legacy_shared
+                               AND provider_links.account_id = EXCLUDED.account_id""",
+            user_id,
+            provider,
+            account_id,
+            display_name,
+            scopes,
+            wrapped.key_id,
+            wrapped.wrapped,
+            access_token,
+            refresh_token,
+            access_expires_at,
+            now,
+        )
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name == ACCOUNT_KEY:
+            raise AccountAlreadyLinked(provider) from None
+        raise
 
 
 async def get_link(

@@ -46,6 +46,7 @@ from pm_auth.storage.users import User
 from pm_auth.usecases.access_tokens import issue_access_token
 from pm_auth.usecases.links import grant_token, revoke_grant
 from pm_auth.usecases.sessions import forget_sessions, remember_session, revoke_and_announce
+from pm_auth.usecases.throttle import begin_password_attempt, forget_account, password_proved
 from pm_contracts.users import UserDeleted, UserRegistered
 from pm_platform.consumers import EventContext
 from pm_platform.identity import Identity
@@ -89,8 +90,9 @@ def _email(raw: str, field: str = "email") -> str:
         ) from None
 
 
-def _policy(password: str, email: str, field: str) -> None:
-    violations = check_policy(password, email)
+async def _policy(password: str, email: str, field: str) -> None:
+    # Off the event loop: estimating how guessable a password is takes milliseconds of CPU.
+    violations = await asyncio.to_thread(check_policy, password, email)
     if violations:
         raise WeakPassword(
             "; ".join(v.message for v in violations),
@@ -98,9 +100,12 @@ def _policy(password: str, email: str, field: str) -> None:
         )
 
 
-async def register(rt: Runtime, email: str, password: str) -> Account:
+async def register(rt: Runtime, email: str, password: str, client: ClientInfo) -> Account:
+    """A new account. Registering counts as an attempt on the e-mail's account (a taken e-mail is
+    throttled like a failed login: usecases/throttle.py); the new password must meet the policy."""
     email = _email(email)
-    _policy(password, email, "password")
+    await _policy(password, email, "password")
+    attempt = await begin_password_attempt(rt, email, client.ip)
     password_hash = await asyncio.to_thread(rt[AUTH].hasher.hash, password)
     async with rt.transaction() as conn:
         user = await users_sql.insert_user(conn, uuid.uuid4(), email, password_hash)
@@ -112,21 +117,25 @@ async def register(rt: Runtime, email: str, password: str) -> Account:
             str(user.id),
             UserRegistered(user_id=user.id, registered_at=user.created_at),
         )
+    await password_proved(rt, attempt)
     return Account.of(user)
 
 
 async def login(
     rt: Runtime, email: str, password: str, device_name: str | None, client: ClientInfo
 ) -> SessionTokens:
-    """A new session of the account, if the password is right."""
+    """A new session of the account, if the password is right (and the account's attempts need not
+    wait: usecases/throttle.py)."""
     email = _email(email)
     auth = rt[AUTH]
+    attempt = await begin_password_attempt(rt, email, client.ip)
     async with rt.pool.acquire() as conn:
         user = await users_sql.user_by_email(conn, email)
     # The same hash work whether or not the user exists: a failed login looks the same either way.
     ok = await asyncio.to_thread(auth.hasher.verify_or_dummy, user.password_hash if user else None, password)
     if not ok or user is None:
         raise InvalidCredentials("e-mail or password is wrong")
+    await password_proved(rt, attempt)
     if auth.hasher.needs_rehash(user.password_hash):
         new_hash = await asyncio.to_thread(auth.hasher.hash, password)
         async with rt.transaction() as conn:
@@ -213,13 +222,22 @@ async def account(rt: Runtime, identity: Identity) -> Account:
     return Account.of(await _caller(rt, identity))
 
 
-async def change_password(rt: Runtime, identity: Identity, current_password: str, new_password: str) -> None:
+async def _check_password(rt: Runtime, user: User, password: str, client: ClientInfo, wrong: str) -> None:
+    """The caller's password, checked as a login checks it: one more attempt on the account."""
+    attempt = await begin_password_attempt(rt, user.email, client.ip)
+    if not await asyncio.to_thread(rt[AUTH].hasher.verify, user.password_hash, password):
+        raise WrongPassword(wrong)
+    await password_proved(rt, attempt)
+
+
+async def change_password(
+    rt: Runtime, identity: Identity, current_password: str, new_password: str, client: ClientInfo
+) -> None:
     """A new password; every other session of the user is revoked."""
     auth = rt[AUTH]
     user = await _caller(rt, identity)
-    if not await asyncio.to_thread(auth.hasher.verify, user.password_hash, current_password):
-        raise WrongPassword("the current password is wrong")
-    _policy(new_password, user.email, "new_password")
+    await _check_password(rt, user, current_password, client, "the current password is wrong")
+    await _policy(new_password, user.email, "new_password")
     new_hash = await asyncio.to_thread(auth.hasher.hash, new_password)
     async with rt.transaction() as conn:
         await users_sql.set_password_hash(conn, user.id, new_hash)
@@ -229,13 +247,12 @@ async def change_password(rt: Runtime, identity: Identity, current_password: str
     await forget_sessions(rt, revoked)
 
 
-async def delete_account(rt: Runtime, identity: Identity, password: str) -> datetime:
+async def delete_account(rt: Runtime, identity: Identity, password: str, client: ClientInfo) -> datetime:
     """Delete the account: auth's data goes now, ``user.deleted`` tells every other service; the
     provider grants are revoked where the provider offers it. Returns when it was deleted."""
     auth = rt[AUTH]
     user = await _caller(rt, identity)
-    if not await asyncio.to_thread(auth.hasher.verify, user.password_hash, password):
-        raise WrongPassword("the password is wrong")
+    await _check_password(rt, user, password, client, "the password is wrong")
     now = datetime.now(UTC)
     to_revoke: list[tuple[str, str]] = []
     ring = auth.master.ring
@@ -255,6 +272,7 @@ async def delete_account(rt: Runtime, identity: Identity, password: str) -> date
         await rt.jobs.delete_for_user(conn, user.id)
         await rt.emit(conn, "user.deleted", str(user.id), UserDeleted(user_id=user.id, deleted_at=now))
     await forget_sessions(rt, session_ids, marker=False)  # erasure: no marker naming the sessions stays
+    await forget_account(rt, user.email)
     for provider, token in to_revoke:
         await revoke_grant(auth, provider, token)
     return now

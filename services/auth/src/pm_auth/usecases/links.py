@@ -9,6 +9,10 @@ A link attempt, step by step:
    browser nonce whose cookie the caller sets, and names the provider's consent URL;
 3. :func:`complete_link` (the provider sends the browser back) checks the state and the browser's
    cookie, redeems the code, seals the tokens and emits ``provider.linked``.
+
+One provider account is linked to one user at most: an attempt that would link an account another user
+has linked fails with ``account_already_linked`` (the unique index of migration 0007 decides, so two
+users completing the same account at once cannot both have it); the same user linking it again is fine.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pm_auth.clients import provider_oauth
 from pm_auth.domain import vault
 from pm_auth.domain.oauth_clients import OAuthClient, Profile, ProviderResponseError, TokenError, TokenSet
 from pm_auth.domain.oauth_flow import (
+    ACCOUNT_ALREADY_LINKED,
     STATE_TTL,
     AttemptMode,
     AttemptStatus,
@@ -307,6 +312,12 @@ async def complete_link(
     linked_at = datetime.now(UTC)
     try:
         await _store_link(rt, attempt, provider, profile, tokens, sealed, linked_at)
+    except links_sql.AccountAlreadyLinked:
+        # Another user has this provider account: refused, and that user is not named. The new grant is
+        # not revoked at the provider: some providers revoke the whole grant of the app and the account,
+        # the other user's link included. Its tokens are simply not kept.
+        logger.info("link attempt {}: the {} account is already linked to another user", attempt.id, provider)
+        return await _fail(rt, attempt, ACCOUNT_ALREADY_LINKED, linked_at, cookie_path)
     except asyncpg.ForeignKeyViolationError:
         # The user was deleted while the browser was at the provider: nothing to link to.
         logger.info("link attempt {} completed after its user was deleted", attempt.id)

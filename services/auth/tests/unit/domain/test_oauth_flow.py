@@ -6,10 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pm_auth.domain.oauth_flow import (
+    INVALID_CALLBACK,
+    CallbackParams,
     attempt_status,
     code_challenge_s256,
+    failure_message,
     new_code_verifier,
     new_state,
+    parse_callback,
     safe_return_to,
     state_hash,
 )
@@ -74,3 +78,49 @@ def test_attempt_expiry():
 )
 def test_return_to_must_be_ours(value, ok):
     assert safe_return_to(value, ["http://127.0.0.1:3101", "http://localhost:3000"]) is ok
+
+
+def test_a_well_formed_callback_is_read_as_it_came():
+    assert parse_callback({"state": "s-1_2.3~", "code": "AQ/x+y="}) == CallbackParams(
+        "s-1_2.3~", "AQ/x+y=", None
+    )
+    assert parse_callback(
+        {"state": "s", "error": "access_denied", "error_description": "The user said no."}
+    ) == (CallbackParams("s", None, "access_denied"))
+    assert parse_callback({"state": "s", "error_reason": "user_denied"}) == CallbackParams(
+        "s", None, "user_denied"
+    )
+    assert parse_callback({"state": "s"}) == CallbackParams("s", None, None)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"state": "s", "error": "access\x00denied"},
+        {"state": "s", "error": "access_denied", "error_description": "no\x00"},
+        {"state": "s", "error": 'quote"d'},
+        {"state": "s", "error": "e" * 101},
+        {"state": "s", "error": ""},
+        {"state": "s", "error_reason": "\x7f"},
+        {"state": "s", "error": "x", "error_description": "d" * 1001},
+        {"state": "s", "code": "c\x00"},
+        {"state": "s", "code": "c" * 2049},
+        {"state": "s", "code": "with space"},
+        {"state": "s", "code": "é"},
+        {"state": "s", "code": ""},
+    ],
+)
+def test_a_malformed_callback_fails_with_invalid_callback(query):
+    assert parse_callback(query) == CallbackParams("s", None, INVALID_CALLBACK)
+
+
+@pytest.mark.parametrize("state", [None, "", " ", "a b", "s\x00", "é", "s" * 201])
+def test_a_malformed_state_names_no_attempt(state):
+    query = {"code": "c"} | ({"state": state} if state is not None else {})
+    assert parse_callback(query).state is None
+
+
+def test_failure_messages_say_what_to_do():
+    assert "unlink it there first" in failure_message("account_already_linked", "spotify").lower()
+    assert "invalid_callback" in failure_message(INVALID_CALLBACK, "tidal")
+    assert "access_denied" in failure_message("access_denied", "tidal")

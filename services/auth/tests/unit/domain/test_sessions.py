@@ -39,16 +39,24 @@ def test_refresh_verdicts(used, revoked, expires, verdict):
     assert judge_refresh(RefreshState(used, revoked, expires), NOW) is verdict
 
 
-def test_client_ip_takes_the_hop_the_gateway_appended():
-    assert client_ip("203.0.113.9, 198.51.100.7", "127.0.0.1") == "198.51.100.7"
+def test_client_ip_is_the_address_the_gateway_identified():
+    # X-PM-Client-IP: set by the gateway on every proxied request (it strips any incoming one).
+    assert client_ip("198.51.100.7", "10.0.0.5") == "198.51.100.7"
+    assert client_ip(" 2001:DB8::7 ", "10.0.0.5") == "2001:db8::7"  # one spelling of an address
+    # Without it (a direct call): the TCP peer.
     assert client_ip(None, "127.0.0.1") == "127.0.0.1"
-    assert client_ip(" , ", None) is None
+    assert client_ip("", "127.0.0.1") == "127.0.0.1"
+    # Not one address: not trusted; and an X-Forwarded-For list is never read.
+    assert client_ip("203.0.113.9, 198.51.100.7", "127.0.0.1") == "127.0.0.1"
+    assert client_ip("evil\x00", "127.0.0.1") == "127.0.0.1"
+    assert client_ip("fe80::1%\x00", "127.0.0.1") == "127.0.0.1"
+    assert client_ip("x" * 100, None) is None
     assert clip("a\x00b\nc" + "x" * 20, 5) == "abcxx"
     assert clip("   ", 5) is None
 
 
 def test_client_info_is_what_a_session_records():
-    info = client_info("203.0.113.9, 198.51.100.7", "127.0.0.1", "pm-tests/1.0\n" + "x" * 600)
+    info = client_info("198.51.100.7", "127.0.0.1", "pm-tests/1.0\n" + "x" * 600)
     assert info.ip == "198.51.100.7"
     assert info.user_agent is not None and info.user_agent.startswith("pm-tests/1.0x")
     assert len(info.user_agent) == MAX_USER_AGENT

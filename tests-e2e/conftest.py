@@ -67,7 +67,9 @@ def register_user(gateway_url: str):
     return factory
 
 
-DEMO_SPOTIFY_USER = "pmdemo.spotify"  # the emulator's demo account the flow consents as
+# The emulator's consent page can sign in as a new empty account: one provider account links to one
+# user only (docs/security.md, "Linking rule"), and the stack's database outlives the tests.
+NEW_PROVIDER_ACCOUNT = "new"
 
 
 @pytest.fixture
@@ -79,7 +81,7 @@ def link_spotify():
     gateway → return_to with status=succeeded."""
 
     async def link(
-        session: aiohttp.ClientSession, gateway_url: str, user: dict, account: str = DEMO_SPOTIFY_USER
+        session: aiohttp.ClientSession, gateway_url: str, user: dict, account: str = NEW_PROVIDER_ACCOUNT
     ) -> None:
         bearer = {"Authorization": f"Bearer {user['access_token']}", "X-Forwarded-For": user["ip"]}
         async with session.post(

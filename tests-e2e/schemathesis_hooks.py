@@ -51,7 +51,8 @@ RECORD = Path(os.environ.get("PM_API_RECORD", ROOT / ".state" / "api-coverage.js
 DOCUMENT = ROOT / "proto" / "openapi.yaml"
 BENCH_USERS = 8
 RETURN_TO = "http://localhost:3000/accounts"  # an allowed origin of the native stack (CORS_ORIGINS)
-DEMO_SPOTIFY_USER = "pmdemo.spotify"  # the emulator's demo account the consent flow picks (as conftest)
+# A new emulator account at each consent: one provider account links to one user only.
+NEW_PROVIDER_ACCOUNT = "new"
 JOB_SERVICE, JOB_SCHEMA, JOB_KIND = "provider-sync", "provider_sync", "schemathesis.seed"
 SEEDED_JOBS = 3
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -158,7 +159,7 @@ def _consent(token: str) -> Consented:
     cookie.load(started.headers["Set-Cookie"])
     consent_url = started.headers["Location"]
     _call("GET", consent_url)
-    form = {"emulator_user": DEMO_SPOTIFY_USER, "emulator_decision": "approve"}
+    form = {"emulator_user": NEW_PROVIDER_ACCOUNT, "emulator_decision": "approve"}
     callback = urlsplit(_call("POST", consent_url, data=form, expect=302).headers["Location"])
     if not callback.path.endswith("/api/v1/auth/spotify/callback"):
         raise FixtureError(f"the emulator sent the browser to {callback.geturl()}")

@@ -7,6 +7,7 @@ import aiohttp
 import pytest
 
 from pm_devstack.stack import Stack
+from pm_platform.testing import simulated_client_ip
 
 
 def pytest_collection_modifyitems(items):
@@ -20,16 +21,10 @@ def gateway_url(stack: Stack) -> str:
 
 
 # ---- clients and users through the gateway -----------------------------------------------------------
-# The gateway limits per client IP (5 r/min on login and register). It believes X-Forwarded-For from
-# loopback (TRUSTED_PROXIES default), so each simulated client sends its own
-# address and tests do not drain each other's buckets. The addresses are from 198.18.0.0/15 (RFC 2544,
-# for benchmarks; never routed): only header values, nothing is ever sent to them.
-
-
-def new_client_ip() -> str:
-    """A fresh simulated client address."""
-    n = uuid.uuid4().int % (1 << 17)
-    return f"198.{18 + (n >> 16)}.{(n >> 8) & 0xFF}.{n & 0xFF}"
+# The gateway limits per client address (5 r/min on login and register). The native stack trusts
+# loopback as its proxy (TRUSTED_PROXIES), so each simulated client sends its own address as
+# X-Forwarded-For (pm_platform.testing.simulated_client_ip) and tests do not drain each other's buckets.
+new_client_ip = simulated_client_ip
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """Hooks for `make test-api` (schemathesis against the running gateway, SCHEMATHESIS_HOOKS=this module).
 
 Every generated request comes from its own simulated client address (X-Forwarded-For from loopback is
-believed; 198.18.0.0/15, RFC 2544: header values only, nothing is sent there), so the per-IP limits (5/min
-on login and register) never stop the run, and it carries a real access token, so it reaches the services
-behind the gateway instead of stopping at 401.
+believed in the native stack; pm_platform.testing.simulated_client_ip), so the per-address limits (5/min
+on login and register) never stop the run, and it carries a real access token, so it reaches the
+services behind the gateway instead of stopping at 401.
 
 Real data, half of the time. The first valid (positive) case of an operation in each phase and every
 other one after it go out with real values where generated ones could only miss (ids, secrets,
@@ -45,6 +45,8 @@ import requests
 import schemathesis
 import yaml
 
+from pm_platform.testing import simulated_client_ip
+
 ROOT = Path(__file__).resolve().parents[1]
 GATEWAY = os.environ.get("PM_GATEWAY_URL", "http://127.0.0.1:3101")
 RECORD = Path(os.environ.get("PM_API_RECORD", ROOT / ".state" / "api-coverage.jsonl"))
@@ -72,8 +74,7 @@ RECORD.write_text("")
 
 def _ip() -> str:
     # Not `random`: hypothesis seeds it while generating, which would hand out the same address again.
-    n = uuid.uuid4().int % (1 << 17)
-    return f"198.{18 + (n >> 16)}.{(n >> 8) & 0xFF}.{n & 0xFF}"
+    return simulated_client_ip()
 
 
 def _unique(prefix: str) -> str:

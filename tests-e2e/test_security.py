@@ -1,10 +1,15 @@
-"""Security of the public edge, end to end through the running gateway (docs/security.md).
+"""Security of the public edge, end to end through the running gateway (docs/security.md): the attack
+suite of the application (tests-e2e/test_security_edge.py has the transport's).
 
-Forged tokens: ``alg: none``, algorithm confusion, tampering, unknown keys, expiry, issuer and audience.
-The claim checks need a token the gateway would otherwise accept, so one test fixture plays an
-insider holding auth's signing key (read from auth's schema and unsealed with MASTER_KEY, exactly as
-auth does); everything else uses only the public API. Also: revoked sessions, spoofed identity
-headers, other users' resources, brute force, and the OAuth ``state``/PKCE checks of provider linking.
+Forged tokens: ``alg: none``, algorithm confusion, tampering, unknown keys and ``kid`` injection,
+expiry, issuer and audience. The claim checks need a token the gateway would otherwise accept, so one
+test fixture plays an insider holding auth's signing key (read from auth's schema and unsealed with
+MASTER_KEY, exactly as auth does); everything else uses only the public API. Also: revoked sessions,
+refresh-token reuse (also through an Idempotency-Key replay), spoofed identity headers, other users'
+resources (IDOR), brute force per address and password guessing per account from many addresses,
+every password check on the login limits, the password policy, and provider linking: the OAuth
+``state`` (single use, bound to the browser, expiring), PKCE, malformed callbacks, open redirects
+through ``return_to`` and one provider account per user.
 """
 
 import asyncio
@@ -17,7 +22,7 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import asyncpg
@@ -30,7 +35,7 @@ from pm_contracts.jobs import JobUpdated
 from pm_devstack.envfile import IDENTITY_SIGNING_KEY, SERVICE_TOKEN
 from pm_devstack.stack import Stack
 from pm_platform.identity import Identity, IdentitySigner, identity_key_id, raw_public_key
-from pm_platform.testing import insider_assertion
+from pm_platform.testing import insider_assertion, simulated_client_ip
 
 REVOCATION_WAIT_S = 15  # auth's outbox → Kafka → the gateway's consumer
 
@@ -355,15 +360,18 @@ def _browser() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
-async def _consent(browser: aiohttp.ClientSession, authorization_url: str, ip: str) -> str:
+async def _consent(
+    browser: aiohttp.ClientSession, authorization_url: str, ip: str, account: str = "new"
+) -> str:
     """Open the attempt's start URL (auth binds this browser with a cookie and redirects to the
-    provider), approve at the emulated provider; returns the callback URL it redirects the browser to."""
+    provider), approve at the emulated provider as ``account`` (an emulator user id, or a new one);
+    returns the callback URL it redirects the browser to."""
     async with browser.get(authorization_url, headers={"X-Forwarded-For": ip}, allow_redirects=False) as r:
         assert r.status == 302, await r.text()
         provider_url = r.headers["Location"]
     async with browser.post(
         provider_url,
-        data={"emulator_decision": "approve", "emulator_user": "new"},
+        data={"emulator_decision": "approve", "emulator_user": account},
         allow_redirects=False,
     ) as r:
         assert r.status in (302, 303), await r.text()
@@ -464,3 +472,227 @@ async def test_pkce_mismatch_fails_the_link(gateway_url, user):
         )
     status = await _attempt(gateway_url, user, b["attempt_id"])
     assert status["status"] == "failed", status
+
+
+async def test_a_malformed_callback_fails_the_attempt(gateway_url, user):
+    """A NUL byte in the callback's ``error`` (PostgreSQL refuses it in text): a clear failure of the
+    attempt, never a 500 that leaves it pending with its state spent."""
+    attempt = await _authorize(gateway_url, user)
+    async with _browser() as browser:
+        callback = await _consent(browser, attempt["authorization_url"], user["ip"])
+        parts = urlsplit(callback)
+        state = parse_qs(parts.query)["state"][0]
+        hostile = f"{parts.path}?error=access%00denied&error_description=%00&state={state}"
+        answer = await _callback(browser, gateway_url, hostile, user["ip"])
+        assert answer.status == 400, answer.status
+    status = await _attempt(gateway_url, user, attempt["attempt_id"])
+    assert (status["status"], status.get("error")) == ("failed", "invalid_callback"), status
+
+
+async def test_a_provider_account_links_to_one_user(gateway_url, user, register_user):
+    """The Linking rule: the provider account another user linked cannot be linked again; the attempt
+    fails with a reason the app can explain, and the second user has no link."""
+    first = await _authorize(gateway_url, user)
+    async with _browser() as browser:
+        callback = await _consent(browser, first["authorization_url"], user["ip"])
+        assert (await _callback(browser, gateway_url, callback, user["ip"])).status < 400
+    [link] = (await _json(gateway_url, "/api/v1/providers", user))["links"]
+    other = await register_user()
+    second = await _authorize(gateway_url, other)
+    async with _browser() as browser:
+        callback = await _consent(
+            browser, second["authorization_url"], other["ip"], account=link["account_id"]
+        )
+        await _callback(browser, gateway_url, callback, other["ip"])
+    status = await _attempt(gateway_url, other, second["attempt_id"])
+    assert (status["status"], status.get("error")) == ("failed", "account_already_linked"), status
+    assert (await _json(gateway_url, "/api/v1/providers", other))["links"] == []
+    assert (await _json(gateway_url, "/api/v1/providers", user))["links"] == [link]
+
+
+@pytest.mark.parametrize(
+    "return_to",
+    [
+        "https://evil.example/accounts",
+        "//evil.example/accounts",
+        "/\\evil.example/accounts",
+        "http://localhost:3000@evil.example/",
+        "http://localhost:3000.evil.example/",
+        "javascript:alert(1)",
+        "/accounts\r\nLocation: https://evil.example",
+    ],
+)
+async def test_return_to_is_never_an_open_redirect(gateway_url, user, return_to):
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{gateway_url}/api/v1/auth/spotify/authorize",
+            json={"mode": "redirect", "return_to": return_to},
+            headers={"Authorization": f"Bearer {user['access_token']}"},
+        ) as r,
+    ):
+        assert r.status == 422, await r.text()
+        assert (await r.json())["type"].endswith("/invalid-return-to")
+
+
+async def _json(gateway_url: str, path: str, user: dict) -> dict:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{gateway_url}{path}", headers={"Authorization": f"Bearer {user['access_token']}"}) as r,
+    ):
+        assert r.status == 200, await r.text()
+        return await r.json()
+
+
+# ---- credentials and passwords -----------------------------------------------------------------------
+
+
+async def test_idempotency_keys_never_replay_credentials(gateway_url, stack: Stack, user):
+    """A rotated refresh token replayed with the same Idempotency-Key from the same address reaches auth,
+    which sees the reuse and revokes the session; no answer carrying tokens is kept in Redis."""
+    from pm_gateway.domain.idempotency import Record
+
+    headers = {"X-Forwarded-For": user["ip"], "Idempotency-Key": f"replay-{uuid.uuid4().hex}"}
+    body = {"refresh_token": user["refresh_token"]}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(f"{gateway_url}/api/v1/auth/refresh", json=body, headers=headers) as r:
+            assert r.status == 200, await r.text()
+            assert "Idempotent-Replayed" not in r.headers
+            rotated = await r.json()
+        async with session.post(f"{gateway_url}/api/v1/auth/refresh", json=body, headers=headers) as r:
+            assert r.status == 401, await r.text()
+            assert "Idempotent-Replayed" not in r.headers
+            assert (await r.json())["type"].endswith("/refresh-token-reused")
+    assert await _until_status(gateway_url, rotated["access_token"], 401) == 401
+    redis = aioredis.from_url(stack.redis_url())
+    try:
+        async for key in redis.scan_iter(match="pm:gateway:idem:*", count=1000):
+            raw = await redis.get(key)
+            if raw is None:
+                continue
+            kept = json.dumps(Record.loads(raw).__dict__, default=str)
+            for token in (user["refresh_token"], rotated["refresh_token"], rotated["access_token"]):
+                assert token not in kept, key
+    finally:
+        await redis.aclose()
+
+
+async def _login(session: aiohttp.ClientSession, gateway_url: str, email: str, password: str, ip: str):
+    async with session.post(
+        f"{gateway_url}/api/v1/auth/login",
+        json={"email": email, "password": password, "device_name": "e2e"},
+        headers={"X-Forwarded-For": ip},
+    ) as r:
+        body = await r.json()
+        return r.status, body.get("type", ""), r.headers.get("Retry-After")
+
+
+async def _guess_until_held(session: aiohttp.ClientSession, gateway_url: str, email: str) -> list[tuple]:
+    """Wrong passwords for ``email``, each from an address of its own (so no per-address limit plays a
+    part): at least 30, and on until an answer says the account must wait more than a second (so that
+    an attempt sent at once still falls in the wait, however slow the machine)."""
+    answers: list[tuple] = []
+    while len(answers) < 30 or not (answers[-1][0] == 429 and int(answers[-1][2]) >= 2):
+        assert len(answers) < 200, answers
+        answer = await _login(
+            session, gateway_url, email, f"guess {len(answers)} wrong", simulated_client_ip()
+        )
+        answers.append(answer)
+        if answer[0] == 429 and len(answers) >= 30:
+            await asyncio.sleep(0.25)
+    return answers
+
+
+async def test_password_guesses_from_many_addresses_are_throttled_per_account(gateway_url, user):
+    """30 addresses guessing one account's password, then the right password from yet another one: held
+    (the count is per account, not per address). An e-mail without an account is answered exactly
+    alike (no existence leak), and the owner, from the address that proved the password before, is not
+    locked out by the attackers."""
+    unknown = f"nobody-{uuid.uuid4().hex[:12]}@example.com"
+    async with aiohttp.ClientSession() as session:
+        for email in (unknown, user["email"]):
+            answers = await _guess_until_held(session, gateway_url, email)
+            assert [status for status, _, _ in answers[:5]] == [401] * 5, answers
+            assert {kind.rsplit("/", 1)[1] for status, kind, _ in answers} == {
+                "invalid-credentials",
+                "too-many-attempts",
+            }, answers
+        right = await _login(session, gateway_url, user["email"], user["password"], simulated_client_ip())
+        assert right[:2] == (429, "https://playlist-manager.dev/problems/too-many-attempts"), right
+        owner = await _login(session, gateway_url, user["email"], user["password"], user["ip"])
+        assert owner[0] == 200, owner
+
+
+async def test_every_password_check_has_the_login_limits(gateway_url, user):
+    """Changing the password and deleting the account check the current password: the login's rate class
+    (per address and per user), not the general one."""
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{gateway_url}/api/v1/auth/login",
+            json={"email": f"nobody-{uuid.uuid4().hex[:12]}@example.com", "password": "not it at all"},
+            headers={"X-Forwarded-For": simulated_client_ip()},
+        ) as r:
+            login_limit = r.headers["RateLimit-Limit"]
+        bearer = {"Authorization": f"Bearer {user['access_token']}", "X-Forwarded-For": user["ip"]}
+        async with session.get(f"{gateway_url}/api/v1/me", headers=bearer) as r:
+            assert r.headers["RateLimit-Limit"] != login_limit  # the general class, for contrast
+        async with session.post(
+            f"{gateway_url}/api/v1/me/password",
+            json={"current_password": "not the password", "new_password": "Unrelated Gallop 8 Kettles"},
+            headers=bearer,
+        ) as r:
+            assert r.status == 403, await r.text()
+            assert r.headers["RateLimit-Limit"] == login_limit
+        async with session.delete(
+            f"{gateway_url}/api/v1/me", json={"password": "not the password"}, headers=bearer
+        ) as r:
+            assert r.status == 403, await r.text()
+            assert r.headers["RateLimit-Limit"] == login_limit
+
+
+WEAK_PASSWORDS = {
+    "repeated with a digit": "aaaaaaaaa1",
+    "one letter, capitalised": "Aaaaaaaaaa",
+    "ten spaces and a letter": " " * 10 + "a",
+    "a NUL character": "correct horse\x00battery staple",
+    "a line break": "correct horse\nbattery staple",
+    "common": "password123",
+    "keyboard row": "qwertyuiop",
+    "too short": "Gx7#q",
+    "the product's name": "playlistmanager",
+}
+
+
+@pytest.mark.parametrize("name", list(WEAK_PASSWORDS))
+async def test_weak_passwords_are_refused(gateway_url, user, name):
+    password = WEAK_PASSWORDS[name]
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            f"{gateway_url}/api/v1/auth/register",
+            json={"email": f"weak-{uuid.uuid4().hex[:12]}@example.com", "password": password},
+            headers={"X-Forwarded-For": simulated_client_ip()},
+        ) as r:
+            assert r.status == 422, await r.text()
+            assert (await r.json())["type"].endswith("/weak-password")
+        async with session.post(
+            f"{gateway_url}/api/v1/me/password",
+            json={"current_password": user["password"], "new_password": password},
+            headers={"Authorization": f"Bearer {user['access_token']}", "X-Forwarded-For": user["ip"]},
+        ) as r:
+            assert r.status == 422, await r.text()
+            assert (await r.json())["type"].endswith("/weak-password")
+    assert await _me_status(gateway_url, user["access_token"]) == 200  # nothing changed
+
+
+async def test_the_e_mail_is_no_password(gateway_url):
+    local = f"melodic{uuid.uuid4().hex[:6]}"
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{gateway_url}/api/v1/auth/register",
+            json={"email": f"{local}@example.com", "password": f"{local}@example.com"},
+            headers={"X-Forwarded-For": simulated_client_ip()},
+        ) as r,
+    ):
+        assert r.status == 422, await r.text()
+        assert (await r.json())["type"].endswith("/weak-password")

@@ -16,13 +16,14 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import ipaddress
 import json
 import os
 import re
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -67,6 +68,64 @@ class GatewayIdentityKey:
 
     def headers(self, identity: Identity) -> dict[str, str]:
         return {IDENTITY_HEADER: self.signer.sign(identity)}
+
+
+async def raw_exchange(
+    port: int,
+    request: bytes,
+    sends: Sequence[tuple[float, bytes]] = (),
+    *,
+    host: str = "127.0.0.1",
+    wait_s: float = 20.0,
+) -> tuple[bytes, bool]:
+    """Speak raw HTTP/1.1 where a client library would refuse to send the attack (a slow body, a
+    malformed header, a smuggled request): send ``request``, then each ``(pause, data)`` of ``sends``
+    while the connection is open, and read until the server closes it.
+
+    Returns what the server sent and whether it ended the connection (EOF or reset) within ``wait_s``,
+    which bounds a server that never does: the test then fails on what it got, never hangs."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(request)
+
+    async def sender() -> None:
+        for pause, data in sends:
+            await asyncio.sleep(pause)
+            if reader.at_eof() or writer.is_closing():
+                return
+            writer.write(data)
+            await writer.drain()
+
+    sending = asyncio.create_task(sender())
+    received = bytearray()
+    ended = False
+    try:
+        async with asyncio.timeout(wait_s):
+            while chunk := await reader.read(65536):
+                received += chunk
+            ended = True
+    except (ConnectionResetError, BrokenPipeError):
+        ended = True
+    except TimeoutError:
+        ended = False
+    finally:
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+            await sending
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+    return bytes(received), ended
+
+
+def simulated_client_ip() -> str:
+    """A fresh address for a simulated client of the gateway (sent as X-Forwarded-For from loopback, which
+    the native stack trusts as a proxy), so that tests do not drain each other's per-address buckets.
+
+    An IPv6 address in a /64 of its own (the gateway's per-address bucket for IPv6) under 2001:db8::/32
+    (RFC 3849, documentation: a header value only, never routed). 32 random bits choose the /64: a run
+    of thousands of simulated clients practically never repeats one."""
+    network = uuid.uuid4().int & 0xFFFF_FFFF
+    return str(ipaddress.IPv6Address((0x2001_0DB8 << 96) | (network << 64) | 1))
 
 
 @asynccontextmanager

@@ -10,8 +10,6 @@ that the exchange ended (and how).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from typing import Any
 
@@ -33,6 +31,7 @@ from pm_platform.http import (
     standard_middlewares,
 )
 from pm_platform.metrics import Metrics
+from pm_platform.testing import raw_exchange
 
 # Far beyond any bound under test: an exchange still open after this is one the server never ended.
 ENDED_WITHIN_S = 20.0
@@ -61,40 +60,7 @@ def make_app(limits: BodyLimits) -> web.Application:
 
 
 async def _exchange(port: int, head: bytes, sends: list[tuple[float, bytes]]) -> tuple[bytes, bool]:
-    """Send ``head``, then each ``(pause, data)``; read until the server closes the connection.
-
-    Returns what was read and whether the connection ended (EOF or reset) within ENDED_WITHIN_S."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(head)
-
-    async def sender() -> None:
-        for pause, data in sends:
-            await asyncio.sleep(pause)
-            if reader.at_eof() or writer.is_closing():
-                return
-            writer.write(data)
-            await writer.drain()
-
-    sending = asyncio.create_task(sender())
-    received = bytearray()
-    ended = False
-    try:
-        async with asyncio.timeout(ENDED_WITHIN_S):
-            while chunk := await reader.read(65536):
-                received += chunk
-            ended = True
-    except (ConnectionResetError, BrokenPipeError):
-        ended = True
-    except TimeoutError:
-        ended = False
-    finally:
-        sending.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
-            await sending
-        writer.close()
-        with contextlib.suppress(ConnectionError):
-            await writer.wait_closed()
-    return bytes(received), ended
+    return await raw_exchange(port, head, sends, wait_s=ENDED_WITHIN_S)
 
 
 def _head(length: int, path: str = "/echo") -> bytes:

@@ -4,7 +4,6 @@ revocation, jobs and requests aiohttp's parser refuses."""
 
 import asyncio
 import base64
-import ipaddress
 import json
 import time
 import uuid
@@ -29,7 +28,7 @@ from pm_gateway.storage.jobs import JobSnapshots
 from pm_platform.consumers import Outcome
 from pm_platform.identity import IdentityVerifier
 from pm_platform.settings import decode_ed25519_key
-from pm_platform.testing import running_service
+from pm_platform.testing import running_service, simulated_client_ip
 
 pytestmark = pytest.mark.integration
 
@@ -267,12 +266,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _ip() -> str:
-    """A client address no other test (or earlier run within the limit window) uses: a random /64 of
-    the IPv6 documentation range, since the gateway buckets IPv6 clients by /64."""
-    return str(ipaddress.IPv6Address((0x20010DB8 << 96) | (uuid.uuid4().int & ((1 << 96) - 1))))
-
-
 async def test_proxied_request_carries_identity_not_the_clients_credentials(gateway):
     client, _, upstream, _ = gateway
     user = uuid.uuid4()
@@ -392,7 +385,7 @@ async def test_body_limit(gateway):
 
 async def test_login_is_limited_per_ip(gateway):
     client, _, _, _ = gateway
-    ip = _ip()
+    ip = simulated_client_ip()
     statuses = []
     for _ in range(3):
         response = await client.post("/api/v1/auth/login", json={}, headers={"X-Forwarded-For": ip})
@@ -403,7 +396,9 @@ async def test_login_is_limited_per_ip(gateway):
     assert response.headers["RateLimit-Remaining"] == "0"
     assert (await response.json())["status"] == 429
     # Another client is not affected.
-    other = await client.post("/api/v1/auth/login", json={}, headers={"X-Forwarded-For": _ip()})
+    other = await client.post(
+        "/api/v1/auth/login", json={}, headers={"X-Forwarded-For": simulated_client_ip()}
+    )
     assert other.status == 200
 
 
@@ -590,7 +585,9 @@ async def test_without_trusted_proxies_the_tcp_peer_is_the_client(untrusting_gat
     assert body["headers"]["x-forwarded-for"] == "127.0.0.1"
     statuses = []
     for _ in range(3):
-        login = await client.post("/api/v1/auth/login", json={}, headers={"X-Forwarded-For": _ip()})
+        login = await client.post(
+            "/api/v1/auth/login", json={}, headers={"X-Forwarded-For": simulated_client_ip()}
+        )
         statuses.append(login.status)
     assert statuses == [200, 200, 429]  # one client, whatever it claims
 
@@ -599,7 +596,7 @@ async def test_refresh_with_an_idempotency_key_is_never_replayed(gateway):
     """A rotated refresh token presented again must reach auth (reuse detection), never get the old
     answer back; and the answer, tokens included, is not kept in Redis."""
     client, _, upstream, redis = gateway
-    headers = {"Idempotency-Key": str(uuid.uuid4()), "X-Forwarded-For": _ip()}
+    headers = {"Idempotency-Key": str(uuid.uuid4()), "X-Forwarded-For": simulated_client_ip()}
     body = {"refresh_token": upstream.issue_refresh_token()}
     first = await client.post("/api/v1/auth/refresh", json=body, headers=headers)
     assert first.status == 200
@@ -617,7 +614,7 @@ async def test_refresh_with_an_idempotency_key_is_never_replayed(gateway):
 async def test_no_auth_route_keeps_an_answer_for_idempotency_key(gateway, path):
     """The key is ignored there (passed through, neither checked nor stored): both requests reach auth."""
     client, _, _, redis = gateway
-    ip, key = _ip(), str(uuid.uuid4())
+    ip, key = simulated_client_ip(), str(uuid.uuid4())
     headers = {"Idempotency-Key": key, "X-Forwarded-For": ip}
     await client.post(path, json={"email": "a@example.com", "password": "x"}, headers=headers)
     again = await client.post(path, json={"email": "a@example.com", "password": "x"}, headers=headers)
@@ -658,7 +655,7 @@ async def test_password_checks_have_the_login_limits(gateway):
     (2/m in this module) per IP and per user, as login; reading the account keeps the general limit."""
     client, _, upstream, _ = gateway
     auth = {"Authorization": f"Bearer {upstream.token(uuid.uuid4())}"}
-    ip = _ip()
+    ip = simulated_client_ip()
     statuses = []
     for _ in range(3):
         response = await client.post(
@@ -671,13 +668,16 @@ async def test_password_checks_have_the_login_limits(gateway):
     assert response.headers["RateLimit-Limit"] == "2"
     # The same user from another address: the per-user bucket is spent too.
     elsewhere = await client.delete(
-        "/api/v1/me", json={"password": "guess"}, headers={**auth, "X-Forwarded-For": _ip()}
+        "/api/v1/me", json={"password": "guess"}, headers={**auth, "X-Forwarded-For": simulated_client_ip()}
     )
     assert elsewhere.status == 429
     reading = await client.get("/api/v1/me", headers={**auth, "X-Forwarded-For": ip})
     assert reading.status == 200
 
-    other_user = {"Authorization": f"Bearer {upstream.token(uuid.uuid4())}", "X-Forwarded-For": _ip()}
+    other_user = {
+        "Authorization": f"Bearer {upstream.token(uuid.uuid4())}",
+        "X-Forwarded-For": simulated_client_ip(),
+    }
     deletions = []
     for _ in range(3):
         response = await client.delete("/api/v1/me", json={"password": "guess"}, headers=other_user)

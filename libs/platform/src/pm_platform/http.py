@@ -1,7 +1,9 @@
 """HTTP: middlewares every service uses, and request-body parsing into pydantic models.
 
 Order of the middlewares (outermost first): correlation id → metrics → problems. So every response,
-errors included, carries the correlation id and is counted under its route template.
+errors included, carries the correlation id and is counted under its route template. Every response is
+``Server: playlist-manager`` (:func:`name_the_server`); the answers aiohttp gives before a request
+reaches the app are problems too (pm_platform.malformed).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, NoReturn, TypeVar
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 from loguru import logger
 from prometheus_client import Counter, Histogram
@@ -44,6 +46,10 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
 
 CORRELATION_KEY = web.RequestKey("correlation_id", str)
+
+# Every service's Server header: not aiohttp's default, which names the exact aiohttp and Python
+# versions (and so which of their parser bugs to try).
+SERVER_NAME = "playlist-manager"
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,12 @@ async def _answer_and_close(request: web.Request, response: web.Response) -> web
     finally:
         request.protocol.force_close()
     return response
+
+
+async def name_the_server(_: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare: ``Server: playlist-manager`` on every response (aiohttp only sets its own
+    when none is set)."""
+    response.headers[hdrs.SERVER] = SERVER_NAME
 
 
 def standard_middlewares(metrics: Metrics) -> list[Middleware]:

@@ -9,12 +9,16 @@ Two separate trusts (docs/security.md, "Identity inside the system"):
   outside is worthless (and the gateway drops any incoming one).
 - **Services.** Internal endpoints (``/internal/...``, never routed by the gateway) require
   ``Authorization: Service <credential>`` derived from SERVICE_TOKEN, a secret every service shares.
+- **The client's address.** The gateway vouches for the address it identified in ``X-PM-Client-IP``,
+  sealed with a MAC keyed from SERVICE_TOKEN (:func:`seal_client_ip`); a service believes only a valid,
+  fresh seal (:func:`open_client_ip`), so a caller reaching a service's port directly cannot choose it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import time
 import uuid
 from collections import OrderedDict
@@ -29,6 +33,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pm_platform.errors import Forbidden, Unauthorized
 
 IDENTITY_HEADER = "X-PM-Identity"
+CLIENT_IP_HEADER = "X-PM-Client-IP"
 SERVICE_AUTH_SCHEME = "Service"
 IDENTITY_ALG = "EdDSA"
 _ISSUER = "pm-gateway"
@@ -38,6 +43,10 @@ _LEEWAY_S = 5
 # Verified assertions remembered until they expire; the gateway reuses one per session for 30 s, so a
 # busy service pays the Ed25519 verification about once per session per 30 s.
 _VERIFIED_CACHE_SIZE = 10_000
+# A sealed address: "<ip> <unix seconds> <mac>"; the longest IPv6 text is 45 characters, so anything
+# longer than this is not one and is refused before it is split.
+_SEALED_IP_MAX_CHARS = 128
+_SEAL_MAC_HEX_CHARS = 32  # 128 bits of HMAC-SHA256: plenty for a value that lives 60 s
 
 
 @dataclass(frozen=True)
@@ -157,3 +166,48 @@ def require_service(request: web.Request, service_token: str) -> None:
         raise Unauthorized("service credential required")
     if not hmac.compare_digest(presented.encode(), service_credential(service_token).encode()):
         raise Forbidden("invalid service credential")
+
+
+def _client_ip_mac(service_token: str, ip: str, issued: int) -> str:
+    mac = hmac.new(_derive(service_token, "client-ip"), f"{ip} {issued}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:_SEAL_MAC_HEX_CHARS]
+
+
+def seal_client_ip(ip: str, service_token: str, now: float | None = None) -> str:
+    """The value of ``X-PM-Client-IP`` the gateway sends upstream: ``"<ip> <unix seconds> <mac>"``.
+
+    Only holders of SERVICE_TOKEN (the services of this deployment: the trust of internal endpoints)
+    can make one, so a caller reaching a service directly cannot claim an address; the time limits a
+    replayed value to 60 s. Pure CPU (two HMACs), never blocks. ``ip`` should be an IP address: anything
+    else is sealed but never opened.
+    """
+    issued = int(now if now is not None else time.time())
+    return f"{ip} {issued} {_client_ip_mac(service_token, ip, issued)}"
+
+
+def open_client_ip(value: str | None, service_token: str, now: float | None = None) -> str | None:
+    """The client's address a service may believe (normalised), from a ``X-PM-Client-IP`` value sealed
+    by :func:`seal_client_ip` with the same SERVICE_TOKEN, issued at most 60 s ago (5 s leeway either
+    way for clocks); None for anything else: absent, malformed, forged, tampered with, stale.
+
+    Parsing is bounded (the value is whatever a caller sent): at most 128 ASCII characters, exactly three
+    parts, a decimal time, an IP address without an IPv6 zone (``%``: free text).
+    """
+    if not value or len(value) > _SEALED_IP_MAX_CHARS or not value.isascii():
+        return None
+    parts = value.split(" ")
+    if len(parts) != 3:
+        return None
+    ip, issued_text, mac = parts
+    if not issued_text.isdigit() or len(issued_text) > 12 or "%" in ip:
+        return None
+    expected = _client_ip_mac(service_token, ip, int(issued_text))
+    if not hmac.compare_digest(mac.encode(), expected.encode()):
+        return None
+    age = (now if now is not None else time.time()) - int(issued_text)
+    if not -_LEEWAY_S <= age <= _LIFETIME_S + _LEEWAY_S:
+        return None
+    try:
+        return str(ipaddress.ip_address(ip))
+    except ValueError:
+        return None

@@ -45,11 +45,12 @@ from pm_platform.consumers import (
     subscribe,
 )
 from pm_platform.health import HealthCheck, add_health_routes
-from pm_platform.http import BODY_LIMITS, BodyLimits, standard_middlewares
+from pm_platform.http import BODY_LIMITS, BodyLimits, name_the_server, standard_middlewares
 from pm_platform.identity import IdentityVerifier
 from pm_platform.jobs import JobHandler, JobRunner, JobStore
 from pm_platform.kafka import KafkaBus
 from pm_platform.logging import configure_logging
+from pm_platform.malformed import answer_malformed_requests
 from pm_platform.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
 from pm_platform.outbox import OutboxRelay, add_event
 from pm_platform.resources import ResourceKey
@@ -335,6 +336,9 @@ def create_app(definition: ServiceDefinition, settings: InfraSettings) -> web.Ap
         client_max_size=definition.client_max_size,
     )
     app[RUNTIME] = rt
+    # Before the service's routes: its own on_response_prepare handlers and refusal headers come after.
+    app.on_response_prepare.append(name_the_server)
+    answer_malformed_requests(app)
     app[BODY_LIMITS] = BodyLimits(timeout_s=settings.body_timeout_s, min_rate=settings.min_body_rate)
     # The service's resources start before its consumers and stop after them: a handler never finds a
     # resource missing (an event can arrive the moment the bus connects, and until it is closed).

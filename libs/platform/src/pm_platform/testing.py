@@ -17,13 +17,14 @@ import contextlib
 import hashlib
 import hmac
 import ipaddress
+import itertools
 import json
 import os
 import re
 import secrets
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -77,13 +78,14 @@ async def raw_exchange(
     *,
     host: str = "127.0.0.1",
     wait_s: float = 20.0,
-) -> tuple[bytes, bool]:
+) -> tuple[bytes, Literal["closed", "reset", ""]]:
     """Speak raw HTTP/1.1 where a client library would refuse to send the attack (a slow body, a
     malformed header, a smuggled request): send ``request``, then each ``(pause, data)`` of ``sends``
     while the connection is open, and read until the server closes it.
 
-    Returns what the server sent and whether it ended the connection (EOF or reset) within ``wait_s``,
-    which bounds a server that never does: the test then fails on what it got, never hangs."""
+    Returns what the server sent and how the connection ended within ``wait_s``: ``"closed"`` (EOF),
+    ``"reset"`` (the server reset it, perhaps before its answer could be read) or ``""`` (still open:
+    ``wait_s`` bounds a server that never ends it; the test then fails on what it got, never hangs)."""
     reader, writer = await asyncio.open_connection(host, port)
     writer.write(request)
 
@@ -97,16 +99,16 @@ async def raw_exchange(
 
     sending = asyncio.create_task(sender())
     received = bytearray()
-    ended = False
+    ended: Literal["closed", "reset", ""] = ""
     try:
         async with asyncio.timeout(wait_s):
             while chunk := await reader.read(65536):
                 received += chunk
-            ended = True
+            ended = "closed"
     except (ConnectionResetError, BrokenPipeError):
-        ended = True
+        ended = "reset"
     except TimeoutError:
-        ended = False
+        ended = ""
     finally:
         sending.cancel()
         with contextlib.suppress(asyncio.CancelledError, ConnectionError):
@@ -117,14 +119,48 @@ async def raw_exchange(
     return bytes(received), ended
 
 
+def unreachable_infra_env() -> dict[str, str]:
+    """A service's required settings, its servers on port 1 of loopback (where nothing listens): for
+    unit tests that build and serve a service's app without PostgreSQL, Redis or Kafka."""
+    return {
+        "DATABASE_URL": "postgresql://pm_playlist:a-test-password@127.0.0.1:1/playlistmgr",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+        "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
+        "SERVICE_TOKEN": "a-long-service-token-value-123",
+        "IDENTITY_PUBLIC_KEYS": base64.b64encode(raw_public_key(secrets.token_bytes(32))).decode(),
+    }
+
+
+@asynccontextmanager
+async def stand_in_server(
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]],
+    path: str = "/{tail:.*}",
+    method: str = "*",
+) -> AsyncIterator[str]:
+    """Another party (a provider, a service) played by ``handler`` on a free loopback port, answering
+    ``method`` requests to ``path`` (every request by default); yields its base URL."""
+    app = web.Application()
+    app.router.add_route(method, path, handler)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        await server.close()
+
+
+# The /64s handed out by simulated_client_ip: consecutive from a random start, so that no two in one
+# process are the same (random draws would collide: about 1% at 10,000) and two runs hardly overlap.
+_SIMULATED_NETWORKS = itertools.count(secrets.randbits(32))
+
+
 def simulated_client_ip() -> str:
     """A fresh address for a simulated client of the gateway (sent as X-Forwarded-For from loopback, which
     the native stack trusts as a proxy), so that tests do not drain each other's per-address buckets.
 
     An IPv6 address in a /64 of its own (the gateway's per-address bucket for IPv6) under 2001:db8::/32
-    (RFC 3849, documentation: a header value only, never routed). 32 random bits choose the /64: a run
-    of thousands of simulated clients practically never repeats one."""
-    network = uuid.uuid4().int & 0xFFFF_FFFF
+    (RFC 3849, documentation: a header value only, never routed)."""
+    network = next(_SIMULATED_NETWORKS) & 0xFFFF_FFFF
     return str(ipaddress.IPv6Address((0x2001_0DB8 << 96) | (network << 64) | 1))
 
 

@@ -11,11 +11,14 @@ import pytest
 
 from pm_platform.errors import Forbidden, Unauthorized
 from pm_platform.identity import (
+    CLIENT_IP_HEADER,
     Identity,
     IdentitySigner,
     IdentityVerifier,
     identity_key_id,
+    open_client_ip,
     raw_public_key,
+    seal_client_ip,
     service_credential,
 )
 from pm_platform.testing import insider_assertion
@@ -169,3 +172,91 @@ def test_service_credential_is_derived_not_the_token():
     assert credential == service_credential(TOKEN)
     assert credential != service_credential(TOKEN + "x")
     assert Forbidden.status == 403
+
+
+NOW = 1_750_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("ip", "opened"),
+    [
+        ("198.51.100.7", "198.51.100.7"),
+        ("2001:db8::7", "2001:db8::7"),
+        ("2001:DB8:0:0::7", "2001:db8::7"),  # one spelling of an address
+    ],
+)
+def test_a_sealed_client_ip_opens_to_the_address(ip, opened):
+    sealed = seal_client_ip(ip, TOKEN, now=NOW)
+    assert CLIENT_IP_HEADER == "X-PM-Client-IP"
+    assert sealed.startswith(f"{ip} {int(NOW)} ")
+    assert TOKEN not in sealed
+    assert open_client_ip(sealed, TOKEN, now=NOW) == opened
+    assert open_client_ip(sealed, TOKEN, now=NOW + 65) == opened  # the lifetime and its leeway
+    assert open_client_ip(sealed, TOKEN, now=NOW - 5) == opened  # a clock a little behind
+    assert open_client_ip(seal_client_ip(ip, TOKEN), TOKEN) == opened  # the clock's own time
+
+
+def test_only_the_same_service_token_opens_a_seal():
+    assert open_client_ip(seal_client_ip("198.51.100.7", TOKEN + "x", now=NOW), TOKEN, now=NOW) is None
+
+
+def test_a_tampered_seal_does_not_open():
+    ip, issued, mac = seal_client_ip("198.51.100.7", TOKEN, now=NOW).split(" ")
+    flipped = ("0" if mac[0] != "0" else "1") + mac[1:]
+    for forged in (
+        f"6.6.6.6 {issued} {mac}",  # another address under the same MAC
+        f"{ip} {int(issued) + 1} {mac}",  # another time
+        f"{ip} {issued} {flipped}",
+        f"{ip} {issued} {mac[:-1]}",
+        f"{ip} {issued} {mac.upper()}",
+        f"{ip} {issued} {hmac.new(b'guess', b'x', hashlib.sha256).hexdigest()[:32]}",
+    ):
+        assert open_client_ip(forged, TOKEN, now=NOW) is None, forged
+
+
+def test_a_stale_or_future_seal_does_not_open():
+    sealed = seal_client_ip("198.51.100.7", TOKEN, now=NOW)
+    assert open_client_ip(sealed, TOKEN, now=NOW + 66) is None  # replayed after its lifetime
+    assert open_client_ip(sealed, TOKEN, now=NOW + 3600) is None
+    assert open_client_ip(sealed, TOKEN, now=NOW - 6) is None  # from beyond the leeway in the future
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "198.51.100.7",  # the bare address, as before the seal
+        "198.51.100.7 1750000000",
+        "198.51.100.7  1750000000 {mac}",
+        "198.51.100.7 1750000000 {mac} extra",
+        " 198.51.100.7 1750000000 {mac}",
+        "198.51.100.7 -1750000000 {mac}",
+        "198.51.100.7 1750000000.0 {mac}",
+        "198.51.100.7 \u0661750000000 {mac}",  # a non-ASCII digit
+        "198.51.100.7\x00 1750000000 {mac}",
+        "x" * 200,
+        "198.51.100.7," * 20 + " 1750000000 {mac}",
+    ],
+)
+def test_a_malformed_client_ip_value_does_not_open(value):
+    if value is not None:
+        value = value.format(mac=seal_client_ip("198.51.100.7", TOKEN, now=NOW).split(" ")[2])
+    assert open_client_ip(value, TOKEN, now=NOW) is None
+
+
+@pytest.mark.parametrize(
+    "ip",
+    [
+        "fe80::1%eth0",  # an IPv6 zone: free text
+        "fe80::1%\x00",
+        "not-an-address",
+        "unknown",  # what the gateway calls an unreadable peer
+        "203.0.113.1,10.0.0.1",
+        "[2001:db8::7]",
+        "198.51.100.7:443",
+        "x" * 90,
+    ],
+)
+def test_only_an_ip_address_opens_even_when_sealed(ip):
+    assert open_client_ip(seal_client_ip(ip, TOKEN, now=NOW), TOKEN, now=NOW) is None

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import secrets
 from typing import Any
 
 import pytest
@@ -11,18 +9,12 @@ from aiohttp import web
 
 from pm_platform import service
 from pm_platform.http import BODY_LIMITS, BodyLimits
-from pm_platform.identity import raw_public_key
 from pm_platform.service import create_app, main
 from pm_platform.settings import InfraSettings, load_settings
+from pm_platform.testing import unreachable_infra_env
 from pm_playlist.app import definition
 
-ENV = {
-    "DATABASE_URL": "postgresql://pm_playlist:a-test-password@127.0.0.1:1/playlistmgr",
-    "REDIS_URL": "redis://127.0.0.1:1/0",
-    "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
-    "SERVICE_TOKEN": "a-long-service-token-value-123",
-    "IDENTITY_PUBLIC_KEYS": base64.b64encode(raw_public_key(secrets.token_bytes(32))).decode(),
-}
+ENV = unreachable_infra_env()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from pm_gateway.domain.headers import API_CSP
 from pm_gateway.domain.idempotency import Record, storage_id
 from pm_gateway.storage.jobs import JobSnapshots
 from pm_platform.consumers import Outcome
-from pm_platform.identity import IdentityVerifier
+from pm_platform.identity import IdentityVerifier, open_client_ip, seal_client_ip
 from pm_platform.settings import decode_ed25519_key
 from pm_platform.testing import running_service, simulated_client_ip
 
@@ -43,11 +43,15 @@ def _b64(data: bytes) -> str:
 class Upstream:
     """Every service at once: records what it received and answers as each test needs."""
 
-    def __init__(self, identity_public_keys: str) -> None:
+    def __init__(self, identity_public_keys: str, service_token: str) -> None:
         self.key = Ed25519PrivateKey.generate()
         # Verifies X-PM-Identity as every service does, with the public keys only.
         self.identities = IdentityVerifier(decode_ed25519_key(k) for k in identity_public_keys.split(","))
+        # Opens X-PM-Client-IP as every service does.
+        self.service_token = service_token
         self.seen: list[dict] = []
+        # (path, Idempotency-Key or None) of every request that reached the service.
+        self.idempotency_keys: list[tuple[str, str | None]] = []
         self.posts = 0
         # Refresh tokens as auth keeps them: each is used once; presenting a used one is reuse.
         self.refresh_tokens: dict[str, bool] = {}  # token → used
@@ -66,7 +70,7 @@ class Upstream:
                 }
             ]
         }
-        app = web.Application()
+        app = web.Application(middlewares=[self.record_idempotency_key])
         app.router.add_get("/.well-known/jwks.json", self.jwks_handler)
         app.router.add_get("/api/v1/me", self.echo)
         app.router.add_get("/api/v1/playlists/slow", self.slow)
@@ -101,6 +105,14 @@ class Upstream:
         }
         return jwt.encode(body, self.key, algorithm="EdDSA", headers={"kid": kid})
 
+    @web.middleware
+    async def record_idempotency_key(self, request, handler):
+        self.idempotency_keys.append((request.path, request.headers.get("Idempotency-Key")))
+        return await handler(request)
+
+    def keys_received(self, path: str) -> list[str | None]:
+        return [key for seen, key in self.idempotency_keys if seen == path]
+
     async def jwks_handler(self, _):
         return web.json_response(self.jwks)
 
@@ -112,7 +124,12 @@ class Upstream:
             {
                 "user": str(identity.user_id),
                 "headers": headers,
-                "client_ips": request.headers.getall("X-PM-Client-IP", []),
+                # As a service believes them (None: not sealed by the gateway), and as they came.
+                "client_ips": [
+                    open_client_ip(value, self.service_token)
+                    for value in request.headers.getall("X-PM-Client-IP", [])
+                ],
+                "sealed_client_ips": request.headers.getall("X-PM-Client-IP", []),
                 "target": request.raw_path,
                 "host": request.host,
             }
@@ -207,7 +224,7 @@ def _problem(status: int, code: str) -> web.Response:
 async def _gateway_env(service_env_factory, infra, upstream=None):
     env = await service_env_factory("gateway")
     if upstream is None:
-        upstream = Upstream(env["IDENTITY_PUBLIC_KEYS"])
+        upstream = Upstream(env["IDENTITY_PUBLIC_KEYS"], env["SERVICE_TOKEN"])
         await upstream.server.start_server()
     dead = f"http://127.0.0.1:{_free_port()}"
     env |= {
@@ -414,6 +431,7 @@ async def test_idempotency_key(gateway):
     assert again.headers["Location"] == "/api/v1/playlists/1"
     assert await again.json() == await first.json()
     assert upstream.posts == calls
+    assert auth["Idempotency-Key"] in upstream.keys_received("/api/v1/playlists")  # honoured: passed on
     other = await client.post("/api/v1/playlists", json={"name": "b"}, headers=auth)
     assert other.status == 422
     assert (await other.json())["type"].endswith("/idempotency-key-reused")
@@ -538,7 +556,8 @@ async def test_unknown_routes_and_openapi(gateway):
 
 
 async def test_the_identified_client_address_goes_upstream_in_its_own_header(gateway):
-    """X-PM-Client-IP: the address the gateway limits the client by; one from outside is replaced."""
+    """X-PM-Client-IP: the address the gateway limits the client by, sealed with SERVICE_TOKEN; one from
+    outside is replaced, even one sealed right (the gateway alone says which address it identified)."""
     client, _, upstream, _ = gateway
     auth = {"Authorization": f"Bearer {upstream.token()}"}
     forwarded = await client.get(
@@ -546,8 +565,15 @@ async def test_the_identified_client_address_goes_upstream_in_its_own_header(gat
         headers={**auth, "X-Forwarded-For": "198.51.100.23", "X-PM-Client-IP": "6.6.6.6"},
     )
     assert forwarded.status == 200
-    assert (await forwarded.json())["client_ips"] == ["198.51.100.23"]
-    direct = await client.get("/api/v1/me", headers={**auth, "x-pm-client-ip": "6.6.6.6"})
+    body = await forwarded.json()
+    assert body["client_ips"] == ["198.51.100.23"]
+    [sealed] = body["sealed_client_ips"]
+    assert sealed != "198.51.100.23" and sealed.startswith("198.51.100.23 ")  # not the bare address
+    assert open_client_ip(sealed, upstream.service_token + "x") is None  # only SERVICE_TOKEN opens it
+    direct = await client.get(
+        "/api/v1/me",
+        headers={**auth, "x-pm-client-ip": seal_client_ip("6.6.6.6", upstream.service_token)},
+    )
     assert (await direct.json())["client_ips"] == ["127.0.0.1"]  # loopback is the TCP peer here
 
 
@@ -607,19 +633,23 @@ async def test_refresh_with_an_idempotency_key_is_never_replayed(gateway):
     assert again.status == 401
     assert "Idempotent-Replayed" not in again.headers
     assert (await again.json())["type"].endswith("/refresh-token-reused")
+    assert upstream.keys_received("/api/v1/auth/refresh")[-2:] == [None, None]  # as if it had none
     await _assert_not_kept(redis, tokens["access_token"], tokens["refresh_token"])
 
 
 @pytest.mark.parametrize("path", ["/api/v1/auth/login", "/api/v1/auth/register"])
 async def test_no_auth_route_keeps_an_answer_for_idempotency_key(gateway, path):
-    """The key is ignored there (passed through, neither checked nor stored): both requests reach auth."""
-    client, _, _, redis = gateway
+    """The key is ignored there (neither checked nor stored, and dropped): both requests reach auth, as if
+    they had none."""
+    client, _, upstream, redis = gateway
     ip, key = simulated_client_ip(), str(uuid.uuid4())
     headers = {"Idempotency-Key": key, "X-Forwarded-For": ip}
+    before = len(upstream.keys_received(path))
     await client.post(path, json={"email": "a@example.com", "password": "x"}, headers=headers)
     again = await client.post(path, json={"email": "a@example.com", "password": "x"}, headers=headers)
     assert "Idempotent-Replayed" not in again.headers
     assert not await redis.exists(f"pm:gateway:idem:{storage_id(f'ip:{ip}', 'POST', path, key)}")
+    assert upstream.keys_received(path)[before:] == [None, None]
 
 
 @pytest.mark.parametrize("path", ["/api/v1/library/shares", "/api/v1/library/sessions"])

@@ -3,7 +3,7 @@ runs through trusted proxies."""
 
 import pytest
 
-from pm_gateway.domain.clients import TrustedProxies, identify_client, rate_limit_subject
+from pm_gateway.domain.clients import MAX_FORWARDED_HOPS, TrustedProxies, identify_client, rate_limit_subject
 
 LOOPBACK = TrustedProxies.parse("127.0.0.1,::1")
 NOBODY = TrustedProxies.parse("")
@@ -78,3 +78,32 @@ def test_ipv6_clients_share_a_bucket_per_64():
     assert rate_limit_subject("2001:db8:1:2::1") == "2001:db8:1:2::/64"
     assert rate_limit_subject("::ffff:203.0.113.5") == "203.0.113.5"
     assert rate_limit_subject("203.0.113.5") == "203.0.113.5"
+
+
+def test_x_forwarded_for_is_read_only_as_far_as_it_can_matter():
+    """A client may send 128 lines of 8 KB each: the gateway reads the rightmost MAX_FORWARDED_HOPS hops
+    and forwards only those (the services' header limit is 8190 bytes), whatever lies further left."""
+    proxies = TrustedProxies.parse("127.0.0.1, 10.0.0.0/8")
+    flood = ["6.6.6.6, " * 900 + "6.6.6.6"] * 127 + ["203.0.113.5, 10.0.0.7"]
+    client = identify_client("127.0.0.1", flood, None, "http", proxies)
+    assert client.address == "203.0.113.5"
+    assert client.forwarded_for.split(", ") == ["6.6.6.6"] * 14 + ["203.0.113.5", "10.0.0.7", "127.0.0.1"]
+    # A chain of more trusted proxies than are read: the farthest one read is all that is known.
+    chain = ", ".join(f"10.0.0.{n}" for n in range(1, 31))
+    assert identify_client("127.0.0.1", chain, None, "http", proxies).address == "10.0.0.15"
+    assert MAX_FORWARDED_HOPS == 16
+    # A hop longer than any address is unreadable (and not forwarded as it came): the walk stops there.
+    overlong = identify_client("127.0.0.1", "1" * 5000 + ", 10.0.0.7", None, "http", proxies)
+    assert overlong.address == "10.0.0.7"
+    assert overlong.forwarded_for == "unknown, 10.0.0.7, 127.0.0.1"
+
+
+def test_the_lines_of_x_forwarded_for_are_one_list_in_order():
+    proxies = TrustedProxies.parse("127.0.0.1, 10.0.0.0/8")
+    lines = ["6.6.6.6", "203.0.113.5", " , 10.0.0.7"]
+    client = identify_client("127.0.0.1", lines, "https, http", "http", proxies)
+    assert (client.address, client.forwarded_for, client.forwarded_proto) == (
+        "203.0.113.5",
+        "6.6.6.6, 203.0.113.5, 10.0.0.7, 127.0.0.1",
+        "https",
+    )

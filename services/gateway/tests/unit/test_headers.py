@@ -1,6 +1,8 @@
 """Headers across the gateway: hop-by-hop fields never cross, credentials and identity claims from
 outside never reach a service, and every response carries the security headers."""
 
+import pytest
+
 from pm_gateway.domain.headers import (
     API_CSP,
     client_response_headers,
@@ -9,16 +11,20 @@ from pm_gateway.domain.headers import (
     upstream_request_headers,
 )
 
+# What proxy.py passes in: the address as pm_platform.identity.seal_client_ip seals it.
+SEALED = "203.0.113.9 1750000000 0123456789abcdef0123456789abcdef"
 
-def _up(incoming):
+
+def _up(incoming, *, idempotency_key_honoured=True):
     return dict(
         upstream_request_headers(
             incoming,
             correlation_id="c-1",
-            client_ip="203.0.113.9",
+            sealed_client_ip=SEALED,
             forwarded_for="203.0.113.9",
             forwarded_proto="https",
             identity="assertion",
+            idempotency_key_honoured=idempotency_key_honoured,
         )
     )
 
@@ -63,20 +69,37 @@ def test_the_clients_credentials_and_claims_never_go_upstream():
             ("Content-Type", "application/json"),
         ],
         correlation_id="c-1",
-        client_ip="198.51.100.7",
+        sealed_client_ip=SEALED,
         forwarded_for="6.6.6.6, 198.51.100.7",
         forwarded_proto="http",
         identity=None,
+        idempotency_key_honoured=True,
     )
     assert out == [
         ("Content-Type", "application/json"),
         ("X-Correlation-ID", "c-1"),
-        ("X-PM-Client-IP", "198.51.100.7"),
+        ("X-PM-Client-IP", SEALED),
         ("X-Forwarded-For", "6.6.6.6, 198.51.100.7"),
         ("X-Forwarded-Proto", "http"),
     ]
     assert _up([("X-PM-Identity", "forged")])["X-PM-Identity"] == "assertion"
-    assert _up([("X-PM-Client-IP", "6.6.6.6")])["X-PM-Client-IP"] == "203.0.113.9"
+    assert _up([("X-PM-Client-IP", "6.6.6.6")])["X-PM-Client-IP"] == SEALED
+
+
+@pytest.mark.parametrize("name", ["Idempotency-Key", "idempotency-key"])
+def test_an_idempotency_key_goes_upstream_only_where_the_route_honours_it(name):
+    incoming = [(name, "k-1"), ("Accept", "application/json")]
+    assert _up(incoming, idempotency_key_honoured=True)[name] == "k-1"
+    # auth's routes ignore it: auth must see the request as if it had none.
+    ignored = _up(incoming, idempotency_key_honoured=False)
+    assert {n.lower() for n in ignored} == {
+        "accept",
+        "x-correlation-id",
+        "x-pm-client-ip",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-pm-identity",
+    }
 
 
 def test_response_headers_keep_the_payload_and_drop_the_rest():

@@ -1,6 +1,7 @@
 """Idempotency keys: scoped per caller and route, requests fingerprinted by their body; answers that
 carry credentials never kept."""
 
+import gzip
 import json
 
 import pytest
@@ -85,6 +86,9 @@ JSON = [("Content-Type", "application/json; charset=utf-8")]
         (JSON, b'{"access_token": '),  # names a credential but cannot be read: keep nothing
         ([*JSON, ("Set-Cookie", "pm_link=abc; HttpOnly")], b"{}"),
         ([("set-cookie", "a=b")], b""),
+        # Compressed: the names cannot be looked for, so it is taken to carry one.
+        ([*JSON, ("Content-Encoding", "gzip")], gzip.compress(b'{"id": "1"}')),
+        ([*JSON, ("Content-Encoding", "br")], b"\x0b\x02\x80{}\x03"),
     ],
 )
 def test_answers_carrying_credentials(headers, body):
@@ -102,6 +106,7 @@ def test_answers_carrying_credentials(headers, body):
 )
 def test_answers_without_credentials(body):
     assert not carries_credentials(JSON, body)
+    assert not carries_credentials([*JSON, ("Content-Encoding", "identity")], body)
 
 
 class _Store:

@@ -107,10 +107,45 @@ def test_the_rate_class_of_a_request(method, path, rate):
     assert route.rate_for(method) == rate
 
 
-def test_no_auth_route_keeps_answers_for_idempotency_key():
-    """auth's answers carry credentials (tokens, binding cookies): never stored, never replayed."""
-    for route in ROUTES:
-        assert route.idempotent == (route.service != "auth"), route
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/auth/login",
+        "/api/v1/auth/register/",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/refresh/",
+        "/api/v1/auth/spotify/callback",
+        "/api/v1/auth/spotify/start",
+        "/api/v1/auth/spotify/authorize",
+        "/api/v1/me",
+        "/api/v1/me/",
+        "/api/v1/me/password",
+        "/api/v1/me/password/",
+        "/api/v1/sessions/0b7f4f5e-2d1c-4d4e-9f64-1a2b3c4d5e6f",
+        "/api/v1/providers/spotify",
+    ],
+)
+def test_no_answer_of_auth_is_kept_for_an_idempotency_key(path):
+    """auth's answers carry credentials (tokens, binding cookies): never stored, never replayed, whatever
+    spelling of the path reaches the gateway (it resolves the decoded path: %61uth is auth)."""
+    route = resolve(path)
+    assert route is not None and route.service == "auth", path
+    assert not route.idempotent, path
+
+
+@pytest.mark.parametrize("path", ["/api/v1/AUTH/refresh", "/api/v1//auth/refresh", "/api/v1/auth/./refresh"])
+def test_other_spellings_of_auth_routes_are_not_routed_at_all(path):
+    assert resolve(path) is None
+
+
+def test_the_other_services_keep_answers_for_an_idempotency_key():
+    assert {r.service for r in ROUTES if r.idempotent} == {
+        "playlist",
+        "provider-sync",
+        "export",
+        "enrichment",
+        GATEWAY,
+    }
 
 
 def test_only_the_gateways_own_routes_are_unlimited():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -88,25 +89,50 @@ class Client:
     forwarded_proto: str  # X-Forwarded-Proto to send upstream
 
 
-@functools.lru_cache(maxsize=8192)
+# How far left X-Forwarded-For is read: a chain of more proxies than this is not walked past (the client is
+# then the farthest proxy read). Bounds the work and what is forwarded upstream, however many header lines
+# of whatever length a client sends (aiohttp allows 128 lines of 8190 bytes).
+MAX_FORWARDED_HOPS = 16
+# The longest address as proxies write it, "[v6 address]:port", is 47 characters: a longer hop is unreadable.
+_MAX_HOP_CHARS = 64
+_UNREADABLE = "unknown"
+
+
+def _last_hops(lines: Sequence[str]) -> list[str]:
+    """The rightmost MAX_FORWARDED_HOPS hops of X-Forwarded-For's ``lines`` (in order; empty hops
+    skipped, an overlong one replaced by ``unknown``). Nothing further left is even split."""
+    hops: list[str] = []
+    for line in reversed(lines):
+        for piece in reversed(line.rsplit(",", MAX_FORWARDED_HOPS)):
+            hop = piece.strip()
+            if not hop:
+                continue
+            hops.append(hop if len(hop) <= _MAX_HOP_CHARS else _UNREADABLE)
+            if len(hops) == MAX_FORWARDED_HOPS:
+                return hops[::-1]
+    return hops[::-1]
+
+
 def identify_client(
     peer: str | None,
-    forwarded_for: str | None,
+    forwarded_for: str | Sequence[str] | None,
     forwarded_proto: str | None,
     scheme: str,
     trusted: TrustedProxies,
 ) -> Client:
     """The client's address: the peer, unless the peer is a trusted proxy; then the right-most
-    address of X-Forwarded-For (all its lines joined in order) that is not itself a trusted proxy,
-    walking left only past trusted proxies (addresses further left are the client's own claims and
-    could be forged; an unreadable hop stops the walk at the last proxy). X-Forwarded-* from an
-    untrusted peer are discarded. Memoised: a client sends the same headers request after request."""
+    address of X-Forwarded-For (its lines, in order) that is not itself a trusted proxy, walking left
+    only past trusted proxies (addresses further left are the client's own claims and could be forged;
+    an unreadable hop stops the walk at the last proxy) and at most MAX_FORWARDED_HOPS far.
+    X-Forwarded-* from an untrusted peer are discarded unread. Upstream gets the hops read and the peer.
+
+    Not memoised on the headers: they are the client's, of any size; parsing one address is (``_parse``)."""
     peer_ip = _parse(peer or "")
     if peer_ip is None:
-        return Client(peer or "unknown", peer or "unknown", scheme)
+        return Client(peer or _UNREADABLE, peer or _UNREADABLE, scheme)
     if peer_ip not in trusted or not forwarded_for:
         return Client(str(peer_ip), str(peer_ip), scheme)
-    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
+    hops = _last_hops((forwarded_for,) if isinstance(forwarded_for, str) else forwarded_for)
     client = peer_ip
     for hop in reversed(hops):
         hop_ip = _parse(hop)
@@ -115,7 +141,7 @@ def identify_client(
         client = hop_ip
         if hop_ip not in trusted:
             break
-    proto = (forwarded_proto or "").split(",")[0].strip().lower()
+    proto = (forwarded_proto or "")[:8].split(",")[0].strip().lower()
     return Client(
         str(client),
         ", ".join([*hops, str(peer_ip)]),

@@ -8,6 +8,9 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
+from pm_gateway.domain import idempotency
+from pm_platform.identity import CLIENT_IP_HEADER, IDENTITY_HEADER
+
 # RFC 9110 §7.6.1 connection-specific fields, and the older ones proxies also drop (RFC 2616 §13.5.1).
 HOP_BY_HOP = frozenset(
     {
@@ -22,17 +25,15 @@ HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# The client's address as the gateway identified it (domain/clients.py), for the services: the one
-# they may believe (X-Forwarded-For's last hop is only the gateway's TCP peer, a proxy behind a balancer).
-CLIENT_IP_HEADER = "X-PM-Client-IP"
 # Never forwarded upstream: the client's credential (replaced by X-PM-Identity), anything claiming an
-# identity, an address or a forwarding chain (the gateway writes its own), and what the HTTP client
-# sets itself.
+# identity, an address or a forwarding chain (the gateway writes its own: CLIENT_IP_HEADER is the
+# client's address as domain/clients.py identified it, sealed, the one a service may believe), and what
+# the HTTP client sets itself.
 _NOT_FORWARDED_UP = frozenset(
     {
         "authorization",
-        "x-pm-identity",
-        "x-pm-client-ip",
+        IDENTITY_HEADER.lower(),
+        CLIENT_IP_HEADER.lower(),
         "x-forwarded-for",
         "x-forwarded-proto",
         "x-forwarded-host",
@@ -48,8 +49,18 @@ _NOT_FORWARDED_UP = frozenset(
 # Never passed down from an upstream: what aiohttp computes for the client connection itself, and what
 # would reveal internals.
 _NOT_FORWARDED_DOWN = frozenset(
-    {"content-length", "server", "date", "x-correlation-id", "x-pm-identity", "x-pm-client-ip"}
+    {
+        "content-length",
+        "server",
+        "date",
+        "x-correlation-id",
+        IDENTITY_HEADER.lower(),
+        CLIENT_IP_HEADER.lower(),
+    }
 )
+# Dropped on a route that does not honour Idempotency-Key (auth's): its service must see the request as
+# if it had none, never believe the gateway kept an answer for it.
+_NOT_HONOURED_UP = _NOT_FORWARDED_UP | {idempotency.HEADER.lower()}
 
 
 def connection_tokens(headers: Iterable[tuple[str, str]]) -> frozenset[str]:
@@ -71,21 +82,24 @@ def upstream_request_headers(
     incoming: Iterable[tuple[str, str]],
     *,
     correlation_id: str,
-    client_ip: str,
+    sealed_client_ip: str,
     forwarded_for: str,
     forwarded_proto: str,
     identity: str | None,
+    idempotency_key_honoured: bool,
 ) -> list[tuple[str, str]]:
-    """The headers the gateway sends upstream for a client request."""
-    headers = _filtered(incoming, _NOT_FORWARDED_UP)
+    """The headers the gateway sends upstream for a client request: ``sealed_client_ip`` is the
+    client's address sealed for the services (pm_platform.identity.seal_client_ip), ``identity`` the
+    assertion of the caller, if any. Idempotency-Key goes on only where the route honours it."""
+    headers = _filtered(incoming, _NOT_FORWARDED_UP if idempotency_key_honoured else _NOT_HONOURED_UP)
     headers += [
         ("X-Correlation-ID", correlation_id),
-        (CLIENT_IP_HEADER, client_ip),
+        (CLIENT_IP_HEADER, sealed_client_ip),
         ("X-Forwarded-For", forwarded_for),
         ("X-Forwarded-Proto", forwarded_proto),
     ]
     if identity is not None:
-        headers.append(("X-PM-Identity", identity))
+        headers.append((IDENTITY_HEADER, identity))
     return headers
 
 

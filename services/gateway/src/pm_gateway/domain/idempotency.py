@@ -91,7 +91,8 @@ _CREDENTIAL_HEADERS = frozenset({"set-cookie", "set-cookie2"})
 def carries_credentials(headers: list[tuple[str, str]], body: bytes) -> bool:
     """Whether an answer hands out a credential (never to be stored): a cookie, or a body naming one of
     CREDENTIAL_FIELDS as a JSON member (at any depth, escapes decoded) or anywhere in a body that is not
-    JSON. A JSON value that merely spells such a name is not a credential. Unreadable → True."""
+    JSON. A JSON value that merely spells such a name is not a credential. Unreadable → True: so is an
+    encoded body (the gateway passes bodies through undecoded: gzip would hide the names)."""
     content_type = ""
     for name, value in headers:
         lowered = name.lower()
@@ -99,6 +100,8 @@ def carries_credentials(headers: list[tuple[str, str]], body: bytes) -> bool:
             return True
         if lowered == "content-type":
             content_type = value.partition(";")[0].strip().lower()
+        elif lowered == "content-encoding" and value.strip().lower() not in ("", "identity"):
+            return True
     folded = body.lower()
     named = any(needle in folded for needle in _CREDENTIAL_NEEDLES)
     if not (content_type == "application/json" or content_type.endswith("+json")):

@@ -66,11 +66,10 @@ async def authenticate(state: Edge, request: web.Request) -> AccessClaims:
 @web.middleware
 async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     state = request.app[RUNTIME][EDGE]
-    # Every X-Forwarded-For line, in order: a proxy may add its own line after the client's.
-    forwarded_for = request.headers.getall("X-Forwarded-For", None)
     client = identify_client(
         request.remote,
-        ", ".join(forwarded_for) if forwarded_for else None,
+        # Every line, in order: a proxy may add its own line after the client's.
+        request.headers.getall("X-Forwarded-For", None),
         request.headers.get("X-Forwarded-Proto"),
         request.scheme,
         state.trusted_proxies,
@@ -101,7 +100,7 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
             claims = await authenticate(state, request)
         except Unauthorized as exc:
             auth_error = exc
-    rate = route.rate_for(request.method) if route.method_rates else route.rate
+    rate = route.rate_for(request.method)
     # Counted even when the token was refused: guessing tokens costs the same as using one.
     decision, revoked = await state.admission.admit(rate, client.address, claims)
     request[RATE] = decision
@@ -118,7 +117,8 @@ async def edge_middleware(request: web.Request, handler: Handler) -> web.StreamR
         request[IDENTITY] = Identity(claims.user_id, claims.session_id)
 
     key = request.headers.get(idempotency.HEADER)
-    # Not honoured where answers carry credentials (route.idempotent): passed through, never stored.
+    # Not honoured where answers carry credentials (route.idempotent): dropped before it goes upstream
+    # (domain/headers.py), never stored.
     if (
         key is not None
         and request.method == "POST"
@@ -159,9 +159,9 @@ async def _idempotent(state: Edge, request: web.Request, handler: Handler, key: 
 
 def decorate_refusal(rt: Runtime, response: web.StreamResponse) -> None:
     """The headers of ``decorate_response`` on an answer aiohttp gives before a request reaches the
-    gateway (one its parser refused, http/malformed.py): no path, origin or rate decision to go by."""
+    gateway (one its parser refused, pm_platform.malformed): no path, origin or rate decision to go by.
+    (``Server`` is the chassis's, on every answer of every service.)"""
     headers = response.headers
-    headers["Server"] = "playlist-manager"
     headers.update(security_headers("", https=gateway_settings(rt).is_https, docs_policy=DOCS_CSP))
     headers["Cache-Control"] = "no-store"
     if EDGE in rt:
@@ -175,7 +175,6 @@ async def decorate_response(request: web.Request, response: web.StreamResponse) 
         return
     state = runtime[EDGE]
     headers = response.headers
-    headers["Server"] = "playlist-manager"  # not aiohttp's name and version
     headers.update(security_headers(request.path, https=state.settings.is_https, docs_policy=DOCS_CSP))
     if request.path.startswith("/api/"):
         headers.setdefault("Cache-Control", "no-store")

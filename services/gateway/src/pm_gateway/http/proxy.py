@@ -2,8 +2,9 @@
 
 Upstream requests carry the gateway's own X-PM-Identity (never the client's Authorization or any
 X-PM-Identity from outside), X-PM-Client-IP (the client's address as the edge identified it, the one
-its rate limits use; never one from outside), X-Correlation-ID and X-Forwarded-For/-Proto, without
-hop-by-hop headers.
+its rate limits use, sealed with SERVICE_TOKEN so that a service believes no other; never one from
+outside), X-Correlation-ID and X-Forwarded-For/-Proto, without hop-by-hop headers, and without
+Idempotency-Key on a route that does not honour it (auth's: it must see such a request as if it had none).
 Answers pass through as they are (status, headers less hop-by-hop, body), with these exceptions that
 keep internals from leaking: an upstream 5xx that is not problem+json becomes a generic 502 problem;
 no connection (refused, or none within 3 s) → 503; no answer within UPSTREAM_TIMEOUT_S → 504. Small
@@ -33,6 +34,7 @@ from pm_platform.errors import (
     UpstreamTimeout,
 )
 from pm_platform.http import CORRELATION_KEY
+from pm_platform.identity import seal_client_ip
 from pm_platform.service import RUNTIME
 
 BUFFER_LIMIT = 256 * 1024
@@ -56,10 +58,12 @@ async def proxy(request: web.Request) -> web.StreamResponse:
     headers = upstream_request_headers(
         request.headers.items(),
         correlation_id=request[CORRELATION_KEY],
-        client_ip=client.address,
+        # An HMAC per request: cheaper than anything that would remember one.
+        sealed_client_ip=seal_client_ip(client.address, state.settings.service_token.get_secret_value()),
         forwarded_for=client.forwarded_for,
         forwarded_proto=client.forwarded_proto,
         identity=state.assertions.for_identity(identity) if identity is not None else None,
+        idempotency_key_honoured=route.idempotent,
     )
     origin = state.upstreams[route.service]
     try:

@@ -1,6 +1,6 @@
 """HTTP routes of the gateway: its own (jobs, the API description), and every other public path
 proxied to the service owning it (domain/routes.py). Health and metrics come from the chassis. Requests
-aiohttp's parser refuses are answered as problems with the same headers (http/malformed.py)."""
+aiohttp's parser refuses are answered as problems with the same headers (pm_platform.malformed)."""
 
 import functools
 
@@ -9,8 +9,8 @@ from aiohttp import web
 from pm_gateway.http.docs import docs_page, openapi_json
 from pm_gateway.http.edge import decorate_refusal, decorate_response
 from pm_gateway.http.jobs import get_job, job_events
-from pm_gateway.http.malformed import answer_malformed_requests
 from pm_gateway.http.proxy import proxy
+from pm_platform.malformed import answer_malformed_requests
 from pm_platform.service import Runtime
 
 

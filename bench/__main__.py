@@ -19,7 +19,8 @@ written to docs/benchmarks.md (between the gateway-bench markers).
 
 Then the event backbone (bench/outbox.py): the outbox relay's throughput against a bare aiokafka
 producer, and the latency from a commit to a consumer's handler, written between the outbox-bench
-markers. ``--only gateway`` or ``--only outbox`` runs one of the two.
+markers; last the password policy's worst cost (bench/password_policy.py). ``--only gateway``,
+``--only outbox`` or ``--only password-policy`` runs one of them.
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ from typing import Any
 
 import aiohttp
 
-from bench import outbox
+from bench import outbox, password_policy
 from pm_devstack.stack import Stack
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- gateway-bench:start -->", "<!-- gateway-bench:end -->"
 OUTBOX_START, OUTBOX_END = "<!-- outbox-bench:start -->", "<!-- outbox-bench:end -->"
+POLICY_START, POLICY_END = "<!-- password-policy-bench:start -->", "<!-- password-policy-bench:end -->"
 RATE_LIMIT_GENERAL = "100000/s;burst=100000"
 BENCH_IP = "198.18.255.1"  # the bench user's simulated client address (RFC 2544 range; a header only)
 
@@ -161,7 +163,9 @@ def _row(name: str, r: dict[str, Any], offered: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument(
-        "--only", choices=["gateway", "outbox"], help="run one of the benchmarks (default: both)"
+        "--only",
+        choices=["gateway", "outbox", "password-policy"],
+        help="run one of the benchmarks (default: all)",
     )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
     gateway = parser.add_argument_group("gateway")
@@ -192,11 +196,15 @@ def main() -> None:
     events.add_argument(
         "--profile", action="store_true", help="cProfile one extra (uncounted) relay drain and print it"
     )
+    policy = parser.add_argument_group("password-policy")
+    policy.add_argument("--policy-samples", type=int, default=50, help="passwords per input class")
     args = parser.parse_args()
     try:
         rates = [float(r) for r in args.latency_rates.split(",")]
     except ValueError:
         parser.error("--latency-rates takes numbers separated by commas, e.g. 200,50")
+    if args.policy_samples < 1:
+        parser.error("--policy-samples must be positive")
     if args.outbox_rounds < 1 or args.events < 1 or args.consumer_backlog < 2 or min(rates) <= 0:
         parser.error("--outbox-rounds, --events, --consumer-backlog (≥ 2) and the rates must be positive")
     if args.only in (None, "gateway"):
@@ -212,6 +220,12 @@ def main() -> None:
         )
         if not args.no_write:
             _write_doc(outbox.table(results), OUTBOX_START, OUTBOX_END, "Outbox: the event backbone")
+            print(f"bench: written to {DOC.relative_to(ROOT)}")
+    if args.only in (None, "password-policy"):
+        policy_table = password_policy.table(password_policy.run(args.policy_samples), args.policy_samples)
+        print(policy_table)
+        if not args.no_write:
+            _write_doc(policy_table, POLICY_START, POLICY_END, "The password policy's cost")
             print(f"bench: written to {DOC.relative_to(ROOT)}")
 
 

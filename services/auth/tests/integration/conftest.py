@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from pm_auth.app import definition
 from pm_devstack.stack import PROVIDER_HOSTS
-from pm_platform.identity import Identity, service_credential
+from pm_platform.identity import CLIENT_IP_HEADER, Identity, seal_client_ip, service_credential
 from pm_platform.service import Runtime
 from pm_platform.testing import GatewayIdentityKey, published_events, running_service
 from pm_provider_emulator.app import init_app
@@ -83,6 +83,10 @@ class Auth:
     def service_headers(self) -> dict[str, str]:
         return {"Authorization": service_credential(self.service_token)}
 
+    def from_client(self, ip: str) -> dict[str, str]:
+        """The header of a request the gateway forwards from client address ``ip``: sealed, as it sends it."""
+        return {CLIENT_IP_HEADER: seal_client_ip(ip, self.service_token)}
+
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
         async with self.rt.pool.acquire() as conn:
             return list(await conn.fetch(sql, *args))
@@ -141,14 +145,14 @@ async def register_and_login(auth: Auth, device: str = "test device") -> Account
 async def login(
     auth: Auth, email: str, user_id: str, device: str = "test device", *, ip: str = "198.51.100.7"
 ) -> Account:
-    """Log in as the gateway forwards it: the client's address in X-PM-Client-IP (an X-Forwarded-For
-    that reached auth is the client's own say and is ignored)."""
+    """Log in as the gateway forwards it: the client's address sealed in X-PM-Client-IP (an
+    X-Forwarded-For that reached auth is the client's own say and is ignored)."""
     r = await auth.client.post(
         "/api/v1/auth/login",
         json={"email": email, "password": PASSWORD, "device_name": device},
         headers={
             "User-Agent": "pm-tests/1.0",
-            "X-PM-Client-IP": ip,
+            **auth.from_client(ip),
             "X-Forwarded-For": "203.0.113.9, 192.0.2.99",
         },
     )

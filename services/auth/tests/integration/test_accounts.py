@@ -102,7 +102,7 @@ async def test_sessions_list_revoke_one_all_and_logout(auth: Auth):
 
 
 async def test_a_session_records_the_client_address_the_gateway_identified(auth: Auth):
-    account = await register_and_login(auth, device="via gateway")  # X-PM-Client-IP: 198.51.100.7
+    account = await register_and_login(auth, device="via gateway")  # sealed X-PM-Client-IP: 198.51.100.7
     email = account.email
 
     async def ip_of(session_id: str) -> str | None:
@@ -118,11 +118,11 @@ async def test_a_session_records_the_client_address_the_gateway_identified(auth:
     )
     assert direct.status == 200
     assert await ip_of((await direct.json())["session_id"]) == "127.0.0.1"
-    # Not an address: not trusted either.
+    # Not an address, even sealed: not trusted either.
     junk = await auth.client.post(
         "/api/v1/auth/login",
         json={"email": email, "password": PASSWORD},
-        headers={"X-PM-Client-IP": "203.0.113.1, 10.0.0.1", "X-Forwarded-For": "203.0.113.50"},
+        headers={**auth.from_client("203.0.113.1, 10.0.0.1"), "X-Forwarded-For": "203.0.113.50"},
     )
     assert junk.status == 200
     assert await ip_of((await junk.json())["session_id"]) == "127.0.0.1"
@@ -130,7 +130,7 @@ async def test_a_session_records_the_client_address_the_gateway_identified(auth:
     refreshed = await auth.client.post(
         "/api/v1/auth/refresh",
         json={"refresh_token": account.refresh_token},
-        headers={"X-PM-Client-IP": "2001:db8::7", "X-Forwarded-For": "203.0.113.50"},
+        headers={**auth.from_client("2001:db8::7"), "X-Forwarded-For": "203.0.113.50"},
     )
     assert refreshed.status == 200
     assert await ip_of(account.session_id) == "2001:db8::7"

@@ -20,14 +20,14 @@ pytestmark = pytest.mark.integration
 FREE = 5  # LOGIN_THROTTLE_FREE_ATTEMPTS' default
 
 
-def address(i: int) -> dict[str, str]:
+def address(auth: Auth, i: int) -> dict[str, str]:
     """The headers of a request the gateway forwards from client address number ``i``."""
-    return {"X-PM-Client-IP": f"198.51.{i // 250}.{i % 250 + 1}"}
+    return auth.from_client(f"198.51.{i // 250}.{i % 250 + 1}")
 
 
 async def attempt(auth: Auth, email: str, password: str, i: int) -> tuple[int, dict[str, Any], str | None]:
     r = await auth.client.post(
-        "/api/v1/auth/login", json={"email": email, "password": password}, headers=address(i)
+        "/api/v1/auth/login", json={"email": email, "password": password}, headers=address(auth, i)
     )
     body = await r.json()
     return r.status, {k: v for k, v in body.items() if k != "correlation_id"}, r.headers.get("Retry-After")
@@ -39,7 +39,7 @@ async def test_thirty_addresses_cannot_guess_one_account(auth: Auth):
     assert statuses[:FREE] == [401] * FREE
     assert 429 in statuses and set(statuses) == {401, 429}
     r = await auth.client.post(
-        "/api/v1/auth/login", json={"email": account.email, "password": PASSWORD}, headers=address(31)
+        "/api/v1/auth/login", json={"email": account.email, "password": PASSWORD}, headers=address(auth, 31)
     )
     assert r.status == 429, await r.text()
     problem_of(r)
@@ -90,7 +90,7 @@ async def test_a_client_that_logged_in_before_is_not_locked_out_by_others(auth: 
     again = await login(auth, account.email, account.user_id)
     assert again.session_id != account.session_id
     # A known address is throttled too, on its own count.
-    mine = {"X-PM-Client-IP": "198.51.100.7"}
+    mine = auth.from_client("198.51.100.7")
     own = []
     for _ in range(FREE + 2):
         r = await auth.client.post(
@@ -106,20 +106,20 @@ async def test_change_password_and_deletion_are_throttled(auth: Auth):
         wrong = await auth.client.post(
             "/api/v1/me/password",
             json={"current_password": f"Wrong-guess-{i}", "new_password": "An0ther-g00d-one"},
-            headers={**account.headers, **address(i)},
+            headers={**account.headers, **address(auth, i)},
         )
         assert wrong.status == 403, await wrong.text()
     blocked = await auth.client.post(
         "/api/v1/me/password",
         json={"current_password": PASSWORD, "new_password": "An0ther-g00d-one"},
-        headers={**account.headers, **address(50)},
+        headers={**account.headers, **address(auth, 50)},
     )
     assert blocked.status == 429, await blocked.text()
     problem_of(blocked)
     # The same count as the login's: one account, one count.
     assert (await attempt(auth, account.email, PASSWORD, 51))[0] == 429
     deletion = await auth.client.delete(
-        "/api/v1/me", json={"password": PASSWORD}, headers={**account.headers, **address(52)}
+        "/api/v1/me", json={"password": PASSWORD}, headers={**account.headers, **address(auth, 52)}
     )
     assert deletion.status == 429, await deletion.text()
     assert int(deletion.headers["Retry-After"]) >= 1
@@ -133,7 +133,7 @@ async def test_register_of_a_taken_e_mail_is_throttled_too(auth: Auth):
         r = await auth.client.post(
             "/api/v1/auth/register",
             json={"email": account.email, "password": f"Another-{uuid.uuid4().hex}"},
-            headers=address(i),
+            headers=address(auth, i),
         )
         statuses.append(r.status)
     assert statuses[:FREE] == [409] * FREE and statuses[-1] == 429, statuses

@@ -8,7 +8,6 @@ be reached, or answers with a server error, raises the project's one
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +24,7 @@ from pm_auth.domain.oauth_clients import (
     parse_token_response,
 )
 from pm_providers.errors import ProviderUnavailable
+from pm_providers.http import decode_body
 
 USER_AGENT = "PlaylistManager-auth/0.1 (+https://playlist-manager.dev)"
 
@@ -35,12 +35,9 @@ async def _send(session: aiohttp.ClientSession, client: OAuthClient, req: TokenR
         async with session.request(
             req.method, req.url, params=req.query, data=req.form, headers=headers, allow_redirects=False
         ) as response:
-            text = await response.text()
-            try:
-                body: Any = json.loads(text)
-            except ValueError:
-                body = text
-            return response.status, body
+            # JSON within the project's bounds, else the text (a body nested too deep or holding a huge
+            # number included), which the domain's parsers refuse as a ProviderResponseError.
+            return response.status, decode_body(await response.read())
     except (aiohttp.ClientError, TimeoutError) as exc:
         # The type only: an aiohttp error's text can carry the URL, and Deezer's carry the secret and code.
         raise ProviderUnavailable(f"unreachable ({type(exc).__name__})", provider=client.spec.name) from None

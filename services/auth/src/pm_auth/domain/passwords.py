@@ -35,8 +35,16 @@ MAX_LENGTH = 256
 # does. With argon2id at tens of milliseconds a guess that is centuries of one core offline, and out of
 # reach online (per-account throttling, usecases/throttle.py).
 MIN_GUESSES_LOG10 = 10.0
-# zxcvbn refuses longer input; a longer password is judged on its strongest part of this length.
-_ANALYSED_LENGTH = 72
+# zxcvbn's cost grows with the square of the length, and many times over with the l33t characters in
+# it (seconds for 64 characters such as "1|7@4$(…"). Up to _WHOLE_LENGTH characters (most passwords
+# people make up) a password is estimated whole; a longer one piece by piece: its guesses are the
+# product of its distinct pieces' once every run of one part repeated is that part once, of at most
+# _MAX_PIECES pieces, enough to reach the bar. Tens of milliseconds at worst (bench/password_policy.py).
+_WHOLE_LENGTH = 16
+_PIECE_LENGTH = 12
+_MAX_PIECES = 6
+_REPEATED = re.compile(r"(.+?)\1+", re.DOTALL)
+_MIN_REPEATED_RUN = 6  # shorter runs ("ll", "ee") stay: collapsing them would break words apart
 # Context words (NIST: "context-specific words, such as the name of the service").
 PRODUCT_WORDS = ("playlist manager", "playlistmanager", "playlist", "manager", "playlists")
 _PRODUCT_NAME = "playlistmanager"
@@ -112,20 +120,39 @@ def _estimate(password: str, user_inputs: list[str]) -> dict[str, Any]:
     return result
 
 
+def _collapse_repeats(password: str) -> str:
+    """Every run of one part repeated (of _MIN_REPEATED_RUN characters or more) as that part once: the
+    pieces of a repetition would each look new (zxcvbn counts the part once, times the repeats)."""
+    return _REPEATED.sub(
+        lambda run: run.group(1) if len(run.group(0)) >= _MIN_REPEATED_RUN else run.group(0), password
+    )
+
+
 def _weaknesses(password: str, user_inputs: list[str]) -> set[str] | None:
     """None when ``password`` is hard enough to guess; else what makes it easy (possibly nothing named).
 
-    A password longer than zxcvbn's limit is judged on its strongest part of that length.
+    Up to _WHOLE_LENGTH characters, zxcvbn's estimate of the whole. A longer password, its repeated runs
+    collapsed: the estimates of its distinct pieces multiply (the first _MAX_PIECES: a password is not
+    made strong by its 73rd character).
     """
-    chunks = [password[i : i + _ANALYSED_LENGTH] for i in range(0, len(password), _ANALYSED_LENGTH)]
     found: set[str] = set()
-    for chunk in chunks:
-        result = _estimate(chunk, user_inputs)
-        if result["guesses_log10"] >= MIN_GUESSES_LOG10:
+    whole = len(password) <= _WHOLE_LENGTH
+    if not whole:
+        collapsed = _collapse_repeats(password)
+        if collapsed != password:
+            found.add("repetitive")
+            password = collapsed
+    size = _WHOLE_LENGTH if len(password) <= _WHOLE_LENGTH else _PIECE_LENGTH
+    pieces = [password[i : i + size] for i in range(0, len(password), size)]
+    guesses_log10 = 0.0
+    for piece in list(dict.fromkeys(pieces))[:_MAX_PIECES]:
+        result = _estimate(piece, user_inputs)
+        guesses_log10 += result["guesses_log10"]
+        if guesses_log10 >= MIN_GUESSES_LOG10:
             return None
         sequence = result["sequence"]
         if (
-            len(chunks) == 1
+            whole
             and len(sequence) == 1
             and sequence[0]["pattern"] == "dictionary"
             and sequence[0]["dictionary_name"] == "passwords"

@@ -44,16 +44,17 @@ def judge_refresh(state: RefreshState, now: datetime) -> RefreshVerdict:
     return RefreshVerdict.ROTATE
 
 
-def client_ip(pm_client_ip: str | None, peer: str | None) -> str | None:
-    """The client's address: ``X-PM-Client-IP``, which the gateway sets on every request it forwards to
-    the address it identified (and strips from incoming requests), else the TCP peer (a direct call).
+def client_ip(gateway_ip: str | None, peer: str | None) -> str | None:
+    """The client's address: ``gateway_ip``, the address the gateway identified and vouched for (its
+    sealed ``X-PM-Client-IP``, opened by the HTTP edge: None when absent, forged or stale), else the TCP
+    peer (a direct call).
 
     ``X-Forwarded-For`` is never read here: whatever reaches auth of it is the client's own say. A
-    header that is not one IP address is ignored (then the peer).
+    ``gateway_ip`` that is not one IP address is ignored (then the peer).
     """
-    if pm_client_ip and "%" not in pm_client_ip:  # no IPv6 zone ("fe80::1%eth0"): free text
+    if gateway_ip and "%" not in gateway_ip:  # no IPv6 zone ("fe80::1%eth0"): free text
         try:
-            return str(ipaddress.ip_address(pm_client_ip.strip()))
+            return str(ipaddress.ip_address(gateway_ip.strip()))
         except ValueError:
             pass
     return peer[:64] if peer and len(peer) <= 64 else None
@@ -74,6 +75,7 @@ class ClientInfo:
     user_agent: str | None
 
 
-def client_info(pm_client_ip: str | None, peer: str | None, user_agent: str | None) -> ClientInfo:
-    """From a request's ``X-PM-Client-IP``, its TCP peer and its ``User-Agent``."""
-    return ClientInfo(client_ip(pm_client_ip, peer), clip(user_agent, MAX_USER_AGENT))
+def client_info(gateway_ip: str | None, peer: str | None, user_agent: str | None) -> ClientInfo:
+    """From the address the gateway vouched for (see :func:`client_ip`), the TCP peer and the
+    ``User-Agent`` of a request."""
+    return ClientInfo(client_ip(gateway_ip, peer), clip(user_agent, MAX_USER_AGENT))

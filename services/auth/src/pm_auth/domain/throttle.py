@@ -17,6 +17,7 @@ the account's owner out.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 from dataclasses import dataclass
 
 
@@ -64,7 +65,21 @@ def throttle_subject(email: str) -> str:
 
 
 def client_tag(subject: str, ip: str | None) -> str:
-    """The name of a client (address) of the account ``subject`` ("" without an address)."""
+    """The name of a client (address) of the account ``subject`` ("" without an address). An IPv6
+    client is its /64, as in the gateway's per-address limits: one host holds a whole /64 and its
+    privacy addresses change within it, so the owner stays recognised from one day to the next."""
     if not ip:
         return ""
-    return hashlib.sha256(f"{subject}:{ip}".encode()).hexdigest()[:16]
+    return hashlib.sha256(f"{subject}:{_client_network(ip)}".encode()).hexdigest()[:16]
+
+
+def _client_network(ip: str) -> str:
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)

@@ -13,7 +13,7 @@ from pm_auth.usecases import accounts
 from pm_auth.usecases.accounts import Account, SessionTokens
 from pm_auth.usecases.sessions import require_live_session
 from pm_platform.http import read_json
-from pm_platform.identity import require_identity
+from pm_platform.identity import CLIENT_IP_HEADER, open_client_ip, require_identity
 from pm_platform.service import RUNTIME
 
 
@@ -42,11 +42,12 @@ class ChangePasswordBody(RequestBody):
 
 
 def _client(request: web.Request) -> ClientInfo:
-    """Where the request comes from: the address the gateway identified (X-PM-Client-IP), else the TCP
-    peer; never X-Forwarded-For."""
-    return client_info(
-        request.headers.get("X-PM-Client-IP"), request.remote, request.headers.get("User-Agent")
-    )
+    """Where the request comes from: the address the gateway identified (X-PM-Client-IP, believed only
+    when sealed with SERVICE_TOKEN and fresh: a caller reaching auth's port directly could write any),
+    else the TCP peer; never X-Forwarded-For."""
+    service_token = request.app[RUNTIME].settings.service_token.get_secret_value()
+    gateway_ip = open_client_ip(request.headers.get(CLIENT_IP_HEADER), service_token)
+    return client_info(gateway_ip, request.remote, request.headers.get("User-Agent"))
 
 
 def _account_json(account: Account) -> dict[str, str | None]:

@@ -71,6 +71,41 @@ def test_a_long_password_is_judged_on_its_strongest_part():
     assert check_policy(secrets.token_urlsafe(200)[:256], "alice@example.com") == []
 
 
+def test_the_cost_of_a_check_is_bounded_whatever_the_password(monkeypatch):
+    """zxcvbn takes seconds on 64 characters such as "1|7@4$(": it only ever sees short pieces, a bounded
+    number of them (the cost itself is measured by bench/password_policy.py, not here)."""
+    from pm_auth.domain import passwords
+
+    seen: list[str] = []
+    real = passwords.zxcvbn
+
+    def recording(password, user_inputs=None):
+        seen.append(password)
+        return real(password, user_inputs=user_inputs)
+
+    monkeypatch.setattr(passwords, "zxcvbn", recording)
+    l33t = "!$%(+0123456789<@[{|"
+    for length in (16, 17, 64, 256):
+        for shift in range(3):
+            seen.clear()
+            password = "".join(l33t[(i * 7 + shift) % len(l33t)] for i in range(length))
+            check_policy(password, "alice@example.com")
+            assert seen and all(len(piece) <= 16 for piece in seen), seen
+            assert len(seen) <= 6, seen
+
+
+def test_a_long_password_made_of_one_part_repeated_is_judged_on_that_part():
+    import secrets
+
+    assert [v.code for v in check_policy("Xk9#mQ2v" * 4, "alice@example.com")] == ["repetitive"]
+    assert [v.code for v in check_policy("summer-Rain" * 3, "alice@example.com")] == ["repetitive"]
+    # Not the unaligned pieces of the repetition, each of which looks new: the part, as zxcvbn would.
+    assert [v.code for v in check_policy("summer-Rain" * 5 + "!", "alice@example.com")] != []
+    # A strong part repeated is still strong (zxcvbn: the part's guesses times the repeats).
+    assert check_policy("Tr0ub4dor-and-3-" * 3, "alice@example.com") == []
+    assert check_policy(secrets.token_urlsafe(24) * 2, "alice@example.com") == []
+
+
 def test_the_policy_check_is_thread_safe():
     """zxcvbn keeps the user inputs in a module global: concurrent checks must not see each other's."""
     from concurrent.futures import ThreadPoolExecutor

@@ -40,10 +40,10 @@ def test_refresh_verdicts(used, revoked, expires, verdict):
 
 
 def test_client_ip_is_the_address_the_gateway_identified():
-    # X-PM-Client-IP: set by the gateway on every proxied request (it strips any incoming one).
+    # The address the gateway sealed in X-PM-Client-IP, opened by the HTTP edge (http/accounts.py).
     assert client_ip("198.51.100.7", "10.0.0.5") == "198.51.100.7"
     assert client_ip(" 2001:DB8::7 ", "10.0.0.5") == "2001:db8::7"  # one spelling of an address
-    # Without it (a direct call): the TCP peer.
+    # Without one (a direct call, or a seal that did not open): the TCP peer.
     assert client_ip(None, "127.0.0.1") == "127.0.0.1"
     assert client_ip("", "127.0.0.1") == "127.0.0.1"
     # Not one address: not trusted; and an X-Forwarded-For list is never read.

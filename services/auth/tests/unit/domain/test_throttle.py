@@ -44,3 +44,11 @@ def test_subjects_are_digests_of_the_normalised_e_mail():
         throttle_subject("bob@example.com"), "198.51.100.7"
     )
     assert client_tag(subject, None) == ""
+
+
+def test_an_ipv6_client_is_recognised_by_its_64():
+    """Privacy addresses change within the /64 (RFC 8981): the owner's next address is still theirs."""
+    subject = throttle_subject("owner@example.com")
+    assert client_tag(subject, "2001:db8:1:2:aaaa::1") == client_tag(subject, "2001:db8:1:2:bbbb:cccc:dddd:9")
+    assert client_tag(subject, "2001:db8:1:2::1") != client_tag(subject, "2001:db8:1:3::1")
+    assert client_tag(subject, "::ffff:198.51.100.7") == client_tag(subject, "198.51.100.7")

@@ -36,6 +36,8 @@ from typing import Any, Protocol
 import aiohttp
 from multidict import CIMultiDict, CIMultiDictProxy
 
+from pm_platform.errors import BadRequest
+from pm_platform.http import parse_json
 from pm_platform.logging import logger
 from pm_platform.retry import Backoff
 from pm_providers.domain.responses import ProviderResponse, parse_retry_after
@@ -59,6 +61,7 @@ __all__ = [
     "StaticTokenSource",
     "TokenSource",
     "build_session",
+    "decode_body",
     "parse_retry_after",
 ]
 
@@ -362,10 +365,14 @@ class ProviderHttp:
 
 
 def decode_body(raw: bytes) -> Any:
-    """A response body as ProviderResponse holds it: parsed JSON, else the text; None when empty."""
+    """A response body as ProviderResponse holds it: parsed JSON, else the text; None when empty.
+
+    JSON within the project's one set of bounds (:func:`pm_platform.http.parse_json`): a body nested
+    too deep or holding a huge number is text, which the classifiers and parsers take for the
+    "not JSON" answer it is, never a RecursionError that fails the job or the request."""
     if not raw:
         return None
     try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        return parse_json(raw)
+    except BadRequest:  # not JSON, or beyond the bounds: the same answer to the caller
         return raw.decode("utf-8", errors="replace")

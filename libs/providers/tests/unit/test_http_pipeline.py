@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from pm_platform.settings import load_settings
+from pm_platform.testing import stand_in_server
 from pm_providers.domain.classify import classify_deezer, classify_spotify
 from pm_providers.domain.responses import ProviderResponse
 from pm_providers.errors import (
@@ -24,7 +24,7 @@ from pm_providers.errors import (
     ReconsentRequired,
     Unauthorized,
 )
-from pm_providers.http import AuthStyle, ProviderHttp, build_session
+from pm_providers.http import AuthStyle, ProviderHttp, build_session, decode_body
 from pm_providers.metrics import ProviderMetrics
 from pm_providers.models import ProviderName
 from pm_providers.settings import ProviderSettings, RetryPolicy
@@ -99,12 +99,8 @@ class Tokens:
 @pytest.fixture
 async def script() -> AsyncIterator[tuple[Script, str]]:
     s = Script()
-    app = web.Application()
-    app.router.add_route("*", "/{tail:.*}", s.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    yield s, f"http://127.0.0.1:{server.port}/api.example.com/v1"
-    await server.close()
+    async with stand_in_server(s.handle) as url:
+        yield s, f"{url}/api.example.com/v1"
 
 
 @pytest.fixture
@@ -200,6 +196,35 @@ async def test_non_idempotent_write_is_not_resent_after_an_ambiguous_failure(
     s.replies = [spotify_error(503, "busy"), ok({"snapshot_id": "s"}, 201)]
     resp = await pipeline(session, base).request("POST", "/items", endpoint="add", json_body={"uris": ["a"]})
     assert resp.status == 201 and len(s.seen) == 3
+
+
+# Bodies a hostile or broken provider may send as JSON: plain json.loads raises RecursionError or a
+# ValueError that is no JSONDecodeError for them, which failed the call with an unexpected error.
+BEYOND_JSON_BOUNDS = {
+    "nested 8000 deep": b"[" * 8000,
+    "nested 200 deep": b'{"id": ' + b"[" * 200 + b"]" * 200 + b"}",
+    "5000-digit number": b"1" * 5000,
+    "5000-digit number in an object": b'{"id": "me", "followers": ' + b"9" * 5000 + b"}",
+    "NaN": b'{"id": "me", "popularity": NaN}',
+}
+
+
+@pytest.mark.parametrize("raw", BEYOND_JSON_BOUNDS.values(), ids=BEYOND_JSON_BOUNDS.keys())
+async def test_a_body_beyond_the_json_bounds_is_text_like_any_body_that_is_not_json(
+    script: tuple[Script, str], session: aiohttp.ClientSession, raw: bytes
+) -> None:
+    s, base = script
+    s.replies = [lambda _r: web.Response(body=raw, content_type="application/json")]
+    resp = await pipeline(session, base).request("GET", "/me", endpoint="me")
+    assert resp.body == raw.decode() and resp.json_object == {}
+
+
+def test_decode_body() -> None:
+    assert decode_body(b"") is None
+    assert decode_body(b'{"id": "me", "n": [1, 2.5]}') == {"id": "me", "n": [1, 2.5]}
+    assert decode_body('{"name": "Sigur Rós"}'.encode("utf-16")) == {"name": "Sigur Rós"}
+    assert decode_body(b"<html>bad gateway</html>") == "<html>bad gateway</html>"
+    assert decode_body(b"\xff{") == "\ufffd{"
 
 
 async def test_dropped_connection(script: tuple[Script, str], session: aiohttp.ClientSession) -> None:

@@ -18,6 +18,7 @@ from aiohttp.test_utils import TestServer
 from redis.asyncio import Redis
 
 from pm_platform.identity import service_credential
+from pm_platform.testing import stand_in_server
 from pm_providers import Providers, ProviderSettings
 from pm_providers.errors import ProviderError, ProviderUnavailable, ReconsentRequired, Unauthorized
 from pm_providers.models import ProviderName
@@ -43,14 +44,8 @@ class FakeAuth:
 @pytest.fixture
 async def auth() -> AsyncIterator[tuple[FakeAuth, str]]:
     fake = FakeAuth()
-    app = web.Application()
-    app.router.add_post("/internal/provider-tokens/{user}/{provider}", fake.handle)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
-    try:
-        yield fake, f"http://127.0.0.1:{server.port}"
-    finally:
-        await server.close()
+    async with stand_in_server(fake.handle, "/internal/provider-tokens/{user}/{provider}", "POST") as url:
+        yield fake, url
 
 
 def _token(value: str) -> web.Response:
@@ -105,6 +100,9 @@ async def test_asks_with_the_service_credential_and_names_a_refused_token_by_its
         (_problem(503, "service-unavailable", "spotify is unavailable"), ProviderUnavailable, True),
         (_problem(403, "forbidden", "invalid service credential"), ProviderError, False),
         (web.Response(status=200, text="not json"), ProviderError, False),
+        # JSON beyond the bounds of pm_platform.http.parse_json is "not json" too, never a RecursionError.
+        (web.Response(status=200, body=b"[" * 8000, content_type="application/json"), ProviderError, False),
+        (web.Response(status=200, body=b"1" * 5000, content_type="application/json"), ProviderError, False),
     ],
 )
 async def test_each_answer_becomes_the_error_its_caller_acts_on(auth, answer, error, retryable):

@@ -29,7 +29,7 @@ from pm_provider_emulator.http import (
     youtube_api,
 )
 from pm_provider_emulator.http.context import EMULATOR, Emulator, RuntimeConfig
-from pm_provider_emulator.http.middleware import provider_middleware
+from pm_provider_emulator.http.middleware import provider_middleware, slow_body_middleware
 from pm_provider_emulator.settings import EmulatorSettings
 from pm_provider_emulator.storage.catalog_files import load_catalogs
 from pm_provider_emulator.storage.state import PROVIDERS, Store
@@ -113,7 +113,10 @@ def init_app(
     )
     apply_fault_settings(e)
     seed_state(e)
-    app = web.Application(middlewares=[provider_middleware], client_max_size=16 * 1024 * 1024)
+    # client_max_size bounds every body read (common.read_body; 413 beyond), forms included.
+    app = web.Application(
+        middlewares=[slow_body_middleware, provider_middleware], client_max_size=16 * 1024 * 1024
+    )
     app[EMULATOR] = e
     app.router.add_routes(health.routes() + admin.routes())
     for module in (

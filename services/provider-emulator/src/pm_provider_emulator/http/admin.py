@@ -281,7 +281,10 @@ async def revoke_access(request: web.Request) -> web.Response:
     if isinstance(found, web.Response):
         return found
     e, u = found
-    spec = await _model(request, RevokeSpec)
+    try:
+        spec = await _model(request, RevokeSpec)
+    except ValidationError as err:
+        return bad(str(err))
     return json_response({"revoked": e.store.revoke_access(u.provider, spec.client_id, u.id)})
 
 

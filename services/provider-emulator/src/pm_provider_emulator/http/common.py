@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from typing import Any
+import math
+from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import web
@@ -83,15 +85,75 @@ def json_response(
     return resp
 
 
+# Request bodies. The emulator imports no project package (its image carries only itself), so these are
+# its own bounds, not pm_platform's reader: the size is aiohttp's client_max_size (app.py), checked by
+# request.read() as the body arrives (413).
+BODY_TIMEOUT_S = 30.0  # the whole body, from the moment a handler starts reading it
+# Far deeper than any body the emulated APIs take (a handful of levels), far below Python's recursion
+# limit, which json.loads, str() or pydantic would hit on a hostile body (a 500).
+JSON_MAX_DEPTH = 64
+
+
+class SlowBody(Exception):
+    """The request body did not arrive within BODY_TIMEOUT_S (middleware.py answers 408 and closes)."""
+
+
+async def read_body(request: web.Request) -> bytes:
+    """The whole request body: 413 past the app's client_max_size, :class:`SlowBody` past
+    BODY_TIMEOUT_S. Read once; later calls return the same bytes."""
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT_S):
+            return await request.read()
+    except TimeoutError:
+        raise SlowBody(f"the body did not arrive within {BODY_TIMEOUT_S:g} s") from None
+
+
+def parse_json(raw: bytes) -> Any:
+    """``raw`` parsed as JSON; ValueError when it is not JSON, nests deeper than JSON_MAX_DEPTH, or holds
+    NaN, Infinity or a number beyond a double's range. Python itself refuses integers of more than 4300
+    digits (ValueError, by default), so no number is costly to convert."""
+    try:
+        value = json.loads(raw, parse_float=_finite_float, parse_constant=_not_a_number)
+    except RecursionError:
+        raise ValueError(f"nested more than {JSON_MAX_DEPTH} levels deep") from None
+    if _nests_deeper_than(value, JSON_MAX_DEPTH):
+        raise ValueError(f"nested more than {JSON_MAX_DEPTH} levels deep")
+    return value
+
+
+def _nests_deeper_than(value: Any, max_depth: int) -> bool:
+    # A stack of its own: recursion is what deep nesting breaks.
+    pending: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while pending:
+        node, depth = pending.pop()
+        if depth > max_depth:
+            return True
+        children = node.values() if isinstance(node, dict) else node
+        pending.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {token[:20]} is out of range")
+    return value
+
+
+def _not_a_number(token: str) -> NoReturn:
+    raise ValueError(f"{token} is not a JSON number")
+
+
 async def read_json(request: web.Request) -> Any:
-    """The JSON body, or ``None`` when absent or not JSON."""
+    """The JSON body, or ``None`` when absent or not JSON (beyond :func:`parse_json`'s bounds included):
+    each handler answers that as its provider answers a body it cannot read."""
     if not request.body_exists:
         return None
-    raw = await request.read()
+    raw = await read_body(request)
     if not raw.strip():
         return None
     try:
-        return json.loads(raw)
+        return parse_json(raw)
     except ValueError:
         return None
 
@@ -100,7 +162,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
     """Form fields of a urlencoded body (whatever the Content-Type header says), last value wins."""
     if not request.body_exists:
         return {}
-    raw = (await request.read()).decode("utf-8", "replace")
+    raw = (await read_body(request)).decode("utf-8", "replace")
     return dict(parse_qsl(raw, keep_blank_values=True))
 
 

@@ -2,6 +2,7 @@
 
 Order: count the call, apply the injected fault (latency, dropped connection, 5xx, 429 storm),
 then the provider's own rate limit or quota, then the handler. Admin and health paths pass through.
+Outside of all that, a request body too slow to arrive is answered 408 (``slow_body_middleware``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pm_provider_emulator.http import errors
 from pm_provider_emulator.http.common import (
     API_HOSTS,
     HOST_PROVIDER,
+    SlowBody,
     bearer,
     emu,
     json_response,
@@ -122,3 +124,23 @@ async def provider_middleware(request: web.Request, handler: Handler) -> web.Str
     for k, v in headers.items():
         response.headers[k] = v
     return response
+
+
+@web.middleware
+async def slow_body_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A body that did not arrive within BODY_TIMEOUT_S (common.read_body): 408 as the providers' front
+    ends answer it, then the connection closed at once (aiohttp would otherwise go on reading the rest
+    of the body, up to 10 s, before closing)."""
+    try:
+        return await handler(request)
+    except SlowBody as slow:
+        response = web.Response(status=408, text=f"{slow}\n")
+        response.force_close()
+        try:
+            await response.prepare(request)
+            await response.write_eof()
+        except ConnectionError:
+            pass  # the client is gone already
+        finally:
+            request.protocol.force_close()
+        return response

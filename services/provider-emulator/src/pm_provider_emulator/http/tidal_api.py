@@ -24,7 +24,7 @@ from pm_provider_emulator.domain.oauth import AccessToken
 from pm_provider_emulator.domain.pagination import parse_tidal_cursor, tidal_cursor
 from pm_provider_emulator.domain.search import parse_field_query
 from pm_provider_emulator.http import errors
-from pm_provider_emulator.http.common import emu, iso, iso_duration, json_response, read_json
+from pm_provider_emulator.http.common import emu, iso, iso_duration, json_response, read_body, read_json
 from pm_provider_emulator.http.context import Emulator
 from pm_provider_emulator.storage.state import Entry, IdempotentResult, Playlist, User
 
@@ -119,7 +119,7 @@ async def idempotent(ctx: Ctx, fn: Handler) -> web.Response:
         ctx.token.client_id + ":" + (ctx.user.id if ctx.user else ""),
         ctx.request.headers["Idempotency-Key"],
     )
-    raw = await ctx.request.read()
+    raw = await read_body(ctx.request)
     fingerprint = hashlib.sha256(f"{ctx.request.method} {ctx.request.path_qs}\n".encode() + raw).hexdigest()
     now = ctx.e.clock.now()
     prior = ctx.e.store.idempotency.get(key)

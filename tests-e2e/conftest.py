@@ -62,21 +62,62 @@ def register_user(gateway_url: str):
     return factory
 
 
-# The emulator's consent page can sign in as a new empty account: one provider account links to one
-# user only (docs/security.md, "Linking rule"), and the stack's database outlives the tests.
-NEW_PROVIDER_ACCOUNT = "new"
+# ---- provider linking through the emulator ------------------------------------------------------------
+# One provider account links to one user only (docs/security.md, "Linking rule"), and auth's links in
+# PostgreSQL outlive the emulator's accounts, which live in its memory: the ids it hands out itself
+# ("a new empty user" on its consent page) start again whenever it restarts. So each consent signs in
+# as an account created for it through the emulator's admin API, under an id no run has used.
+
+
+async def new_emulator_account(
+    session: aiohttp.ClientSession, consent_url: str, provider: str = "spotify"
+) -> str:
+    """A new, empty account at the emulated provider whose consent page is ``consent_url``."""
+    parts = urlsplit(consent_url)
+    account = f"e2e{uuid.uuid4().hex}"
+    async with session.post(
+        f"{parts.scheme}://{parts.netloc}/_admin/users", json={"provider": provider, "user_id": account}
+    ) as r:
+        assert r.status in (200, 201), await r.text()
+    return account
 
 
 @pytest.fixture
-def link_spotify():
+def consent():
+    """``await consent(browser, authorization_url, ip[, account])`` → the callback URL the emulated
+    provider sends the browser to, not yet opened: open the attempt's start URL (auth binds this browser
+    with a cookie and redirects to the provider), approve there as ``account`` (an emulator account id;
+    by default a new one, see above)."""
+
+    async def approve(
+        browser: aiohttp.ClientSession, authorization_url: str, ip: str, account: str | None = None
+    ) -> str:
+        async with browser.get(
+            authorization_url, headers={"X-Forwarded-For": ip}, allow_redirects=False
+        ) as r:
+            assert r.status == 302, await r.text()
+            provider_url = r.headers["Location"]
+        async with browser.get(provider_url) as page:
+            assert page.status == 200, await page.text()
+        if account is None:
+            account = await new_emulator_account(browser, provider_url)
+        form = {"emulator_decision": "approve", "emulator_user": account}
+        async with browser.post(provider_url, data=form, allow_redirects=False) as r:
+            assert r.status in (302, 303), await r.text()
+            return r.headers["Location"]
+
+    return approve
+
+
+@pytest.fixture
+def link_spotify(consent):
     """``await link_spotify(browser, gateway_url, user[, account])`` (a session whose cookie jar accepts the
-    gateway's cookies: ``aiohttp.CookieJar(unsafe=True)`` for an IP-address host): the web flow of linking Spotify, through the
-    gateway and the emulator: authorize → the start URL (binds this browser) → the provider's consent
-    page (consenting as ``account``, the emulator's demo user by default) → callback through the
-    gateway → return_to with status=succeeded."""
+    gateway's cookies: ``aiohttp.CookieJar(unsafe=True)`` for an IP-address host): the web flow of
+    linking Spotify, through the gateway and the emulator: authorize → ``consent`` (as ``account``, a new
+    emulator account by default) → callback through the gateway → return_to with status=succeeded."""
 
     async def link(
-        session: aiohttp.ClientSession, gateway_url: str, user: dict, account: str = NEW_PROVIDER_ACCOUNT
+        session: aiohttp.ClientSession, gateway_url: str, user: dict, account: str | None = None
     ) -> None:
         bearer = {"Authorization": f"Bearer {user['access_token']}", "X-Forwarded-For": user["ip"]}
         async with session.post(
@@ -86,17 +127,7 @@ def link_spotify():
         ) as r:
             assert r.status == 200, await r.text()
             started = await r.json()
-        async with session.get(
-            started["authorization_url"], headers={"X-Forwarded-For": user["ip"]}, allow_redirects=False
-        ) as opened:
-            assert opened.status == 302, await opened.text()
-            url = opened.headers["Location"]
-        async with session.get(url) as page:
-            assert page.status == 200, await page.text()
-        form = {"emulator_user": account, "emulator_decision": "approve"}
-        async with session.post(url, data=form, allow_redirects=False) as consent:
-            assert consent.status == 302, await consent.text()
-            callback = consent.headers["Location"]
+        callback = await consent(session, started["authorization_url"], user["ip"], account)
         assert callback.startswith(f"{gateway_url}/api/v1/auth/spotify/callback?")
         async with session.get(
             callback, headers={"X-Forwarded-For": user["ip"]}, allow_redirects=False

@@ -53,8 +53,6 @@ RECORD = Path(os.environ.get("PM_API_RECORD", ROOT / ".state" / "api-coverage.js
 DOCUMENT = ROOT / "proto" / "openapi.yaml"
 BENCH_USERS = 8
 RETURN_TO = "http://localhost:3000/accounts"  # an allowed origin of the native stack (CORS_ORIGINS)
-# A new emulator account at each consent: one provider account links to one user only.
-NEW_PROVIDER_ACCOUNT = "new"
 JOB_SERVICE, JOB_SCHEMA, JOB_KIND = "provider-sync", "provider_sync", "schemathesis.seed"
 SEEDED_JOBS = 3
 TERMINAL = {"succeeded", "failed", "cancelled"}
@@ -151,6 +149,20 @@ class Consented:
     cookies: dict[str, str]
 
 
+def _new_emulator_account(consent_url: str) -> str:
+    """A new, empty Spotify account at the emulator (as tests-e2e/conftest.py's): one provider account
+    links to one user only, and the emulator's own ids start again when it restarts, auth's links do not."""
+    parts = urlsplit(consent_url)
+    account = _unique("e2e")
+    _call(
+        "POST",
+        f"{parts.scheme}://{parts.netloc}/_admin/users",
+        json={"provider": "spotify", "user_id": account},
+        expect=(200, 201),
+    )
+    return account
+
+
 def _consent(token: str) -> Consented:
     """conftest's link_spotify up to the callback: authorize (redirect flow) → the start URL (binds this
     browser: the cookie) → the emulator's consent page → approve → the callback URL, not yet opened."""
@@ -160,7 +172,7 @@ def _consent(token: str) -> Consented:
     cookie.load(started.headers["Set-Cookie"])
     consent_url = started.headers["Location"]
     _call("GET", consent_url)
-    form = {"emulator_user": NEW_PROVIDER_ACCOUNT, "emulator_decision": "approve"}
+    form = {"emulator_user": _new_emulator_account(consent_url), "emulator_decision": "approve"}
     callback = urlsplit(_call("POST", consent_url, data=form, expect=302).headers["Location"])
     if not callback.path.endswith("/api/v1/auth/spotify/callback"):
         raise FixtureError(f"the emulator sent the browser to {callback.geturl()}")

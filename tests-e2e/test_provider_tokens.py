@@ -49,8 +49,15 @@ async def test_provider_calls_with_tokens_only_auth_refreshes(
 ):
     user = await register_user()
     # A Spotify account of its own: revoking its app access below must not touch the demo user's tokens.
+    # Under an id of its own: the emulator's own ids start again when it restarts, auth's links do not.
     created = await emulator.admin(
-        "POST", "/users", {"provider": "spotify", "library": {"playlists": [{"name": "Mine", "size": 30}]}}
+        "POST",
+        "/users",
+        {
+            "provider": "spotify",
+            "user_id": f"e2e{uuid.uuid4().hex}",
+            "library": {"playlists": [{"name": "Mine", "size": 30}]},
+        },
     )
     account = created["user"]["id"]
     # A browser: keeps the start URL's binding cookie (for a host that is an IP address, too).

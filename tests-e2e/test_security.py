@@ -360,24 +360,6 @@ def _browser() -> aiohttp.ClientSession:
     return aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
 
-async def _consent(
-    browser: aiohttp.ClientSession, authorization_url: str, ip: str, account: str = "new"
-) -> str:
-    """Open the attempt's start URL (auth binds this browser with a cookie and redirects to the
-    provider), approve at the emulated provider as ``account`` (an emulator user id, or a new one);
-    returns the callback URL it redirects the browser to."""
-    async with browser.get(authorization_url, headers={"X-Forwarded-For": ip}, allow_redirects=False) as r:
-        assert r.status == 302, await r.text()
-        provider_url = r.headers["Location"]
-    async with browser.post(
-        provider_url,
-        data={"emulator_decision": "approve", "emulator_user": account},
-        allow_redirects=False,
-    ) as r:
-        assert r.status in (302, 303), await r.text()
-        return r.headers["Location"]
-
-
 async def _callback(
     browser: aiohttp.ClientSession, gateway_url: str, callback_url: str, ip: str
 ) -> aiohttp.ClientResponse:
@@ -401,10 +383,10 @@ async def _attempt(gateway_url: str, user: dict, attempt_id: str) -> dict:
         return await r.json()
 
 
-async def test_oauth_state_is_single_use(gateway_url, user):
+async def test_oauth_state_is_single_use(gateway_url, user, consent):
     attempt = await _authorize(gateway_url, user)
     async with _browser() as browser:
-        callback = await _consent(browser, attempt["authorization_url"], user["ip"])
+        callback = await consent(browser, attempt["authorization_url"], user["ip"])
         first = await _callback(browser, gateway_url, callback, user["ip"])
         assert first.status < 400, first.status
         assert (await _attempt(gateway_url, user, attempt["attempt_id"]))["status"] == "succeeded"
@@ -416,11 +398,11 @@ async def test_oauth_state_is_single_use(gateway_url, user):
         assert forged.status == 400
 
 
-async def test_oauth_callback_needs_the_browser_that_started(gateway_url, user):
+async def test_oauth_callback_needs_the_browser_that_started(gateway_url, user, consent):
     """Account-linking CSRF: the consent done in another browser (no binding cookie) links nothing."""
     attempt = await _authorize(gateway_url, user)
     async with _browser() as initiator, _browser() as victim:
-        callback = await _consent(initiator, attempt["authorization_url"], user["ip"])
+        callback = await consent(initiator, attempt["authorization_url"], user["ip"])
         stolen = await _callback(victim, gateway_url, callback, user["ip"])
         assert stolen.status == 400
         assert (await _attempt(gateway_url, user, attempt["attempt_id"]))["status"] == "pending"
@@ -433,10 +415,10 @@ async def test_oauth_callback_needs_the_browser_that_started(gateway_url, user):
         assert done.status < 400, done.status
 
 
-async def test_oauth_state_expires(gateway_url, stack: Stack, user):
+async def test_oauth_state_expires(gateway_url, stack: Stack, user, consent):
     attempt = await _authorize(gateway_url, user)
     browser = _browser()
-    callback = await _consent(browser, attempt["authorization_url"], user["ip"])
+    callback = await consent(browser, attempt["authorization_url"], user["ip"])
     # Ten minutes pass (for this attempt only): the one write to auth's schema in this module.
     conn = await asyncpg.connect(stack.database_url(stack.spec("auth")))
     try:
@@ -453,15 +435,15 @@ async def test_oauth_state_expires(gateway_url, stack: Stack, user):
     assert (await _attempt(gateway_url, user, attempt["attempt_id"]))["status"] == "expired"
 
 
-async def test_pkce_mismatch_fails_the_link(gateway_url, user):
+async def test_pkce_mismatch_fails_the_link(gateway_url, user, consent):
     # The code of attempt A presented with the state of attempt B: auth redeems it with B's PKCE
     # verifier, which does not match A's challenge, so the provider refuses and B fails.
     a = await _authorize(gateway_url, user)
     b = await _authorize(gateway_url, user)
     async with _browser() as browser:
-        callback_a = await _consent(browser, a["authorization_url"], user["ip"])
+        callback_a = await consent(browser, a["authorization_url"], user["ip"])
         code = urlsplit(callback_a).query.split("code=")[1].split("&")[0]
-        callback_b = await _consent(browser, b["authorization_url"], user["ip"])
+        callback_b = await consent(browser, b["authorization_url"], user["ip"])
         parts = urlsplit(callback_b)
         state_b = parts.query.split("state=")[1].split("&")[0]
         await _callback(
@@ -474,12 +456,12 @@ async def test_pkce_mismatch_fails_the_link(gateway_url, user):
     assert status["status"] == "failed", status
 
 
-async def test_a_malformed_callback_fails_the_attempt(gateway_url, user):
+async def test_a_malformed_callback_fails_the_attempt(gateway_url, user, consent):
     """A NUL byte in the callback's ``error`` (PostgreSQL refuses it in text): a clear failure of the
     attempt, never a 500 that leaves it pending with its state spent."""
     attempt = await _authorize(gateway_url, user)
     async with _browser() as browser:
-        callback = await _consent(browser, attempt["authorization_url"], user["ip"])
+        callback = await consent(browser, attempt["authorization_url"], user["ip"])
         parts = urlsplit(callback)
         state = parse_qs(parts.query)["state"][0]
         hostile = f"{parts.path}?error=access%00denied&error_description=%00&state={state}"
@@ -489,18 +471,18 @@ async def test_a_malformed_callback_fails_the_attempt(gateway_url, user):
     assert (status["status"], status.get("error")) == ("failed", "invalid_callback"), status
 
 
-async def test_a_provider_account_links_to_one_user(gateway_url, user, register_user):
+async def test_a_provider_account_links_to_one_user(gateway_url, user, register_user, consent):
     """The Linking rule: the provider account another user linked cannot be linked again; the attempt
     fails with a reason the app can explain, and the second user has no link."""
     first = await _authorize(gateway_url, user)
     async with _browser() as browser:
-        callback = await _consent(browser, first["authorization_url"], user["ip"])
+        callback = await consent(browser, first["authorization_url"], user["ip"])
         assert (await _callback(browser, gateway_url, callback, user["ip"])).status < 400
     [link] = (await _json(gateway_url, "/api/v1/providers", user))["links"]
     other = await register_user()
     second = await _authorize(gateway_url, other)
     async with _browser() as browser:
-        callback = await _consent(
+        callback = await consent(
             browser, second["authorization_url"], other["ip"], account=link["account_id"]
         )
         await _callback(browser, gateway_url, callback, other["ip"])

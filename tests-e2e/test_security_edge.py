@@ -13,12 +13,14 @@ preflights from foreign origins). Raw sockets where an HTTP client would refuse 
 import ipaddress
 import json
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
 
+from pm_contracts.services import service_names
 from pm_devstack.stack import Stack
 from pm_platform.testing import raw_exchange, simulated_client_ip
 
@@ -28,7 +30,7 @@ LOOPBACK = "127.0.0.1"
 ANSWER_WAIT_S = 60
 
 
-async def _exchange(port: int, request: bytes, trickle: bytes = b"") -> tuple[bytes, bool]:
+async def _exchange(port: int, request: bytes, trickle: bytes = b"") -> tuple[bytes, str]:
     """Send ``request`` to the port on loopback, then ``trickle`` one byte a second; returns what the
     server answered and whether it closed the connection (within ANSWER_WAIT_S)."""
     sends = [(1.0, bytes([byte])) for byte in trickle]
@@ -161,6 +163,30 @@ async def test_the_client_is_the_rightmost_address_no_trusted_proxy_added(gatewa
     assert len(statuses) <= 6  # 5 per minute per address
 
 
+async def test_a_client_address_claimed_to_auth_directly_is_not_believed(
+    gateway_url, stack: Stack, register_user
+):
+    """Only the gateway's sealed X-PM-Client-IP names the client to auth: a bare or forged one sent to
+    auth's own port leaves the session recorded (and throttled) under the caller's TCP peer."""
+    user = await register_user()
+    auth_url = stack.service_env("auth")["AUTH_URL"]
+    claims = ["203.0.113.9", f"203.0.113.9 {int(time.time())} {'0' * 32}"]
+    async with aiohttp.ClientSession() as session:
+        for claim in claims:
+            async with session.post(
+                f"{auth_url}/api/v1/auth/login",
+                json={"email": user["email"], "password": user["password"], "device_name": "direct"},
+                headers={"X-PM-Client-IP": claim},
+            ) as r:
+                assert r.status == 200, await r.text()
+                token = (await r.json())["access_token"]
+            async with session.get(
+                f"{gateway_url}/api/v1/sessions", headers={"Authorization": f"Bearer {token}"}
+            ) as r:
+                [current] = [s for s in (await r.json())["sessions"] if s["current"]]
+            assert current["ip"] == LOOPBACK, claim
+
+
 # ---- request bodies: one JSON reader with bounds -----------------------------------------------------
 
 HOSTILE_JSON = {
@@ -224,6 +250,18 @@ async def test_malformed_http_is_one_problem_that_echoes_nothing(gateway_url, na
     assert headers["server"] == "playlist-manager"  # not aiohttp's name and version
     assert headers["x-content-type-options"] == "nosniff"
     assert json.loads(body)["type"].endswith("/bad-request")
+    assert b"SMUGGLED" not in answer and b"aiohttp" not in answer.lower(), answer
+
+
+@pytest.mark.parametrize("service", list(service_names()))
+async def test_every_service_reached_directly_answers_malformed_http_alike(stack: Stack, service):
+    """Behind the gateway too: the chassis answers what aiohttp's parser refuses, naming no software."""
+    answer, closed = await _exchange(stack.spec(service).port, MALFORMED["bare CR in a header"])
+    assert closed, answer
+    [(status, headers, body)] = _answers(answer)
+    assert (status, headers["content-type"]) == (400, "application/problem+json"), answer
+    assert headers["server"] == "playlist-manager"
+    assert json.loads(body)["correlation_id"] == headers["x-correlation-id"]
     assert b"SMUGGLED" not in answer and b"aiohttp" not in answer.lower(), answer
 
 

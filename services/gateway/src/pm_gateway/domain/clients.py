@@ -113,6 +113,11 @@ def _last_hops(lines: Sequence[str]) -> list[str]:
     return hops[::-1]
 
 
+# Headers up to this size are remembered with the answer (a client sends the same ones request after
+# request); longer ones are worked out each time, so that the memo's size does not depend on clients.
+_MEMO_MAX_CHARS = 256
+
+
 def identify_client(
     peer: str | None,
     forwarded_for: str | Sequence[str] | None,
@@ -124,9 +129,40 @@ def identify_client(
     address of X-Forwarded-For (its lines, in order) that is not itself a trusted proxy, walking left
     only past trusted proxies (addresses further left are the client's own claims and could be forged;
     an unreadable hop stops the walk at the last proxy) and at most MAX_FORWARDED_HOPS far.
-    X-Forwarded-* from an untrusted peer are discarded unread. Upstream gets the hops read and the peer.
+    X-Forwarded-* from an untrusted peer are discarded unread. Upstream gets the hops read and the peer."""
+    line = _one_line(forwarded_for)
+    if line is not None and len(line) <= _MEMO_MAX_CHARS and len(forwarded_proto or "") <= _MEMO_MAX_CHARS:
+        return _identify_remembered(peer, line, forwarded_proto, scheme, trusted)
+    return _identify(peer, forwarded_for, forwarded_proto, scheme, trusted)
 
-    Not memoised on the headers: they are the client's, of any size; parsing one address is (``_parse``)."""
+
+def _one_line(forwarded_for: str | Sequence[str] | None) -> str | None:
+    """X-Forwarded-For as one string when it came as one line ("" when absent), else None."""
+    if forwarded_for is None or isinstance(forwarded_for, str):
+        return forwarded_for or ""
+    if len(forwarded_for) <= 1:
+        return forwarded_for[0] if forwarded_for else ""
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _identify_remembered(
+    peer: str | None,
+    forwarded_for: str | None,
+    forwarded_proto: str | None,
+    scheme: str,
+    trusted: TrustedProxies,
+) -> Client:
+    return _identify(peer, forwarded_for, forwarded_proto, scheme, trusted)
+
+
+def _identify(
+    peer: str | None,
+    forwarded_for: str | Sequence[str] | None,
+    forwarded_proto: str | None,
+    scheme: str,
+    trusted: TrustedProxies,
+) -> Client:
     peer_ip = _parse(peer or "")
     if peer_ip is None:
         return Client(peer or _UNREADABLE, peer or _UNREADABLE, scheme)

@@ -181,8 +181,10 @@ async def test_a_client_address_claimed_to_auth_directly_is_not_believed(
                 assert r.status == 200, await r.text()
                 token = (await r.json())["access_token"]
             async with session.get(
-                f"{gateway_url}/api/v1/sessions", headers={"Authorization": f"Bearer {token}"}
+                f"{gateway_url}/api/v1/sessions",
+                headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": user["ip"]},
             ) as r:
+                assert r.status == 200, await r.text()
                 [current] = [s for s in (await r.json())["sessions"] if s["current"]]
             assert current["ip"] == LOOPBACK, claim
 

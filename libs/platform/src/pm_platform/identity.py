@@ -41,6 +41,8 @@ _ISSUER = "pm-gateway"
 _AUDIENCE = "pm-internal"
 _LIFETIME_S = 60
 _LEEWAY_S = 5
+# How long a sealed client address (X-PM-Client-IP) is believed: a replay's window.
+_SEALED_IP_LIFETIME_S = 60
 # Verified assertions remembered until they expire; the gateway reuses one per session for 30 s, so a
 # busy service pays the Ed25519 verification about once per session per 30 s.
 _VERIFIED_CACHE_SIZE = 10_000
@@ -153,7 +155,7 @@ def require_identity(request: web.Request, verifier: IdentityVerifier) -> Identi
 @functools.lru_cache(maxsize=16)
 def _derive(service_token: str, purpose: str) -> bytes:
     # A key per purpose, so the credential on the wire is never SERVICE_TOKEN itself. Remembered: the
-    # gateway seals every request it forwards, with the one token it has (two while it is rotated).
+    # gateway seals every request it forwards, with the one token it has.
     return hmac.new(service_token.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
@@ -203,13 +205,15 @@ def open_client_ip(value: str | None, service_token: str, now: float | None = No
     if len(parts) != 3:
         return None
     ip, issued_text, mac = parts
-    if not issued_text.isdigit() or len(issued_text) > 12 or "%" in ip:
+    # Canonical digits only ("0…" would be a second spelling of one seal), and "%": an IPv6 zone.
+    if not issued_text.isdigit() or issued_text != str(int(issued_text)) or "%" in ip:
+        return None
+    # Fresh first (the time is no secret): a stale or invented value costs no HMAC.
+    age = (now if now is not None else time.time()) - int(issued_text)
+    if not -_LEEWAY_S <= age <= _SEALED_IP_LIFETIME_S + _LEEWAY_S:
         return None
     expected = _client_ip_mac(service_token, ip, int(issued_text))
     if not hmac.compare_digest(mac.encode(), expected.encode()):
-        return None
-    age = (now if now is not None else time.time()) - int(issued_text)
-    if not -_LEEWAY_S <= age <= _LIFETIME_S + _LEEWAY_S:
         return None
     try:
         return str(ipaddress.ip_address(ip))

@@ -78,7 +78,10 @@ def refusal_response(
     response.headers[CORRELATION_HEADER] = correlation_id
     response.headers[hdrs.SERVER] = SERVER_NAME
     for decorate in decorations:
-        decorate(response)
+        try:
+            decorate(response)
+        except Exception:  # noqa: BLE001 - better the answer without a service's headers than none
+            logger.exception("adding the service's headers to a refusal failed; answered without them")
     response.force_close()
     return response
 

@@ -260,3 +260,10 @@ def test_a_malformed_client_ip_value_does_not_open(value):
 )
 def test_only_an_ip_address_opens_even_when_sealed(ip):
     assert open_client_ip(seal_client_ip(ip, TOKEN, now=NOW), TOKEN, now=NOW) is None
+
+
+def test_a_seal_has_one_spelling():
+    """Leading zeros on the time would be a second value for one seal (and another memo entry)."""
+    ip, issued, mac = seal_client_ip("198.51.100.7", TOKEN, now=NOW).split(" ")
+    assert open_client_ip(f"{ip} {issued} {mac}", TOKEN, now=NOW) == "198.51.100.7"
+    assert open_client_ip(f"{ip} 0{issued} {mac}", TOKEN, now=NOW) is None

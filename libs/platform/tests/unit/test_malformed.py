@@ -149,6 +149,23 @@ async def test_a_service_adds_its_own_headers_to_those_answers(aiohttp_server) -
     assert headers["server"] == "overridden"  # the service's headers come last
 
 
+async def test_a_failing_decoration_still_leaves_an_answer(aiohttp_server) -> None:
+    """A service's header code that raises must not turn a 400 into a silently closed connection."""
+
+    def broken(response: web.StreamResponse) -> None:
+        raise RuntimeError("a bug in a service's headers")
+
+    app = web.Application()
+    answer_malformed_requests(app, broken)
+    answer_malformed_requests(app, lambda response: response.headers.update({"X-Frame-Options": "DENY"}))
+    server = await aiohttp_server(app)
+    answer, _ = await raw_exchange(server.port, BARE_CR, host=server.host, wait_s=WAIT_S)
+    status, headers, _ = parse(answer)
+    assert status == 400
+    assert headers["content-type"] == PROBLEM_CONTENT_TYPE
+    assert headers["x-frame-options"] == "DENY"  # the other decorations still apply
+
+
 async def test_headers_cannot_be_added_once_the_app_has_started(aiohttp_server) -> None:
     app = web.Application()
     await aiohttp_server(app)

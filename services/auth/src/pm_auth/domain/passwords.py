@@ -26,6 +26,7 @@ from typing import Any
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from zxcvbn import zxcvbn
+from zxcvbn.matching import L33T_TABLE
 
 MIN_LENGTH = 10
 MAX_LENGTH = 256
@@ -35,12 +36,18 @@ MAX_LENGTH = 256
 # does. With argon2id at tens of milliseconds a guess that is centuries of one core offline, and out of
 # reach online (per-account throttling, usecases/throttle.py).
 MIN_GUESSES_LOG10 = 10.0
-# zxcvbn's cost grows with the square of the length, and many times over with the l33t characters in
-# it (seconds for 64 characters such as "1|7@4$(…"). Up to _WHOLE_LENGTH characters (most passwords
-# people make up) a password is estimated whole; a longer one piece by piece: its guesses are the
-# product of its distinct pieces' once every run of one part repeated is that part once, of at most
-# _MAX_PIECES pieces, enough to reach the bar. Tens of milliseconds at worst (bench/password_policy.py).
-_WHOLE_LENGTH = 16
+# zxcvbn's cost grows with the square of the length, and many times over with the kinds of characters its
+# l33t matcher substitutes ("1|7@4$(…": seconds for 64 of them, which anyone could send to register).
+# So a password is estimated whole, as zxcvbn would, on its first _WHOLE_LENGTH characters, once every
+# run of one part repeated is that part once (what follows the 32nd character does not make a weak
+# start strong; a strong start is strong). Only a password longer than _SHORT_LENGTH with more than
+# _MAX_L33T_KINDS kinds of those characters (close to random by construction) is estimated in pieces of
+# _PIECE_LENGTH, whose guesses multiply, at most _MAX_PIECES of them. A tenth of a second at worst,
+# under one Argon2id hash (bench/password_policy.py).
+_WHOLE_LENGTH = 32
+_SHORT_LENGTH = 16
+_MAX_L33T_KINDS = 8
+_L33T_CHARACTERS = frozenset(c for substitutes in L33T_TABLE.values() for c in substitutes)
 _PIECE_LENGTH = 12
 _MAX_PIECES = 6
 _REPEATED = re.compile(r"(.+?)\1+", re.DOTALL)
@@ -128,31 +135,34 @@ def _collapse_repeats(password: str) -> str:
     )
 
 
-def _weaknesses(password: str, user_inputs: list[str]) -> set[str] | None:
-    """None when ``password`` is hard enough to guess; else what makes it easy (possibly nothing named).
+def _pieces(password: str) -> list[str]:
+    """What zxcvbn is asked about (see _WHOLE_LENGTH): the password's start, whole, or its distinct pieces
+    (a short last piece joined to the one before: on its own it would look like a fresh random string)."""
+    if len(password) <= _SHORT_LENGTH or len(set(password) & _L33T_CHARACTERS) <= _MAX_L33T_KINDS:
+        return [password[:_WHOLE_LENGTH]]
+    pieces = [password[i : i + _PIECE_LENGTH] for i in range(0, len(password), _PIECE_LENGTH)]
+    if len(pieces) > 1 and len(pieces[-1]) < _PIECE_LENGTH // 2:
+        pieces[-2:] = [pieces[-2] + pieces[-1]]
+    return list(dict.fromkeys(pieces))[:_MAX_PIECES]
 
-    Up to _WHOLE_LENGTH characters, zxcvbn's estimate of the whole. A longer password, its repeated runs
-    collapsed: the estimates of its distinct pieces multiply (the first _MAX_PIECES: a password is not
-    made strong by its 73rd character).
-    """
+
+def _weaknesses(password: str, user_inputs: list[str]) -> set[str] | None:
+    """None when ``password`` is hard enough to guess; else what makes it easy (possibly nothing named)."""
     found: set[str] = set()
-    whole = len(password) <= _WHOLE_LENGTH
-    if not whole:
-        collapsed = _collapse_repeats(password)
-        if collapsed != password:
-            found.add("repetitive")
-            password = collapsed
-    size = _WHOLE_LENGTH if len(password) <= _WHOLE_LENGTH else _PIECE_LENGTH
-    pieces = [password[i : i + size] for i in range(0, len(password), size)]
+    collapsed = _collapse_repeats(password) if len(password) > _SHORT_LENGTH else password
+    if collapsed != password:
+        found.add("repetitive")
+    pieces = _pieces(collapsed)
+    exact = pieces == [password]  # zxcvbn judges the very password
     guesses_log10 = 0.0
-    for piece in list(dict.fromkeys(pieces))[:_MAX_PIECES]:
+    for piece in pieces:
         result = _estimate(piece, user_inputs)
         guesses_log10 += result["guesses_log10"]
         if guesses_log10 >= MIN_GUESSES_LOG10:
             return None
         sequence = result["sequence"]
         if (
-            whole
+            exact
             and len(sequence) == 1
             and sequence[0]["pattern"] == "dictionary"
             and sequence[0]["dictionary_name"] == "passwords"

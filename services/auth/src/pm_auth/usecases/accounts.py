@@ -91,9 +91,10 @@ def _email(raw: str, field: str = "email") -> str:
         ) from None
 
 
-# Estimating how guessable a password is takes milliseconds of CPU (tens at worst): off the event loop,
-# on a thread of its own, so that a flood of registrations queues there and never delays the hashing
-# of logins (on asyncio's default threads).
+# Estimating how guessable a password is takes milliseconds of CPU (a tenth of a second at worst): off
+# the event loop, on a thread of its own, so that a flood of registrations queues there, not in front of
+# the hashing of logins (asyncio's default threads). It is Python, so it still shares the interpreter's
+# lock with the event loop; its cost is what keeps that small.
 _POLICY_THREAD = ThreadPoolExecutor(max_workers=1, thread_name_prefix="password-policy")
 
 

@@ -130,6 +130,10 @@ def identify_client(
     only past trusted proxies (addresses further left are the client's own claims and could be forged;
     an unreadable hop stops the walk at the last proxy) and at most MAX_FORWARDED_HOPS far.
     X-Forwarded-* from an untrusted peer are discarded unread. Upstream gets the hops read and the peer."""
+    peer_ip = _parse(peer or "")
+    if peer_ip is None or peer_ip not in trusted:
+        # Its X-Forwarded-* play no part: not in the memo's key either, or they could crowd it.
+        return _identify_remembered(peer, "", None, scheme, trusted)
     line = _one_line(forwarded_for)
     if line is not None and len(line) <= _MEMO_MAX_CHARS and len(forwarded_proto or "") <= _MEMO_MAX_CHARS:
         return _identify_remembered(peer, line, forwarded_proto, scheme, trusted)

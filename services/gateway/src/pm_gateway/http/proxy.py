@@ -58,7 +58,7 @@ async def proxy(request: web.Request) -> web.StreamResponse:
     headers = upstream_request_headers(
         request.headers.items(),
         correlation_id=request[CORRELATION_KEY],
-        # An HMAC per request: cheaper than anything that would remember one.
+        # An HMAC (remembered for a client within one second: pm_platform.identity).
         sealed_client_ip=seal_client_ip(client.address, state.settings.service_token.get_secret_value()),
         forwarded_for=client.forwarded_for,
         forwarded_proto=client.forwarded_proto,

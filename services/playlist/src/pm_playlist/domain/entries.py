@@ -1,0 +1,197 @@
+"""A playlist's entries and the edits that change them (pure).
+
+Entries are an ordered list: an entry's position is its index, so positions are always dense (0 … n-1)
+whatever the edit. Each entry has an id of its own, stable across moves, which edits name: two entries
+of one track stay two things to move or remove. An edit is checked whole before anything changes
+(:class:`EditRefused`, a 422 for the caller): an edit that cannot apply changes nothing.
+
+Every edit can be written down (:meth:`to_record`) and read back (:func:`edit_from_record`): the
+version history (domain/history.py) keeps edits, not copies of the list.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+# A playlist's size at most: beyond every provider's own limit (Spotify's 10,000 a playlist) with room
+# for a library collection (liked songs) that has grown large.
+MAX_ENTRIES = 100_000
+# The entries one edit may add, remove or move: a whole provider playlist in one request.
+MAX_ENTRIES_PER_EDIT = 10_000
+
+
+class EditRefused(ValueError):
+    """An edit that cannot apply to the entries as they are; ``code`` names why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    id: uuid.UUID
+    track_id: uuid.UUID
+    added_at: datetime
+    added_by: str | None = None  # a user id, or the provider account that added it
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "track_id": str(self.track_id),
+            "added_at": self.added_at.isoformat(),
+            "added_by": self.added_by,
+        }
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]) -> Entry:
+        return cls(
+            uuid.UUID(record["id"]),
+            uuid.UUID(record["track_id"]),
+            datetime.fromisoformat(record["added_at"]),
+            record.get("added_by"),
+        )
+
+
+Entries = tuple[Entry, ...]
+
+
+def _index(entries: Sequence[Entry]) -> dict[uuid.UUID, int]:
+    return {entry.id: i for i, entry in enumerate(entries)}
+
+
+def _named(entries: Sequence[Entry], ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """The ids an edit names, each once and each present; else EditRefused."""
+    if not ids:
+        raise EditRefused("empty-edit", "the edit names no entry")
+    if len(ids) > MAX_ENTRIES_PER_EDIT:
+        raise EditRefused("edit-too-large", f"one edit may name at most {MAX_ENTRIES_PER_EDIT} entries")
+    named = set(ids)
+    if len(named) != len(ids):
+        raise EditRefused("duplicate-entry", "the edit names an entry twice")
+    missing = named - set(_index(entries))
+    if missing:
+        raise EditRefused("unknown-entry", f"{len(missing)} of the entries named are not in the playlist")
+    return named
+
+
+@dataclass(frozen=True, slots=True)
+class Insert:
+    """New entries, in their order, so that the first ends up at ``position`` (0 … len: at the end)."""
+
+    kind: ClassVar[str] = "insert"
+    position: int
+    entries: Entries
+
+    def apply(self, current: Entries) -> Entries:
+        if not self.entries:
+            raise EditRefused("empty-edit", "nothing to add")
+        if len(self.entries) > MAX_ENTRIES_PER_EDIT:
+            raise EditRefused("edit-too-large", f"one edit may add at most {MAX_ENTRIES_PER_EDIT} entries")
+        if len(current) + len(self.entries) > MAX_ENTRIES:
+            raise EditRefused("playlist-too-large", f"a playlist holds at most {MAX_ENTRIES} entries")
+        if not 0 <= self.position <= len(current):
+            raise EditRefused("position-out-of-range", f"the position must be 0 to {len(current)}")
+        new_ids = {entry.id for entry in self.entries}
+        if len(new_ids) != len(self.entries) or new_ids & set(_index(current)):
+            raise EditRefused("duplicate-entry", "an added entry's id is already used")
+        return current[: self.position] + self.entries + current[self.position :]
+
+    def to_record(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "position": self.position,
+            "entries": [e.to_record() for e in self.entries],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Remove:
+    kind: ClassVar[str] = "remove"
+    entry_ids: tuple[uuid.UUID, ...]
+
+    def apply(self, current: Entries) -> Entries:
+        named = _named(current, self.entry_ids)
+        return tuple(entry for entry in current if entry.id not in named)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "entry_ids": [str(i) for i in self.entry_ids]}
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """The named entries, in their current order, taken out and put back so that the first of them is
+    at ``to`` in the result (0 … len - their number)."""
+
+    kind: ClassVar[str] = "move"
+    entry_ids: tuple[uuid.UUID, ...]
+    to: int
+
+    def apply(self, current: Entries) -> Entries:
+        named = _named(current, self.entry_ids)
+        moving = tuple(entry for entry in current if entry.id in named)
+        rest = tuple(entry for entry in current if entry.id not in named)
+        if not 0 <= self.to <= len(rest):
+            raise EditRefused("position-out-of-range", f"the position must be 0 to {len(rest)}")
+        return rest[: self.to] + moving + rest[self.to :]
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "entry_ids": [str(i) for i in self.entry_ids], "to": self.to}
+
+
+@dataclass(frozen=True, slots=True)
+class Reorder:
+    """Every entry, in a new order (sorting, reordering by an explicit list): ids only, no copies."""
+
+    kind: ClassVar[str] = "reorder"
+    entry_ids: tuple[uuid.UUID, ...]
+
+    def apply(self, current: Entries) -> Entries:
+        index = _index(current)
+        if len(self.entry_ids) != len(current) or set(self.entry_ids) != set(index):
+            raise EditRefused("not-a-reordering", "a new order must name every entry of the playlist once")
+        return tuple(current[index[i]] for i in self.entry_ids)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "entry_ids": [str(i) for i in self.entry_ids]}
+
+
+@dataclass(frozen=True, slots=True)
+class Replace:
+    """The whole list (an import that changed it, a restore): the history keeps a snapshot for it."""
+
+    kind: ClassVar[str] = "replace"
+    entries: Entries
+
+    def apply(self, current: Entries) -> Entries:
+        if len(self.entries) > MAX_ENTRIES:
+            raise EditRefused("playlist-too-large", f"a playlist holds at most {MAX_ENTRIES} entries")
+        if len({entry.id for entry in self.entries}) != len(self.entries):
+            raise EditRefused("duplicate-entry", "an entry id is used twice")
+        return self.entries
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "entries": [e.to_record() for e in self.entries]}
+
+
+Edit = Insert | Remove | Move | Reorder | Replace
+
+
+def edit_from_record(record: Mapping[str, Any]) -> Edit:
+    """The edit :meth:`to_record` wrote (ValueError for anything else)."""
+    kind = record.get("kind")
+    if kind == Insert.kind:
+        return Insert(int(record["position"]), tuple(Entry.from_record(e) for e in record["entries"]))
+    if kind == Remove.kind:
+        return Remove(tuple(uuid.UUID(i) for i in record["entry_ids"]))
+    if kind == Move.kind:
+        return Move(tuple(uuid.UUID(i) for i in record["entry_ids"]), int(record["to"]))
+    if kind == Reorder.kind:
+        return Reorder(tuple(uuid.UUID(i) for i in record["entry_ids"]))
+    if kind == Replace.kind:
+        return Replace(tuple(Entry.from_record(e) for e in record["entries"]))
+    raise ValueError(f"not an edit: {kind!r}")

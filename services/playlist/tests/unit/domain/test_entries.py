@@ -1,0 +1,108 @@
+"""Edits of a playlist's entries: positions stay dense, an edit that cannot apply changes nothing."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from pm_playlist.domain.entries import (
+    MAX_ENTRIES_PER_EDIT,
+    EditRefused,
+    Entry,
+    Insert,
+    Move,
+    Remove,
+    Reorder,
+    Replace,
+    edit_from_record,
+)
+
+AT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+def entries(n: int, start: int = 0) -> tuple[Entry, ...]:
+    return tuple(
+        Entry(uuid.UUID(int=start + i + 1), uuid.UUID(int=1000 + start + i), AT, "u") for i in range(n)
+    )
+
+
+def ids(items) -> list[int]:
+    return [e.id.int for e in items]
+
+
+E = entries(5)  # ids 1..5
+
+
+def test_insert_anywhere_including_the_end():
+    new = entries(2, start=10)  # ids 11, 12
+    assert ids(Insert(0, new).apply(E)) == [11, 12, 1, 2, 3, 4, 5]
+    assert ids(Insert(2, new).apply(E)) == [1, 2, 11, 12, 3, 4, 5]
+    assert ids(Insert(5, new).apply(E)) == [1, 2, 3, 4, 5, 11, 12]
+
+
+def test_remove_and_move_keep_positions_dense():
+    assert ids(Remove((E[1].id, E[3].id)).apply(E)) == [1, 3, 5]
+    # The moved entries keep their order and start at `to` of the result.
+    assert ids(Move((E[3].id, E[0].id), 0).apply(E)) == [1, 4, 2, 3, 5]
+    assert ids(Move((E[0].id,), 4).apply(E)) == [2, 3, 4, 5, 1]
+    assert ids(Move((E[4].id, E[3].id), 1).apply(E)) == [1, 4, 5, 2, 3]
+
+
+def test_reorder_names_every_entry_once():
+    order = tuple(e.id for e in reversed(E))
+    assert ids(Reorder(order).apply(E)) == [5, 4, 3, 2, 1]
+    with pytest.raises(EditRefused) as refused:
+        Reorder(order[:-1]).apply(E)
+    assert refused.value.code == "not-a-reordering"
+    with pytest.raises(EditRefused):
+        Reorder((*order[:-1], order[0])).apply(E)
+
+
+@pytest.mark.parametrize(
+    ("edit", "code"),
+    [
+        (Insert(6, entries(1, start=10)), "position-out-of-range"),
+        (Insert(-1, entries(1, start=10)), "position-out-of-range"),
+        (Insert(0, ()), "empty-edit"),
+        (Insert(0, entries(1)), "duplicate-entry"),  # id 1 is in the playlist already
+        (Move((E[0].id,), 5), "position-out-of-range"),  # past the end: 4 is the last place
+        (Move((E[0].id, E[0].id), 0), "duplicate-entry"),
+        (Move((uuid.UUID(int=99),), 0), "unknown-entry"),  # another playlist's entry, say
+        (Remove(()), "empty-edit"),
+        (Remove((E[0].id, uuid.UUID(int=99))), "unknown-entry"),  # halfway wrong: nothing is removed
+        (Replace((E[0], E[0])), "duplicate-entry"),
+    ],
+)
+def test_an_edit_that_cannot_apply_is_refused_whole(edit, code):
+    with pytest.raises(EditRefused) as refused:
+        edit.apply(E)
+    assert refused.value.code == code
+
+
+def test_absurd_sizes_are_refused():
+    with pytest.raises(EditRefused) as refused:
+        Insert(0, entries(MAX_ENTRIES_PER_EDIT + 1, start=10)).apply(E)
+    assert refused.value.code == "edit-too-large"
+    with pytest.raises(EditRefused) as refused:
+        Remove(tuple(uuid.UUID(int=i) for i in range(MAX_ENTRIES_PER_EDIT + 1))).apply(E)
+    assert refused.value.code == "edit-too-large"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        Insert(1, entries(2, start=10)),
+        Remove((E[2].id,)),
+        Move((E[2].id, E[4].id), 0),
+        Reorder(tuple(e.id for e in reversed(E))),
+        Replace(entries(3, start=20)),
+    ],
+)
+def test_every_edit_is_written_down_and_read_back(edit):
+    assert edit_from_record(edit.to_record()) == edit
+    assert edit_from_record(edit.to_record()).apply(E) == edit.apply(E)
+
+
+def test_a_record_that_is_no_edit_is_refused():
+    with pytest.raises(ValueError, match="not an edit"):
+        edit_from_record({"kind": "drop-table"})

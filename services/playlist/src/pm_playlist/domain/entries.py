@@ -6,7 +6,8 @@ of one track stay two things to move or remove. An edit is checked whole before 
 (:class:`EditRefused`, a 422 for the caller): an edit that cannot apply changes nothing.
 
 Every edit can be written down (:meth:`to_record`) and read back (:func:`edit_from_record`): the
-version history (domain/history.py) keeps edits, not copies of the list.
+version history (domain/history.py) keeps edits, not copies of the list. ``size`` is how many entries an
+edit names: what it costs to keep.
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ class Entry:
     track_id: uuid.UUID
     added_at: datetime
     added_by: str | None = None  # a user id, or the provider account that added it
+
+    def __post_init__(self) -> None:
+        if self.added_at.tzinfo is None:  # naive and aware times cannot be compared (sorting by date)
+            raise ValueError("added_at must carry its time zone")
 
     def to_record(self) -> dict[str, Any]:
         return {
@@ -101,6 +106,10 @@ class Insert:
             raise EditRefused("duplicate-entry", "an added entry's id is already used")
         return current[: self.position] + self.entries + current[self.position :]
 
+    @property
+    def size(self) -> int:
+        return len(self.entries)
+
     def to_record(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -118,14 +127,19 @@ class Remove:
         named = _named(current, self.entry_ids)
         return tuple(entry for entry in current if entry.id not in named)
 
+    @property
+    def size(self) -> int:
+        return len(self.entry_ids)
+
     def to_record(self) -> dict[str, Any]:
         return {"kind": self.kind, "entry_ids": [str(i) for i in self.entry_ids]}
 
 
 @dataclass(frozen=True, slots=True)
 class Move:
-    """The named entries, in their current order, taken out and put back so that the first of them is
-    at ``to`` in the result (0 … len - their number)."""
+    """The named entries taken out and put back together, in the order they had in the playlist (not the
+    order they are named in), so that the first of them is at ``to`` in the result: ``to`` counts the
+    positions of the entries left once they are out (0 … len - their number)."""
 
     kind: ClassVar[str] = "move"
     entry_ids: tuple[uuid.UUID, ...]
@@ -138,6 +152,10 @@ class Move:
         if not 0 <= self.to <= len(rest):
             raise EditRefused("position-out-of-range", f"the position must be 0 to {len(rest)}")
         return rest[: self.to] + moving + rest[self.to :]
+
+    @property
+    def size(self) -> int:
+        return len(self.entry_ids)
 
     def to_record(self) -> dict[str, Any]:
         return {"kind": self.kind, "entry_ids": [str(i) for i in self.entry_ids], "to": self.to}
@@ -156,13 +174,18 @@ class Reorder:
             raise EditRefused("not-a-reordering", "a new order must name every entry of the playlist once")
         return tuple(current[index[i]] for i in self.entry_ids)
 
+    @property
+    def size(self) -> int:
+        return len(self.entry_ids)
+
     def to_record(self) -> dict[str, Any]:
         return {"kind": self.kind, "entry_ids": [str(i) for i in self.entry_ids]}
 
 
 @dataclass(frozen=True, slots=True)
 class Replace:
-    """The whole list (an import that changed it, a restore): the history keeps a snapshot for it."""
+    """The whole list at once (a playlist's first version). Changes to an existing list are better told
+    as the edits between the two (:func:`pm_playlist.domain.history.edits_between`): smaller to keep."""
 
     kind: ClassVar[str] = "replace"
     entries: Entries
@@ -174,16 +197,58 @@ class Replace:
             raise EditRefused("duplicate-entry", "an entry id is used twice")
         return self.entries
 
+    @property
+    def size(self) -> int:
+        return len(self.entries)
+
     def to_record(self) -> dict[str, Any]:
         return {"kind": self.kind, "entries": [e.to_record() for e in self.entries]}
 
 
-Edit = Insert | Remove | Move | Reorder | Replace
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """Several edits as one version: applied in order, all or none (each works on a new tuple, so a
+    refusal halfway leaves the entries as they were)."""
+
+    kind: ClassVar[str] = "batch"
+    edits: tuple[SingleEdit, ...]
+
+    def apply(self, current: Entries) -> Entries:
+        if not self.edits:
+            raise EditRefused("empty-edit", "the batch holds no edit")
+        if self.size > MAX_ENTRIES_PER_EDIT:
+            raise EditRefused("edit-too-large", f"one edit may name at most {MAX_ENTRIES_PER_EDIT} entries")
+        for edit in self.edits:
+            current = edit.apply(current)
+        return current
+
+    @property
+    def size(self) -> int:
+        return sum(edit.size for edit in self.edits)
+
+    def to_record(self) -> dict[str, Any]:
+        return {"kind": self.kind, "edits": [edit.to_record() for edit in self.edits]}
+
+
+SingleEdit = Insert | Remove | Move | Reorder | Replace
+Edit = SingleEdit | Batch
 
 
 def edit_from_record(record: Mapping[str, Any]) -> Edit:
     """The edit :meth:`to_record` wrote (ValueError for anything else)."""
+    try:
+        return _edit_from_record(record)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"not an edit: {exc}") from None
+
+
+def _edit_from_record(record: Mapping[str, Any]) -> Edit:
     kind = record.get("kind")
+    if kind == Batch.kind:
+        edits = tuple(_edit_from_record(edit) for edit in record["edits"])
+        if any(isinstance(edit, Batch) for edit in edits):
+            raise ValueError("not an edit: a batch in a batch")
+        return Batch(edits)  # type: ignore[arg-type]  # checked just above
     if kind == Insert.kind:
         return Insert(int(record["position"]), tuple(Entry.from_record(e) for e in record["entries"]))
     if kind == Remove.kind:

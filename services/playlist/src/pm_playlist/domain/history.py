@@ -1,14 +1,16 @@
 """A playlist's versions, kept compactly, and the difference between two of them (pure).
 
-Every change is a version: version 1 is the playlist as created (or imported), each later one the edit
-that made it from the one before (domain/entries.py). The history keeps the edits, not copies of the
-list, and a full snapshot only where one pays: at every edit that replaces the whole list (an import
-that changed it, a restore) and after SNAPSHOT_EVERY versions without one. So a version is at most
-SNAPSHOT_EVERY - 1 edits away from a snapshot, and a 10,000-entry playlist edited 1,000 times keeps
-about 20 snapshots and 1,000 small edits, not 10 million entries.
+Every change is a version: version 1 is the playlist as created (or first imported), kept whole; each
+later one is the edit that made it from the one before (domain/entries.py). Changes of the whole list
+(a re-import, a restore) are kept as the edits between the two lists (:func:`edits_between`), so what
+the history holds grows with what changed, not with the playlist's size. A full snapshot is kept again
+once the edits since the last one name as many entries as the list holds (replaying them would cost
+more than reading a snapshot), or after SNAPSHOT_EVERY versions: a version is at most SNAPSHOT_EVERY - 1
+edits from its snapshot. A 10,000-entry playlist edited 1,000 times by small edits keeps about 20
+snapshots and 1,000 small edits, not 10 million entries.
 
-Restoring version n is a new version: a ``Replace`` with the entries of version n (the history goes on;
-nothing is rewritten).
+Restoring version n is a new version: the edits from the current list to version n's (nothing is
+rewritten).
 """
 
 from __future__ import annotations
@@ -18,15 +20,20 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pm_playlist.domain.entries import Edit, Entries, Entry, Replace
+from pm_playlist.domain.entries import Batch, Edit, Entries, Entry, Insert, Remove, SingleEdit
 
 SNAPSHOT_EVERY = 50
 
 
-def needs_snapshot(version: int, edit: Edit, last_snapshot: int) -> bool:
-    """Whether version ``version``, made by ``edit``, is kept whole (``last_snapshot``: the newest
-    version kept whole before it; version 1 always is)."""
-    return version == 1 or isinstance(edit, Replace) or version - last_snapshot >= SNAPSHOT_EVERY
+def needs_snapshot(version: int, edit: Edit, since_snapshot: Sequence[Edit], entries: int) -> bool:
+    """Whether version ``version``, made by ``edit``, is kept whole: version 1 always; else when the
+    edits since the last snapshot (``since_snapshot``, before this one) and this one name at least as
+    many entries as the list now holds (``entries``), or make SNAPSHOT_EVERY versions."""
+    if version == 1:
+        return True
+    if len(since_snapshot) + 1 >= SNAPSHOT_EVERY:
+        return True
+    return sum(e.size for e in since_snapshot) + edit.size >= max(entries, 1)
 
 
 def replay(snapshot: Entries, edits: Sequence[Edit]) -> Entries:
@@ -35,6 +42,33 @@ def replay(snapshot: Entries, edits: Sequence[Edit]) -> Entries:
     for edit in edits:
         entries = edit.apply(entries)
     return entries
+
+
+def edits_between(older: Entries, newer: Entries) -> Edit | None:
+    """The edit that turns ``older`` into ``newer``, naming only what changed (None: nothing did).
+
+    Removed and moved entries are taken out, then the added and moved ones put in at their places in
+    ``newer``, left to right, a run of neighbours at a time (each lands where ``newer`` has it, since
+    everything before it is in place by then)."""
+    changes = diff(older, newer)
+    if changes.unchanged:
+        return None
+    moved_ids = {m.entry.id for m in changes.moved}
+    out = tuple(e.id for _, e in changes.removed) + tuple(e.id for e in older if e.id in moved_ids)
+    edits: list[SingleEdit] = [Remove(out)] if out else []
+    going_in = {e.id for _, e in changes.added} | moved_ids
+    run_start, run = 0, list[Entry]()
+    for position, entry in enumerate(newer):
+        if entry.id in going_in:
+            if not run:
+                run_start = position
+            run.append(entry)
+        elif run:
+            edits.append(Insert(run_start, tuple(run)))
+            run = []
+    if run:
+        edits.append(Insert(run_start, tuple(run)))
+    return edits[0] if len(edits) == 1 else Batch(tuple(edits))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +100,7 @@ def diff(older: Entries, newer: Entries) -> Diff:
     added = tuple((i, entry) for i, entry in enumerate(newer) if entry.id not in older_index)
     removed = tuple((i, entry) for i, entry in enumerate(older) if entry.id not in newer_ids)
     kept = [(i, entry) for i, entry in enumerate(newer) if entry.id in older_index]
-    staying = _longest_increasing({entry.id: older_index[entry.id] for _, entry in kept}, kept)
+    staying = _longest_increasing(older_index, kept)
     moved = tuple(Moved(entry, older_index[entry.id], i) for i, entry in kept if entry.id not in staying)
     return Diff(added, removed, moved)
 

@@ -16,10 +16,14 @@ from datetime import date
 
 from pm_contracts.providers import ProviderName
 
-_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
-_APOSTROPHES = re.compile("['\u2019\u02bc`]")
+# Apostrophes and the marks typed for one (after NFKD, which turns the full-width one into "'").
+_APOSTROPHES = re.compile("['`\u00b4\u02b9\u02bc\u2018\u2019\u2032]")
+# Accents are dropped only from the scripts where they are accents: elsewhere a combining mark makes
+# another letter (Japanese dakuten, Devanagari virama, Thai tones).
+_ACCENTED_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
+_NOT_ISRC = re.compile(r"[\s\-\u2010-\u2015]+")
 # ISO 3901: CC-XXX-YY-NNNNN, often written without the dashes; 12 characters once they are gone.
-_ISRC = re.compile(r"^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$")
+_ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +36,7 @@ class Track:
     explicit: bool | None = None
     release_date: date | None = None
     # Every provider's id for this recording, e.g. {"spotify": "4uLU6hMCjMI75M1A2tKUQC"}.
-    provider_ids: dict[ProviderName, str] = field(default_factory=dict)
+    provider_ids: dict[ProviderName, str] = field(default_factory=dict, hash=False)
 
 
 def normalise_text(text: str) -> str:
@@ -40,19 +44,30 @@ def normalise_text(text: str) -> str:
     apostrophes go without a trace ("Don't" and "Dont" are one spelling).
 
     Brackets are kept as words: "Song (Live)" and "Song" are different recordings."""
-    decomposed = unicodedata.normalize("NFKD", _APOSTROPHES.sub("", text))
-    without_marks = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _NOT_WORD.sub(" ", without_marks.casefold()).strip()
+    # Before and after NFKD: it turns some of them (the acute accent, U+00B4) into a space and a mark.
+    decomposed = _APOSTROPHES.sub("", unicodedata.normalize("NFKD", _APOSTROPHES.sub("", text)))
+    kept: list[str] = []
+    for c in decomposed.casefold():
+        if unicodedata.category(c).startswith("M"):  # a mark: an accent, a vowel sign, a tone
+            if kept and not _accented(kept[-1]):
+                kept.append(c)  # part of the letter: kept, recomposed below
+        else:
+            kept.append(c if c.isalnum() else " ")
+    return " ".join(unicodedata.normalize("NFC", "".join(kept)).split())
+
+
+def _accented(base: str) -> bool:
+    return unicodedata.name(base, "").startswith(_ACCENTED_SCRIPTS)
 
 
 def normalise_isrc(isrc: str | None) -> str | None:
     """The ISRC in its 12-character form (upper case, no dashes or spaces), or None when it is not one."""
     if not isrc:
         return None
-    compact = isrc.replace("-", "").replace(" ", "").upper()
-    return compact if _ISRC.match(compact) else None
+    compact = _NOT_ISRC.sub("", isrc).upper()
+    return compact if _ISRC.fullmatch(compact) else None
 
 
 def artists_key(artists: tuple[str, ...]) -> tuple[str, ...]:
     """The artists compared as a set of normalised names: providers order featured artists differently."""
-    return tuple(sorted({normalise_text(a) for a in artists if normalise_text(a)}))
+    return tuple(sorted({name for name in map(normalise_text, artists) if name}))

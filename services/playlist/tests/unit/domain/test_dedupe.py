@@ -35,7 +35,7 @@ def test_the_same_title_and_artists_within_two_seconds():
         Track("Don't Stop Me Now", ("Queen",), duration_ms=None),  # unknown duration: not claimed
         Track("Dont Stop Me Now", ("Queen",), duration_ms=208_000),
     )
-    assert found(items) == [(2, 1, "title_artists_duration"), (6, 1, "title_artists_duration")]
+    assert found(items) == [(2, 1, "title-artists-duration"), (6, 1, "title-artists-duration")]
 
 
 def test_artists_compare_as_a_set_and_the_first_is_kept():
@@ -44,9 +44,37 @@ def test_artists_compare_as_a_set_and_the_first_is_kept():
         Track("Under Pressure", ("David Bowie", "Queen"), duration_ms=247_500),
         Track("Under Pressure", ("Queen",), duration_ms=248_000),  # not the same artists
     )
-    assert found(items) == [(2, 1, "title_artists_duration")]
+    assert found(items) == [(2, 1, "title-artists-duration")]
 
 
 def test_no_duplicates_in_a_clean_playlist():
     assert found(playlist(Track("A", ("x",), duration_ms=1), Track("B", ("x",), duration_ms=1))) == []
     assert found(playlist(Track("", (), isrc="not-an-isrc"), Track("", (), isrc="not-an-isrc"))) == []
+
+
+def test_a_duplicate_brings_its_own_isrc_and_duration_to_its_group():
+    items = playlist(
+        Track("Song", ("X",), isrc="USAAA0000001", duration_ms=None),
+        Track("Other title", ("Y",), isrc="USAAA0000001", duration_ms=200_000),  # B: A's ISRC
+        Track("Other title", ("Y",), duration_ms=200_500),  # C: B's name and duration
+        Track("Song", ("X",), isrc="USAAA0000002", duration_ms=100_000),  # D: A's name, no known duration
+        Track("Third", ("Z",), isrc="USAAA0000002", duration_ms=1),  # E: D's ISRC
+    )
+    assert found(items) == [(2, 1, "isrc"), (3, 1, "title-artists-duration"), (5, 4, "isrc")]
+
+
+def test_two_seconds_exactly_is_within_and_one_more_millisecond_is_not():
+    assert found(
+        playlist(Track("A", ("x",), duration_ms=100_000), Track("A", ("x",), duration_ms=102_000))
+    ) == [(2, 1, "title-artists-duration")]
+    assert (
+        found(playlist(Track("A", ("x",), duration_ms=100_000), Track("A", ("x",), duration_ms=102_001)))
+        == []
+    )
+
+
+def test_ten_thousand_entries_of_one_name_stay_fast_enough_to_run_here():
+    """Same title and artists, durations 3 s apart: no duplicates, and no quadratic scan (a 10,000-entry
+    check would take seconds if each compared with every earlier one)."""
+    items = playlist(*(Track("Intro", ("Various",), duration_ms=3_000 * i) for i in range(10_000)))
+    assert found(items) == []

@@ -6,7 +6,9 @@ from datetime import UTC, datetime
 import pytest
 
 from pm_playlist.domain.entries import (
+    MAX_ENTRIES,
     MAX_ENTRIES_PER_EDIT,
+    Batch,
     EditRefused,
     Entry,
     Insert,
@@ -54,8 +56,9 @@ def test_reorder_names_every_entry_once():
     with pytest.raises(EditRefused) as refused:
         Reorder(order[:-1]).apply(E)
     assert refused.value.code == "not-a-reordering"
-    with pytest.raises(EditRefused):
+    with pytest.raises(EditRefused) as refused:
         Reorder((*order[:-1], order[0])).apply(E)
+    assert refused.value.code == "not-a-reordering"
 
 
 @pytest.mark.parametrize(
@@ -66,6 +69,7 @@ def test_reorder_names_every_entry_once():
         (Insert(0, ()), "empty-edit"),
         (Insert(0, entries(1)), "duplicate-entry"),  # id 1 is in the playlist already
         (Move((E[0].id,), 5), "position-out-of-range"),  # past the end: 4 is the last place
+        (Move((E[0].id, E[1].id), 4), "position-out-of-range"),  # two moved: 3 is the last place
         (Move((E[0].id, E[0].id), 0), "duplicate-entry"),
         (Move((uuid.UUID(int=99),), 0), "unknown-entry"),  # another playlist's entry, say
         (Remove(()), "empty-edit"),
@@ -106,3 +110,43 @@ def test_every_edit_is_written_down_and_read_back(edit):
 def test_a_record_that_is_no_edit_is_refused():
     with pytest.raises(ValueError, match="not an edit"):
         edit_from_record({"kind": "drop-table"})
+
+
+def test_a_playlist_cannot_outgrow_its_bound():
+    big = entries(MAX_ENTRIES - 1, start=1_000_000)
+    assert len(Insert(0, entries(1)).apply(big)) == MAX_ENTRIES
+    with pytest.raises(EditRefused) as refused:
+        Insert(0, entries(2)).apply(big)
+    assert refused.value.code == "playlist-too-large"
+
+
+def test_a_batch_applies_whole_or_not_at_all():
+    batch = Batch((Remove((E[0].id,)), Move((E[4].id,), 0)))
+    assert ids(batch.apply(E)) == [5, 2, 3, 4]
+    halfway_wrong = Batch((Remove((E[0].id,)), Move((E[0].id,), 0)))  # the second names a removed entry
+    with pytest.raises(EditRefused) as refused:
+        halfway_wrong.apply(E)
+    assert refused.value.code == "unknown-entry"
+    assert ids(E) == [1, 2, 3, 4, 5]  # nothing changed (tuples: nothing can)
+    assert edit_from_record(batch.to_record()) == batch
+    with pytest.raises(EditRefused):
+        Batch(()).apply(E)
+
+
+def test_times_without_a_zone_are_refused():
+    with pytest.raises(ValueError, match="time zone"):
+        Entry(uuid.UUID(int=1), uuid.UUID(int=2), datetime(2026, 12, 3, 12, 0))
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"kind": "insert"},
+        {"kind": "move", "entry_ids": ["x"], "to": 0},
+        {"kind": "batch", "edits": [{"kind": "batch", "edits": []}]},
+        {"kind": "remove", "entry_ids": None},
+    ],
+)
+def test_a_broken_record_is_a_value_error(record):
+    with pytest.raises(ValueError, match=r"not an edit|badly formed"):
+        edit_from_record(record)

@@ -40,3 +40,9 @@ def test_descending_keeps_ties_stable_and_unknowns_last():
 def test_the_order_applies_as_a_reorder():
     reorder = sorted_order(ITEMS, "title")
     assert [e.id.int for e in reorder.apply(tuple(e for e, _ in ITEMS))] == [2, 4, 3, 1]
+
+
+def test_a_name_of_punctuation_only_is_a_name():
+    items = [item(1, "?", "!!!", None, 1), item(2, "b", "b", None, 2), item(3, "a", None, None, 3)]
+    assert [i.int for i in sorted_order(items, "artist").entry_ids] == [1, 2, 3]
+    assert [i.int for i in sorted_order(items, "title").entry_ids] == [1, 3, 2]

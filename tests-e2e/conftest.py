@@ -24,12 +24,9 @@ def gateway_url(stack: Stack) -> str:
 # The gateway limits per client address (5 r/min on login and register). The native stack trusts
 # loopback as its proxy (TRUSTED_PROXIES), so each simulated client sends its own address as
 # X-Forwarded-For (pm_platform.testing.simulated_client_ip) and tests do not drain each other's buckets.
-new_client_ip = simulated_client_ip
-
-
 @pytest.fixture
 def client_ip() -> str:
-    return new_client_ip()
+    return simulated_client_ip()
 
 
 @pytest.fixture
@@ -39,7 +36,7 @@ def register_user(gateway_url: str):
     import aiohttp
 
     async def factory(password: str = "correct horse battery staple") -> dict:  # noqa: S107
-        ip = new_client_ip()
+        ip = simulated_client_ip()
         email = f"e2e-{uuid.uuid4().hex[:12]}@example.com"
         headers = {"X-Forwarded-For": ip}
         async with aiohttp.ClientSession() as session:

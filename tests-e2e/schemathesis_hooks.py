@@ -70,11 +70,6 @@ RECORD.parent.mkdir(parents=True, exist_ok=True)
 RECORD.write_text("")
 
 
-def _ip() -> str:
-    # Not `random`: hypothesis seeds it while generating, which would hand out the same address again.
-    return simulated_client_ip()
-
-
 def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:16]}"
 
@@ -95,7 +90,7 @@ def _call(
     **kwargs: Any,
 ) -> requests.Response:
     url = path_or_url if "://" in path_or_url else f"{GATEWAY}{path_or_url}"
-    headers = {"X-Forwarded-For": _ip()}
+    headers = {"X-Forwarded-For": simulated_client_ip()}
     if token:
         headers["Authorization"] = f"Bearer {token}"
     response = requests.request(
@@ -331,7 +326,7 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
         token = prepare(case, _is_real_turn(case, label, _EVERY.get(label, 2)), token)
     replaced = ("x-forwarded-for",) if _tests_authorization(case) else ("x-forwarded-for", "authorization")
     headers = {k: v for k, v in (case.headers or {}).items() if k.lower() not in replaced}
-    headers["X-Forwarded-For"] = _ip()
+    headers["X-Forwarded-For"] = simulated_client_ip()
     if token and label not in PUBLIC and "authorization" in replaced:
         headers["Authorization"] = f"Bearer {token}"
     case.headers = headers

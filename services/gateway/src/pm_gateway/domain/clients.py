@@ -149,17 +149,6 @@ def _one_line(forwarded_for: str | Sequence[str] | None) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=8192)
-def _identify_remembered(
-    peer: str | None,
-    forwarded_for: str | None,
-    forwarded_proto: str | None,
-    scheme: str,
-    trusted: TrustedProxies,
-) -> Client:
-    return _identify(peer, forwarded_for, forwarded_proto, scheme, trusted)
-
-
 def _identify(
     peer: str | None,
     forwarded_for: str | Sequence[str] | None,
@@ -187,6 +176,10 @@ def _identify(
         ", ".join([*hops, str(peer_ip)]),
         proto if proto in ("http", "https") else scheme,
     )
+
+
+# The memo: called only with hashable, bounded arguments (a single short line, see identify_client).
+_identify_remembered = functools.lru_cache(maxsize=8192)(_identify)
 
 
 @functools.lru_cache(maxsize=4096)

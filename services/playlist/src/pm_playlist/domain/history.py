@@ -15,12 +15,11 @@ rewritten).
 
 from __future__ import annotations
 
-import uuid
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pm_playlist.domain.entries import Batch, Edit, Entries, Entry, Insert, Remove, SingleEdit
+from pm_providers.domain.reorder import longest_increasing
 
 SNAPSHOT_EVERY = 50
 
@@ -100,29 +99,7 @@ def diff(older: Entries, newer: Entries) -> Diff:
     added = tuple((i, entry) for i, entry in enumerate(newer) if entry.id not in older_index)
     removed = tuple((i, entry) for i, entry in enumerate(older) if entry.id not in newer_ids)
     kept = [(i, entry) for i, entry in enumerate(newer) if entry.id in older_index]
-    staying = _longest_increasing(older_index, kept)
+    # The entries in a longest run that kept their relative order stay; the others moved.
+    staying = {kept[k][1].id for k in longest_increasing([older_index[e.id] for _, e in kept])}
     moved = tuple(Moved(entry, older_index[entry.id], i) for i, entry in kept if entry.id not in staying)
     return Diff(added, removed, moved)
-
-
-def _longest_increasing(older_index: dict[uuid.UUID, int], kept: list[tuple[int, Entry]]) -> set[uuid.UUID]:
-    """The ids of one longest subsequence of ``kept`` (newer order) whose older positions increase."""
-    tails: list[int] = []  # the smallest older position ending a run of each length
-    tail_at: list[int] = []  # index into kept of that run's last element
-    previous = [-1] * len(kept)
-    for k, (_, entry) in enumerate(kept):
-        position = older_index[entry.id]
-        length = bisect_left(tails, position)
-        if length == len(tails):
-            tails.append(position)
-            tail_at.append(k)
-        else:
-            tails[length] = position
-            tail_at[length] = k
-        previous[k] = tail_at[length - 1] if length > 0 else -1
-    staying: set[uuid.UUID] = set()
-    k = tail_at[-1] if tail_at else -1
-    while k != -1:
-        staying.add(kept[k][1].id)
-        k = previous[k]
-    return staying

@@ -9,7 +9,7 @@ PYTEST := $(UV) run --frozen pytest
 STACK := $(PY) -m pm_devstack
 
 .PHONY: help uv install up infra down status migrate logs lint format typecheck contracts \
-        test test-unit test-integration test-e2e test-api bench clean
+        test test-unit test-integration test-e2e test-api explain-checks bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -72,8 +72,13 @@ test-api: install ## schemathesis: generated requests against proto/openapi.yaml
 	  --max-examples 20 --seed 20261129 --no-color
 	@$(PY) tests-e2e/api_coverage.py .state/api-coverage.jsonl proto/openapi.yaml
 
-test: install lint typecheck ## everything CI runs: lint, types, unit, integration, e2e and API tests
+explain-checks: install ## query plans of the hot queries over a generated library of a million entries; fails on a sequential scan of a big table
+	@$(STACK) up --infra-only
+	@$(STACK) scratch playlist -- explain-checks --generate
+
+test: install lint typecheck ## everything CI runs: lint, types, unit, integration, e2e, API tests and the query checks
 	@$(STACK) up
+	@$(MAKE) --no-print-directory explain-checks
 	@# The API fuzzing first, so the run closes on pytest's summary of every test.
 	@$(MAKE) --no-print-directory test-api
 	@$(PYTEST) -q libs services tests-e2e

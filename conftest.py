@@ -16,11 +16,10 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
-from pm_devstack.bootstrap import bootstrap_database
+from pm_devstack.scratch import create_scratch_database, drop_databases
 from pm_devstack.stack import InfraEndpoints, Stack
 from pm_platform.service import Runtime, ServiceDefinition
 from pm_platform.testing import running_service
@@ -77,21 +76,12 @@ async def make_database(stack: Stack, infra: InfraEndpoints) -> AsyncIterator[Da
     created: list[str] = []
 
     async def factory(schema: str) -> str:
-        name = f"pm_test_{uuid.uuid4().hex[:12]}"
-        role = f"pm_{schema}"
-        password = stack.secrets.role_password(schema)
-        await asyncio.to_thread(bootstrap_database, infra.admin_dsn, name, {schema: (role, password)})
+        name, dsn = await asyncio.to_thread(create_scratch_database, stack, schema)
         created.append(name)
-        host_port = infra.admin_dsn.rsplit("@", 1)[1].rsplit("/", 1)[0]
-        return f"postgresql://{role}:{password}@{host_port}/{name}"
+        return dsn
 
     yield factory
-    conn = await asyncpg.connect(infra.admin_dsn)
-    try:
-        for name in created:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await drop_databases(infra.admin_dsn, created)
 
 
 @pytest.fixture(scope="session")

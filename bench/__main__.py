@@ -4,7 +4,7 @@ On the same machine and in the same run:
 1. a bare aiohttp "hello" server (bench/hello.py), in a process of its own;
 2. a gateway process of the running stack's code and configuration (`make up` must be running: its
    auth, Redis and Kafka are used), on a free port, with the rate limiter ON but its general limit
-   raised above the offered load (RATE_LIMIT_GENERAL, below) so every request pays for the limiter
+   raised above the offered load (bench/common.py's RATE_LIMIT_GENERAL) so every request pays for the limiter
    without being refused;
 3. a bench user registered and logged in through that gateway (auth issues a real token). The
    measured requests are authenticated and rate-limited GETs: token verification, the rate-limit
@@ -19,152 +19,43 @@ written to docs/benchmarks.md (between the gateway-bench markers).
 
 Then the event backbone (bench/outbox.py): the outbox relay's throughput against a bare aiokafka
 producer, and the latency from a commit to a consumer's handler, written between the outbox-bench
-markers; last the password policy's worst cost (bench/password_policy.py). ``--only gateway``,
-``--only outbox`` or ``--only password-policy`` runs one of them.
+markers; then the library's operations on a 10,000-entry playlist and its hot read (bench/library.py);
+last the password policy's worst cost (bench/password_policy.py). ``--only gateway``, ``--only outbox``,
+``--only library`` or ``--only password-policy`` runs one of them.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import platform
-import socket
-import subprocess
-import sys
-import time
-import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
 
-import aiohttp
-
-from bench import outbox, password_policy
+from bench import library, outbox, password_policy
+from bench.common import (
+    BENCH_IP,
+    DOC,
+    ROOT,
+    bench_servers,
+    column,
+    load,
+    median,
+    row,
+    say,
+    write_doc,
+)
 from pm_devstack.stack import Stack
 
-ROOT = Path(__file__).resolve().parents[1]
-DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- gateway-bench:start -->", "<!-- gateway-bench:end -->"
 OUTBOX_START, OUTBOX_END = "<!-- outbox-bench:start -->", "<!-- outbox-bench:end -->"
 POLICY_START, POLICY_END = "<!-- password-policy-bench:start -->", "<!-- password-policy-bench:end -->"
-RATE_LIMIT_GENERAL = "100000/s;burst=100000"
-BENCH_IP = "198.18.255.1"  # the bench user's simulated client address (RFC 2544 range; a header only)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, timeout_s: float = 60.0) -> None:
-    async def poll() -> None:
-        deadline = time.monotonic() + timeout_s
-        async with aiohttp.ClientSession() as session:
-            while True:
-                try:
-                    async with session.get(url, timeout=aiohttp.ClientTimeout(total=2)) as r:
-                        if r.status == 200:
-                            return
-                except (aiohttp.ClientError, TimeoutError):
-                    pass
-                if time.monotonic() > deadline:
-                    raise SystemExit(f"bench: {url} did not answer within {timeout_s:.0f}s")
-                await asyncio.sleep(0.3)
-
-    asyncio.run(poll())
-
-
-@contextmanager
-def _process(args: list[str], env: dict[str, str], log: Path):
-    with log.open("wb") as out:
-        proc = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
-def _login(gateway: str) -> str:
-    async def go() -> str:
-        email, password = f"bench-{uuid.uuid4().hex[:10]}@example.com", "bench password " + uuid.uuid4().hex
-        headers = {"X-Forwarded-For": BENCH_IP}
-        async with aiohttp.ClientSession() as session:
-            async with session.post(
-                f"{gateway}/api/v1/auth/register",
-                json={"email": email, "password": password},
-                headers=headers,
-            ) as r:
-                if r.status != 201:
-                    raise SystemExit(
-                        f"bench: cannot register through the gateway: {r.status} {await r.text()}"
-                    )
-            async with session.post(
-                f"{gateway}/api/v1/auth/login", json={"email": email, "password": password}, headers=headers
-            ) as r:
-                if r.status != 200:
-                    raise SystemExit(f"bench: cannot log in through the gateway: {r.status} {await r.text()}")
-                return str((await r.json())["access_token"])
-
-    return asyncio.run(go())
-
-
-def _load(
-    url: str,
-    *,
-    duration: float,
-    concurrency: int | None = None,
-    rate: float | None = None,
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    args = [sys.executable, "-m", "bench.load", url, "--duration", str(duration)]
-    args += ["--rate", f"{rate:.1f}"] if rate else ["--concurrency", str(concurrency)]
-    for name, value in (headers or {}).items():
-        args += ["--header", f"{name}: {value}"]
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, check=True)
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return result
-
-
-def _say(name: str, r: dict[str, Any]) -> None:
-    print(
-        f"  {name:<30} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f}  p99 {r['p99_ms']:7.2f} ms  "
-        f"ok {r['ok']}/{r['requests'] + r['errors']}",
-        flush=True,
-    )
-
-
-def _median(results: list[dict[str, Any]], key: str = "rps", *, upper: bool = False) -> dict[str, Any]:
-    """The round with the median ``key`` (for an even count the lower middle one, or the upper with
-    ``upper``): one noisy round on a shared machine neither makes nor breaks the comparison."""
-    ordered = sorted(results, key=lambda r: r[key])
-    return ordered[len(ordered) // 2 if upper else (len(ordered) - 1) // 2]
-
-
-def _column(results: list[dict[str, Any]], key: str, digits: int) -> str:
-    return ", ".join(f"{r[key]:.{digits}f}" for r in results)
-
-
-def _row(name: str, r: dict[str, Any], offered: str) -> str:
-    return (
-        f"| {name} | {offered} | {r['rps']:.0f} | {r['p50_ms']:.2f} | {r['p95_ms']:.2f} | {r['p99_ms']:.2f} | "
-        f"{r['ok']}/{r['requests'] + r['errors']} |"
-    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument(
         "--only",
-        choices=["gateway", "outbox", "password-policy"],
+        choices=["gateway", "outbox", "password-policy", "library"],
         help="run one of the benchmarks (default: all)",
     )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
@@ -196,6 +87,8 @@ def main() -> None:
     events.add_argument(
         "--profile", action="store_true", help="cProfile one extra (uncounted) relay drain and print it"
     )
+    lib = parser.add_argument_group("library")
+    lib.add_argument("--library-samples", type=int, default=20, help="runs of each library operation")
     policy = parser.add_argument_group("password-policy")
     policy.add_argument("--policy-samples", type=int, default=50, help="passwords per input class")
     args = parser.parse_args()
@@ -203,6 +96,8 @@ def main() -> None:
         rates = [float(r) for r in args.latency_rates.split(",")]
     except ValueError:
         parser.error("--latency-rates takes numbers separated by commas, e.g. 200,50")
+    if args.library_samples < 2:
+        parser.error("--library-samples must be at least 2")
     if args.policy_samples < 1:
         parser.error("--policy-samples must be positive")
     if args.outbox_rounds < 1 or args.events < 1 or args.consumer_backlog < 2 or min(rates) <= 0:
@@ -219,74 +114,54 @@ def main() -> None:
             profile=args.profile,
         )
         if not args.no_write:
-            _write_doc(outbox.table(results), OUTBOX_START, OUTBOX_END, "Outbox: the event backbone")
+            write_doc(outbox.table(results), OUTBOX_START, OUTBOX_END, "Outbox: the event backbone")
+            print(f"bench: written to {DOC.relative_to(ROOT)}")
+    if args.only in (None, "library"):
+        library_table = library.run(args.duration, args.concurrency, args.rounds, args.library_samples)
+        if not args.no_write:
+            write_doc(library_table, library.START, library.END, "The library")
             print(f"bench: written to {DOC.relative_to(ROOT)}")
     if args.only in (None, "password-policy"):
         policy_table = password_policy.table(password_policy.run(args.policy_samples), args.policy_samples)
         print(policy_table)
         if not args.no_write:
-            _write_doc(policy_table, POLICY_START, POLICY_END, "The password policy's cost")
+            write_doc(policy_table, POLICY_START, POLICY_END, "The password policy's cost")
             print(f"bench: written to {DOC.relative_to(ROOT)}")
 
 
 def _gateway(args: argparse.Namespace) -> None:
-    stack = Stack.from_env()
-    try:
-        _wait_http(f"http://127.0.0.1:{stack.spec('auth').port}/health/ready", 5)
-    except SystemExit:
-        raise SystemExit("bench: the stack's auth service is not ready; run `make up` first") from None
-    logs = stack.config.logs_dir
-    logs.mkdir(parents=True, exist_ok=True)
-    hello_port, gateway_port = _free_port(), _free_port()
-    gateway_env = {
-        **os.environ,
-        **stack.service_env("gateway"),
-        "PORT": str(gateway_port),
-        "HOST": "127.0.0.1",
-        "LOG_LEVEL": "warning",
-        "RATE_LIMIT_GENERAL": RATE_LIMIT_GENERAL,
-        "PLAYLIST_URL": f"http://127.0.0.1:{hello_port}",
-    }
-    hello_url = f"http://127.0.0.1:{hello_port}/hello"
-    gateway = f"http://127.0.0.1:{gateway_port}"
-    with (
-        _process(
-            [sys.executable, "-m", "bench.hello", str(hello_port)], dict(os.environ), logs / "bench-hello.log"
-        ),
-        _process([sys.executable, "-m", "pm_gateway", "serve"], gateway_env, logs / "bench-gateway.log"),
-    ):
-        _wait_http(hello_url)
-        _wait_http(f"{gateway}/health/live")
-        token = _login(gateway)
+    # The bench gateway's PLAYLIST_URL is the hello server: a stand-in service.
+    with bench_servers(Stack.from_env(), "auth", "http://127.0.0.1:{hello_port}") as servers:
+        hello_url, gateway, token = servers.hello_url, servers.gateway, servers.token
         auth = {"Authorization": f"Bearer {token}", "X-Forwarded-For": BENCH_IP}
         stand_in, me = f"{gateway}/api/v1/library/bench", f"{gateway}/api/v1/me"
         print(f"bench: {args.duration:.0f}s per run; closed loop: {args.concurrency} connections", flush=True)
         # Alternating rounds, the median of each: other work on a shared machine hits both alike.
         bares, throughs = [], []
         for _ in range(args.rounds):
-            bares.append(_load(hello_url, duration=args.duration, concurrency=args.concurrency))
-            _say("bare aiohttp hello", bares[-1])
+            bares.append(load(hello_url, duration=args.duration, concurrency=args.concurrency))
+            say("bare aiohttp hello", bares[-1])
             throughs.append(
-                _load(stand_in, duration=args.duration, concurrency=args.concurrency, headers=auth)
+                load(stand_in, duration=args.duration, concurrency=args.concurrency, headers=auth)
             )
-            _say("gateway -> stand-in service", throughs[-1])
-        bare, through = _median(bares), _median(throughs)
+            say("gateway -> stand-in service", throughs[-1])
+        bare, through = median(bares), median(throughs)
         target_rate = 0.5 * 0.2 * bare["rps"]  # "p99 under 25 ms at half" the 20%-of-bare target rate
         # The p99 of one 10 s window on a shared VM swings with its neighbours (6 to 50 ms seen for the
         # same build): the median of the rounds, as for the rates.
         at_targets = []
         for _ in range(args.rounds):
-            at_targets.append(_load(stand_in, duration=args.duration, rate=target_rate, headers=auth))
-            _say(f"  open loop at {target_rate:.0f}/s", at_targets[-1])
-        at_target = _median(at_targets, "p99_ms", upper=True)
+            at_targets.append(load(stand_in, duration=args.duration, rate=target_rate, headers=auth))
+            say(f"  open loop at {target_rate:.0f}/s", at_targets[-1])
+        at_target = median(at_targets, "p99_ms", upper=True)
         half_own = 0.5 * through["rps"]
-        at_half = _load(stand_in, duration=args.duration, rate=half_own, headers=auth)
-        _say(f"  open loop at {half_own:.0f}/s", at_half)
-        to_auth = _load(me, duration=args.duration, concurrency=args.concurrency, headers=auth)
-        _say("gateway -> auth GET /me", to_auth)
+        at_half = load(stand_in, duration=args.duration, rate=half_own, headers=auth)
+        say(f"  open loop at {half_own:.0f}/s", at_half)
+        to_auth = load(me, duration=args.duration, concurrency=args.concurrency, headers=auth)
+        say("gateway -> auth GET /me", to_auth)
         auth_half = 0.5 * to_auth["rps"]
-        to_auth_half = _load(me, duration=args.duration, rate=auth_half, headers=auth)
-        _say(f"  open loop at {auth_half:.0f}/s", to_auth_half)
+        to_auth_half = load(me, duration=args.duration, rate=auth_half, headers=auth)
+        say(f"  open loop at {auth_half:.0f}/s", to_auth_half)
 
     ratio = through["rps"] / bare["rps"] if bare["rps"] else 0.0
     verdict_rate = "met" if ratio >= 0.2 else "NOT met"
@@ -304,17 +179,17 @@ def _gateway(args: argparse.Namespace) -> None:
             f"after 1 s of warm-up (closed loop and the open loop at 10% of bare: the median of {args.rounds} rounds); the load "
             "generator (a process of its own), the bare server, the gateway, auth and Redis share the cores. "
             f"Both servers are single processes on uvloop; closed-loop rounds: bare "
-            f"{_column(bares, 'rps', 0)}, gateway {_column(throughs, 'rps', 0)} req/s; open loop at 10% of bare, p99 of each round: "
-            f"{_column(at_targets, 'p99_ms', 1)} ms (the median kept).",
+            f"{column(bares, 'rps', 0)}, gateway {column(throughs, 'rps', 0)} req/s; open loop at 10% of bare, p99 of each round: "
+            f"{column(at_targets, 'p99_ms', 1)} ms (the median kept).",
             "",
             "| target | offered load | req/s | p50 ms | p95 ms | p99 ms | ok/sent |",
             "|---|---|---:|---:|---:|---:|---:|",
-            _row("bare aiohttp `GET /hello`", bare, f"closed loop, {args.concurrency} connections"),
-            _row("gateway → stand-in service", through, f"closed loop, {args.concurrency} connections"),
-            _row("gateway → stand-in service", at_target, f"open loop, {target_rate:.0f}/s (10% of bare)"),
-            _row("gateway → stand-in service", at_half, f"open loop, {half_own:.0f}/s (50% of its max)"),
-            _row("gateway → auth `GET /api/v1/me`", to_auth, f"closed loop, {args.concurrency} connections"),
-            _row(
+            row("bare aiohttp `GET /hello`", bare, f"closed loop, {args.concurrency} connections"),
+            row("gateway → stand-in service", through, f"closed loop, {args.concurrency} connections"),
+            row("gateway → stand-in service", at_target, f"open loop, {target_rate:.0f}/s (10% of bare)"),
+            row("gateway → stand-in service", at_half, f"open loop, {half_own:.0f}/s (50% of its max)"),
+            row("gateway → auth `GET /api/v1/me`", to_auth, f"closed loop, {args.concurrency} connections"),
+            row(
                 "gateway → auth `GET /api/v1/me`",
                 to_auth_half,
                 f"open loop, {auth_half:.0f}/s (50% of its max)",
@@ -325,19 +200,8 @@ def _gateway(args: argparse.Namespace) -> None:
         ]
     )
     if not args.no_write:
-        _write_doc(table, START, END, "Gateway")
+        write_doc(table, START, END, "Gateway")
         print(f"bench: written to {DOC.relative_to(ROOT)}")
-
-
-def _write_doc(table: str, start: str, end: str, heading: str) -> None:
-    """Replace what is between the markers; without them, append a section with them."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    block = f"{start}\n{table}\n{end}"
-    if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
-    else:
-        text = text.rstrip("\n") + f"\n\n## {heading} (`make bench`)\n\n" + block + "\n"
-    DOC.write_text(text)
 
 
 if __name__ == "__main__":

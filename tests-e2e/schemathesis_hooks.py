@@ -19,6 +19,15 @@ end sessions or change credentials never get a bench token: logout and revoking 
 session handed out by a login, revoking the others an account of its own, deleting the account one a
 registration created, changing the password an account whose password is followed.
 
+The library: on a real turn an operation on a playlist gets a new playlist of the token's user, made
+through the API (a few described tracks, one ISRC twice; a second version where the operation needs
+history, a second playlist to merge from), and a body valid for it: its real entry and track ids, a `to`
+and a `position` in range, a version that exists, an `If-Match` that is current or absent. A positive
+case naming a playlist the API handed out (a creation's answer, e.g. passed along the link to
+getPlaylist, or a real turn's playlist that schemathesis varies further) goes out with the token of its
+owner, so generated bodies and headers reach real playlists too. Since those all land on one user, every
+user's requests are paced by the RateLimit-* headers the gateway answered them with, instead of 429s.
+
 ``after_call`` appends method, path template and status of every answer to RECORD (emptied when this
 module is loaded, i.e. at the start of each run); tests-e2e/api_coverage.py then fails the run for an
 operation that was never answered with a success.
@@ -256,6 +265,39 @@ _jobs: dict[str, str] = {}  # seeded job id → token of its owner
 _linked: dict[str, str] = {}  # provider → token of a user it was seen linked for
 _registered: list[Account] = []  # accounts registrations created, to be deleted
 _new_passwords: dict[str, str] = {}  # case id → the password account's password the case sets
+_playlists: dict[str, str] = {}  # playlist id the API handed out → token of its owner
+_cursors: dict[tuple[str, str], str] = {}  # (token, sort) → a next_cursor the list handed out to it
+
+
+# The gateway limits each user (10/s, bursts of 20) and says how much is left (RateLimit-Remaining, -Reset).
+# Positive cases naming one playlist all go with its owner's token (e.g. the coverage phase's variations of
+# a real turn's case), so each user's requests are paced by what the gateway said rather than refused 429.
+_budgets: dict[str, tuple[int, float]] = {}  # token → (requests left, time.monotonic() when it refills)
+PACED_BELOW = 3
+
+
+def _header(headers: Any, name: str) -> str | None:
+    """A header of a requests or a schemathesis response (lower-case names, lists of values)."""
+    value = headers.get(name) if hasattr(headers, "lower_items") else headers.get(name.lower())
+    if isinstance(value, list):
+        return str(value[0]) if value else None
+    return None if value is None else str(value)
+
+
+def _note_budget(token: str, status: int, headers: Any) -> None:
+    left, reset = _header(headers, "RateLimit-Remaining"), _header(headers, "RateLimit-Reset")
+    wait = _header(headers, "Retry-After") if status == 429 else reset
+    if token and (status == 429 or left is not None):
+        remaining = 0 if status == 429 else int(left or 0)
+        _budgets[token] = (remaining, time.monotonic() + float(wait or 1))
+
+
+def _pace(token: str | None) -> None:
+    """Wait until the token's user has requests left, when the gateway said it was running out."""
+    left, refilled = _budgets.get(token or "", (PACED_BELOW, 0.0))
+    if left < PACED_BELOW:
+        time.sleep(max(0.0, refilled - time.monotonic()))
+        _budgets.pop(token or "", None)
 
 
 def _bench() -> list[Account]:
@@ -329,6 +371,7 @@ def before_call(ctx: Any, case: Any, **kwargs: Any) -> None:
     headers["X-Forwarded-For"] = simulated_client_ip()
     if token and label not in PUBLIC and "authorization" in replaced:
         headers["Authorization"] = f"Bearer {token}"
+        _pace(token)
     case.headers = headers
 
 
@@ -340,6 +383,7 @@ def after_call(ctx: Any, case: Any, response: Any) -> None:
         record.write(
             json.dumps({"method": label[0], "path": label[1], "status": response.status_code}) + "\n"
         )
+    _note_budget(_sent_token(case), response.status_code, response.headers)
     learn = _LEARN.get(label)
     if learn is not None:
         learn(case, response)
@@ -465,6 +509,29 @@ def prepare_unlink(case: Any, real: bool, token: str | None) -> str | None:
     return _linked.get(str(case.path_parameters.get("provider")), token)  # seen linked: its user's token
 
 
+def prepare_import(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn imports for a user with Spotify linked (linked here when none is yet), once
+    provider-sync has heard of the link from auth (until then the provider is "not linked": 422)."""
+    if not real:
+        return token
+    owner = _linked.get("spotify")
+    if owner is None:
+        owner = _next_bench_token()
+        _link_spotify(owner)
+    deadline = time.monotonic() + 30
+    while (
+        _call(
+            "POST", "/api/v1/library/imports", token=owner, json={"providers": ["spotify"]}, expect=(202, 422)
+        ).status_code
+        == 422
+    ):
+        if time.monotonic() > deadline:
+            raise FixtureError("provider-sync never heard of the Spotify link")
+        time.sleep(0.2)
+    case.body = {"providers": ["spotify"]}
+    return owner
+
+
 def learn_unlinked(case: Any, response: Any) -> None:
     if response.status_code == 204:
         _linked.pop(str(case.path_parameters.get("provider")), None)
@@ -531,7 +598,235 @@ def prepare_job(case: Any, real: bool, token: str | None) -> str | None:
     return _jobs.get(job_id, token)
 
 
+# ---- the library ------------------------------------------------------------------------------------------
+
+PLAYLISTS = "/api/v1/playlists"
+PLAYLIST = "/api/v1/playlists/{playlist_id}"
+
+
+def _library(
+    method: str, path: str, token: str, expect: int, attempts: int = 10, **kwargs: Any
+) -> requests.Response:
+    """``_call`` for preparing library data: a 429 of the user's own rate limit is waited out (the bench
+    users send every generated request too), anything else unexpected is a FixtureError."""
+    for _ in range(attempts):
+        _pace(token)
+        response = _call(method, path, token=token, expect=(expect, 429), **kwargs)
+        _note_budget(token, response.status_code, response.headers)
+        if response.status_code != 429:
+            return response
+    raise FixtureError(f"{method} {path}: still rate limited after {attempts} attempts")
+
+
+@dataclass
+class RealPlaylist:
+    """A playlist of one user as its page lists it: id, ETag, version, entries (id, position, track)."""
+
+    id: str
+    etag: str
+    version: int
+    entries: list[dict[str, Any]]
+
+    @property
+    def entry_ids(self) -> list[str]:
+        return [str(e["id"]) for e in self.entries]
+
+
+def _read_playlist(token: str, playlist_id: str) -> RealPlaylist:
+    page = _library("GET", f"{PLAYLISTS}/{playlist_id}?limit=500", token, 200)
+    body = page.json()
+    return RealPlaylist(playlist_id, page.headers["ETag"], int(body["version"]), body["entries"]["items"])
+
+
+def _real_playlist(token: str, history: bool = False) -> RealPlaylist:
+    """A new playlist of the token's user: four described tracks (the first and the third of one ISRC,
+    something for dedupe to find); with ``history`` a second version (the first entry moved last)."""
+    tracks = [
+        {"title": "Real A", "artists": ["Schemathesis"], "isrc": "QZST20000001", "duration_ms": 180_000},
+        {"title": "Real B", "artists": ["Hypothesis"], "album": "Fuzz", "release_date": "2020-01-31"},
+        {"title": "Real A (again)", "artists": ["Schemathesis"], "isrc": "QZ-ST2-00-00001"},
+        {"title": "Real C", "explicit": True, "duration_ms": 240_000},
+    ]
+    body = {"name": _unique("st-playlist"), "description": "made by the schemathesis hooks", "tracks": tracks}
+    playlist_id = str(_library("POST", PLAYLISTS, token, 201, json=body).json()["id"])
+    _playlists[playlist_id] = token
+    playlist = _read_playlist(token, playlist_id)
+    if history:
+        move = {"entry_ids": playlist.entry_ids[:1], "to": len(playlist.entries) - 1}
+        _library("POST", f"{PLAYLISTS}/{playlist_id}/entries/move", token, 200, json=move)
+        playlist = _read_playlist(token, playlist_id)
+    return playlist
+
+
+def _without(headers: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    return {k: v for k, v in (headers or {}).items() if k.lower() != name.lower()}
+
+
+def _toggle(name: str) -> bool:
+    """True, False, True, … on the calls naming ``name``."""
+    _state[f"toggle:{name}"] = value = not _state.get(f"toggle:{name}", False)
+    return value
+
+
+def _condition(case: Any, header: str, etag: str) -> None:
+    """Every other real turn sends ``header`` with the current ETag, the others none."""
+    sent = _toggle(f"{case.method} {case.operation.path} {header}")
+    case.headers = {**_without(case.headers, header), **({header: etag} if sent else {})}
+
+
+def _owner(case: Any, token: str | None) -> str | None:
+    """A positive case naming a playlist the API handed out goes out with its owner's token, anything
+    else with ``token``: a negative one is refused before its playlist is looked up (422), or, should the
+    service take it, answered 404 for a playlist of someone else."""
+    meta = case.meta
+    if meta is not None and meta.generation.mode.value == "negative":
+        return token
+    return _playlists.get(str(case.path_parameters.get("playlist_id", "")), token)
+
+
+def _on_a_real_playlist(body: Callable[[RealPlaylist, str], Any]) -> Prepare:
+    """prepare_* of an operation on one playlist: on a real turn a new playlist of the token's user, its
+    id in the path, ``body(playlist, token)`` as the body (unless None: no body) and a current If-Match or
+    none; on the other turns the generated case, sent with the owner's token when it names a playlist
+    the API handed out."""
+
+    def prepare(case: Any, real: bool, token: str | None) -> str | None:
+        if not real:
+            return _owner(case, token)
+        owner = token or _next_bench_token()
+        playlist = _real_playlist(owner)
+        case.path_parameters = {**case.path_parameters, "playlist_id": playlist.id}
+        made = body(playlist, owner)
+        if made is not None:
+            case.body = made
+        _condition(case, "If-Match", playlist.etag)
+        return owner
+
+    return prepare
+
+
+def _details_body(playlist: RealPlaylist, token: str) -> dict[str, Any]:
+    return {"name": _unique("st-renamed"), "description": "renamed by the hooks", "public": True}
+
+
+def _add_body(playlist: RealPlaylist, token: str) -> dict[str, Any]:
+    known = str(playlist.entries[1]["track"]["id"])  # a track of the user's library, by its id
+    return {"tracks": [{"track_id": known}, {"title": "Real D"}], "position": len(playlist.entries) // 2}
+
+
+def _remove_body(playlist: RealPlaylist, token: str) -> dict[str, Any]:
+    return {"entry_ids": playlist.entry_ids[1:3]}
+
+
+def _move_body(playlist: RealPlaylist, token: str) -> dict[str, Any]:
+    return {"entry_ids": playlist.entry_ids[:2], "to": len(playlist.entries) - 2}
+
+
+def _batch_body(playlist: RealPlaylist, token: str) -> dict[str, Any]:
+    first, second, *_ = playlist.entry_ids
+    edits = [
+        {"op": "add", "tracks": [{"title": "Real E", "artists": ["Batch"]}], "position": 0},
+        {"op": "move", "entry_ids": [first], "to": 0},
+        {"op": "remove", "entry_ids": [second]},
+    ]
+    return {"edits": edits}
+
+
+def _reorder_body(playlist: RealPlaylist, token: str) -> dict[str, Any]:
+    return {"entry_ids": playlist.entry_ids[::-1]}
+
+
+_SORTS = itertools.cycle([("artist", False), ("title", True), ("added_at", True), ("release_date", False)])
+
+
+def _sort_body(playlist: RealPlaylist, token: str) -> dict[str, Any]:
+    by, descending = next(_SORTS)
+    return {"by": by, "descending": descending}
+
+
+def _merge_body(playlist: RealPlaylist, token: str) -> dict[str, Any]:
+    return {"source_playlist_id": _real_playlist(token).id, "skip_present": _toggle("skip_present")}
+
+
+def _dedupe_body(playlist: RealPlaylist, token: str) -> dict[str, Any]:
+    return {"dry_run": _toggle("dry_run")}
+
+
+def _no_body(playlist: RealPlaylist, token: str) -> None:
+    return None
+
+
+def prepare_read_playlist(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn: a real playlist, the page generated (a page past the end is an empty one), a current
+    If-None-Match (304) or none."""
+    if not real:
+        return _owner(case, token)
+    owner = token or _next_bench_token()
+    playlist = _real_playlist(owner)
+    case.path_parameters = {**case.path_parameters, "playlist_id": playlist.id}
+    _condition(case, "If-None-Match", playlist.etag)
+    return owner
+
+
+def prepare_history(case: Any, real: bool, token: str | None) -> str | None:
+    """Versions and diff: on a real turn a playlist of two versions, and the diff between them."""
+    if not real:
+        return _owner(case, token)
+    owner = token or _next_bench_token()
+    playlist = _real_playlist(owner, history=True)
+    case.path_parameters = {**case.path_parameters, "playlist_id": playlist.id}
+    if case.operation.path.endswith("/diff"):
+        case.query = {"from": 1, "to": playlist.version}
+    return owner
+
+
+def prepare_restore(case: Any, real: bool, token: str | None) -> str | None:
+    if not real:
+        return _owner(case, token)
+    owner = token or _next_bench_token()
+    playlist = _real_playlist(owner, history=True)
+    case.path_parameters = {**case.path_parameters, "playlist_id": playlist.id, "version": "1"}
+    _condition(case, "If-Match", playlist.etag)
+    return owner
+
+
+def prepare_list(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn: a cursor the list handed out to this user for this sort, or none (a generated one is
+    a 422, which the other turns check)."""
+    if real and "cursor" in (case.query or {}):
+        query = {k: v for k, v in case.query.items() if k != "cursor"}
+        cursor = _cursors.get((str(token), str(query.get("sort", "name"))))
+        case.query = {**query, **({"cursor": cursor} if cursor else {})}
+    return token
+
+
+def prepare_create(case: Any, real: bool, token: str | None) -> str | None:
+    if real:
+        tracks = [{"title": "Created", "artists": ["Hooks"], "duration_ms": 1000}]
+        case.body = {"name": _unique("st-created"), "public": False, "tracks": tracks}
+    return token
+
+
+def learn_listed(case: Any, response: Any) -> None:
+    body = _json(response)
+    if response.status_code == 200 and isinstance(body, dict) and body.get("next_cursor"):
+        sort = str((case.query or {}).get("sort", "name"))
+        _cursors[(_sent_token(case), sort)] = str(body["next_cursor"])
+
+
+def learn_created_playlist(case: Any, response: Any) -> None:
+    body = _json(response)
+    if response.status_code == 201 and isinstance(body, dict):
+        _playlists[str(body["id"])] = _sent_token(case)
+
+
+def learn_deleted_playlist(case: Any, response: Any) -> None:
+    if response.status_code == 204:
+        _playlists.pop(str(case.path_parameters.get("playlist_id")), None)
+
+
 _PREPARE: dict[tuple[str, str], Prepare] = {
+    ("POST", "/api/v1/library/imports"): prepare_import,
     ("POST", "/api/v1/auth/register"): prepare_register,
     ("POST", "/api/v1/auth/login"): prepare_login,
     ("POST", "/api/v1/auth/refresh"): prepare_refresh,
@@ -547,6 +842,22 @@ _PREPARE: dict[tuple[str, str], Prepare] = {
     ("GET", "/api/v1/auth/attempts/{attempt_id}"): prepare_attempt_status,
     ("GET", "/api/v1/jobs/{job_id}"): prepare_job,
     ("GET", "/api/v1/jobs/{job_id}/events"): prepare_job,
+    ("GET", PLAYLISTS): prepare_list,
+    ("POST", PLAYLISTS): prepare_create,
+    ("GET", PLAYLIST): prepare_read_playlist,
+    ("PATCH", PLAYLIST): _on_a_real_playlist(_details_body),
+    ("DELETE", PLAYLIST): _on_a_real_playlist(_no_body),
+    ("POST", f"{PLAYLIST}/entries"): _on_a_real_playlist(_add_body),
+    ("POST", f"{PLAYLIST}/entries/remove"): _on_a_real_playlist(_remove_body),
+    ("POST", f"{PLAYLIST}/entries/move"): _on_a_real_playlist(_move_body),
+    ("POST", f"{PLAYLIST}/edits"): _on_a_real_playlist(_batch_body),
+    ("POST", f"{PLAYLIST}/reorder"): _on_a_real_playlist(_reorder_body),
+    ("POST", f"{PLAYLIST}/sort"): _on_a_real_playlist(_sort_body),
+    ("POST", f"{PLAYLIST}/merge"): _on_a_real_playlist(_merge_body),
+    ("POST", f"{PLAYLIST}/dedupe"): _on_a_real_playlist(_dedupe_body),
+    ("GET", f"{PLAYLIST}/versions"): prepare_history,
+    ("GET", f"{PLAYLIST}/diff"): prepare_history,
+    ("POST", f"{PLAYLIST}/versions/{{version}}/restore"): prepare_restore,
 }
 # Real data on every n-th positive case rather than every other one: slow to prepare (two password hashes).
 _EVERY = {("DELETE", "/api/v1/me"): 4}
@@ -558,4 +869,7 @@ _LEARN: dict[tuple[str, str], Callable[[Any, Any], None]] = {
     ("GET", "/api/v1/providers"): learn_links,
     ("DELETE", "/api/v1/providers/{provider}"): learn_unlinked,
     ("POST", "/api/v1/auth/{provider}/authorize"): learn_attempt,
+    ("GET", PLAYLISTS): learn_listed,
+    ("POST", PLAYLISTS): learn_created_playlist,
+    ("DELETE", PLAYLIST): learn_deleted_playlist,
 }

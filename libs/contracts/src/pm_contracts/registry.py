@@ -15,6 +15,20 @@ from typing import Any
 from pydantic import BaseModel
 
 from pm_contracts.jobs import JobError, JobUpdated
+from pm_contracts.library import (
+    ImportedEntry,
+    ImportedPlaylist,
+    ImportedTrack,
+    LibraryImportFinished,
+    PlaylistImported,
+)
+from pm_contracts.playlists import (
+    PlaylistCreated,
+    PlaylistDeleted,
+    PlaylistEntriesChanged,
+    PlaylistOrigin,
+    PlaylistUpdated,
+)
 from pm_contracts.provider_links import ProviderLinked, ProviderReconsentRequired, ProviderUnlinked
 from pm_contracts.services import service_names
 from pm_contracts.sessions import SessionRevoked
@@ -73,6 +87,8 @@ _T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 _USER = uuid.UUID("0f8fad5b-d9cb-469f-a165-70867728950e")
 _JOB = uuid.UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
 _SESSION = uuid.UUID("16fd2706-8baf-433b-82eb-8c7fada847da")
+_PLAYLIST = uuid.UUID("9b2c1b0e-52c4-4a8e-8f8a-3f6d2c9e1a47")
+_ORIGIN = PlaylistOrigin(provider="spotify", provider_playlist_id="3cEYpjA9oz9GiPac4AsH4n")
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
@@ -233,6 +249,146 @@ TOPICS: tuple[TopicSpec, ...] = (
                         created_at=_T0,
                         updated_at=_T0,
                         started_at=_T0,
+                    ),
+                ),
+            ),
+        ),
+    ),
+    TopicSpec(
+        name="pm.library-imports",
+        owner="provider-sync",
+        description="What an import read from a provider for a user's library, in parts that fit an event.",
+        key="user_id",
+        producers=("provider-sync",),
+        consumers=("playlist",),
+        events=(
+            EventSpec(
+                "library.playlist_imported",
+                1,
+                PlaylistImported,
+                "One part of a playlist (or liked songs) read from a provider; entries null: only its "
+                "details changed.",
+                (
+                    PlaylistImported(
+                        user_id=_USER,
+                        job_id=_JOB,
+                        provider="spotify",
+                        playlist=ImportedPlaylist(
+                            provider_playlist_id="3cEYpjA9oz9GiPac4AsH4n",
+                            name="Trip-hop classics",
+                            description="Bristol, 1994-1998",
+                            public=True,
+                            collaborative=False,
+                            owner_id="pmdemo.spotify",
+                            owner_name="PM Demo",
+                            change_marker="MTAsZjM5ZTA4NjM5ZTU=",
+                        ),
+                        part=1,
+                        parts=1,
+                        entries=[
+                            ImportedEntry(
+                                track=ImportedTrack(
+                                    provider_track_id="67Hna13dNDkZvBpTXRIaOJ",
+                                    title="Teardrop",
+                                    artists=["Massive Attack"],
+                                    album="Mezzanine",
+                                    duration_ms=330773,
+                                    isrc="GBAAA9800006",
+                                    explicit=False,
+                                ),
+                                added_at=_T0,
+                                added_by="pmdemo.spotify",
+                            )
+                        ],
+                        read_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "library.import_finished",
+                1,
+                LibraryImportFinished,
+                "An import listed every playlist of the user on a provider; the library's others from there "
+                "are gone from it.",
+                (
+                    LibraryImportFinished(
+                        user_id=_USER,
+                        job_id=_JOB,
+                        provider="spotify",
+                        provider_playlist_ids=["3cEYpjA9oz9GiPac4AsH4n"],
+                        finished_at=_T0,
+                    ),
+                ),
+            ),
+        ),
+    ),
+    TopicSpec(
+        name="pm.playlists",
+        owner="playlist",
+        description="The life of the playlists of users' libraries: created, updated, deleted, entries changed.",
+        key="playlist_id",
+        producers=("playlist",),
+        # provider-sync forgets what it imported into a playlist the user deleted (a next import brings
+        # it back).
+        consumers=("provider-sync",),
+        events=(
+            EventSpec(
+                "playlist.created",
+                1,
+                PlaylistCreated,
+                "A playlist was created in the library or imported from a provider for the first time.",
+                (
+                    PlaylistCreated(
+                        playlist_id=_PLAYLIST,
+                        user_id=_USER,
+                        name="Trip-hop classics",
+                        origin=_ORIGIN,
+                        version=1,
+                        entries=42,
+                        created_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "playlist.updated",
+                1,
+                PlaylistUpdated,
+                "A playlist's details changed (name, description, flags, or gone from its provider).",
+                (
+                    PlaylistUpdated(
+                        playlist_id=_PLAYLIST,
+                        user_id=_USER,
+                        name="Trip-hop, the classics",
+                        description="Bristol, 1994-1998",
+                        public=False,
+                        version=3,
+                        updated_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "playlist.deleted",
+                1,
+                PlaylistDeleted,
+                "A playlist was deleted from the library (its history with it).",
+                (PlaylistDeleted(playlist_id=_PLAYLIST, user_id=_USER, origin=_ORIGIN, deleted_at=_T0),),
+            ),
+            EventSpec(
+                "playlist.entries_changed",
+                1,
+                PlaylistEntriesChanged,
+                "A playlist's entries changed, making a new version.",
+                (
+                    PlaylistEntriesChanged(
+                        playlist_id=_PLAYLIST,
+                        user_id=_USER,
+                        version=4,
+                        change="move",
+                        added=0,
+                        removed=0,
+                        moved=1,
+                        entries=42,
+                        changed_at=_T0,
                     ),
                 ),
             ),

@@ -63,6 +63,9 @@ PROVIDER_HOSTS = {
     "GOOGLE_OAUTH2_URL": "oauth2.googleapis.com",
     "YOUTUBE_API_URL": "www.googleapis.com",
 }
+# The services that call the providers (pm_providers.settings.ProviderHostSettings): the stack points
+# their provider hosts at the emulator.
+PROVIDER_CALLERS = ("auth", "provider-sync")
 LOG_LEVEL = "info"
 ENVIRONMENT = "development"
 # The gateway believes X-Forwarded-For only from these peers (its own default: nobody). The stack's
@@ -292,12 +295,14 @@ class Stack:
                 "MASTER_KEY_PREVIOUS_FILE": str(keys / "master_key_previous"),
             }
             # OAuth against the provider emulator's development clients; callbacks through the gateway.
-            emulator = f"http://{HOST}:{self.spec('provider-emulator').port}"
             env |= {f"{p.upper()}_{k}": v for p, c in _EMULATOR_CLIENTS.items() for k, v in c.items()}
             env |= {
                 f"{p.upper()}_REDIRECT_URI": f"{self.gateway_url}/api/v1/auth/{p}/callback"
                 for p in _EMULATOR_CLIENTS
             }
+        if spec.name in PROVIDER_CALLERS:
+            # The providers are the emulator's: auth links and refreshes there, provider-sync reads there.
+            emulator = f"http://{HOST}:{self.spec('provider-emulator').port}"
             env |= {variable: f"{emulator}/{host}" for variable, host in PROVIDER_HOSTS.items()}
         return env
 

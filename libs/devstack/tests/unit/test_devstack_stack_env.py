@@ -10,7 +10,7 @@ from pm_devstack.config import StackConfig
 from pm_devstack.envfile import identity_public_key
 from pm_devstack.errors import DevstackError
 from pm_devstack.service import ServiceProcess
-from pm_devstack.stack import Stack
+from pm_devstack.stack import PROVIDER_HOSTS, Stack
 
 SERVICE_KEYS = {
     "ENVIRONMENT",
@@ -46,7 +46,7 @@ URL_KEYS = {
 
 def test_service_env_is_complete(tmp_stack: Stack) -> None:
     env = tmp_stack.service_env("provider-sync")
-    assert set(env) == SERVICE_KEYS | URL_KEYS
+    assert set(env) == SERVICE_KEYS | URL_KEYS | set(PROVIDER_HOSTS)
     assert env["SERVICE_NAME"] == "provider-sync"
     assert env["PORT"] == "3104"
     assert env["ENVIRONMENT"] == "development"
@@ -87,6 +87,19 @@ def test_only_the_gateway_gets_the_identity_signing_key(tmp_stack: Stack) -> Non
     # Stable across restarts: generated once into .state/env like the other secrets.
     again = Stack(tmp_stack.config).service_env("gateway")
     assert again["IDENTITY_SIGNING_KEY"] == signing_key
+
+
+def test_the_services_that_call_providers_reach_the_emulator_and_no_other_does(tmp_stack: Stack) -> None:
+    """auth (linking, refreshing) and provider-sync (reading and writing playlists) call the providers:
+    the stack points every provider host of theirs at the emulator; the other services get none."""
+    for spec in tmp_stack.service_specs(include_dev=False):
+        env = tmp_stack.service_env(spec.name)
+        if spec.name in ("auth", "provider-sync"):
+            assert {env[v] for v in PROVIDER_HOSTS} == {
+                f"http://127.0.0.1:3199/{host}" for host in PROVIDER_HOSTS.values()
+            }, spec.name
+        else:
+            assert not set(PROVIDER_HOSTS) & set(env), spec.name
 
 
 def test_emulator_gets_only_the_basics(tmp_stack: Stack) -> None:

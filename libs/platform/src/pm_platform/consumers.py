@@ -21,7 +21,7 @@ import inspect
 import time
 import typing
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -41,8 +41,11 @@ from pm_platform.retry import Backoff
 if TYPE_CHECKING:
     from pm_platform.service import Runtime
 
-# What the dispatcher calls: the handler bound to its runtime.
-Handler = Callable[[asyncpg.Connection, Envelope, Any], Awaitable[None]]
+# Work for once the handler's transaction has committed (telling a cache what changed): never inside it,
+# where a cache could learn of a change that then rolls back.
+AfterCommit = Callable[[], Awaitable[None]]
+# What the dispatcher calls: the handler bound to its runtime; it may return what to do after the commit.
+Handler = Callable[[asyncpg.Connection, Envelope, Any], Awaitable[list[AfterCommit] | None]]
 _PROGRAMMING_ERRORS = (TypeError, KeyError, AttributeError, ValueError, ValidationError)
 # The subscriber's poll: at most this many records per batch (their offsets committed once), and how
 # long an empty poll waits (see subscribe).
@@ -58,6 +61,8 @@ class EventContext:
     conn: asyncpg.Connection  # in the transaction that records the event id: changes commit with it
     envelope: Envelope
     runtime: Runtime
+    # Run in order once the transaction committed (a failure there is logged: the change is made).
+    after_commit: list[AfterCommit] = field(default_factory=list)
 
 
 EventHandler = Callable[[EventContext, P], Awaitable[None]]
@@ -129,8 +134,10 @@ class EventHandlers:
         """The handlers as the dispatcher calls them, each given ``runtime`` in its context."""
 
         def bound(registered: RegisteredHandler[Any]) -> Handler:
-            async def handle(conn: asyncpg.Connection, envelope: Envelope, payload: Any) -> None:
-                await registered.handle(EventContext(conn, envelope, runtime), payload)
+            async def handle(conn: asyncpg.Connection, envelope: Envelope, payload: Any) -> list[AfterCommit]:
+                ctx = EventContext(conn, envelope, runtime)
+                await registered.handle(ctx, payload)
+                return ctx.after_commit
 
             return handle
 
@@ -285,8 +292,13 @@ class Dispatcher:
             )
             if not claimed:
                 return Outcome.DUPLICATE
-            await handler(conn, envelope, payload)
-            return Outcome.HANDLED
+            after_commit = await handler(conn, envelope, payload)
+        for action in after_commit or ():
+            try:
+                await action()
+            except Exception:  # noqa: BLE001 - the change is committed; what follows it must not undo that
+                logger.exception("after handling {}: a follow-up failed", envelope.type)
+        return Outcome.HANDLED
 
     async def _reject(
         self, raw: bytes, topic: str, event_type: str, reason: str, origin: dict[str, str]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, NoReturn, TypeVar
 
+import asyncpg
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Middleware
 from loguru import logger
@@ -35,6 +36,7 @@ from pm_platform.errors import (
     PayloadTooLarge,
     Problem,
     RequestTimeout,
+    ServiceUnavailable,
     UnsupportedMediaType,
     ValidationFailed,
     problem_from_http_exception,
@@ -147,6 +149,14 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         if exc.status < 400:
             raise
         return problem_response(problem_from_http_exception(exc), request.path, correlation_id)
+    except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+        # Two writers crossed and the database chose this one to give up: nothing was changed, and the
+        # same request a moment later succeeds.
+        logger.warning("{} {} lost a lock race; answered 503", request.method, route_label(request))
+        busy = ServiceUnavailable(
+            "the data was busy; nothing was changed: retry", headers={"Retry-After": "1"}
+        )
+        return problem_response(busy, request.path, correlation_id)
     except Exception:  # noqa: BLE001 - the last line of defence: a 500 that reveals nothing
         logger.exception("unhandled error on {} {}", request.method, route_label(request))
         return problem_response(Problem(), request.path, correlation_id)

@@ -206,7 +206,11 @@ def open_client_ip(value: str | None, service_token: str, now: float | None = No
         return None
     ip, issued_text, mac = parts
     # Canonical digits only ("0…" would be a second spelling of one seal), and "%": an IPv6 zone.
-    if not issued_text.isdigit() or issued_text != str(int(issued_text)) or "%" in ip:
+    if (
+        not (issued_text.isascii() and issued_text.isdigit())
+        or issued_text != str(int(issued_text))
+        or "%" in ip
+    ):
         return None
     # Fresh first (the time is no secret): a stale or invented value costs no HMAC.
     age = (now if now is not None else time.time()) - int(issued_text)

@@ -3,9 +3,11 @@
 import asyncio
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from pm_contracts.jobs import JobError
 from pm_platform.jobs import JobContext, JobFailed, JobPaused, JobRunner, JobStateError, JobStore
 
 pytestmark = pytest.mark.integration
@@ -210,3 +212,111 @@ async def test_a_job_waiting_for_its_user_pauses_then_resumes_where_it_was(pool)
         assert cancelled.state == "cancelled"
         with pytest.raises(JobStateError):
             await store.pause(conn, other.id, "provider-link:spotify", paused.error)
+
+
+async def test_a_job_paused_until_a_time_goes_back_to_the_queue_once_that_time_has_passed(pool):
+    """A quota that resets at midnight: the job pauses until then (the reason says until when) and
+    resume_due puts it back in the queue only once that time has passed, once."""
+    store = JobStore("playlist", "playlist")
+    t0 = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    resets = t0 + timedelta(hours=3)
+    async with pool.acquire() as conn, conn.transaction():
+        job = await store.create(conn, "test.quota", uuid.uuid4())
+        await store.claim_next(conn, ["test.quota"])
+        error = JobError(code="provider-quota", message=f"quota used up until {resets.isoformat()}")
+        paused = await store.pause(conn, job.id, "provider-quota:youtube", error, resume_at=resets)
+    assert paused.state == "paused" and paused.resume_at == resets
+    async with pool.acquire() as conn, conn.transaction():
+        assert await store.resume_due(conn, now=resets - timedelta(seconds=1)) == []
+        [resumed] = await store.resume_due(conn, now=resets)
+        assert await store.resume_due(conn, now=resets + timedelta(days=1)) == []  # once
+    assert resumed.id == job.id and resumed.state == "queued"
+    assert (resumed.resume_at, resumed.waiting_for, resumed.error) == (None, None, None)
+    events = await _events(pool, job.id)
+    assert [e["state"] for e in events] == ["queued", "running", "paused", "queued"]
+    assert events[2]["error"]["message"] == f"quota used up until {resets.isoformat()}"
+
+
+async def test_resuming_for_its_user_also_ends_a_timed_pause(pool):
+    store = JobStore("playlist", "playlist")
+    user, later = uuid.uuid4(), datetime.now(UTC) + timedelta(days=1)
+    async with pool.acquire() as conn, conn.transaction():
+        job = await store.create(conn, "test.both", user)
+        await store.claim_next(conn, ["test.both"])
+        error = JobError(code="provider-rate-limit", message="wait")
+        await store.pause(conn, job.id, "provider-rate-limit:spotify", error, resume_at=later)
+        [resumed] = await store.resume_waiting(conn, user, "provider-rate-limit:spotify")
+        assert resumed.resume_at is None and resumed.state == "queued"
+        assert await store.resume_due(conn, now=later) == []
+
+
+async def test_the_runner_resumes_a_timed_pause_by_itself_and_the_handler_finds_its_checkpoint(pool):
+    """The runner's upkeep resumes a job whose resume_at has passed; the second run reads what the first
+    saved with its work (save_checkpoint, in the work's transaction), not the work itself again."""
+    store = JobStore("playlist", "playlist")
+    seen: list[dict] = []
+
+    async def chunks(ctx: JobContext):
+        seen.append(ctx.checkpoint)
+        done = ctx.checkpoint.get("done", 0)
+        if done == 0:
+            async with pool.acquire() as conn, conn.transaction():
+                await conn.execute("INSERT INTO counters VALUES ('chunks', 1)")
+                await store.save_checkpoint(conn, ctx.job.id, {"done": 1})
+            raise JobPaused("test-quota", "quota", "until now", resume_at=datetime.now(UTC))
+        return {"done": done + 1}
+
+    async with pool.acquire() as conn, conn.transaction():
+        job = await store.create(conn, "test.chunks", None)
+    runner = JobRunner(
+        pool, store, {"test.chunks": chunks}, concurrency=1, poll_interval_s=0.05, upkeep_interval_s=0.05
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        done = await _wait_finished(pool, store, job.id)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert done.state == "succeeded" and done.result == {"done": 2}
+    assert seen == [{}, {"done": 1}]
+    assert done.checkpoint == {"done": 1}
+    states = [e["state"] for e in await _events(pool, job.id)]
+    assert states == ["queued", "running", "paused", "queued", "running", "succeeded"]
+    assert all("checkpoint" not in e for e in await _events(pool, job.id))  # never published
+
+
+async def test_a_checkpoint_is_kept_only_for_a_running_job(pool):
+    store = JobStore("playlist", "playlist")
+    async with pool.acquire() as conn, conn.transaction():
+        job = await store.create(conn, "test.idle", None)
+        with pytest.raises(JobStateError):
+            await store.save_checkpoint(conn, job.id, {"done": 1})
+
+
+async def test_one_queued_or_running_job_of_a_kind_per_user(pool):
+    """Two requests at once create one job; while it is queued or running it is the answer; once it
+    ended (or paused), the next request creates another. Other kinds and users are apart."""
+    store = JobStore("playlist", "playlist")
+    user = uuid.uuid4()
+
+    async def request() -> tuple:
+        async with pool.acquire() as conn, conn.transaction():
+            result = await store.create_unless_active(conn, "test.import", user, {"n": 1})
+            await asyncio.sleep(0.05)  # hold the transaction: the other request must wait, not create
+            return result
+
+    (first, created_a), (second, created_b) = await asyncio.gather(request(), request())
+    assert first.id == second.id and sorted([created_a, created_b]) == [False, True]
+    async with pool.acquire() as conn, conn.transaction():
+        await store.claim_next(conn, ["test.import"])
+        running, created = await store.create_unless_active(conn, "test.import", user)
+        assert (running.id, running.state, created) == (first.id, "running", False)
+        other_kind, created = await store.create_unless_active(conn, "test.export", user)
+        assert created and other_kind.id != first.id
+        other_user, created = await store.create_unless_active(conn, "test.import", uuid.uuid4())
+        assert created and other_user.id != first.id
+        error = JobError(code="reconsent-required", message="link again")
+        await store.pause(conn, first.id, "provider-link:spotify", error)
+        after_pause, created = await store.create_unless_active(conn, "test.import", user)
+        assert created and after_pause.id != first.id
+        assert after_pause.params == {}

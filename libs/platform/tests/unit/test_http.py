@@ -1,5 +1,6 @@
 import json
 
+import asyncpg
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict
 
@@ -93,3 +94,15 @@ async def test_metrics_count_by_route_template(aiohttp_client):
     await client.get("/items/2/boom")
     rendered = metrics.render().decode()
     assert 'pm_http_requests_total{method="GET",route="/items/{id}/boom",status="500"} 2.0' in rendered
+
+
+async def test_a_lost_lock_race_is_a_503_to_retry_not_a_500(aiohttp_client):
+    async def crossed(_: web.Request) -> web.Response:
+        raise asyncpg.DeadlockDetectedError("deadlock detected")
+
+    app = web.Application(middlewares=standard_middlewares(Metrics("test")))
+    app.router.add_get("/crossed", crossed)
+    client = await aiohttp_client(app)
+    response = await client.get("/crossed")
+    assert response.status == 503 and response.headers["Retry-After"] == "1"
+    assert "deadlock" not in await response.text()

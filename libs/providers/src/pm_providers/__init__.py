@@ -6,6 +6,7 @@ every adapter implements :class:`ProviderAdapter`; errors are in :mod:`pm_provid
 
 from pm_providers.base import ProviderAdapter, WriteProgress
 from pm_providers.client import Providers
+from pm_providers.clock import ProviderClocks
 from pm_providers.http import StaticTokenSource, TokenSource
 from pm_providers.metrics import ProviderMetrics
 from pm_providers.models import (
@@ -24,6 +25,7 @@ __all__ = [
     "AuthTokenSource",
     "MediaType",
     "ProviderAdapter",
+    "ProviderClocks",
     "ProviderLimits",
     "ProviderMetrics",
     "ProviderName",

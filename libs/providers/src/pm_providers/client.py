@@ -23,6 +23,7 @@ from pm_providers.adapters.spotify import SpotifyAdapter
 from pm_providers.adapters.tidal import JSONAPI, TidalAdapter
 from pm_providers.adapters.youtube import YoutubeAdapter
 from pm_providers.base import ProviderAdapter
+from pm_providers.clock import ProviderClocks
 from pm_providers.domain.classify import classify_deezer, classify_spotify, classify_tidal, classify_youtube
 from pm_providers.domain.responses import ProviderResponse
 from pm_providers.errors import ProviderError
@@ -50,7 +51,10 @@ def classifier(provider: ProviderName, policy: RetryPolicy) -> Classifier:
 
 
 class Providers:
-    """Owns the shared resources; :meth:`adapter` is cheap (call it per user and job)."""
+    """Owns the shared resources; :meth:`adapter` is cheap (call it per user and job).
+
+    ``clocks``: what the providers' answers said about their clocks (one per process; tests may pass
+    one with their own notion of this machine's time)."""
 
     def __init__(
         self,
@@ -59,9 +63,11 @@ class Providers:
         *,
         metrics: ProviderMetrics | None = None,
         session: aiohttp.ClientSession | None = None,
+        clocks: ProviderClocks | None = None,
     ) -> None:
         self.settings = settings
         self.redis = redis
+        self.clocks = clocks if clocks is not None else ProviderClocks()
         self.metrics = metrics if metrics is not None else ProviderMetrics()
         self.limiter = RateLimiter(redis, settings, metrics=self.metrics)
         self._session = session
@@ -89,6 +95,7 @@ class Providers:
         return self.settings.api_base(provider)
 
     def youtube_quota(self) -> DailyQuota:
+        """YouTube's ledger, its day judged by YouTube's clock as its answers showed it."""
         q = self.settings.youtube_quota
         return DailyQuota(
             self.redis,
@@ -97,6 +104,8 @@ class Providers:
             project=q.project,
             limits={"units": q.units_per_day, "search": q.search_calls_per_day},
             metrics=self.metrics,
+            now=self.clocks.now,
+            offset=lambda: self.clocks.offset(ProviderName.YOUTUBE),
         )
 
     def user_tokens(
@@ -141,6 +150,7 @@ class Providers:
             default_headers={"Accept": JSONAPI}
             if name is ProviderName.TIDAL
             else {"Accept": "application/json"},
+            clocks=self.clocks,
         )
         if name is ProviderName.SPOTIFY:
             return SpotifyAdapter(AdapterContext(http, self.settings))

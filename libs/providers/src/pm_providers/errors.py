@@ -106,7 +106,12 @@ class RateLimited(ProviderError):
 
 
 class QuotaExceeded(ProviderError):
-    """A quota is used up until ``resets_at`` (None: unknown). Not retried in line."""
+    """A quota is used up until ``resets_at`` (None: unknown). Not retried in line.
+
+    ``resets_at`` is on this machine's clock (aware, UTC): a reset the provider names by its own
+    clock (YouTube's midnight Pacific, a Retry-After) is translated by the offset its ``Date``
+    headers showed, so the caller simply waits ``resets_at - datetime.now(UTC)``.
+    """
 
     retryable = True
 

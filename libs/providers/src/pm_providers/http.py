@@ -7,7 +7,8 @@ Per call, in order:
 3. the HTTP call on the shared ``aiohttp.ClientSession`` (pooled; ``PROVIDER_TIMEOUT_S`` per exchange),
    with the access token as ``Authorization: Bearer`` or, for Deezer, the ``access_token`` query
    parameter;
-4. the adapter's classifier turns the answer into ``None`` (success) or a typed error, for every
+4. the provider's clock is learned from the answer's ``Date`` (:class:`~pm_providers.clock.ProviderClocks`),
+   then the adapter's classifier turns the answer into ``None`` (success) or a typed error, for every
    answer including HTTP 200 (Deezer's errors come with 200);
 5. on 401 (or Deezer's invalid token): one refresh through the :class:`TokenSource`, then the call
    again; concurrent calls that hit the same expired token share one refresh;
@@ -30,6 +31,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -40,6 +42,7 @@ from pm_platform.errors import BadRequest
 from pm_platform.http import parse_json
 from pm_platform.logging import logger
 from pm_platform.retry import Backoff
+from pm_providers.clock import ProviderClocks
 from pm_providers.domain.responses import ProviderResponse, parse_retry_after
 from pm_providers.errors import (
     ProviderError,
@@ -157,11 +160,13 @@ class ProviderHttp:
         user_key: str | None = None,
         metrics: ProviderMetrics | None = None,
         default_headers: Mapping[str, str] | None = None,
+        clocks: ProviderClocks | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        """``sleep`` waits out backoff and Retry-After; ``rand`` is the backoff's jitter (``Backoff.rand``:
-        0 waits the whole delay, 1 half of it). Tests replace both."""
+        """``clocks`` learns the provider's clock from every answer (None: not learned; answers are
+        stamped by the system clock). ``sleep`` waits out backoff and Retry-After; ``rand`` is the
+        backoff's jitter (``Backoff.rand``: 0 waits the whole delay, 1 half of it). Tests replace both."""
         self.provider = provider
         self.base_url = base_url.rstrip("/")
         self._session = session
@@ -173,6 +178,7 @@ class ProviderHttp:
         self._user_key = user_key
         self._metrics = metrics
         self._headers = dict(default_headers or {})
+        self._clocks = clocks
         self._sleep = sleep
         self._rand = rand
         self._token: str | None = None
@@ -274,6 +280,8 @@ class ProviderHttp:
                 if (safe or not_sent) and await self._backoff(state, lost, endpoint, "network"):
                     continue
                 raise lost from None
+            if self._clocks is not None:
+                self._clocks.observe(self.provider, response.headers.get("Date"), response.received_at)
             error = self._classify(response)
             self._observe(endpoint, _outcome(error), started)
             if error is None:
@@ -314,8 +322,9 @@ class ProviderHttp:
             headers.setdefault("Content-Type", "application/json")
         async with self._session.request(method, url, **kwargs) as resp:
             raw = await resp.read()
+            received = self._clocks.now() if self._clocks is not None else datetime.now(UTC)
             return ProviderResponse(
-                resp.status, CIMultiDictProxy(CIMultiDict(resp.headers)), decode_body(raw)
+                resp.status, CIMultiDictProxy(CIMultiDict(resp.headers)), decode_body(raw), received
             )
 
     async def _backoff(self, state: _Attempt, error: ProviderError, endpoint: str, reason: str) -> bool:

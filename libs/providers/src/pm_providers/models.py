@@ -6,7 +6,7 @@ has no ISRC, album or explicit flag, Spotify says nothing about availability wit
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,11 +50,15 @@ class ProviderPlaylist(_Model):
     public: bool | None = None
     collaborative: bool | None = None
     track_count: int | None = None
-    # Spotify ``snapshot_id`` / Deezer ``checksum``: the version positions refer to.
+    # The provider's change marker: Spotify ``snapshot_id`` (also the version positions refer to),
+    # Deezer ``checksum``, TIDAL ``lastModifiedAt``, YouTube ``etag`` (blind to moves that keep the
+    # first video first: see the YouTube adapter).
     snapshot_id: str | None = None
     # Deezer's "Loved Tracks" playlist (the liked list seen as a playlist).
     is_liked_collection: bool = False
     url: str | None = None
+    # The cover image the provider shows (the largest it lists).
+    image_url: str | None = None
 
 
 class ProviderTrack(_Model):
@@ -75,6 +79,8 @@ class ProviderTrack(_Model):
     position: int | None = None
     item_id: str | None = None
     added_at: datetime | None = None
+    # The release date of the track's album where the provider gives it (a year alone: January 1st).
+    release_date: date | None = None
 
 
 class ProviderLimits(_Model):

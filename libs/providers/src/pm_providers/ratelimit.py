@@ -4,7 +4,8 @@
   all buckets of a call and takes a token from each only when every one has it, so concurrent
   replicas never overdraw; time comes from Redis (``TIME``), so replicas need no synchronised clocks.
 - :class:`DailyQuota`: counters per project and Pacific day (YouTube's quota), charged atomically
-  before a call; a call that would exceed the quota is refused without being sent.
+  before a call; a call that would exceed the quota is refused without being sent. The day is the
+  provider's: its midnight by its clock (our clock + the offset its answers showed, ``clock.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import asyncio
 import hashlib
 import random
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
@@ -127,7 +128,13 @@ class RateLimiter:
 
 
 class DailyQuota:
-    """Units per Pacific day per project and bucket (YouTube: ``units`` and ``search``)."""
+    """Units per Pacific day per project and bucket (YouTube: ``units`` and ``search``).
+
+    The day is YouTube's: midnight Pacific by the provider's clock, which is ``now()`` (this
+    machine's clock) + ``offset()`` (``ProviderClocks.offset``, learned from its answers). Every
+    time this class hands out (``resets_at``, ``QuotaExceeded.resets_at``) is on this machine's
+    clock, so a caller waits ``resets_at - datetime.now(UTC)``.
+    """
 
     def __init__(
         self,
@@ -139,6 +146,7 @@ class DailyQuota:
         limits: dict[str, int],
         metrics: ProviderMetrics | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        offset: Callable[[], timedelta] = lambda: timedelta(0),
     ) -> None:
         self._redis = redis
         self._script = redis.register_script(_QUOTA_LUA)
@@ -147,12 +155,19 @@ class DailyQuota:
         self.limits = dict(limits)
         self._metrics = metrics
         self._now = now
+        self._offset = offset
 
-    def _key(self, bucket: str) -> str:
-        return f"{self._prefix}:{pacific_day(self._now())}:{bucket}"
+    def _key(self, bucket: str, day: str | None = None) -> str:
+        return f"{self._prefix}:{day or pacific_day(self._now() + self._offset())}:{bucket}"
 
     def resets_at(self) -> datetime:
-        return next_pacific_midnight(self._now())
+        """When today's quota resets: the provider's next midnight Pacific, on this machine's clock."""
+        offset = self._offset()
+        return next_pacific_midnight(self._now() + offset) - offset
+
+    def _ttl(self, until: datetime) -> int:
+        """Seconds a day's counter is kept: until its reset, plus an hour of slack."""
+        return max(int((until - self._now()).total_seconds()) + 3600, 60)
 
     async def used(self, bucket: str) -> int:
         raw = await self._redis.get(self._key(bucket))
@@ -165,25 +180,35 @@ class DailyQuota:
 
     async def charge(self, bucket: str, units: int) -> int:
         """Count ``units`` against today's quota or raise :class:`QuotaExceeded` (nothing charged)."""
-        ttl = int((self.resets_at() - self._now()).total_seconds()) + 3600
+        resets = self.resets_at()
         charged, left = await self._script(
-            keys=[self._key(bucket)], args=[units, self.limits[bucket], max(ttl, 60)]
+            keys=[self._key(bucket)], args=[units, self.limits[bucket], self._ttl(resets)]
         )
         self._gauge(bucket, max(0, int(left)))
         if not int(charged):
             raise QuotaExceeded(
                 f"daily {bucket} quota exhausted ({self.limits[bucket]} per day)",
-                resets_at=self.resets_at(),
+                resets_at=resets,
                 provider=self._provider,
                 code="quota_exceeded",
             )
         return int(left)
 
-    async def exhaust(self, bucket: str) -> None:
-        """The provider says the quota is gone (shared with other clients): count it as used up."""
-        ttl = int((self.resets_at() - self._now()).total_seconds()) + 3600
-        await self._redis.set(self._key(bucket), self.limits[bucket], ex=max(ttl, 60))
-        self._gauge(bucket, 0)
+    async def exhaust(self, bucket: str, *, until: datetime | None = None) -> None:
+        """The provider says the quota is gone (shared with other clients): count it as used up.
+
+        ``until``: the reset its answer named (our clock). The day that ends then is the one marked,
+        even when our estimate of the provider's time has already passed that midnight (the offset is
+        known to a few seconds): marking the new day instead would refuse a whole day's calls.
+        """
+        key = self._key(bucket)
+        if until is None:
+            until = self.resets_at()
+        else:
+            key = self._key(bucket, pacific_day(until + self._offset() - timedelta(minutes=1)))
+        await self._redis.set(key, self.limits[bucket], ex=self._ttl(until))
+        if key == self._key(bucket):
+            self._gauge(bucket, 0)
 
     def _gauge(self, bucket: str, left: int) -> None:
         if self._metrics is not None:

@@ -6,7 +6,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as aioredis
@@ -133,3 +133,33 @@ async def test_daily_quota_is_atomic_across_replicas(redis: aioredis.Redis, pref
     results = await asyncio.gather(*(charge(quotas[i % 3]) for i in range(30)))
     assert sum(results) == 100 // 7
     assert await quotas[0].remaining("units") == 100 - 7 * (100 // 7)
+
+
+async def test_daily_quota_follows_the_providers_clock(redis: aioredis.Redis, prefix: str) -> None:
+    """The day is YouTube's (our clock + the learned offset); resets come back on our clock."""
+    ours = datetime(2026, 7, 1, 5, 59, 30, tzinfo=UTC)  # 22:59:30 PDT by our clock
+    now = ours
+    quota = DailyQuota(
+        redis,
+        prefix=prefix,
+        provider=ProviderName.YOUTUBE,
+        project="p",
+        limits={"units": 2},
+        now=lambda: now,
+        offset=lambda: timedelta(hours=1),  # YouTube says 23:59:30 PDT
+    )
+    assert quota.resets_at() == ours + timedelta(seconds=30)  # YouTube's midnight, not ours in 1 h
+    assert await quota.charge("units", 2) == 0
+    with pytest.raises(QuotaExceeded) as err:
+        await quota.charge("units", 1)
+    assert err.value.resets_at == ours + timedelta(seconds=30)
+    keys = [k.decode() async for k in redis.scan_iter(match=f"{prefix}:*")]
+    assert keys == [f"{prefix}:quota:youtube:p:2026-06-30:units"]
+    now = ours + timedelta(seconds=31)  # YouTube's new day; still June 30 by our clock
+    assert await quota.remaining("units") == 2
+    # YouTube's own refusal names the reset that just passed (our estimate is a few seconds off):
+    # the day that ended then is marked, not the new one.
+    await quota.exhaust("units", until=ours + timedelta(seconds=30))
+    assert await quota.remaining("units") == 2
+    now = ours
+    assert await quota.remaining("units") == 0

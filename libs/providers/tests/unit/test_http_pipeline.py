@@ -6,6 +6,8 @@ import asyncio
 import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from typing import Any
 
 import aiohttp
@@ -14,7 +16,8 @@ from aiohttp import web
 
 from pm_platform.settings import load_settings
 from pm_platform.testing import stand_in_server
-from pm_providers.domain.classify import classify_deezer, classify_spotify
+from pm_providers.clock import ProviderClocks
+from pm_providers.domain.classify import classify_deezer, classify_spotify, classify_youtube
 from pm_providers.domain.responses import ProviderResponse
 from pm_providers.errors import (
     ProviderError,
@@ -400,3 +403,55 @@ async def test_each_request_backs_off_from_the_start_and_429_waits_do_not_count_
     # /a: one backoff; /b starts again at the initial delay, its Retry-After waits between the two 5xx
     # neither use up one of the 3 attempts nor reset the backoff.
     assert waits == [0.5, 0.5, pytest.approx(1.1), pytest.approx(1.1), 1.0]
+
+
+async def test_every_answer_teaches_the_providers_clock(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    """The pipeline reads ``Date`` from every answer, errors included, and stamps answers by the
+    clocks' notion of our time."""
+    s, base = script
+    clocks = ProviderClocks()
+    http = ProviderHttp(
+        ProviderName.YOUTUBE,
+        session=session,
+        base_url=base,
+        classify=lambda r: classify_youtube(r, POLICY),
+        tokens=Tokens(),
+        policy=POLICY,
+        clocks=clocks,
+    )
+    ahead = formatdate(time.time() + 3600, usegmt=True)
+    quota = {"error": {"code": 403, "message": "q", "errors": [{"reason": "quotaExceeded"}]}}
+    s.replies = [lambda _r: web.json_response(quota, status=403, headers={"Date": ahead})]
+    with pytest.raises(QuotaExceeded) as err:
+        await http.request("GET", "/channels", endpoint="channel")
+    assert abs(clocks.offset(ProviderName.YOUTUBE) - timedelta(hours=1)) < timedelta(seconds=2)
+    assert err.value.resets_at is not None
+    s.replies = [lambda _r: web.json_response({}, headers={"Date": "not a date"})]
+    await http.request("GET", "/channels", endpoint="channel")
+    assert abs(clocks.offset(ProviderName.YOUTUBE) - timedelta(hours=1)) < timedelta(seconds=2)
+    s.replies = [ok({})]  # aiohttp's own Date: this machine's time
+    await http.request("GET", "/channels", endpoint="channel")
+    assert abs(clocks.offset(ProviderName.YOUTUBE)) < timedelta(seconds=2)
+    assert clocks.offset(ProviderName.SPOTIFY) == timedelta(0)
+
+
+async def test_answers_are_stamped_by_the_given_clock(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    s, base = script
+    ours = datetime(2026, 7, 1, 5, 59, 30, tzinfo=UTC)
+    http = ProviderHttp(
+        ProviderName.YOUTUBE,
+        session=session,
+        base_url=base,
+        classify=lambda r: classify_youtube(r, POLICY),
+        tokens=Tokens(),
+        policy=POLICY,
+        clocks=ProviderClocks(now=lambda: ours),
+    )
+    s.replies = [lambda _r: web.json_response({}, headers={"Date": "Wed, 01 Jul 2026 06:59:30 GMT"})]
+    resp = await http.request("GET", "/channels", endpoint="channel")
+    assert resp.received_at == ours
+    assert resp.on_our_clock(datetime(2026, 7, 1, 7, 0, tzinfo=UTC)) == ours + timedelta(seconds=30)

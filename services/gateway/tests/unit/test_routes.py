@@ -2,7 +2,7 @@
 
 import pytest
 
-from pm_gateway.domain.routes import GATEWAY, ROUTES, Auth, resolve, segments_of
+from pm_gateway.domain.routes import GATEWAY, LIBRARY_EDIT_BYTES, ROUTES, Auth, resolve, segments_of
 
 
 @pytest.mark.parametrize(
@@ -23,6 +23,9 @@ from pm_gateway.domain.routes import GATEWAY, ROUTES, Auth, resolve, segments_of
         ("/api/v1/providers/deezer", "auth", Auth.BEARER, "general"),
         ("/api/v1/playlists/1/tracks", "playlist", Auth.BEARER, "general"),
         ("/api/v1/library", "playlist", Auth.BEARER, "general"),
+        ("/api/v1/library/playlists", "playlist", Auth.BEARER, "general"),
+        ("/api/v1/library/imports", "provider-sync", Auth.BEARER, "general"),
+        ("/api/v1/library/importsx", "playlist", Auth.BEARER, "general"),
         ("/api/v1/transfers", "provider-sync", Auth.BEARER, "general"),
         ("/api/v1/sync/x", "provider-sync", Auth.BEARER, "general"),
         ("/api/v1/exports/1", "export", Auth.BEARER, "general"),
@@ -151,3 +154,10 @@ def test_the_other_services_keep_answers_for_an_idempotency_key():
 def test_only_the_gateways_own_routes_are_unlimited():
     assert {r.service for r in ROUTES if r.rate == "none"} == {GATEWAY}
     assert all(r.auth is Auth.NONE for r in ROUTES if r.rate == "none")
+
+
+def test_the_library_takes_a_whole_playlist_in_one_body_and_the_rest_the_default():
+    assert resolve("/api/v1/playlists/x/entries").body_limit(1 << 20) == LIBRARY_EDIT_BYTES
+    assert resolve("/api/v1/library/liked").body_limit(1 << 20) == LIBRARY_EDIT_BYTES
+    assert resolve("/api/v1/library/imports").body_limit(1 << 20) == 1 << 20
+    assert resolve("/api/v1/me").body_limit(1 << 20) == 1 << 20

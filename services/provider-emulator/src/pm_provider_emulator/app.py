@@ -29,7 +29,7 @@ from pm_provider_emulator.http import (
     youtube_api,
 )
 from pm_provider_emulator.http.context import EMULATOR, Emulator, RuntimeConfig
-from pm_provider_emulator.http.middleware import provider_middleware, slow_body_middleware
+from pm_provider_emulator.http.middleware import provider_middleware, slow_body_middleware, stamp_date
 from pm_provider_emulator.settings import EmulatorSettings
 from pm_provider_emulator.storage.catalog_files import load_catalogs
 from pm_provider_emulator.storage.state import PROVIDERS, Store
@@ -118,6 +118,7 @@ def init_app(
         middlewares=[slow_body_middleware, provider_middleware], client_max_size=16 * 1024 * 1024
     )
     app[EMULATOR] = e
+    app.on_response_prepare.append(stamp_date)
     app.router.add_routes(health.routes() + admin.routes())
     for module in (
         spotify_accounts,

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
+
+from pm_provider_emulator.app import init_app
+from pm_provider_emulator.domain.clock import SystemClock
+from pm_provider_emulator.http.context import EMULATOR
+from pm_provider_emulator.settings import EmulatorSettings
 
 SP = {"Authorization": "Bearer demo-spotify-access-token"}
 
@@ -68,6 +76,15 @@ async def test_create_user_with_library_and_tokens(client: TestClient[Any, Any])
         json={"provider": "spotify", "library": {"playlists": [{"name": "x", "tracks": ["nope"]}]}},
     )
     assert bad.status == 400
+
+
+async def test_a_user_id_of_the_wrong_kind_is_refused(client: TestClient[Any, Any]):
+    """Deezer's and TIDAL's APIs give user ids as numbers: an admin-made user must have one."""
+    for provider in ("deezer", "tidal"):
+        r = await client.post("/_admin/users", json={"provider": provider, "user_id": "not-a-number"})
+        assert r.status == 400, provider
+        r = await client.post("/_admin/users", json={"provider": provider, "user_id": "4242424242"})
+        assert r.status == 201, provider
 
 
 async def test_reset_restores_demo_state(client: TestClient[Any, Any]):
@@ -165,7 +182,68 @@ async def test_manual_clock(make_client: Any):
     c = await make_client(clock="manual")
     before = (await (await c.get("/_admin/clock")).json())["now"]
     after = await (await c.post("/_admin/clock", json={"advance": 60})).json()
-    assert after["now"] == before + 60
+    assert after == {"now": before + 60, "manual": True, "offset": None}
+    assert (await (await c.post("/_admin/clock", json={"set": 5})).json())["now"] == 5
+    assert (await c.post("/_admin/clock", json={"offset": 0})).status == 400  # the system clock's
+    assert (await c.post("/_admin/clock", json={"advance": "1"})).status == 400
+
+
+@pytest.fixture
+async def system_clock_client(catalogs: Any) -> AsyncIterator[TestClient[Any, Any]]:
+    """An emulator on the system clock (EMULATOR_CLOCK unset)."""
+    app = init_app(EmulatorSettings(rate_limits=False), catalogs=catalogs)
+    assert isinstance(app[EMULATOR].clock, SystemClock)
+    async with TestClient(TestServer(app)) as c:
+        yield c
+
+
+async def test_system_clock_moves_by_an_offset_and_keeps_flowing(system_clock_client: TestClient[Any, Any]):
+    c = system_clock_client
+    state = await (await c.get("/_admin/clock")).json()
+    assert state["manual"] is False and state["offset"] == 0
+    moved = await (await c.post("/_admin/clock", json={"advance": 86_400})).json()
+    assert moved["offset"] == 86_400
+    assert moved["now"] >= state["now"] + 86_400
+    assert time.time() + 86_399 <= moved["now"] <= time.time() + 86_401
+    again = await (await c.post("/_admin/clock", json={"advance": -400})).json()
+    assert again["offset"] == 86_000
+    put = await (await c.post("/_admin/clock", json={"set": 1_780_000_000})).json()
+    assert 1_780_000_000 <= put["now"] < 1_780_000_060
+    later = await (await c.get("/_admin/clock")).json()
+    assert later["now"] >= put["now"]  # time flows from where it was put
+    back = await (await c.post("/_admin/clock", json={"offset": 0})).json()
+    assert back["offset"] == 0 and abs(back["now"] - time.time()) < 5
+    assert (await c.post("/_admin/clock", json={"advance": True})).status == 400
+
+
+async def test_every_answer_states_the_emulators_time(make_client: Any, clock: Any):
+    """Date (RFC 9110 IMF-fixdate) from the emulator's clock on every host, errors and admin included."""
+    c = await make_client(rate_limits=True)
+    clock.set(1_780_000_000.0)  # Thu, 28 May 2026 20:26:40 GMT
+    yt = {"Authorization": "Bearer ya29.demo-youtube-access-token"}
+    answers = [
+        await c.get("/api.spotify.com/v1/me", headers=SP),  # 200
+        await c.get("/api.spotify.com/v1/albums/x", headers=SP),  # unknown path
+        await c.get("/api.spotify.com/v1/me"),  # 401
+        await c.get("/api.deezer.com/user/me"),  # Deezer's HTTP-200 error
+        await c.get("/openapi.tidal.com/v2/users/me"),
+        await c.get("/www.googleapis.com/youtube/v3/channels", headers=yt, params={"part": "id"}),
+        await c.post("/oauth2.googleapis.com/token", data={"grant_type": "nope"}),
+        await c.get("/musicbrainz.org/ws/2/isrc/X", headers={"User-Agent": "python-requests/2"}),  # 403
+        await c.get("/_admin/clock"),
+        await c.post("/_admin/clock", json={}),  # admin error
+        await c.get("/health"),
+        await c.get("/nowhere"),
+    ]
+    assert {r.headers["Date"] for r in answers} == {"Thu, 28 May 2026 20:26:40 GMT"}
+    await c.put("/_admin/rate-limits/youtube", json={"units_per_day": 0})
+    refused = await c.get("/www.googleapis.com/youtube/v3/channels", headers=yt, params={"part": "id"})
+    assert refused.status == 403
+    await c.post("/_admin/clock", json={"advance": 86_400 + 0.9})
+    assert refused.headers["Date"] == "Thu, 28 May 2026 20:26:40 GMT"
+    r = await c.get("/health")
+    assert r.headers["Date"] == "Fri, 29 May 2026 20:26:40 GMT"  # moved with the clock, to the second
+    assert parsedate_to_datetime(r.headers["Date"]).timestamp() == 1_780_086_400
 
 
 async def test_mapping_ground_truth(client: TestClient[Any, Any], catalogs: Any):

@@ -211,3 +211,83 @@ async def test_rate_limit_headers_and_429(make_client: Any):
     r = await c.get(f"{API}/users/me", headers=H)
     assert r.status == 429
     assert await r.json() == {"errors": [{"status": "429", "detail": "Rate limit exceeded"}]}
+
+
+async def test_cover_art_is_included_on_request(client: TestClient[Any, Any]):
+    listing = await (
+        await client.get(f"{API}/playlists", headers=H, params={"filter[owners.id]": "me"})
+    ).json()
+    pid = listing["data"][0]["id"]
+    assert "data" not in listing["data"][0]["relationships"]["coverArt"]  # only when included
+    body = await (
+        await client.get(f"{API}/playlists/{pid}", headers=H, params={"include": "coverArt"})
+    ).json()
+    ref = body["data"]["relationships"]["coverArt"]["data"][0]
+    assert ref["type"] == "artworks"
+    art = next(r for r in body["included"] if (r["type"], r["id"]) == ("artworks", ref["id"]))
+    files = art["attributes"]["files"]
+    assert art["attributes"]["mediaType"] == "IMAGE"
+    assert files[0]["meta"] == {"height": 1080, "width": 1080}
+    assert files[0]["href"].startswith("https://resources.tidal.com/images/")
+    assert files[0]["href"].endswith("/1080x1080.jpg")
+    owned = await (
+        await client.get(
+            f"{API}/playlists", headers=H, params={"filter[owners.id]": "me", "include": "coverArt"}
+        )
+    ).json()
+    assert sum(r["type"] == "artworks" for r in owned["included"]) == len(owned["data"])
+    collection = await (
+        await client.get(
+            f"{API}/userCollectionPlaylists/me/relationships/items",
+            headers=H,
+            params={"include": "items,items.coverArt", "collectionView": "FLAT"},
+        )
+    ).json()
+    kinds = [r["type"] for r in collection["included"]]
+    assert kinds.count("playlists") == kinds.count("artworks") == len(collection["data"])
+    plain = await (
+        await client.get(
+            f"{API}/userCollectionPlaylists/me/relationships/items", headers=H, params={"include": "items"}
+        )
+    ).json()
+    assert {r["type"] for r in plain["included"]} == {"playlists"}
+
+
+async def test_last_modified_moves_with_every_change_even_on_a_stopped_clock(
+    client: TestClient[Any, Any], catalogs: Any
+):
+    """``lastModifiedAt`` (to the millisecond) is later after each change of the items, though the
+    manual clock stands still; reading leaves it as it was."""
+    ids = sorted(catalogs.tidal)[:3]
+    body = {"data": {"type": "playlists", "attributes": {"name": "Marks"}}}
+    pid = (await (await client.post(f"{API}/playlists", headers=H, json=body)).json())["data"]["id"]
+
+    async def mark() -> str:
+        got = await (await client.get(f"{API}/playlists/{pid}", headers=H)).json()
+        value: str = got["data"]["attributes"]["lastModifiedAt"]
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", value)
+        return value
+
+    marks = [await mark()]
+    items = f"{API}/playlists/{pid}/relationships/items"
+    await client.post(items, headers=H, json={"data": [{"type": "tracks", "id": i} for i in ids]})
+    marks.append(await mark())
+    assert await mark() == marks[-1]
+    pl = client.app[EMULATOR].store.playlist("tidal", pid)
+    last, first = pl.entries[-1], pl.entries[0]
+    await client.patch(
+        items,
+        headers=H,
+        json={
+            "data": [{"type": "tracks", "id": last.track_id, "meta": {"itemId": last.item_id}}],
+            "meta": {"positionBefore": first.item_id},
+        },
+    )
+    marks.append(await mark())
+    await client.delete(
+        items,
+        headers=H,
+        json={"data": [{"type": "tracks", "id": first.track_id, "meta": {"itemId": first.item_id}}]},
+    )
+    marks.append(await mark())
+    assert marks == sorted(set(marks))  # four different times, each later

@@ -192,3 +192,84 @@ async def test_units_quota_counts_writes_at_50(make_client: Any):
         assert r.status == 200
     assert (await c.get(f"{API}/playlists", headers=H, params={"part": "id", "mine": "true"})).status == 200
     assert (await c.get(f"{API}/playlists", headers=H, params={"part": "id", "mine": "true"})).status == 403
+
+
+async def _get_playlist(client: TestClient[Any, Any], pid: str, parts: str = "snippet,contentDetails,status"):
+    body = await (await client.get(f"{API}/playlists", headers=H, params={"part": parts, "id": pid})).json()
+    return body["items"][0]
+
+
+async def test_playlist_etag_versions_the_resource_not_its_items(client: TestClient[Any, Any], catalogs: Any):
+    """YouTube's etag is that of the playlist resource (title, description, privacy, item count,
+    thumbnail = the first video): adds, removals and a new first video move it; a move behind the
+    first video does not, nor does reading; another set of parts is another representation."""
+    vids = sorted(catalogs.youtube)[:3]
+    created = await (
+        await client.post(
+            f"{API}/playlists",
+            headers=H,
+            params={"part": "snippet,status"},
+            json={"snippet": {"title": "Marks"}, "status": {"privacyStatus": "private"}},
+        )
+    ).json()
+    pid = created["id"]
+    empty = await _get_playlist(client, pid)
+    assert {t["url"] for t in empty["snippet"]["thumbnails"].values()} == {
+        "https://i.ytimg.com/img/no_thumbnail.jpg"
+    }
+    marks = [empty["etag"]]
+    items = []
+    for v in vids:
+        item = await (
+            await client.post(
+                f"{API}/playlistItems",
+                headers=H,
+                params={"part": "snippet"},
+                json={"snippet": {"playlistId": pid, "resourceId": {"kind": "youtube#video", "videoId": v}}},
+            )
+        ).json()
+        items.append(item["id"])
+        marks.append((await _get_playlist(client, pid))["etag"])
+    assert len(set(marks)) == 4  # every add changes the count
+    full = await _get_playlist(client, pid)
+    assert full["etag"] == (await _get_playlist(client, pid))["etag"]  # reading changes nothing
+    mine = await (
+        await client.get(
+            f"{API}/playlists", headers=H, params={"part": "snippet,contentDetails,status", "mine": "true"}
+        )
+    ).json()
+    assert next(p["etag"] for p in mine["items"] if p["id"] == pid) == full["etag"]
+    assert (await _get_playlist(client, pid, "snippet"))["etag"] != full["etag"]
+    assert full["snippet"]["thumbnails"]["maxres"] == {
+        "url": f"https://i.ytimg.com/vi/{vids[0]}/maxresdefault.jpg",
+        "width": 1280,
+        "height": 720,
+    }
+
+    async def move(item: str, video: str, position: int) -> None:
+        body = {
+            "id": item,
+            "snippet": {
+                "playlistId": pid,
+                "resourceId": {"kind": "youtube#video", "videoId": video},
+                "position": position,
+            },
+        }
+        r = await client.put(f"{API}/playlistItems", headers=H, params={"part": "snippet"}, json=body)
+        assert r.status == 200
+
+    await move(items[2], vids[2], 1)  # behind the first video: the resource is as it was
+    assert (await _get_playlist(client, pid))["etag"] == full["etag"]
+    await move(items[2], vids[2], 0)  # a new first video, a new thumbnail
+    first_moved = (await _get_playlist(client, pid))["etag"]
+    assert first_moved != full["etag"]
+    assert (await client.delete(f"{API}/playlistItems", headers=H, params={"id": items[1]})).status == 204
+    removed = (await _get_playlist(client, pid))["etag"]
+    assert removed != first_moved
+    await client.put(
+        f"{API}/playlists",
+        headers=H,
+        params={"part": "snippet"},
+        json={"id": pid, "snippet": {"title": "Renamed"}},
+    )
+    assert (await _get_playlist(client, pid))["etag"] != removed

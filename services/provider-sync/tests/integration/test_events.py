@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from pm_contracts.jobs import JobError
+from pm_contracts.playlists import PlaylistDeleted, PlaylistOrigin
 from pm_contracts.provider_links import (
     ProviderLinked,
     ProviderReconsentRequired,
@@ -18,6 +19,8 @@ from pm_contracts.users import UserDeleted
 from pm_platform.consumers import Outcome
 from pm_platform.testing import deliver
 from pm_provider_sync.app import definition
+from pm_provider_sync.domain.imports import Remembered
+from pm_provider_sync.storage.imports import remember, remembered
 from pm_provider_sync.storage.links import link_status
 
 pytestmark = pytest.mark.integration
@@ -123,3 +126,42 @@ async def test_linking_again_resumes_the_jobs_that_paused_for_it(runtime):
     await handled(rt, linked.model_copy(update={"linked_at": t0 + timedelta(seconds=1)}))
     assert await state(spotify_job) == "queued"
     assert await state(deezer_job) == "paused"  # it waits for deezer
+
+
+async def _imported(rt, user, provider: str, *playlist_ids: str) -> None:
+    async with rt.transaction() as conn:
+        for playlist_id in playlist_ids:
+            await remember(conn, user, provider, playlist_id, Remembered("v1", "d", "e"), datetime.now(UTC))
+
+
+async def _remembered(rt, user, provider: str) -> set[str]:
+    async with rt.pool.acquire() as conn:
+        return set(await remembered(conn, user, provider))
+
+
+async def test_a_playlist_deleted_from_the_library_is_forgotten_so_the_next_import_brings_it_back(runtime):
+    user, other, t0 = uuid.uuid4(), uuid.uuid4(), datetime.now(UTC)
+    await _imported(runtime, user, "spotify", "keep", "gone", "liked")
+    await _imported(runtime, user, "deezer", "gone")
+    await _imported(runtime, other, "spotify", "gone")
+
+    def deleted(provider: str | None, playlist_id: str, owner: uuid.UUID = user) -> PlaylistDeleted:
+        origin = PlaylistOrigin(provider=provider, provider_playlist_id=playlist_id) if provider else None
+        return PlaylistDeleted(playlist_id=uuid.uuid4(), user_id=owner, origin=origin, deleted_at=t0)
+
+    await handled(runtime, deleted("spotify", "gone"))
+    await handled(runtime, deleted("spotify", "liked"))  # the liked collection, by its one id
+    await handled(runtime, deleted(None, "created-here"))  # not from a provider: nothing to forget
+    await handled(runtime, deleted("spotify", "never-imported"))
+    assert await _remembered(runtime, user, "spotify") == {"keep"}
+    assert await _remembered(runtime, user, "deezer") == {"gone"}  # another provider's
+    assert await _remembered(runtime, other, "spotify") == {"gone"}  # another user's
+
+
+async def test_a_deleted_users_imports_are_forgotten(runtime):
+    user, other, t0 = uuid.uuid4(), uuid.uuid4(), datetime.now(UTC)
+    await _imported(runtime, user, "spotify", "a", "b")
+    await _imported(runtime, other, "spotify", "a")
+    await handled(runtime, UserDeleted(user_id=user, deleted_at=t0))
+    assert await _remembered(runtime, user, "spotify") == set()
+    assert await _remembered(runtime, other, "spotify") == {"a"}

@@ -53,3 +53,8 @@ class JobContext:
     @property
     def params(self) -> dict[str, Any]:
         return self.job.params
+
+    @property
+    def checkpoint(self) -> dict[str, Any]:
+        """What an earlier run of this job saved to resume from (``JobStore.save_checkpoint``), or {}."""
+        return self.job.checkpoint or {}

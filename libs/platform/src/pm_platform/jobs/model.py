@@ -33,13 +33,18 @@ class JobCancelled(Exception):
 
 class JobPaused(Exception):
     """Raised inside a job handler that cannot go on until something outside it happens (the user links
-    a provider again): the job pauses, keeping its progress, until :meth:`JobStore.resume_waiting` is
-    called with the same ``waiting_for``; then it runs again from the queue (handlers resume from their
-    own checkpoints)."""
+    a provider again, a provider's quota resets): the job pauses, keeping its progress, until
+    :meth:`JobStore.resume_waiting` is called with the same ``waiting_for``, or, with ``resume_at`` (an
+    aware time), until that time has passed (the runners' upkeep, :meth:`JobStore.resume_due`); then it
+    runs again from the queue (handlers resume from their own checkpoints). ``message`` is what the
+    user reads (``job.updated``'s error): with ``resume_at`` it should say until when."""
 
-    def __init__(self, waiting_for: str, code: str, message: str) -> None:
+    def __init__(self, waiting_for: str, code: str, message: str, resume_at: datetime | None = None) -> None:
         super().__init__(message)
+        if resume_at is not None and resume_at.utcoffset() is None:
+            raise ValueError("resume_at must be an aware datetime")
         self.waiting_for = waiting_for
+        self.resume_at = resume_at
         self.error = JobError(code=code, message=message, retryable=True)
 
 
@@ -68,6 +73,10 @@ class Job:
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    # While paused: when the job goes back to the queue by itself (None: only resume_waiting resumes it).
+    resume_at: datetime | None = None
+    # What the handler saved to resume from (JobStore.save_checkpoint); never published.
+    checkpoint: dict[str, Any] | None = None
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Job:
@@ -91,6 +100,8 @@ class Job:
             updated_at=row["updated_at"],
             started_at=row["started_at"],
             finished_at=row["finished_at"],
+            resume_at=row["resume_at"],
+            checkpoint=_json(row["checkpoint"]),
         )
 
     def to_event(self, service: str) -> JobUpdated:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
@@ -35,8 +36,12 @@ class JobRunner:
         concurrency: int,
         poll_interval_s: float = 1.0,
         runtime: Runtime | None = None,
+        upkeep_interval_s: float = LEASE.total_seconds() / 4,
     ) -> None:
+        """``upkeep_interval_s``: how often leases are renewed, abandoned jobs put back and paused jobs
+        whose ``resume_at`` has passed resumed (a quarter of the lease; shorter only in tests)."""
         self._runtime = runtime
+        self._upkeep_interval_s = upkeep_interval_s
         self._pool = pool
         self._store = store
         self._handlers = handlers
@@ -71,9 +76,10 @@ class JobRunner:
             await asyncio.gather(*running, return_exceptions=True)
 
     async def _upkeep(self) -> None:
-        """Renew the leases of this runner's jobs; put back jobs whose worker disappeared."""
+        """Renew the leases of this runner's jobs; put back jobs whose worker disappeared, and paused
+        jobs whose ``resume_at`` has passed (by this process's clock, the one handlers compute it in)."""
         while True:
-            await asyncio.sleep(LEASE.total_seconds() / 4)
+            await asyncio.sleep(self._upkeep_interval_s)
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
                     running = [uuid.UUID(t.get_name().removeprefix("job-")) for t in self._tasks]
@@ -81,6 +87,11 @@ class JobRunner:
                         await self._store.renew_leases(conn, running)
                     for job in await self._store.recover_abandoned(conn):
                         logger.warning("job {} ({}) lost its worker: now {}", job.id, job.kind, job.state)
+                    resumed = await self._store.resume_due(conn, datetime.now(UTC))
+                for job in resumed:
+                    logger.info("job {} ({}) resumed: its pause ended", job.id, job.kind)
+                if resumed:
+                    self.wake.set()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 logger.warning("job lease upkeep failed ({})", type(exc).__name__)
 
@@ -139,7 +150,9 @@ class JobRunner:
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
                     if paused is not None:
-                        await self._store.pause(conn, job.id, paused.waiting_for, paused.error)
+                        await self._store.pause(
+                            conn, job.id, paused.waiting_for, paused.error, paused.resume_at
+                        )
                     else:
                         await self._store.finish(conn, job.id, state, result=result, error=error)
                 return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -56,6 +58,29 @@ class JobStore:
         )
         assert row is not None
         return await self._emit(conn, row)
+
+    async def create_unless_active(
+        self,
+        conn: asyncpg.Connection,
+        kind: str,
+        user_id: uuid.UUID,
+        params: dict[str, Any] | None = None,
+        active: Sequence[JobState] = ("queued", "running"),
+    ) -> tuple[Job, bool]:
+        """The user's oldest job of ``kind`` in one of the ``active`` states, or a new one: ``(job,
+        created)``. Requests of one user and kind are serialised (a transaction-scoped advisory lock), so
+        two at once never both create one."""
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"jobs:{kind}:{user_id}")
+        row = await conn.fetchrow(
+            """SELECT * FROM jobs WHERE user_id = $1 AND kind = $2 AND state = ANY($3::text[])
+               ORDER BY created_at LIMIT 1""",
+            user_id,
+            kind,
+            list(active),
+        )
+        if row is not None:
+            return Job.from_row(row), False
+        return await self.create(conn, kind, user_id, params), True
 
     async def get(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job:
         row = await conn.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
@@ -123,16 +148,23 @@ class JobStore:
         return await self._emit(conn, row)
 
     async def pause(
-        self, conn: asyncpg.Connection, job_id: uuid.UUID, waiting_for: str, error: JobError
+        self,
+        conn: asyncpg.Connection,
+        job_id: uuid.UUID,
+        waiting_for: str,
+        error: JobError,
+        resume_at: datetime | None = None,
     ) -> Job:
-        """A running job waits for ``waiting_for``; its progress stays."""
+        """A running job waits for ``waiting_for`` (and, with ``resume_at``, at most until then: see
+        :meth:`resume_due`); its progress stays."""
         row = await conn.fetchrow(
-            """UPDATE jobs SET state = 'paused', waiting_for = $2, error = $3::jsonb, lease_until = NULL,
-                      updated_at = now()
+            """UPDATE jobs SET state = 'paused', waiting_for = $2, error = $3::jsonb, resume_at = $4,
+                      lease_until = NULL, updated_at = now()
                WHERE id = $1 AND state = 'running' RETURNING *""",
             job_id,
             waiting_for,
             error.model_dump_json(),
+            resume_at,
         )
         if row is None:
             raise JobStateError(f"job {job_id} is not running")
@@ -143,13 +175,44 @@ class JobStore:
     ) -> list[Job]:
         """Back to the queue: the user's jobs paused for ``waiting_for`` (idempotent)."""
         rows = await conn.fetch(
-            """UPDATE jobs SET state = 'queued', waiting_for = NULL, error = NULL, started_at = NULL,
-                      updated_at = now()
+            """UPDATE jobs SET state = 'queued', waiting_for = NULL, error = NULL, resume_at = NULL,
+                      started_at = NULL, updated_at = now()
                WHERE user_id = $1 AND state = 'paused' AND waiting_for = $2 RETURNING *""",
             user_id,
             waiting_for,
         )
         return [await self._emit(conn, row) for row in rows]
+
+    async def resume_due(
+        self, conn: asyncpg.Connection, now: datetime | None = None, limit: int = 100
+    ) -> list[Job]:
+        """Back to the queue: paused jobs whose ``resume_at`` is at or before ``now`` (default: the
+        database's clock), at most ``limit`` (the oldest first). Rows another transaction holds are
+        skipped, so replicas doing this at once resume each job once."""
+        rows = await conn.fetch(
+            """UPDATE jobs SET state = 'queued', waiting_for = NULL, error = NULL, resume_at = NULL,
+                      started_at = NULL, updated_at = now()
+               WHERE id IN (SELECT id FROM jobs
+                            WHERE state = 'paused' AND resume_at <= COALESCE($1, now())
+                            ORDER BY resume_at FOR UPDATE SKIP LOCKED LIMIT $2)
+               RETURNING *""",
+            now,
+            limit,
+        )
+        return [await self._emit(conn, row) for row in rows]
+
+    async def save_checkpoint(
+        self, conn: asyncpg.Connection, job_id: uuid.UUID, checkpoint: dict[str, Any]
+    ) -> None:
+        """Keep what the running job's handler resumes from (``Job.checkpoint`` when it runs again), in
+        the caller's transaction: commit it with the work it stands for. Not published."""
+        status = await conn.execute(
+            "UPDATE jobs SET checkpoint = $2::jsonb WHERE id = $1 AND state = 'running'",
+            job_id,
+            json.dumps(checkpoint),
+        )
+        if status.split()[-1] != "1":
+            raise JobStateError(f"job {job_id} is not running")
 
     async def request_cancel(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job:
         """A queued or paused job is cancelled at once; a running one stops at its next progress check.

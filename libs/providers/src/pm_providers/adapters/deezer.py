@@ -7,7 +7,10 @@
   follows ``total`` so a smaller cap only costs more pages.
 - Writes: ``songs=`` with up to 500 ids a call; no duplicates in a playlist (refused up front);
   no positions: inserts append and ``order=`` (listed ids to the front) puts things in place.
-- Listings carry no ISRC (``GET /track/isrc:{ISRC}`` finds a track by it).
+- Listings carry no ISRC (``GET /track/isrc:{ISRC}`` finds a track by it) and no release date.
+- ``checksum`` (listing and ``GET /playlist/{id}``) is a checksum of the playlist's tracks in order:
+  it changes with every add, removal and reorder, not with details. Covers: ``picture_xl``
+  (1000 px), else the next size down.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any, ClassVar
 
-from pm_providers.adapters.common import AdapterContext, as_dict, as_list, as_str, fielded_query, parse_time
+from pm_providers.adapters.common import (
+    AdapterContext,
+    as_dict,
+    as_list,
+    as_str,
+    fielded_query,
+    parse_release_date,
+    parse_time,
+)
 from pm_providers.base import ProviderAdapter, WriteProgress
 from pm_providers.domain.batching import fit_name
 from pm_providers.domain.classify import DEEZER_ITEMS_LIMIT
@@ -37,6 +48,7 @@ def parse_track(obj: dict[str, Any], *, position: int | None = None) -> Provider
     duration = obj.get("duration")
     readable = obj.get("readable")
     explicit = obj.get("explicit_lyrics")
+    album = as_dict(obj.get("album"))
     return ProviderTrack(
         provider=DEEZER,
         id=as_str(obj.get("id")),
@@ -47,13 +59,16 @@ def parse_track(obj: dict[str, Any], *, position: int | None = None) -> Provider
             for a in (obj.get("contributors") or [obj.get("artist")])
             if isinstance(a, dict) and a.get("name")
         ),
-        album=as_str(as_dict(obj.get("album")).get("title")),
+        album=as_str(album.get("title")),
         duration_ms=int(duration) * 1000 if isinstance(duration, int | float) else None,
         isrc=as_str(obj.get("isrc")) or None,
         explicit=explicit if isinstance(explicit, bool) else None,
         available=readable if isinstance(readable, bool) else None,
         position=position,
         added_at=parse_time(obj.get("time_add")),
+        # Only full tracks (GET /track/...) carry dates; listings leave them out.
+        release_date=parse_release_date(album.get("release_date"))
+        or parse_release_date(obj.get("release_date")),
     )
 
 
@@ -74,6 +89,9 @@ def parse_playlist(obj: dict[str, Any], me: str | None) -> ProviderPlaylist:
         snapshot_id=as_str(obj.get("checksum")),
         is_liked_collection=bool(obj.get("is_loved_track")),
         url=as_str(obj.get("link")),
+        image_url=next(
+            (u for k in ("picture_xl", "picture_big", "picture_medium") if (u := as_str(obj.get(k)))), None
+        ),
     )
 
 

@@ -9,6 +9,10 @@
 - Writes: 100 URIs per add/replace/remove; reorders are range moves; removals go by position from the
   end backwards, each with the snapshot the previous call returned, so positions stay valid.
 - ``market=from_token`` gives ``is_playable`` (availability).
+- ``snapshot_id`` (listing and ``GET /playlists/{id}``) is the playlist's version: every change of
+  its entries gives a new one (a details edit may too). Covers: the largest of ``images`` (Spotify lists
+  the largest first; custom uploads have no sizes). Release dates: the album's, cut to its
+  ``release_date_precision``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, ClassVar
 
-from pm_providers.adapters.common import AdapterContext, as_dict, as_list, as_str, fielded_query, parse_time
+from pm_providers.adapters.common import (
+    AdapterContext,
+    as_dict,
+    as_list,
+    as_str,
+    fielded_query,
+    largest_image,
+    parse_release_date,
+    parse_time,
+)
 from pm_providers.base import ProviderAdapter, WriteProgress, entry_key
 from pm_providers.domain.batching import fit_name
 from pm_providers.domain.reorder import plan_moves, spotify_range_moves
@@ -79,6 +92,7 @@ def parse_track(
         media_type=kind,
         position=position,
         added_at=parse_time(added_at),
+        release_date=parse_release_date(album.get("release_date"), album.get("release_date_precision")),
     )
 
 
@@ -127,6 +141,7 @@ def parse_playlist(obj: dict[str, Any], me: str | None) -> ProviderPlaylist:
         track_count=total if isinstance(total, int) else None,
         snapshot_id=as_str(obj.get("snapshot_id")),
         url=as_str(as_dict(obj.get("external_urls")).get("spotify")),
+        image_url=largest_image(as_list(obj.get("images"))),
     )
 
 

@@ -9,6 +9,10 @@
   path and falls back to the older one once when the provider answers 404.
 - Writes: 50 items per add/delete, 20 per move (``meta.positionBefore``, an ``itemId``); every
   mutation carries an ``Idempotency-Key`` so a retry after a lost answer is never applied twice.
+- The change marker is the playlist's ``lastModifiedAt`` (listing and ``GET /playlists/{id}``): it
+  moves with every change of the playlist, items and details alike. Covers come from the
+  ``coverArt`` artworks (``include=coverArt``; the listing ``items.coverArt``), the largest file;
+  release dates from the track's album (tracks carry none).
 """
 
 from __future__ import annotations
@@ -18,7 +22,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from pm_providers.adapters.common import AdapterContext, as_dict, as_list, as_str, parse_time
+from pm_providers.adapters.common import (
+    AdapterContext,
+    as_dict,
+    as_list,
+    as_str,
+    largest_image,
+    parse_release_date,
+    parse_time,
+)
 from pm_providers.base import ProviderAdapter, WriteProgress, entry_key
 from pm_providers.domain.batching import fit_name, iso_duration_ms
 from pm_providers.domain.reorder import plan_moves
@@ -65,15 +77,33 @@ def next_link(body: dict[str, Any], base_url: str) -> str | None:
     return nxt if nxt.startswith("/") else "/" + nxt
 
 
-def _related_names(res: dict[str, Any], rel: str, included: Included, attr: str) -> list[str]:
-    names = []
+def _related(res: dict[str, Any], rel: str, included: Included) -> list[dict[str, Any]]:
+    """The included resources a relationship of ``res`` names, in order (missing ones skipped)."""
+    found = []
     for ref in as_list(as_dict(as_dict(res.get("relationships")).get(rel)).get("data")):
         if isinstance(ref, dict):
             other = included.get((str(ref.get("type")), str(ref.get("id"))))
-            name = as_dict(as_dict(other).get("attributes")).get(attr)
-            if name:
-                names.append(str(name))
+            if other is not None:
+                found.append(other)
+    return found
+
+
+def _related_names(res: dict[str, Any], rel: str, included: Included, attr: str) -> list[str]:
+    names = []
+    for other in _related(res, rel, included):
+        name = as_dict(other.get("attributes")).get(attr)
+        if name:
+            names.append(str(name))
     return names
+
+
+def cover_url(res: dict[str, Any], included: Included) -> str | None:
+    """The largest file of the first ``coverArt`` artwork (``include=coverArt``), None without."""
+    for artwork in _related(res, "coverArt", included):
+        url = largest_image(as_list(as_dict(artwork.get("attributes")).get("files")))
+        if url is not None:
+            return url
+    return None
 
 
 def parse_track(
@@ -91,6 +121,7 @@ def parse_track(
         title = f"{title} ({version})"
     availability = attrs.get("availability")
     albums = _related_names(res, "albums", included, "title")
+    released = _related_names(res, "albums", included, "releaseDate")
     explicit = attrs.get("explicit")
     return ProviderTrack(
         provider=TIDAL,
@@ -107,6 +138,8 @@ def parse_track(
         position=position,
         item_id=item_id,
         added_at=parse_time(added_at),
+        # Tracks carry no date: the album's (``include=...albums``).
+        release_date=parse_release_date(released[0]) if released else None,
     )
 
 
@@ -130,7 +163,8 @@ def parse_item(ref: dict[str, Any], included: Included, position: int) -> Provid
     )
 
 
-def parse_playlist(res: dict[str, Any]) -> ProviderPlaylist:
+def parse_playlist(res: dict[str, Any], included: Included | None = None) -> ProviderPlaylist:
+    """A playlist resource; ``included`` holds its ``coverArt`` artworks when they were asked for."""
     attrs = as_dict(res.get("attributes"))
     access = attrs.get("accessType") or attrs.get("privacy")
     count = attrs.get("numberOfItems")
@@ -143,6 +177,7 @@ def parse_playlist(res: dict[str, Any]) -> ProviderPlaylist:
         track_count=count if isinstance(count, int) else None,
         snapshot_id=as_str(attrs.get("lastModifiedAt")),
         url=f"https://tidal.com/browse/playlist/{res['id']}",
+        image_url=cover_url(res, included or {}),
     )
 
 
@@ -258,18 +293,18 @@ class TidalAdapter(ProviderAdapter):
             "/userCollectionPlaylists/me/relationships/items",
             lambda: self._collection_path("playlists"),
             "collection_playlists",
-            self._params(include="items", collectionView="FLAT"),
+            self._params(include="items,items.coverArt", collectionView="FLAT"),
         )
         async for body, included in pages:
             for r in as_list(body.get("data")):
                 if isinstance(r, dict):
                     res = included.get(("playlists", str(r.get("id"))))
                     if res is not None:
-                        yield parse_playlist(res)
+                        yield parse_playlist(res, included)
 
     async def playlist(self, playlist_id: str) -> ProviderPlaylist:
-        body = await self._get(f"/playlists/{playlist_id}", "playlist", self._params())
-        return parse_playlist(as_dict(body.get("data")))
+        body = await self._get(f"/playlists/{playlist_id}", "playlist", self._params(include="coverArt"))
+        return parse_playlist(as_dict(body.get("data")), index_included(body))
 
     async def playlist_tracks(self, playlist_id: str) -> AsyncIterator[ProviderTrack]:
         position = 0

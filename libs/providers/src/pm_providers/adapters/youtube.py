@@ -10,6 +10,21 @@ searches by ISRC (YouTube has none) and reads durations with ``videos.list`` (1 
   (checked up front; the provider's ``playlistContainsMaximumNumberOfVideos`` maps to the same error).
 - A write larger than today's remaining units is refused before its first call.
 - Renaming sends the whole snippet (YouTube clears fields left out), so it reads it first when needed.
+
+Change marker (``snapshot_id``): the playlist resource's ``etag``, from the listing and from
+``playlists.list?id=`` alike (both ask for the same parts, ``snippet,contentDetails,status``: the
+etag is that of the representation, so other parts would give another one). YouTube's etag versions
+the playlist *resource* (title, description, privacy, item count, thumbnail), not its items, so it
+cannot see a change that leaves all of those as they were:
+
+- a move that keeps the first video first (the thumbnail is the first video's);
+- a video replaced by another, or a removal and an addition between two reads, that keep the count
+  and the first video.
+
+Add and remove (the count), and any change of the first video, do change it. A caller that must not
+miss reorders reads the items (1 unit per 50) instead of trusting an unchanged marker. Covers: the
+largest of ``snippet.thumbnails``. No release dates: the Data API has none (``videoPublishedAt`` is
+when the video was uploaded).
 """
 
 from __future__ import annotations
@@ -17,7 +32,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, ClassVar
 
-from pm_providers.adapters.common import AdapterContext, as_dict, as_list, as_str, parse_time
+from pm_providers.adapters.common import AdapterContext, as_dict, as_list, as_str, largest_image, parse_time
 from pm_providers.base import ProviderAdapter, WriteProgress, entry_key
 from pm_providers.domain.batching import chunks, fit_name, iso_duration_ms
 from pm_providers.domain.classify import YOUTUBE_MAX_PLAYLIST
@@ -107,7 +122,9 @@ def parse_playlist(res: dict[str, Any], me: str | None) -> ProviderPlaylist:
         is_owner=(owner == me) if me is not None and owner is not None else None,
         public=(privacy == "public") if isinstance(privacy, str) else None,
         track_count=count if isinstance(count, int) else None,
+        snapshot_id=as_str(res.get("etag")),
         url=f"https://music.youtube.com/playlist?list={res['id']}",
+        image_url=largest_image(as_dict(snip.get("thumbnails")).values()),
     )
 
 
@@ -170,7 +187,7 @@ class YoutubeAdapter(ProviderAdapter):
             )
         except QuotaExceeded as err:
             if err.code == "provider_quota":  # the provider counted more than we did (shared project)
-                await self._quota.exhaust(bucket)
+                await self._quota.exhaust(bucket, until=err.resets_at)
             raise
 
     async def remaining_units(self) -> int:
@@ -382,7 +399,10 @@ class YoutubeAdapter(ProviderAdapter):
                 },
             )
         ).json_object
-        return parse_playlist(body, None).model_copy(update={"is_owner": True, "track_count": 0})
+        # Its etag versions the snippet,status representation, not the one reads compare: none.
+        return parse_playlist(body, None).model_copy(
+            update={"is_owner": True, "track_count": 0, "snapshot_id": None}
+        )
 
     async def add_tracks(
         self, playlist_id: str, track_ids: Sequence[str], *, progress: WriteProgress | None = None

@@ -1,12 +1,13 @@
 """Each provider's answers turned into typed errors (pure: status, headers and body in, error out).
 
 Every answer goes through its classifier, successes included: Deezer reports errors with HTTP 200.
-``None`` means success.
+``None`` means success. Resets and retry dates are read on the provider's clock (its ``Date``
+header) and handed back on this machine's (:meth:`ProviderResponse.on_our_clock`).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from pm_providers.domain.calendar import next_pacific_midnight
@@ -29,8 +30,14 @@ from pm_providers.settings import RetryPolicy
 YOUTUBE_MAX_PLAYLIST = 5000
 
 
+def _wait(resp: ProviderResponse) -> float | None:
+    """``Retry-After`` in seconds; a date in it is counted from the provider's own ``Date``."""
+    said = resp.provider_time
+    return parse_retry_after(resp.headers.get("Retry-After"), now=said.timestamp() if said else None)
+
+
 def _retry_after(resp: ProviderResponse, policy: RetryPolicy) -> float:
-    value = parse_retry_after(resp.headers.get("Retry-After"))
+    value = _wait(resp)
     return policy.default_retry_after_s if value is None else value
 
 
@@ -72,8 +79,8 @@ def classify_spotify(resp: ProviderResponse, policy: RetryPolicy) -> ProviderErr
         message = str(resp.json_object.get("error_description") or err)
     p = ProviderName.SPOTIFY
     if resp.status == 429 and reason == "QUOTA_EXCEEDED":
-        wait = parse_retry_after(resp.headers.get("Retry-After"))
-        resets = datetime.now(UTC) + timedelta(seconds=wait) if wait is not None else None
+        wait = _wait(resp)
+        resets = resp.received_at + timedelta(seconds=wait) if wait is not None else None
         return QuotaExceeded(message, resets_at=resets, provider=p, status=429, code="QUOTA_EXCEEDED")
     return _generic(p, resp.status, message, reason if isinstance(reason, str) else None, policy, resp)
 
@@ -158,9 +165,11 @@ def classify_youtube(resp: ProviderResponse, policy: RetryPolicy) -> ProviderErr
     reason, message = youtube_reason(resp.body)
     p = ProviderName.YOUTUBE
     if reason in ("quotaExceeded", "dailyLimitExceeded"):
+        # The day ends at midnight Pacific by YouTube's clock; the caller waits by ours.
+        said = resp.provider_time or resp.received_at
         return QuotaExceeded(
             message,
-            resets_at=next_pacific_midnight(datetime.now(UTC)),
+            resets_at=resp.on_our_clock(next_pacific_midnight(said)),
             provider=p,
             status=resp.status,
             code="provider_quota",

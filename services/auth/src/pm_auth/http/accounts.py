@@ -6,23 +6,26 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import Field
 
-from pm_auth.domain.api import MAX_BODY_BYTES, NO_STORE, RequestBody, iso
+from pm_auth.domain.api import MAX_BODY_BYTES
 from pm_auth.domain.passwords import MAX_LENGTH as MAX_PASSWORD
 from pm_auth.domain.sessions import MAX_DEVICE_NAME, ClientInfo, client_info
 from pm_auth.usecases import accounts
 from pm_auth.usecases.accounts import Account, SessionTokens
 from pm_auth.usecases.sessions import require_live_session
+from pm_platform.api import NO_STORE, RequestBody, iso
 from pm_platform.http import read_json
 from pm_platform.identity import CLIENT_IP_HEADER, open_client_ip, require_identity
 from pm_platform.service import RUNTIME
 
 
 class RegisterBody(RequestBody):
+    allow_nul = True  # the password policy names NUL characters (control_character)
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD)
 
 
 class LoginBody(RequestBody):
+    allow_nul = True  # the password policy names NUL characters (control_character)
     email: str = Field(min_length=3, max_length=254)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD)
     device_name: str | None = Field(default=None, max_length=MAX_DEVICE_NAME)
@@ -33,10 +36,12 @@ class RefreshBody(RequestBody):
 
 
 class PasswordBody(RequestBody):
+    allow_nul = True  # the password policy names NUL characters (control_character)
     password: str = Field(min_length=1, max_length=MAX_PASSWORD)
 
 
 class ChangePasswordBody(RequestBody):
+    allow_nul = True  # the password policy names NUL characters (control_character)
     current_password: str = Field(min_length=1, max_length=MAX_PASSWORD)
     new_password: str = Field(min_length=1, max_length=MAX_PASSWORD)
 

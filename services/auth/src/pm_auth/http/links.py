@@ -10,12 +10,13 @@ import html
 from aiohttp import web
 from pydantic import Field
 
-from pm_auth.domain.api import MAX_BODY_BYTES, NO_STORE, RequestBody, iso, parse_uuid
+from pm_auth.domain.api import MAX_BODY_BYTES
 from pm_auth.domain.oauth_flow import AttemptMode, failure_message, parse_callback, with_query
 from pm_auth.errors import InvalidState
 from pm_auth.usecases import links
 from pm_auth.usecases.links import LinkOutcome, known_provider
 from pm_auth.usecases.sessions import require_live_session
+from pm_platform.api import NO_STORE, RequestBody, iso, parse_uuid
 from pm_platform.http import read_json
 from pm_platform.identity import require_identity
 from pm_platform.service import RUNTIME

@@ -13,10 +13,11 @@ from __future__ import annotations
 from aiohttp import web
 from pydantic import Field
 
-from pm_auth.domain.api import MAX_BODY_BYTES, NO_STORE, RequestBody, iso, parse_uuid
+from pm_auth.domain.api import MAX_BODY_BYTES
 from pm_auth.errors import LinkNotFound
 from pm_auth.usecases.links import known_provider
 from pm_auth.usecases.provider_tokens import provider_access_token
+from pm_platform.api import NO_STORE, RequestBody, iso, parse_uuid
 from pm_platform.http import read_json
 from pm_platform.identity import require_service
 from pm_platform.service import RUNTIME

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from pm_auth.domain.api import NO_STORE, iso, parse_uuid
 from pm_auth.usecases import sessions
 from pm_auth.usecases.sessions import require_live_session
+from pm_platform.api import NO_STORE, iso, parse_uuid
 from pm_platform.identity import require_identity
 from pm_platform.service import RUNTIME
 

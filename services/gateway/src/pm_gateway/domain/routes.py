@@ -36,6 +36,12 @@ class Route:
     # Whether a POST's Idempotency-Key is honoured (its answer kept and replayed). Never on a route whose
     # answers carry credentials: a replay would hand out tokens without their owner's service seeing it.
     idempotent: bool = True
+    # The largest body the route takes, when it is not the gateway's MAX_BODY_BYTES: the library's edits
+    # carry a whole provider playlist (10,000 described tracks, a few MB).
+    max_body: int | None = None
+
+    def body_limit(self, default: int) -> int:
+        return self.max_body if self.max_body is not None else default
 
     def matches(self, segments: list[str]) -> bool:
         if len(segments) < len(self.pattern) or (not self.prefix and len(segments) != len(self.pattern)):
@@ -57,6 +63,7 @@ def _route(
     rate: RateClass = "general",
     prefix: bool = True,
     method_rates: dict[str, RateClass] | None = None,
+    max_body: int | None = None,
 ) -> Route:
     return Route(
         tuple(path.strip("/").split("/")),
@@ -68,10 +75,13 @@ def _route(
         # auth answers with credentials (tokens on login, register and refresh; binding cookies on a
         # link's start): none of its routes keeps an answer for replay.
         idempotent=service != "auth",
+        max_body=max_body,
     )
 
 
 BEARER, NONE = Auth.BEARER, Auth.NONE
+# The playlist service's own limit for edits (services/playlist: EDIT_MAX_BYTES).
+LIBRARY_EDIT_BYTES = 8 << 20
 
 ROUTES: tuple[Route, ...] = (
     # auth: credentials in the body; the stricter limit against password guessing and mass sign-up.
@@ -90,8 +100,9 @@ ROUTES: tuple[Route, ...] = (
     _route("/api/v1/me", "auth", BEARER),
     _route("/api/v1/sessions", "auth", BEARER),
     _route("/api/v1/providers", "auth", BEARER),
-    _route("/api/v1/playlists", "playlist", BEARER),
-    _route("/api/v1/library", "playlist", BEARER),
+    _route("/api/v1/playlists", "playlist", BEARER, max_body=LIBRARY_EDIT_BYTES),
+    _route("/api/v1/library/imports", "provider-sync", BEARER),
+    _route("/api/v1/library", "playlist", BEARER, max_body=LIBRARY_EDIT_BYTES),
     _route("/api/v1/transfers", "provider-sync", BEARER),
     _route("/api/v1/sync", "provider-sync", BEARER),
     _route("/api/v1/exports", "export", BEARER),

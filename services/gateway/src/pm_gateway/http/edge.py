@@ -134,7 +134,7 @@ async def _idempotent(state: Edge, request: web.Request, handler: Handler, key: 
         raise BadRequest(f"{idempotency.HEADER} must be 1 to 255 visible ASCII characters")
     identity = request.get(IDENTITY)
     scope = f"user:{identity.user_id}" if identity else f"ip:{request[CLIENT].address}"
-    body = await request_body(request, state.settings.max_body_bytes)
+    body = await request_body(request, request[ROUTE].body_limit(state.settings.max_body_bytes))
     claim = await state.idempotency.claim(scope, request.method, request.path, key, body)
     if isinstance(claim, StoredResponse):
         response = web.Response(status=claim.status, body=claim.body, headers=claim.headers)

@@ -52,7 +52,7 @@ async def proxy(request: web.Request) -> web.StreamResponse:
         )
     body: bytes | None = None
     if request.method not in _BODYLESS or request.body_exists:
-        body = await request_body(request, state.settings.max_body_bytes)
+        body = await request_body(request, route.body_limit(state.settings.max_body_bytes))
     identity = request.get(IDENTITY)
     client = request[CLIENT]
     headers = upstream_request_headers(

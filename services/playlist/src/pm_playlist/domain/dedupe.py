@@ -1,6 +1,7 @@
 """Duplicates in a playlist, and which rule found each (pure).
 
-Two entries are duplicates when their tracks have the same ISRC (one recording, whatever the
+Two entries are duplicates when they hold the same library track (``same-track``: the same provider id,
+or the same local file), when their tracks have the same ISRC (one recording, whatever the
 provider), or the same normalised title and artists with durations within 2 s (one recording known
 without an ISRC, or under two ISRCs: providers re-release). The first entry of each group is kept;
 every later one is a duplicate of it, with the rule that matched, so the user sees why. Durations are
@@ -21,7 +22,7 @@ from pm_playlist.domain.tracks import Track, artists_key, normalise_isrc, normal
 
 DURATION_TOLERANCE_MS = 2_000
 
-Rule = Literal["isrc", "title-artists-duration"]
+Rule = Literal["same-track", "isrc", "title-artists-duration"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ def find_duplicates(entries: Sequence[tuple[Entry, Track]]) -> list[Duplicate]:
     """Every entry that duplicates an earlier one, in playlist order. A duplicate's own ISRC and duration
     count for its group too: A and B by name, B and C by ISRC make C a duplicate of A. Each name keeps
     its durations sorted, so a long playlist of one title stays O(n log n)."""
+    by_track: dict[uuid.UUID, uuid.UUID] = {}
     by_isrc: dict[str, uuid.UUID] = {}
     # (title, artists) → the known durations of that name, sorted, each with the kept entry of its group.
     by_name: dict[tuple[str, tuple[str, ...]], list[tuple[int, uuid.UUID]]] = {}
@@ -45,7 +47,9 @@ def find_duplicates(entries: Sequence[tuple[Entry, Track]]) -> list[Duplicate]:
         named = bool(name[0] and name[1])
         kept: uuid.UUID | None = None
         rule: Rule | None = None
-        if isrc is not None and isrc in by_isrc:
+        if entry.track_id in by_track:
+            kept, rule = by_track[entry.track_id], "same-track"
+        elif isrc is not None and isrc in by_isrc:
             kept, rule = by_isrc[isrc], "isrc"
         elif named and track.duration_ms is not None:
             kept = _within_tolerance(by_name.get(name, []), track.duration_ms)
@@ -53,6 +57,7 @@ def find_duplicates(entries: Sequence[tuple[Entry, Track]]) -> list[Duplicate]:
         if kept is not None and rule is not None:
             found.append(Duplicate(entry.id, kept, rule))
         group = kept if kept is not None else entry.id
+        by_track.setdefault(entry.track_id, group)
         if isrc is not None:
             by_isrc.setdefault(isrc, group)
         if named and track.duration_ms is not None:

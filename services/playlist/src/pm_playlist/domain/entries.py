@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-# A playlist's size at most: beyond every provider's own limit (Spotify's 10,000 a playlist) with room
-# for a library collection (liked songs) that has grown large.
-MAX_ENTRIES = 100_000
+from pm_contracts.library import MAX_PLAYLIST_ENTRIES
+
+# A playlist's size at most (the contracts': an import brings no more).
+MAX_ENTRIES = MAX_PLAYLIST_ENTRIES
 # The entries one edit may add, remove or move: a whole provider playlist in one request.
 MAX_ENTRIES_PER_EDIT = 10_000
 

@@ -15,24 +15,55 @@ rewritten).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pm_playlist.domain.entries import Batch, Edit, Entries, Entry, Insert, Remove, SingleEdit
+from pm_playlist.domain.entries import (
+    MAX_ENTRIES_PER_EDIT,
+    Batch,
+    Edit,
+    Entries,
+    Entry,
+    Insert,
+    Move,
+    Remove,
+    SingleEdit,
+)
 from pm_providers.domain.reorder import longest_increasing
 
 SNAPSHOT_EVERY = 50
 
 
-def needs_snapshot(version: int, edit: Edit, since_snapshot: Sequence[Edit], entries: int) -> bool:
-    """Whether version ``version``, made by ``edit``, is kept whole: version 1 always; else when the
-    edits since the last snapshot (``since_snapshot``, before this one) and this one name at least as
-    many entries as the list now holds (``entries``), or make SNAPSHOT_EVERY versions."""
-    if version == 1:
+def steps_of(edit: Edit) -> int:
+    """How many passes over the list replaying ``edit`` takes: a batch's edits, else one."""
+    return len(edit.edits) if isinstance(edit, Batch) else 1
+
+
+def needs_snapshot(
+    version: int, edit_size: int, edit_steps: int, since_snapshot: Sequence[tuple[int, int]], entries: int
+) -> bool:
+    """Whether version ``version``, made by an edit naming ``edit_size`` entries in ``edit_steps`` passes,
+    is kept whole: version 1 always; an edit larger than one request may make (a restore, an import:
+    replaying it would be refused); else when the edits since the last snapshot (``since_snapshot``: each
+    one's size and passes, before this one) and this one name at least as many entries as the list now
+    holds, or take SNAPSHOT_EVERY passes — so replaying any version costs at most that many passes."""
+    if version == 1 or edit_size > MAX_ENTRIES_PER_EDIT:
         return True
-    if len(since_snapshot) + 1 >= SNAPSHOT_EVERY:
+    if sum(steps for _, steps in since_snapshot) + edit_steps >= SNAPSHOT_EVERY:
         return True
-    return sum(e.size for e in since_snapshot) + edit.size >= max(entries, 1)
+    return sum(size for size, _ in since_snapshot) + edit_size >= max(entries, 1)
+
+
+def known_moves(edit: Edit) -> frozenset[uuid.UUID] | None:
+    """The entries ``edit`` moves when the edit itself says (the others keep their relative order): a
+    move's entries, none for an insert or a removal; None when only a diff can tell (a reorder, a
+    replacement, a batch)."""
+    if isinstance(edit, Move):
+        return frozenset(edit.entry_ids)
+    if isinstance(edit, Insert | Remove):
+        return frozenset()
+    return None
 
 
 def replay(snapshot: Entries, edits: Sequence[Edit]) -> Entries:

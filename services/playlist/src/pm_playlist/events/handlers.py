@@ -1,6 +1,21 @@
 """Event handlers of the playlist service: each runs in the transaction that records the event id and
-calls a use case. A deleted user's data is erased by the chassis (app.py declares what it keeps)."""
+calls a use case; the cache hears of the change once it is committed. A deleted user's data is erased by
+the chassis (app.py declares what it keeps)."""
 
-from pm_platform.consumers import EventHandlers
+from pm_contracts.library import LibraryImportFinished, PlaylistImported
+from pm_platform.consumers import EventContext, EventHandlers
+from pm_playlist.usecases import imports
 
 handlers = EventHandlers()
+
+
+@handlers.on(PlaylistImported)
+async def on_playlist_imported(ctx: EventContext, event: PlaylistImported) -> None:
+    committed = await imports.apply_part(ctx.conn, ctx.runtime, event)
+    ctx.after_commit.append(lambda: committed.tell_cache(ctx.runtime))
+
+
+@handlers.on(LibraryImportFinished)
+async def on_import_finished(ctx: EventContext, event: LibraryImportFinished) -> None:
+    committed = await imports.apply_finished(ctx.conn, ctx.runtime, event)
+    ctx.after_commit.append(lambda: committed.tell_cache(ctx.runtime))

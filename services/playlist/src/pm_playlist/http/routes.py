@@ -1,9 +1,36 @@
-"""HTTP routes of the playlist service. Public routes arrive through the gateway under /api/v1."""
+"""HTTP routes of the playlist service. Public routes arrive through the gateway under /api/v1
+(proto/openapi.yaml describes them); editing here changes the library only — writing back to a provider
+is sync's job."""
+
+from __future__ import annotations
 
 from aiohttp import web
 
 from pm_platform.service import Runtime
+from pm_playlist.http import playlists
+from pm_playlist.http.playlists import EDIT_MAX_BYTES
+
+__all__ = ["EDIT_MAX_BYTES", "add_routes"]
+
+P = "/api/v1/playlists/{playlist_id}"
 
 
 def add_routes(app: web.Application, rt: Runtime) -> None:
-    """No API of its own yet: health and metrics come from the chassis."""
+    r = app.router
+    r.add_get("/api/v1/playlists", playlists.list_playlists)
+    r.add_post("/api/v1/playlists", playlists.create_playlist)
+    r.add_get("/api/v1/library/liked", playlists.liked_collections)
+    r.add_get(P, playlists.get_playlist)
+    r.add_patch(P, playlists.change_details)
+    r.add_delete(P, playlists.delete_playlist)
+    r.add_post(f"{P}/entries", playlists.add_entries)
+    r.add_post(f"{P}/entries/remove", playlists.remove_entries)
+    r.add_post(f"{P}/entries/move", playlists.move_entries)
+    r.add_post(f"{P}/edits", playlists.batch_edit)
+    r.add_post(f"{P}/reorder", playlists.reorder)
+    r.add_post(f"{P}/sort", playlists.sort)
+    r.add_post(f"{P}/dedupe", playlists.dedupe)
+    r.add_post(f"{P}/merge", playlists.merge)
+    r.add_get(f"{P}/versions", playlists.list_versions)
+    r.add_get(f"{P}/diff", playlists.diff_versions)
+    r.add_post(f"{P}/versions/{{version}}/restore", playlists.restore)

@@ -78,3 +78,15 @@ def test_ten_thousand_entries_of_one_name_stay_fast_enough_to_run_here():
     check would take seconds if each compared with every earlier one)."""
     items = playlist(*(Track("Intro", ("Various",), duration_ms=3_000 * i) for i in range(10_000)))
     assert found(items) == []
+
+
+def test_the_same_track_twice_is_a_duplicate_even_without_isrc_or_duration():
+    """A local file or a YouTube video: no ISRC, maybe no duration; twice in the list is twice."""
+    track_id = uuid.uuid4()
+    bare = Track(title="Demo", artists=())
+    entries = [(Entry(uuid.uuid4(), track_id, AT), bare) for _ in range(3)]
+    found = find_duplicates(entries)
+    assert [(d.entry_id, d.kept_entry_id, d.rule) for d in found] == [
+        (entries[1][0].id, entries[0][0].id, "same-track"),
+        (entries[2][0].id, entries[0][0].id, "same-track"),
+    ]

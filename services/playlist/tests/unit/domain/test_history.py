@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pm_playlist.domain.entries import (
+    MAX_ENTRIES_PER_EDIT,
     Batch,
     Entry,
     Insert,
@@ -17,7 +18,15 @@ from pm_playlist.domain.entries import (
     Replace,
     edit_from_record,
 )
-from pm_playlist.domain.history import SNAPSHOT_EVERY, diff, edits_between, needs_snapshot, replay
+from pm_playlist.domain.history import (
+    SNAPSHOT_EVERY,
+    diff,
+    edits_between,
+    known_moves,
+    needs_snapshot,
+    replay,
+    steps_of,
+)
 
 AT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -35,13 +44,18 @@ ONE = Remove((uuid.UUID(int=1),))
 
 
 def test_snapshots_only_where_they_pay():
-    assert needs_snapshot(1, Replace(entries(3)), [], 3)
-    assert not needs_snapshot(2, ONE, [], 1000)
+    one = (ONE.size, 1)
+    assert needs_snapshot(1, Replace(entries(3)).size, 1, [], 3)
+    assert not needs_snapshot(2, *one, [], 1000)
     # Edits naming as many entries as the list holds: reading them back costs a snapshot's worth.
-    assert needs_snapshot(3, Reorder(tuple(e.id for e in entries(1000))), [ONE], 1000)
-    assert needs_snapshot(5, ONE, [Remove(tuple(e.id for e in entries(999)))], 1000)
-    assert not needs_snapshot(SNAPSHOT_EVERY, ONE, [ONE] * (SNAPSHOT_EVERY - 2), 1000)
-    assert needs_snapshot(SNAPSHOT_EVERY + 1, ONE, [ONE] * (SNAPSHOT_EVERY - 1), 1000)
+    assert needs_snapshot(3, Reorder(tuple(e.id for e in entries(1000))).size, 1, [one], 1000)
+    assert needs_snapshot(5, *one, [(Remove(tuple(e.id for e in entries(999))).size, 1)], 1000)
+    assert not needs_snapshot(SNAPSHOT_EVERY, *one, [one] * (SNAPSHOT_EVERY - 2), 1000)
+    assert needs_snapshot(SNAPSHOT_EVERY + 1, *one, [one] * (SNAPSHOT_EVERY - 1), 1000)
+    # Replaying costs a pass per edit of a batch: those count towards SNAPSHOT_EVERY.
+    assert needs_snapshot(4, 10, SNAPSHOT_EVERY - 2, [one, one], 100_000)
+    # An edit larger than a request may make (a restore, an import) is never replayed.
+    assert needs_snapshot(3, MAX_ENTRIES_PER_EDIT + 1, 2, [one], 100_000)
 
 
 def _random_edit(rng: random.Random, current, next_id: int):
@@ -77,7 +91,9 @@ def test_a_long_history_replays_exactly_and_stays_small():
             continue
         current = edit.apply(current)
         states[version], kept_edits[version] = current, stored(edit)
-        if needs_snapshot(version, edit, since, len(current)):
+        if needs_snapshot(
+            version, edit.size, steps_of(edit), [(e.size, steps_of(e)) for e in since], len(current)
+        ):
             snapshots[version], since = current, []
         else:
             since.append(edit)
@@ -150,3 +166,11 @@ def test_the_diff_names_what_was_added_removed_and_moved():
     assert diff(older, older).unchanged
     assert not diff(older, newer).unchanged
     assert isinstance(edits_between(older, newer), Batch)
+
+
+def test_simple_edits_say_what_they_move():
+    current = entries(4)
+    assert known_moves(Move((current[3].id,), 0)) == {current[3].id}
+    assert known_moves(Insert(0, entries(1, start=10))) == frozenset()
+    assert known_moves(Remove((current[0].id,))) == frozenset()
+    assert known_moves(Reorder(tuple(e.id for e in reversed(current)))) is None

@@ -1,4 +1,6 @@
-"""Injectable clocks: token expiry, rate limits and quotas read time only through these."""
+"""Injectable clocks: token expiry, rate limits, quotas and every answer's ``Date`` read time only
+through these. Both clocks can be moved (``POST /_admin/clock``): tests put the emulated providers'
+time where they need it (just before YouTube's midnight Pacific, a token's expiry)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,32 @@ class Clock(Protocol):
         ...
 
 
+class MovableClock(Clock, Protocol):
+    def advance(self, seconds: float) -> float:
+        """Move the clock by ``seconds`` (negative: back); returns the new time."""
+        ...
+
+    def set(self, value: float) -> None:
+        """Put the clock at ``value`` (epoch seconds)."""
+        ...
+
+
 class SystemClock:
+    """The machine's clock, plus an offset that moving it changes: time keeps flowing from where it
+    was put, as a provider's clock does (``offset`` 0: the machine's time)."""
+
+    def __init__(self, offset: float = 0.0) -> None:
+        self.offset = offset
+
     def now(self) -> float:
-        return time.time()
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> float:
+        self.offset += seconds
+        return self.now()
+
+    def set(self, value: float) -> None:
+        self.offset = value - time.time()
 
 
 class ManualClock:

@@ -10,7 +10,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field, ValidationError
 
-from pm_provider_emulator.domain.clock import ManualClock
+from pm_provider_emulator.domain.clock import ManualClock, SystemClock
 from pm_provider_emulator.domain.demo import DEMO_ACCOUNTS, DemoAccount, provider_ids
 from pm_provider_emulator.domain.faults import FaultConfig
 from pm_provider_emulator.domain.oauth import Client
@@ -78,6 +78,10 @@ class ConfigSpec(BaseModel):
     youtube_quota_mode: str | None = Field(None, pattern="^(current|legacy)$")
     link_style: str | None = Field(None, pattern="^(emulator|real)$")
     public_base_url: str | None = None
+
+
+# Deezer's and TIDAL's user ids are integers in their APIs.
+NUMERIC_USER_IDS = ("deezer", "tidal")
 
 
 def catalog_ids(e: Emulator, provider: str) -> list[str]:
@@ -222,6 +226,8 @@ async def create_user(request: web.Request) -> web.Response:
         if spec.provider not in PROVIDERS:
             return bad(f"provider must be one of {list(PROVIDERS)}")
         p = spec.provider
+        if p in NUMERIC_USER_IDS and spec.user_id is not None and not spec.user_id.isdigit():
+            return bad(f"{p} user ids are numbers, not {spec.user_id!r}")
         track_lists = [playlist_tracks(e, p, pl) for pl in spec.library.playlists]
         liked = list(spec.library.liked or [])
         for t in liked:
@@ -413,25 +419,46 @@ async def put_config(request: web.Request) -> web.Response:
     return await get_config(request)
 
 
+def clock_state(e: Emulator) -> dict[str, Any]:
+    """``now``; ``manual``; ``offset``: how far the system clock was moved (None for a manual clock)."""
+    c = e.clock
+    return {
+        "now": c.now(),
+        "manual": isinstance(c, ManualClock),
+        "offset": c.offset if isinstance(c, SystemClock) else None,
+    }
+
+
 async def get_clock(request: web.Request) -> web.Response:
-    e = emu(request)
-    return json_response({"now": e.clock.now(), "manual": isinstance(e.clock, ManualClock)})
+    return json_response(clock_state(emu(request)))
+
+
+CLOCK_BODY = '{"advance": seconds}, {"set": epoch_seconds} or (system clock) {"offset": seconds}'
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 async def post_clock(request: web.Request) -> web.Response:
+    """Move the clock. The system clock keeps flowing from where it is put (it runs with an offset;
+    ``{"offset": 0}`` is the machine's time again); the manual clock stays where it is put."""
     e = emu(request)
-    if not isinstance(e.clock, ManualClock):
-        return bad("the clock is the system clock; start with EMULATOR_CLOCK=manual", 409)
+    clock = e.clock
+    if not isinstance(clock, ManualClock | SystemClock):
+        return bad("this clock cannot be moved", 409)
     body = await read_json(request)
     if not isinstance(body, dict):
-        return bad('body must be {"advance": seconds} or {"set": epoch_seconds}')
-    if isinstance(body.get("advance"), int | float):
-        e.clock.advance(float(body["advance"]))
-    elif isinstance(body.get("set"), int | float):
-        e.clock.set(float(body["set"]))
+        return bad(f"body must be {CLOCK_BODY}")
+    if _number(body.get("advance")):
+        clock.advance(float(body["advance"]))
+    elif _number(body.get("set")):
+        clock.set(float(body["set"]))
+    elif _number(body.get("offset")) and isinstance(clock, SystemClock):
+        clock.offset = float(body["offset"])
     else:
-        return bad('body must be {"advance": seconds} or {"set": epoch_seconds}')
-    return json_response({"now": e.clock.now(), "manual": True})
+        return bad(f"body must be {CLOCK_BODY}")
+    return json_response(clock_state(e))
 
 
 async def catalog_playlists(request: web.Request) -> web.Response:

@@ -3,11 +3,13 @@
 Order: count the call, apply the injected fault (latency, dropped connection, 5xx, 429 storm),
 then the provider's own rate limit or quota, then the handler. Admin and health paths pass through.
 Outside of all that, a request body too slow to arrive is answered 408 (``slow_body_middleware``).
+Every answer, whatever produced it, states the emulator's time in ``Date`` (``stamp_date``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from email.utils import formatdate
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -144,3 +146,10 @@ async def slow_body_middleware(request: web.Request, handler: Handler) -> web.St
         finally:
             request.protocol.force_close()
         return response
+
+
+async def stamp_date(request: web.Request, response: web.StreamResponse) -> None:
+    """``Date`` from the emulator's clock (RFC 9110 IMF-fixdate) on every answer: real servers state
+    their time, and clients learn the providers' clocks from it (a moved clock shows here too).
+    Registered as ``on_response_prepare``, so errors, admin answers and streamed ones get it too."""
+    response.headers["Date"] = formatdate(emu(request).clock.now(), usegmt=True)

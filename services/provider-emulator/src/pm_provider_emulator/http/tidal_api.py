@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -19,7 +20,7 @@ from aiohttp import web
 
 from pm_provider_emulator.domain import playlist_ops
 from pm_provider_emulator.domain.catalog import TidalTrack
-from pm_provider_emulator.domain.derive import hash_int
+from pm_provider_emulator.domain.derive import base62_id, hash_int
 from pm_provider_emulator.domain.oauth import AccessToken
 from pm_provider_emulator.domain.pagination import parse_tidal_cursor, tidal_cursor
 from pm_provider_emulator.domain.search import parse_field_query
@@ -241,6 +242,36 @@ def track_res(t: TidalTrack, cc: str, rel_data: set[str]) -> dict[str, Any]:
     }
 
 
+def iso_ms(ts: float) -> str:
+    """A modification time to the millisecond (``2026-05-28T20:53:20.123Z``)."""
+    ms = round(ts * 1000)
+    return datetime.fromtimestamp(ms // 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{ms % 1000:03d}Z"
+
+
+# The square sizes TIDAL renders playlist images in (its v1 API names the same image squareImage).
+COVER_SIZES = (1080, 750, 640, 480, 320, 160)
+
+
+def cover_art_id(pl: Playlist) -> str:
+    return base62_id("tidal-artwork", pl.id)
+
+
+def cover_art_res(pl: Playlist) -> dict[str, Any]:
+    """A playlist's ``coverArt``: an ``artworks`` resource listing the image's files (largest first)."""
+    h = hashlib.sha1(f"playlist:{pl.id}".encode(), usedforsecurity=False).hexdigest()
+    img = f"https://resources.tidal.com/images/{h[:8]}/{h[8:12]}/{h[12:16]}/{h[16:20]}/{h[20:32]}"
+    aid = cover_art_id(pl)
+    return {
+        "attributes": {
+            "files": [{"href": f"{img}/{s}x{s}.jpg", "meta": {"height": s, "width": s}} for s in COVER_SIZES],
+            "mediaType": "IMAGE",
+        },
+        "id": aid,
+        "relationships": {"owners": {"links": {"self": f"/artworks/{aid}/relationships/owners"}}},
+        "type": "artworks",
+    }
+
+
 class Included:
     """Collects ``included[]`` without duplicates, in first-seen order."""
 
@@ -263,12 +294,18 @@ class Included:
         return list(self._items.values())
 
 
-def playlist_res(ctx: Ctx, pl: Playlist, with_items: bool = False) -> dict[str, Any]:
+def playlist_res(
+    ctx: Ctx, pl: Playlist, with_items: bool = False, with_cover: bool = False
+) -> dict[str, Any]:
+    """A playlist; relationships carry ``data`` only when included (``with_items``, ``with_cover``)."""
     tracks = [ctx.e.catalogs.tidal.get(x.track_id) for x in pl.entries]
+    cover: dict[str, Any] = {
+        "links": {"self": f"/playlists/{pl.id}/relationships/coverArt?countryCode={ctx.country}"}
+    }
+    if with_cover:
+        cover = {"data": [{"id": cover_art_id(pl), "type": "artworks"}], **cover}
     rels: dict[str, Any] = {
-        "coverArt": {
-            "links": {"self": f"/playlists/{pl.id}/relationships/coverArt?countryCode={ctx.country}"}
-        },
+        "coverArt": cover,
         "items": {"links": {"self": f"/playlists/{pl.id}/relationships/items?countryCode={ctx.country}"}},
         "owners": {"links": {"self": f"/playlists/{pl.id}/relationships/owners?countryCode={ctx.country}"}},
     }
@@ -285,7 +322,7 @@ def playlist_res(ctx: Ctx, pl: Playlist, with_items: bool = False) -> dict[str, 
             "externalLinks": [
                 {"href": f"https://tidal.com/browse/playlist/{pl.id}", "meta": {"type": "TIDAL_SHARING"}}
             ],
-            "lastModifiedAt": iso(pl.modified_at),
+            "lastModifiedAt": iso_ms(pl.modified_at),
             "name": pl.name,
             "numberOfItems": len(pl.entries),
             "playlistType": "USER",
@@ -406,14 +443,17 @@ async def list_playlists(ctx: Ctx) -> web.Response:
     else:
         pls = [p for i in (ids or "").split(",") if (p := ctx.e.store.playlist("tidal", i)) is not None]
     offset = cursor_offset(ctx.request)
+    cover = "coverArt" in ctx.includes
     body: dict[str, Any] = {
-        "data": [playlist_res(ctx, p) for p in pls[offset : offset + PAGE]],
+        "data": [playlist_res(ctx, p, with_cover=cover) for p in pls[offset : offset + PAGE]],
         "links": links(ctx.request, "/playlists", offset, len(pls)),
     }
-    if "items" in ctx.includes:
+    if "items" in ctx.includes or cover:
         inc = Included()
         for p in pls[offset : offset + PAGE]:
-            for x in p.entries[:PAGE]:
+            if cover:
+                inc.add(cover_art_res(p))
+            for x in p.entries[:PAGE] if "items" in ctx.includes else []:
                 if (t := ctx.e.catalogs.tidal.get(x.track_id)) is not None:
                     inc.track(t, ctx.country, set())
         body["included"] = inc.items()
@@ -425,14 +465,17 @@ async def get_playlist(ctx: Ctx) -> web.Response:
     check_params(ctx.request, {"items", "items.artists", "items.albums", "owners", "coverArt"}, set())
     pl = get_pl(ctx, ctx.request.match_info["playlist_id"])
     with_items = any(i.startswith("items") for i in ctx.includes)
-    res = playlist_res(ctx, pl, with_items=with_items)
+    cover = "coverArt" in ctx.includes
+    res = playlist_res(ctx, pl, with_items=with_items, with_cover=cover)
     body: dict[str, Any] = {"data": res, "links": {"self": f"/playlists/{pl.id}"}}
-    if with_items:
+    if with_items or cover:
         nested = {i.split(".", 1)[1] for i in ctx.includes if i.startswith("items.")}
         inc = Included()
-        for x in pl.entries[:PAGE]:
+        for x in pl.entries[:PAGE] if with_items else []:
             if (t := ctx.e.catalogs.tidal.get(x.track_id)) is not None:
                 inc.track(t, ctx.country, nested)
+        if cover:
+            inc.add(cover_art_res(pl))
         body["included"] = inc.items()
     return out(body)
 
@@ -662,7 +705,7 @@ async def collection_tracks_write(ctx: Ctx) -> web.Response:
 
 @api("collection.read")
 async def collection_playlists(ctx: Ctx) -> web.Response:
-    check_params(ctx.request, {"items", "playlists"}, set())
+    check_params(ctx.request, {"items", "playlists", "items.coverArt", "playlists.coverArt"}, set())
     u = _collection_user(ctx)
     pls = ctx.e.store.library_playlists(u)
     offset = cursor_offset(ctx.request)
@@ -673,7 +716,13 @@ async def collection_playlists(ctx: Ctx) -> web.Response:
     ]
     body: dict[str, Any] = {"data": data, "links": links(ctx.request, path, offset, len(pls))}
     if ctx.includes:
-        body["included"] = [playlist_res(ctx, p) for p in pls[offset : offset + PAGE]]
+        cover = bool(ctx.includes & {"items.coverArt", "playlists.coverArt"})
+        inc = Included()
+        for p in pls[offset : offset + PAGE]:
+            inc.add(playlist_res(ctx, p, with_cover=cover))
+        for p in pls[offset : offset + PAGE] if cover else []:
+            inc.add(cover_art_res(p))
+        body["included"] = inc.items()
     return out(body)
 
 

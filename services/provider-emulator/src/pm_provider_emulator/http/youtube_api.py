@@ -10,6 +10,7 @@ since 2026-06 (``youtube_quota_mode=current``) or costs 100 units (``legacy``).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -137,12 +138,31 @@ def etag(*parts: object) -> str:
     return hashlib.sha1("|".join(map(str, parts)).encode(), usedforsecurity=False).hexdigest()[:27]
 
 
-def thumbnails(video_id: str) -> dict[str, Any]:
+THUMBNAILS = (
+    ("default", "default", 120, 90),
+    ("medium", "mqdefault", 320, 180),
+    ("high", "hqdefault", 480, 360),
+    ("standard", "sddefault", 640, 480),
+    ("maxres", "maxresdefault", 1280, 720),
+)
+NO_THUMBNAIL = "https://i.ytimg.com/img/no_thumbnail.jpg"
+
+
+def thumbnails(video_id: str, *, hd: bool = False) -> dict[str, Any]:
+    """A video's thumbnails. ``hd``: with ``standard`` (640) and ``maxres`` (1280), as videos,
+    playlist items and playlists list them for HD videos (every catalog video is); search results
+    and channels list the first three."""
     return {
-        "default": {"url": f"https://i.ytimg.com/vi/{video_id}/default.jpg", "width": 120, "height": 90},
-        "medium": {"url": f"https://i.ytimg.com/vi/{video_id}/mqdefault.jpg", "width": 320, "height": 180},
-        "high": {"url": f"https://i.ytimg.com/vi/{video_id}/hqdefault.jpg", "width": 480, "height": 360},
+        name: {"url": f"https://i.ytimg.com/vi/{video_id}/{file}.jpg", "width": w, "height": h}
+        for name, file, w, h in THUMBNAILS[: 5 if hd else 3]
     }
+
+
+def playlist_thumbnails(pl: Playlist) -> dict[str, Any]:
+    """The first video's; an empty playlist shows YouTube's placeholder."""
+    if not pl.entries:
+        return {name: {"url": NO_THUMBNAIL, "width": w, "height": h} for name, _, w, h in THUMBNAILS[:3]}
+    return thumbnails(pl.entries[0].track_id, hd=True)
 
 
 def list_response(
@@ -160,15 +180,18 @@ def list_response(
 
 
 def playlist_res(ctx: Ctx, pl: Playlist, parts: set[str]) -> dict[str, Any]:
-    res: dict[str, Any] = {"kind": "youtube#playlist", "etag": etag(pl.id, pl.version), "id": pl.id}
-    first = pl.entries[0].track_id if pl.entries else "default"
+    """A playlist resource with the requested parts. Its ``etag`` is that of this representation, as
+    YouTube documents etags (a version of the resource): it moves when the title, description,
+    privacy, item count or thumbnail (the first video) do, and not with the items otherwise, so a
+    move that keeps the first video first leaves it as it was. Other ``part`` values, other etag."""
+    res: dict[str, Any] = {"kind": "youtube#playlist", "etag": "", "id": pl.id}
     if "snippet" in parts:
         res["snippet"] = {
             "publishedAt": iso(pl.created_at),
             "channelId": pl.owner_id,
             "title": pl.name,
             "description": pl.description,
-            "thumbnails": thumbnails(first),
+            "thumbnails": playlist_thumbnails(pl),
             "channelTitle": pl.owner_name,
             "localized": {"title": pl.name, "description": pl.description},
         }
@@ -178,6 +201,7 @@ def playlist_res(ctx: Ctx, pl: Playlist, parts: set[str]) -> dict[str, Any]:
         }
     if "contentDetails" in parts:
         res["contentDetails"] = {"itemCount": len(pl.entries)}
+    res["etag"] = etag(json.dumps({k: v for k, v in res.items() if k != "etag"}, sort_keys=True))
     return res
 
 
@@ -191,7 +215,7 @@ def item_res(ctx: Ctx, pl_id: str, owner: User | None, pos: int, x: Entry, parts
             "channelId": owner.id if owner else "",
             "title": v.title if available and v else "Private video",
             "description": "" if available else "This video is private.",
-            "thumbnails": thumbnails(x.track_id) if available else {},
+            "thumbnails": thumbnails(x.track_id, hd=True) if available else {},
             "channelTitle": owner.name if owner else "",
             "playlistId": pl_id,
             "position": pos,
@@ -219,7 +243,7 @@ def video_res(v: YoutubeVideo, parts: set[str]) -> dict[str, Any]:
             "channelId": v.channel_id,
             "title": v.title,
             "description": "",
-            "thumbnails": thumbnails(v.id),
+            "thumbnails": thumbnails(v.id, hd=True),
             "channelTitle": v.channel_title,
             "categoryId": "10",
             "liveBroadcastContent": "none",

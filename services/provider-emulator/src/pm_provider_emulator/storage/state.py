@@ -58,7 +58,9 @@ class Playlist:
             del self.history[old]
         self.previous = None
         self.version += 1
-        self.modified_at = now
+        # Strictly later than the last change, to the millisecond, as a provider's modification
+        # times are: two changes in one millisecond (or under the manual clock) still differ.
+        self.modified_at = max(now, self.modified_at + 0.001)
 
     def remember(self) -> None:
         """Call before changing ``entries``: keeps the current order for :meth:`touch` to record."""

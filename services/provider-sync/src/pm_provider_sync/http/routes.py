@@ -3,7 +3,8 @@
 from aiohttp import web
 
 from pm_platform.service import Runtime
+from pm_provider_sync.http import imports
 
 
 def add_routes(app: web.Application, rt: Runtime) -> None:
-    """No API of its own yet: health and metrics come from the chassis."""
+    app.router.add_post("/api/v1/library/imports", imports.start_import)

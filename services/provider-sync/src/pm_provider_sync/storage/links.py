@@ -58,3 +58,9 @@ async def link_status(conn: asyncpg.Connection, user_id: uuid.UUID, provider: st
         "SELECT status FROM provider_links WHERE user_id = $1 AND provider = $2", user_id, provider
     )
     return status
+
+
+async def link_statuses(conn: asyncpg.Connection, user_id: uuid.UUID) -> dict[str, str]:
+    """The user's links by provider: 'linked' or 'needs_reconsent' (providers not linked are absent)."""
+    rows = await conn.fetch("SELECT provider, status FROM provider_links WHERE user_id = $1", user_id)
+    return {row["provider"]: row["status"] for row in rows}

@@ -1,0 +1,106 @@
+"""Topic ``pm.library-imports``: what provider-sync read from a provider for a user's library. Owner:
+provider-sync; consumer: playlist. Key: the user id, so one user's events arrive in order (a playlist's
+parts in order, then the import's end).
+
+A playlist too large for one event (MAX_EVENT_BYTES) is sent in parts of at most
+:data:`MAX_ENTRIES_PER_PART` entries; the playlist service applies it once the last part arrives. Every
+event is applied idempotently: a redelivered or replayed one changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pm_contracts.providers import ProviderField
+
+# 2,000 entries of at most a few hundred bytes each stay well under the event size limit (900 kB).
+MAX_ENTRIES_PER_PART = 2_000
+# A playlist's size at most, in the library and so in an import: beyond every provider's own limit
+# (Spotify's 10,000) with room for a liked-songs collection that has grown large.
+MAX_PLAYLIST_ENTRIES = 100_000
+# Text fields are cut to these lengths by the producer (providers allow less; a hostile or broken
+# answer must not make an event unsendable).
+MAX_NAME = 500
+MAX_DESCRIPTION = 5_000
+MAX_ARTISTS = 50
+MAX_ID = 200
+# Playlists one import lists per provider at most (ids of 40 characters keep the end event under 500 kB).
+MAX_PLAYLISTS = 10_000
+
+# The kinds of library collection: a playlist, or the provider's liked songs (Spotify Liked Songs,
+# Deezer Loved Tracks, TIDAL collection, YouTube LL), shown like a playlist.
+CollectionKind = Literal["playlist", "liked"]
+MediaKind = Literal["track", "episode", "video", "unknown"]
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # a tolerant reader: see pm_contracts.compat
+
+
+class ImportedTrack(_Payload):
+    """One recording as the provider describes it; fields the provider does not give are None."""
+
+    provider_track_id: str | None = Field(default=None, max_length=MAX_ID)  # None: local file, unknown
+    title: str = Field(max_length=MAX_NAME)
+    artists: list[str] = Field(default_factory=list, max_length=MAX_ARTISTS)
+    album: str | None = Field(default=None, max_length=MAX_NAME)
+    duration_ms: int | None = Field(default=None, ge=0)
+    isrc: str | None = Field(default=None, max_length=32)
+    explicit: bool | None = None
+    release_date: date | None = None
+    media_type: MediaKind = "track"
+    is_local: bool = False
+    available: bool | None = None
+
+
+class ImportedEntry(_Payload):
+    track: ImportedTrack
+    added_at: datetime | None = None
+    added_by: str | None = Field(default=None, max_length=MAX_ID)
+
+
+class ImportedPlaylist(_Payload):
+    """A provider playlist's details as read; ``change_marker`` is the provider's version of it (Spotify
+    ``snapshot_id``, Deezer ``checksum``, TIDAL ``lastModifiedAt``, YouTube ``etag``)."""
+
+    provider_playlist_id: str = Field(min_length=1, max_length=MAX_ID)
+    collection: CollectionKind = "playlist"
+    name: str = Field(max_length=MAX_NAME)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    public: bool | None = None
+    collaborative: bool | None = None
+    cover_url: str | None = Field(default=None, max_length=2_000)
+    owner_id: str | None = Field(default=None, max_length=MAX_ID)
+    owner_name: str | None = Field(default=None, max_length=MAX_NAME)
+    # The user follows it but does not own it (nor collaborates): the library refuses edits to it.
+    read_only: bool = False
+    change_marker: str | None = Field(default=None, max_length=MAX_ID)
+
+
+class PlaylistImported(_Payload):
+    """One part of a playlist read from a provider. ``entries`` None: only the details changed (the
+    provider's change marker did not), and the entries stay as they are."""
+
+    user_id: uuid.UUID
+    job_id: uuid.UUID
+    provider: ProviderField
+    playlist: ImportedPlaylist
+    part: int = Field(ge=1)
+    parts: int = Field(ge=1, le=100)
+    entries: list[ImportedEntry] | None = Field(default=None, max_length=MAX_ENTRIES_PER_PART)
+    read_at: datetime
+
+
+class LibraryImportFinished(_Payload):
+    """The import of one provider ended having listed every playlist of the user there: those of the
+    library that came from the provider and are not in ``provider_playlist_ids`` are gone from it."""
+
+    user_id: uuid.UUID
+    job_id: uuid.UUID
+    provider: ProviderField
+    provider_playlist_ids: list[str] = Field(max_length=MAX_PLAYLISTS)
+    finished_at: datetime

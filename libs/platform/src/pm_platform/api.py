@@ -1,0 +1,75 @@
+"""What every service's public API has in common, whatever it does (pure).
+
+Request bodies are closed and strict; timestamps are written ISO 8601 in UTC with a ``Z``; ids in paths
+and queries are UUIDs, and anything else names nothing (the caller answers 404, as for an id that is
+not there).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Strict, model_validator
+
+from pm_contracts.providers import ProviderField
+from pm_platform.errors import ValidationFailed
+
+# Answers that must never be stored by a cache on the way (tokens, personal data).
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class RequestBody(BaseModel):
+    """The base of every request body: unknown fields, wrong types and oversized values are 422s, and so
+    is a NUL character in any text (PostgreSQL cannot store one: it would be a 500 later). A body whose
+    own rules name NUL characters (a password policy's ``control_character``) sets ``allow_nul``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+    allow_nul: ClassVar[bool] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if not cls.allow_nul and _holds_nul(data):
+            raise ValueError("text may not contain a NUL character")
+        return data
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+# JSON has no UUID, date or enum type: in a strict body these take their string forms.
+LenientId = Annotated[uuid.UUID, Strict(False)]
+LenientDate = Annotated[date, Strict(False)]
+LenientProvider = Annotated[ProviderField, Strict(False)]
+
+
+def whole_number(raw: str | None, name: str, minimum: int, maximum: int, default: int) -> int:
+    """A query parameter that must be a whole number in range (ASCII digits only: "²" is a digit to
+    ``str.isdigit`` but not to ``int``); 422 naming it otherwise."""
+    if raw is None:
+        return default
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 18) or not minimum <= int(raw) <= maximum:
+        message = f"{name} must be a whole number from {minimum} to {maximum}"
+        raise ValidationFailed(message, errors=[{"field": name, "message": message, "type": "value_error"}])
+    return int(raw)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def parse_uuid(value: str) -> uuid.UUID | None:
+    """The id ``value`` names, or None when it is no UUID (so it names nothing)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None

@@ -1,0 +1,83 @@
+"""A provider's playlist as the library keeps it (pure): which library track a provider track is, and
+the entries a re-import makes from the entries already there.
+
+A re-import keeps the ids of the entries that stay, so the version it makes names only what changed
+(domain/history.py's ``edits_between``): the k-th entry of a track in the new list is the k-th entry of
+that track in the old one, and only the entries beyond the old count are new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from pm_contracts.library import ImportedTrack
+from pm_playlist.domain.entries import Entries, Entry
+from pm_playlist.domain.playlists import TrackRecord
+from pm_playlist.domain.tracks import normalise_isrc, normalise_text
+
+
+def track_identity(provider: str, track: ImportedTrack) -> str:
+    """The library's key of a recording: the provider's id, or for an item without one (a local file) a
+    digest of its normalised metadata, so the same local file in two playlists is one track."""
+    if track.provider_track_id:
+        return f"{provider}:{track.provider_track_id}"
+    described = "\x1f".join(
+        (
+            normalise_text(track.title),
+            "\x1e".join(normalise_text(a) for a in track.artists),
+            normalise_text(track.album or ""),
+            str(track.duration_ms or ""),
+        )
+    )
+    return f"local:{hashlib.sha256(described.encode()).hexdigest()[:32]}"
+
+
+def track_record(provider: str | None, track: ImportedTrack) -> TrackRecord:
+    """A track as the library writes it, from a provider's description (``provider`` None: one a user
+    described, known by its metadata alone unless it names a provider id)."""
+    source = provider or "local"
+    return TrackRecord(
+        identity=track_identity(source, track),
+        title=track.title,
+        artists=tuple(track.artists),
+        album=track.album,
+        duration_ms=track.duration_ms,
+        isrc=normalise_isrc(track.isrc),
+        explicit=track.explicit,
+        release_date=track.release_date,
+        provider_ids=((source, track.provider_track_id),) if track.provider_track_id else (),
+        media_type=track.media_type,
+        is_local=track.is_local,
+        available=track.available,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingEntry:
+    """An entry as the provider lists it, its track already resolved to the library's id."""
+
+    track_id: uuid.UUID
+    added_at: datetime
+    added_by: str | None
+
+
+def reconcile(
+    current: Entries, incoming: Sequence[IncomingEntry], new_id: Callable[[], uuid.UUID] = uuid.uuid4
+) -> Entries:
+    """The entries after a re-import: the provider's order; entries that stay keep their id and date."""
+    kept: defaultdict[uuid.UUID, list[Entry]] = defaultdict(list)
+    for entry in reversed(current):
+        kept[entry.track_id].append(entry)  # reversed: pop() gives the earliest first
+    result: list[Entry] = []
+    for item in incoming:
+        same_track = kept.get(item.track_id)
+        # An entry that stays is the entry it was (its id and date): the version names only what changed.
+        result.append(
+            same_track.pop() if same_track else Entry(new_id(), item.track_id, item.added_at, item.added_by)
+        )
+    return tuple(result)

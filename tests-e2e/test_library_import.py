@@ -1,0 +1,293 @@
+"""Issue 15's "done when", through the gateway only: a user links Spotify, Deezer, TIDAL and YouTube,
+imports everything and sees every playlist in the provider's order with its names, liked songs
+included; edits, versions, diffs and restores; a second import changes nothing; a change on one
+provider playlist changes only that one; a YouTube import that runs out of quota pauses and goes on by
+itself once the provider's clock passes the reset; another user sees and changes none of it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+import pytest
+import redis.asyncio as aioredis
+
+from pm_devstack.stack import Stack
+from pm_providers.domain.calendar import next_pacific_midnight
+
+PROVIDERS = ("spotify", "deezer", "tidal", "youtube")
+TERMINAL = {"succeeded", "failed", "cancelled"}
+# Polling a job: it runs on the stack's provider-sync; generous, since a resumed job waits for the
+# runner's next look at paused jobs (every 30 s).
+JOB_DEADLINE_S = 240
+
+
+@dataclass
+class Client:
+    session: aiohttp.ClientSession
+    gateway: str
+    emulator: str
+    user: dict[str, Any]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.user['access_token']}", "X-Forwarded-For": self.user["ip"]}
+
+    async def call(self, method: str, path: str, expect: int | None = 200, **kwargs: Any) -> tuple[int, Any]:
+        """One request; a 429 is waited out as its Retry-After says, as a well-behaved client does (this
+        test reads whole libraries faster than the gateway's per-user limit allows)."""
+        for _ in range(30):
+            async with self.session.request(
+                method, f"{self.gateway}{path}", headers=self.headers, **kwargs
+            ) as r:
+                body = await r.json() if r.content_type.endswith("json") else None
+                if r.status == 429 and expect != 429:
+                    await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
+                    continue
+                if expect is not None:
+                    assert r.status == expect, (method, path, r.status, body)
+                return r.status, body
+        raise AssertionError(f"{method} {path}: still rate-limited after 30 waits")
+
+    async def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        async with self.session.request(method, f"{self.emulator}/_admin{path}", **kwargs) as r:
+            assert r.status < 400, await r.text()
+            return await r.json()
+
+    async def job(self, job_id: str, until: set[str]) -> dict[str, Any]:
+        """The job once its state is one of ``until`` (it must get there before JOB_DEADLINE_S)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + JOB_DEADLINE_S
+        while True:
+            status, job = await self.call("GET", f"/api/v1/jobs/{job_id}", expect=None)
+            if status == 200 and job["state"] in until:
+                return job
+            assert status in (200, 404), (status, job)  # 404: the job's first event is not there yet
+            if status == 200:
+                assert job["state"] not in TERMINAL - until, job
+            assert loop.time() < deadline, f"job {job_id} not {until} after {JOB_DEADLINE_S} s: {job}"
+            await asyncio.sleep(0.5)
+
+    async def library(self) -> dict[str, dict[str, Any]]:
+        """Every imported playlist of the user, with all its entries, by (provider, provider id)."""
+        found: dict[str, dict[str, Any]] = {}
+        cursor = None
+        while True:
+            params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
+            _, page = await self.call("GET", "/api/v1/playlists", params=params)
+            for p in page["playlists"]:
+                if p["origin"]:
+                    _, detail = await self.call(
+                        "GET", f"/api/v1/playlists/{p['id']}", params={"limit": "500"}
+                    )
+                    found[f"{p['origin']['provider']}:{p['origin']['playlist_id']}"] = detail
+            cursor = page["next_cursor"]
+            if not cursor:
+                return found
+
+    async def start_import(self, providers: list[str]) -> dict[str, Any]:
+        """The import job. provider-sync learns of a new link from auth's event: until it has, the
+        provider is "not linked" there (422), so a request right after linking may have to be repeated."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while True:
+            status, job = await self.call(
+                "POST", "/api/v1/library/imports", expect=None, json={"providers": providers}
+            )
+            if status == 202:
+                return job
+            assert status == 422 and job["type"].endswith("/provider-not-linked"), (status, job)
+            assert loop.time() < deadline, job
+            await asyncio.sleep(0.5)
+
+    async def import_all(self, providers: list[str]) -> dict[str, Any]:
+        job = await self.start_import(providers)
+        return await self.job(job["job_id"], {"succeeded"})
+
+    async def library_when(self, settled: Any) -> dict[str, dict[str, Any]]:
+        """The library once ``settled(library)`` holds: the playlist service applies what an import sent
+        from Kafka, a moment after the job has ended."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 60
+        while True:
+            found = await self.library()
+            if settled(found):
+                return found
+            assert loop.time() < deadline, sorted(found)
+            await asyncio.sleep(0.5)
+
+
+@pytest.fixture
+async def client(gateway_url: str, stack: Stack, register_user) -> AsyncIterator[Client]:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
+        yield Client(session, gateway_url, emulator, await register_user())
+
+
+async def _link(client: Client, consent, provider: str, library: dict[str, Any]) -> dict[str, Any]:
+    """An emulator account of ``provider`` holding ``library``, linked to the user through the gateway."""
+    unique = uuid.uuid4()
+    # Each provider's kind of user id: Deezer's and TIDAL's are numbers, YouTube's a channel id.
+    account = {
+        "deezer": str(unique.int % 10**15),
+        "tidal": str(unique.int % 10**15),
+        "youtube": f"UC{unique.hex[:22]}",
+    }.get(provider, f"e2e{unique.hex}")
+    created = await client.admin(
+        "POST", "/users", json={"provider": provider, "user_id": account, "library": library}
+    )
+    _, started = await client.call(
+        "POST",
+        f"/api/v1/auth/{provider}/authorize",
+        json={"mode": "redirect", "return_to": "http://localhost:3000/accounts"},
+    )
+    callback = await consent(client.session, started["authorization_url"], client.user["ip"], account)
+    async with client.session.get(
+        callback, headers={"X-Forwarded-For": client.user["ip"]}, allow_redirects=False
+    ) as r:
+        assert r.status == 302 and "status=succeeded" in r.headers["Location"], r.headers.get("Location")
+    return {"id": account, "tokens": created["tokens"]}
+
+
+def _tracks(detail: dict[str, Any], provider: str) -> list[str]:
+    return [e["track"]["provider_ids"].get(provider) for e in detail["entries"]["items"]]
+
+
+async def _spotify_add(client: Client, token: str, playlist_id: str, track_id: str) -> None:
+    async with client.session.post(
+        f"{client.emulator}/api.spotify.com/v1/playlists/{playlist_id}/items",
+        json={"uris": [f"spotify:track:{track_id}"]},
+        headers={"Authorization": f"Bearer {token}"},
+    ) as r:
+        assert r.status == 201, await r.text()
+
+
+async def test_import_everything_edit_and_import_again(client: Client, consent, register_user):
+    library = {
+        "playlists": [{"name": "Road trip", "size": 25}, {"name": "Focus", "size": 40}],
+        "liked_count": 12,
+    }
+    accounts = {p: await _link(client, consent, p, library) for p in PROVIDERS}
+
+    first = await client.import_all(list(PROVIDERS))
+    totals = first["result"]
+    assert totals["playlists_seen"] == 4 * 3 and totals["unchanged"] == 0, (
+        totals
+    )  # two playlists and liked songs each
+    imported = await client.library_when(lambda found: len(found) == 4 * 3)
+    for provider, account in accounts.items():
+        truth = await client.admin("GET", f"/users/{provider}/{account['id']}")
+        for playlist in truth["playlists"]:
+            key = f"{provider}:{playlist['id']}"
+            if key not in imported:  # Deezer's Loved Tracks: the liked collection (below)
+                assert provider == "deezer" and playlist["tracks"] == truth["liked"], key
+                continue
+            mine = imported[key]
+            assert mine["name"] == playlist["name"] and mine["collection"] == "playlist", key
+            assert _tracks(mine, provider) == playlist["tracks"], key  # the provider's order
+        liked = imported[f"{provider}:liked"]
+        assert liked["collection"] == "liked"
+        assert sorted(_tracks(liked, provider)) == sorted(truth["liked"]), provider
+    _, collections = await client.call("GET", "/api/v1/library/liked")
+    assert {c["origin"]["provider"] for c in collections["collections"]} == set(PROVIDERS)
+
+    # Edit one, see the versions, diff, restore.
+    spotify_account = accounts["spotify"]["id"]
+    first_spotify = (await client.admin("GET", f"/users/spotify/{spotify_account}"))["playlists"][0]["id"]
+    mix = imported[f"spotify:{first_spotify}"]
+    ids = [e["id"] for e in mix["entries"]["items"]]
+    await client.call(
+        "POST", f"/api/v1/playlists/{mix['id']}/entries/move", json={"entry_ids": [ids[-1]], "to": 0}
+    )
+    await client.call("POST", f"/api/v1/playlists/{mix['id']}/entries/remove", json={"entry_ids": ids[:2]})
+    _, versions = await client.call("GET", f"/api/v1/playlists/{mix['id']}/versions")
+    assert [v["kind"] for v in versions["versions"]] == ["remove", "move", "import"]
+    _, changes = await client.call("GET", f"/api/v1/playlists/{mix['id']}/diff", params={"from": 1, "to": 3})
+    assert len(changes["removed"]) == 2 and len(changes["moved"]) == 1
+    _, restored = await client.call("POST", f"/api/v1/playlists/{mix['id']}/versions/1/restore")
+    assert restored["version"] == 4
+    _, page = await client.call("GET", f"/api/v1/playlists/{mix['id']}", params={"limit": "500"})
+    assert [e["id"] for e in page["entries"]["items"]] == ids
+
+    # Nothing changed on the providers: the second import reads no playlist again and sends nothing.
+    before = {k: (v["version"], v["updated_at"]) for k, v in (await client.library()).items()}
+    second = (await client.import_all(list(PROVIDERS)))["result"]
+    assert (second["imported"], second["unchanged"]) == (0, 4 * 3), second
+
+    # One playlist changes on Spotify: only that one changes here.
+    spotify = await client.admin("GET", f"/users/spotify/{accounts['spotify']['id']}")
+    target = spotify["playlists"][1]
+    await _spotify_add(
+        client,
+        accounts["spotify"]["tokens"]["access_token"],
+        target["id"],
+        spotify["playlists"][0]["tracks"][0],
+    )
+    third = (await client.import_all(["spotify"]))["result"]
+    assert third["imported"] == 1, third
+    key = f"spotify:{target['id']}"
+    changed = await client.library_when(lambda found: found[key]["version"] != before[key][0])
+    # Only that one: and since one user's events are applied in order, the second import's (none) too.
+    assert {k: (v["version"], v["updated_at"]) for k, v in changed.items() if k != key} == {
+        k: v for k, v in before.items() if k != key
+    }
+    assert _tracks(changed[f"spotify:{target['id']}"], "spotify") == [
+        *target["tracks"],
+        spotify["playlists"][0]["tracks"][0],
+    ]
+
+    # Another user: none of it is theirs.
+    stranger = Client(client.session, client.gateway, client.emulator, await register_user())
+    _, theirs = await stranger.call("GET", "/api/v1/playlists")
+    assert theirs["playlists"] == []
+    for detail in list(changed.values())[:3]:
+        await stranger.call("GET", f"/api/v1/playlists/{detail['id']}", expect=404)
+        await stranger.call("PATCH", f"/api/v1/playlists/{detail['id']}", expect=404, json={"name": "mine"})
+        await stranger.call("DELETE", f"/api/v1/playlists/{detail['id']}", expect=404)
+    await stranger.call("GET", f"/api/v1/jobs/{first['job_id']}", expect=404)
+
+
+async def test_a_youtube_import_out_of_quota_waits_for_the_providers_reset(
+    client: Client, consent, stack: Stack
+):
+    """The emulator's clock is put 25 s before midnight Pacific time and its YouTube quota nearly used
+    up: the import pauses; once the provider's day has turned, the job goes on by itself."""
+    library = {"playlists": [{"name": f"List {i}", "size": 5} for i in range(4)], "liked_count": 3}
+    account = await _link(client, consent, "youtube", library)
+    limits = (await client.admin("GET", "/rate-limits"))["providers"]["youtube"]
+    emulator_now = datetime.fromtimestamp((await client.admin("GET", "/clock"))["now"], UTC)
+    midnight = next_pacific_midnight(emulator_now)
+    try:
+        await client.admin("POST", "/clock", json={"advance": (midnight - emulator_now).total_seconds() - 25})
+        await client.admin("PUT", "/rate-limits/youtube", json={"units_per_day": 2})
+        job = await client.start_import(["youtube"])
+        paused = await client.job(job["job_id"], {"paused"})
+        assert paused["error"]["code"] == "provider-quota", paused
+        # The provider's quota is restored by an operator, but its day has not turned: the job waits for
+        # the reset it was told (its own ledger says the day's quota is used up).
+        await client.admin("PUT", "/rate-limits/youtube", json={"units_per_day": limits["units_per_day"]})
+        done = await client.job(job["job_id"], {"succeeded"})
+        clock = await client.admin("GET", "/clock")
+        assert datetime.fromtimestamp(clock["now"], UTC) > midnight  # resumed after the provider's reset
+    finally:
+        await client.admin("PUT", "/rate-limits/youtube", json={"units_per_day": limits["units_per_day"]})
+        await client.admin("POST", "/clock", json={"offset": 0})
+        # provider-sync's ledger marked the provider's day that ended at that midnight as used up; with
+        # the provider's clock back, that day is today again: forget it, for the tests that follow.
+        redis = aioredis.from_url(stack.redis_url())
+        try:
+            used = [key async for key in redis.scan_iter(match="*:quota:youtube:*")]
+            if used:
+                await redis.delete(*used)
+        finally:
+            await redis.aclose()
+    truth = await client.admin("GET", f"/users/youtube/{account['id']}")
+    imported = await client.library_when(lambda found: len(found) == len(truth["playlists"]) + 1)
+    for playlist in truth["playlists"]:
+        assert _tracks(imported[f"youtube:{playlist['id']}"], "youtube") == playlist["tracks"]
+    assert done["result"] is not None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -52,6 +54,42 @@ class Committed:
     async def tell_cache(self, rt: Runtime) -> None:
         for user_id, states in self.states.items():
             await cache.playlists_changed(rt, user_id, states)
+
+
+@dataclass
+class Editing:
+    """One write of a playlist in progress: its transaction, the playlist as locked (then as changed), and
+    what the cache will learn once it commits."""
+
+    conn: asyncpg.Connection
+    playlist: Playlist
+    committed: Committed
+
+    def changed(self, playlist: Playlist, deleted: bool = False) -> None:
+        self.playlist = playlist
+        self.committed.playlist(playlist, deleted)
+
+
+@asynccontextmanager
+async def editing(
+    rt: Runtime,
+    user_id: uuid.UUID,
+    playlist_id: uuid.UUID | None,
+    if_match: str | None,
+    *,
+    read_only_too: bool = False,
+) -> AsyncIterator[Editing]:
+    """Every write's start and end: the user's playlist locked (404 otherwise), ``If-Match`` checked (412),
+    a followed playlist refused (409; ``read_only_too``: not, e.g. to delete it); once the transaction has
+    committed, the cache is told. An error inside changes nothing and tells nothing."""
+    committed = Committed()
+    async with rt.transaction() as conn:
+        playlist = await require_playlist(conn, user_id, playlist_id, lock=True)
+        check_if_match(playlist, if_match)
+        if not read_only_too:
+            refuse_read_only(playlist)
+        yield Editing(conn, playlist, committed)
+    await committed.tell_cache(rt)
 
 
 def now() -> datetime:

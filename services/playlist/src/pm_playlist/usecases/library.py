@@ -42,12 +42,11 @@ from pm_playlist.storage.playlists import delete_playlist, insert_playlist, list
 from pm_playlist.storage.tracks import load_tracks, owned_tracks, upsert_tracks
 from pm_playlist.usecases.changes import (
     Committed,
-    check_if_match,
+    editing,
     now,
     origin_of,
     record_details,
     record_entries,
-    refuse_read_only,
     require_playlist,
 )
 
@@ -236,21 +235,17 @@ async def start_history(
 async def remove_playlist(
     rt: Runtime, user_id: uuid.UUID, playlist_id: uuid.UUID | None, if_match: str | None
 ) -> None:
-    committed = Committed()
-    async with rt.transaction() as conn:
-        playlist = await require_playlist(conn, user_id, playlist_id, lock=True)
-        check_if_match(playlist, if_match)
-        await delete_playlist(conn, playlist.id)
+    async with editing(rt, user_id, playlist_id, if_match, read_only_too=True) as ed:
+        await delete_playlist(ed.conn, ed.playlist.id)
         await rt.emit(
-            conn,
+            ed.conn,
             "playlist.deleted",
-            str(playlist.id),
+            str(ed.playlist.id),
             PlaylistDeleted(
-                playlist_id=playlist.id, user_id=user_id, origin=origin_of(playlist), deleted_at=now()
+                playlist_id=ed.playlist.id, user_id=user_id, origin=origin_of(ed.playlist), deleted_at=now()
             ),
         )
-        committed.playlist(playlist, deleted=True)
-    await committed.tell_cache(rt)
+        ed.changed(ed.playlist, deleted=True)
 
 
 async def change_details(
@@ -260,15 +255,9 @@ async def change_details(
     changes: dict[str, Any],
     if_match: str | None,
 ) -> Playlist:
-    committed = Committed()
-    async with rt.transaction() as conn:
-        playlist = await require_playlist(conn, user_id, playlist_id, lock=True)
-        check_if_match(playlist, if_match)
-        refuse_read_only(playlist)
-        playlist = await record_details(conn, rt, playlist, changes, str(user_id))
-        committed.playlist(playlist)
-    await committed.tell_cache(rt)
-    return playlist
+    async with editing(rt, user_id, playlist_id, if_match) as ed:
+        ed.changed(await record_details(ed.conn, rt, ed.playlist, changes, str(user_id)))
+    return ed.playlist
 
 
 # ---------------------------------------------------------------- editing entries
@@ -317,24 +306,18 @@ async def edit_entries(
     tracks: list[TrackRef] | None = None,
 ) -> tuple[Playlist, Edit | None]:
     """Apply the edit ``plan`` makes; None from the plan: nothing to change (no version is made)."""
-    committed = Committed()
-    async with rt.transaction() as conn:
-        playlist = await require_playlist(conn, user_id, playlist_id, lock=True)
-        check_if_match(playlist, if_match)
-        refuse_read_only(playlist)
-        track_ids = await resolve_tracks(conn, user_id, tracks or [])
-        stored = await load_entries(conn, playlist.id)
+    async with editing(rt, user_id, playlist_id, if_match) as ed:
+        track_ids = await resolve_tracks(ed.conn, user_id, tracks or [])
+        stored = await load_entries(ed.conn, ed.playlist.id)
         try:
             planned = plan(stored.entries, track_ids)
             if planned is None:
-                return playlist, None
+                return ed.playlist, None
             edit, new = planned
         except EditRefused as exc:
             raise _refused(exc) from None
-        playlist = await record_entries(conn, rt, playlist, stored, new, edit, kind, str(user_id))
-        committed.playlist(playlist)
-    await committed.tell_cache(rt)
-    return playlist, edit
+        ed.changed(await record_entries(ed.conn, rt, ed.playlist, stored, new, edit, kind, str(user_id)))
+    return ed.playlist, edit
 
 
 def new_entries(track_ids: list[uuid.UUID], author: uuid.UUID) -> Entries:
@@ -364,20 +347,16 @@ async def dedupe(
         async with rt.pool.acquire() as conn:
             playlist = await require_playlist(conn, user_id, playlist_id)
             return playlist, await load(conn, (await load_entries(conn, playlist.id)).entries)
-    committed = Committed()
-    async with rt.transaction() as conn:
-        playlist = await require_playlist(conn, user_id, playlist_id, lock=True)
-        check_if_match(playlist, if_match)
-        refuse_read_only(playlist)
-        stored = await load_entries(conn, playlist.id)
-        found = await load(conn, stored.entries)
+    async with editing(rt, user_id, playlist_id, if_match) as ed:
+        stored = await load_entries(ed.conn, ed.playlist.id)
+        found = await load(ed.conn, stored.entries)
         if found:
             edit = Remove(tuple(d.entry_id for d in found))
             new = edit.apply(stored.entries)
-            playlist = await record_entries(conn, rt, playlist, stored, new, edit, "remove", str(user_id))
-            committed.playlist(playlist)
-    await committed.tell_cache(rt)
-    return playlist, found
+            ed.changed(
+                await record_entries(ed.conn, rt, ed.playlist, stored, new, edit, "remove", str(user_id))
+            )
+    return ed.playlist, found
 
 
 async def sort(
@@ -388,21 +367,17 @@ async def sort(
     by: SortKey,
     descending: bool,
 ) -> Playlist:
-    committed = Committed()
-    async with rt.transaction() as conn:
-        playlist = await require_playlist(conn, user_id, playlist_id, lock=True)
-        check_if_match(playlist, if_match)
-        refuse_read_only(playlist)
-        stored = await load_entries(conn, playlist.id)
+    async with editing(rt, user_id, playlist_id, if_match) as ed:
+        stored = await load_entries(ed.conn, ed.playlist.id)
         current = stored.entries
-        tracks = await load_tracks(conn, [e.track_id for e in current])
+        tracks = await load_tracks(ed.conn, [e.track_id for e in current])
         order = sorted_order([(e, tracks[e.track_id]) for e in current], by, descending)
         if order.entry_ids != tuple(e.id for e in current):
             new = order.apply(current)
-            playlist = await record_entries(conn, rt, playlist, stored, new, order, "reorder", str(user_id))
-            committed.playlist(playlist)
-    await committed.tell_cache(rt)
-    return playlist
+            ed.changed(
+                await record_entries(ed.conn, rt, ed.playlist, stored, new, order, "reorder", str(user_id))
+            )
+    return ed.playlist
 
 
 def reorder_plan(entry_ids: list[uuid.UUID]) -> EditPlan:
@@ -447,17 +422,13 @@ async def merge(
 ) -> Playlist:
     """Append the entries of another of the user's playlists (their tracks; new entries). With
     ``skip_present``, tracks already in the playlist (or twice in the source) are added once."""
-    committed = Committed()
-    async with rt.transaction() as conn:
-        source = await require_playlist(conn, user_id, source_id)
-        playlist = await require_playlist(conn, user_id, playlist_id, lock=True)
-        if source.id == playlist.id:
+    async with editing(rt, user_id, playlist_id, if_match) as ed:
+        source = await require_playlist(ed.conn, user_id, source_id)
+        if source.id == ed.playlist.id:
             raise EditInvalid("a playlist cannot be merged into itself", code="same-playlist")
-        check_if_match(playlist, if_match)
-        refuse_read_only(playlist)
-        stored = await load_entries(conn, playlist.id)
+        stored = await load_entries(ed.conn, ed.playlist.id)
         current = stored.entries
-        incoming = [e.track_id for e in (await load_entries(conn, source.id)).entries]
+        incoming = [e.track_id for e in (await load_entries(ed.conn, source.id)).entries]
         if skip_present:
             seen = {e.track_id for e in current}
             once: list[uuid.UUID] = []
@@ -472,29 +443,25 @@ async def merge(
                 new = edit.apply(current)
             except EditRefused as exc:
                 raise _refused(exc) from None
-            playlist = await record_entries(conn, rt, playlist, stored, new, edit, "insert", str(user_id))
-            committed.playlist(playlist)
-    await committed.tell_cache(rt)
-    return playlist
+            ed.changed(
+                await record_entries(ed.conn, rt, ed.playlist, stored, new, edit, "insert", str(user_id))
+            )
+    return ed.playlist
 
 
 async def restore(
     rt: Runtime, user_id: uuid.UUID, playlist_id: uuid.UUID | None, version: int, if_match: str | None
 ) -> Playlist:
     """Make version ``version``'s entries current again: a new version (nothing is rewritten)."""
-    committed = Committed()
-    async with rt.transaction() as conn:
-        playlist = await require_playlist(conn, user_id, playlist_id, lock=True)
-        check_if_match(playlist, if_match)
-        refuse_read_only(playlist)
-        older = await _version(conn, playlist, version)
-        stored = await load_entries(conn, playlist.id)
+    async with editing(rt, user_id, playlist_id, if_match) as ed:
+        older = await _version(ed.conn, ed.playlist, version)
+        stored = await load_entries(ed.conn, ed.playlist.id)
         edit = edits_between(stored.entries, older)
         if edit is not None:
-            playlist = await record_entries(conn, rt, playlist, stored, older, edit, "restore", str(user_id))
-            committed.playlist(playlist)
-    await committed.tell_cache(rt)
-    return playlist
+            ed.changed(
+                await record_entries(ed.conn, rt, ed.playlist, stored, older, edit, "restore", str(user_id))
+            )
+    return ed.playlist
 
 
 def move_plan(entry_ids: list[uuid.UUID], to: int) -> EditPlan:

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Strict, model_validator
+from pydantic import BaseModel, ConfigDict, Strict, ValidationInfo, model_validator
 
 from pm_contracts.providers import ProviderField
 from pm_platform.errors import ValidationFailed
@@ -30,10 +30,23 @@ class RequestBody(BaseModel):
 
     @model_validator(mode="before")
     @classmethod
-    def _no_nul(cls, data: Any) -> Any:
-        if not cls.allow_nul and _holds_nul(data):
+    def _no_nul(cls, data: Any, info: ValidationInfo) -> Any:
+        if cls.allow_nul or (isinstance(info.context, dict) and info.context.get(_NUL_FREE)):
+            return data
+        if _holds_nul(data):
             raise ValueError("text may not contain a NUL character")
         return data
+
+
+_NUL_FREE = "pm_platform.nul_free"
+
+
+def nul_free(raw: bytes) -> dict[str, bool]:
+    """The validation context for a body parsed from ``raw``: whether its text can hold no NUL. In UTF-8
+    JSON a NUL is only ever the escape ``\\u0000`` (a bare one is refused by the parser), so a body
+    without it needs no walk of every string (10,000 described tracks: 100 ms). Other encodings are
+    walked."""
+    return {_NUL_FREE: b"\\u0000" not in raw and b"\x00" not in raw}
 
 
 def _holds_nul(value: Any) -> bool:

@@ -15,7 +15,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from itertools import accumulate
+from functools import lru_cache
 from typing import Any, NoReturn, TypeVar
 
 import asyncpg
@@ -25,6 +25,7 @@ from loguru import logger
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ValidationError
 
+from pm_platform.api import nul_free
 from pm_platform.correlation import (
     CORRELATION_HEADER,
     accept_correlation_id,
@@ -235,38 +236,52 @@ async def read_body(request: web.Request, max_bytes: int) -> bytes:
 JSON_MAX_DEPTH = 64
 JSON_MAX_NUMBER_DIGITS = 100
 
-# A JSON string (to its closing quote, or to the end of an unterminated one: never backtracks), and
-# everything that is not a bracket.
-_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"?', re.DOTALL)
-_NOT_BRACKET = re.compile(r"[^\[\]{}]++")
-_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
-
 
 class _JsonLimit(ValueError):
     """A bound of :func:`parse_json` exceeded; the message is the 400's detail."""
 
 
-def _outside_strings(text: str) -> str:
-    return _JSON_STRING.sub("", text) if '"' in text else text
+def json_nests_deeper_than(value: Any, max_depth: int) -> bool:
+    """Whether the arrays and objects of a parsed JSON ``value`` nest more than ``max_depth`` levels.
+    Walks level by level, visiting each array and object once, and stops at the first level past it."""
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            return True
+        level = [
+            child
+            for container in level
+            for child in (container.values() if isinstance(container, dict) else container)
+            if isinstance(child, dict | list)
+        ]
+    return False
 
 
-def json_nests_deeper_than(text: str, max_depth: int) -> bool:
-    """Whether the arrays and objects of JSON ``text`` nest more than ``max_depth`` levels (brackets
-    inside strings do not count). Stops at the first bracket past the limit."""
-    if text.count("[") + text.count("{") <= max_depth:
-        return False
-    brackets = _NOT_BRACKET.sub("", _outside_strings(text))
-    depths = accumulate(map(_DEPTH_STEP.__getitem__, brackets))
-    return any(map(max_depth.__lt__, depths))
+@lru_cache(maxsize=8)
+def _number_parsers(max_digits: int) -> tuple[Callable[[str], int], Callable[[str], float]]:
+    """``json.loads``'s hooks for numbers: each number's text is checked for a run of more than
+    ``max_digits`` digits (its integer part, fraction or exponent) before it is converted, so a number
+    of a million digits never reaches ``int``; a float beyond a double's range is refused too."""
+    too_long = re.compile(f"[0-9]{{{max_digits + 1}}}")
 
+    def check(token: str) -> None:
+        if len(token) > max_digits and too_long.search(token):
+            raise _JsonLimit(f"a number in the body has more than {max_digits} digits")
 
-def json_has_number_longer_than(text: str, max_digits: int) -> bool:
-    """Whether JSON ``text`` holds a number with more than ``max_digits`` digits in a row (its integer
-    part, fraction or exponent); digits inside strings do not count."""
-    if sum(map(text.count, "0123456789")) <= max_digits:
-        return False
-    long_run = f"[0-9]{{{max_digits + 1}}}"
-    return re.search(long_run, text) is not None and re.search(long_run, _outside_strings(text)) is not None
+    def parse_int(token: str) -> int:
+        check(token)
+        return int(token)
+
+    def parse_float(token: str) -> float:
+        check(token)
+        value = float(token)
+        if not math.isfinite(value):
+            raise _JsonLimit(f"the number {token[:20]} in the body is out of range")
+        return value
+
+    return parse_int, parse_float
 
 
 def parse_json(
@@ -274,30 +289,24 @@ def parse_json(
 ) -> Any:
     """``raw`` parsed as JSON (UTF-8, or UTF-16/32 as ``json.loads`` detects); BadRequest when it is not
     JSON, nests deeper than ``max_depth``, or holds a number of more than ``max_number_digits`` digits
-    or beyond a double's range (NaN and Infinity are not JSON either). The bounds are checked before
-    parsing: the cost of the checks grows with the body's size only."""
+    or beyond a double's range (NaN and Infinity are not JSON either). Every check costs in proportion
+    to the body's size: numbers are checked before conversion, and a nesting deep enough to exhaust
+    the parser's recursion is refused as too deep."""
     try:
         text = raw.decode(json.detect_encoding(raw), "surrogatepass")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
-    if json_nests_deeper_than(text, max_depth):
-        raise BadRequest(f"the body is nested more than {max_depth} levels deep")
-    if json_has_number_longer_than(text, max_number_digits):
-        raise BadRequest(f"a number in the body has more than {max_number_digits} digits")
+    parse_int, parse_float = _number_parsers(max_number_digits)
     try:
-        return json.loads(text, parse_float=_finite_float, parse_constant=_not_a_number)
+        value = json.loads(text, parse_int=parse_int, parse_float=parse_float, parse_constant=_not_a_number)
     except _JsonLimit as exc:
         raise BadRequest(str(exc)) from None
-    except RecursionError:  # the scan above rules it out; never a 500 regardless
+    except RecursionError:
         raise BadRequest(f"the body is nested more than {max_depth} levels deep") from None
     except ValueError as exc:  # JSONDecodeError, and anything else json refuses
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
-
-
-def _finite_float(token: str) -> float:
-    value = float(token)
-    if not math.isfinite(value):
-        raise _JsonLimit(f"the number {token[:20]} in the body is out of range")
+    if json_nests_deeper_than(value, max_depth):
+        raise BadRequest(f"the body is nested more than {max_depth} levels deep")
     return value
 
 
@@ -311,9 +320,10 @@ async def read_json(request: web.Request, model: type[M], max_bytes: int = 1 << 
     422 naming each invalid field (unknown fields are invalid)."""
     if request.content_type != "application/json":
         raise UnsupportedMediaType("send the body as application/json")
-    data = parse_json(await read_body(request, max_bytes))
+    raw = await read_body(request, max_bytes)
+    data = parse_json(raw)
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=nul_free(raw))
     except ValidationError as exc:
         errors = [
             {

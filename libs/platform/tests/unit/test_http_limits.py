@@ -23,7 +23,6 @@ from pm_platform.http import (
     JSON_MAX_DEPTH,
     JSON_MAX_NUMBER_DIGITS,
     BodyLimits,
-    json_has_number_longer_than,
     json_nests_deeper_than,
     parse_json,
     read_body,
@@ -227,30 +226,46 @@ async def test_unfinished_headers_are_bounded_by_the_keepalive_timeout(aiohttp_s
         ("[[1]]", False),
         ("[[[1]]]", True),
         ('{"a": {"b": {}}}', True),
-        ('{"a": "[[[[[["}', False),
-        ('["\\"[[[[["]', False),  # an escaped quote does not end the string
-        ('["\\\\", [[[]]]]', True),  # an escaped backslash does: the brackets after it count
-        ('"unterminated [[[[[[', False),
-        ("[[]]" * 50, False),  # many brackets, none deep
+        ('{"a": "[[[[[["}', False),  # brackets in a string are text
+        ('["\\"[[[[["]', False),
+        ('["\\\\", [[[]]]]', True),
+        ('{"a": [1, 2], "c": {"d": 3}}', False),
+        ('{"a": [1, 2], "c": [[]]}', True),
+        ("[" + "[]," * 50 + "1]", False),  # many brackets, none deep  # many brackets, none deep
+        ('"[[[[[["', False),
+        ("7", False),
     ],
 )
-def test_nesting_depth_counts_brackets_outside_strings_only(text: str, deeper_than_2: bool) -> None:
-    assert json_nests_deeper_than(text, 2) is deeper_than_2
+def test_nesting_depth_counts_arrays_and_objects_only(text: str, deeper_than_2: bool) -> None:
+    assert json_nests_deeper_than(json.loads(text), 2) is deeper_than_2
 
 
 @pytest.mark.parametrize(
     ("text", "longer_than_5"),
     [
-        ("[12345, 1.12345, 1e12345]", False),
+        ("[12345, 1.12345, 1e123]", False),
         ("[123456]", True),
         ("[-123456]", True),
         ("[1.123456]", True),
+        ("[1.5e123456]", True),
         ('["1234567890", 1]', False),  # digits in a string are not a number
         ('["\\"1234567890", 1]', False),
     ],
 )
-def test_number_length_counts_digits_outside_strings_only(text: str, longer_than_5: bool) -> None:
-    assert json_has_number_longer_than(text, 5) is longer_than_5
+def test_number_length_counts_digits_of_numbers_only(text: str, longer_than_5: bool) -> None:
+    if longer_than_5:
+        with pytest.raises(BadRequest, match="more than 5 digits"):
+            parse_json(text.encode(), max_number_digits=5)
+    else:
+        assert parse_json(text.encode(), max_number_digits=5) == json.loads(text)
+
+
+def test_a_nesting_past_the_parsers_recursion_is_too_deep_not_an_error() -> None:
+    with pytest.raises(BadRequest, match="nested more than 64 levels"):
+        parse_json(b"[" * 200_000 + b"]" * 200_000)
+    with pytest.raises(BadRequest, match="nested more than 64 levels"):
+        parse_json(b"[" * 65 + b"]" * 65)
+    assert parse_json(b"[" * 64 + b"]" * 64) is not None
 
 
 def test_parse_json_reads_what_json_reads_within_the_bounds() -> None:

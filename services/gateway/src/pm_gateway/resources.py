@@ -25,7 +25,7 @@ from pm_gateway.domain.cors import CorsPolicy, parse_origins
 from pm_gateway.domain.docs import openapi_json
 from pm_gateway.domain.origins import Origin
 from pm_gateway.domain.ratelimit import Decision
-from pm_gateway.domain.routes import Route
+from pm_gateway.domain.routes import Route, longest_upstream_timeout
 from pm_gateway.domain.tokens import TokenPolicy, TokenVerifier
 from pm_gateway.settings import GatewaySettings, gateway_settings
 from pm_gateway.storage.idempotency import IdempotencyStore
@@ -217,7 +217,10 @@ async def edge_context(rt: Runtime) -> AsyncIterator[None]:
         admission=Admission(RateLimiter(rt.redis), settings.rate_limits(), revoked_sessions(rt), prefix),
         idempotency=IdempotentRequests(
             IdempotencyStore(
-                rt.redis, prefix, settings.idempotency_ttl_s, int(settings.upstream_timeout_s) + 30
+                rt.redis,
+                prefix,
+                settings.idempotency_ttl_s,
+                int(longest_upstream_timeout(settings.upstream_timeout_s)) + 30,
             )
         ),
         cors=CorsPolicy(parse_origins(settings.cors_origins)),

@@ -2,7 +2,16 @@
 
 import pytest
 
-from pm_gateway.domain.routes import GATEWAY, LIBRARY_EDIT_BYTES, ROUTES, Auth, resolve, segments_of
+from pm_gateway.domain.routes import (
+    GATEWAY,
+    LIBRARY_EDIT_BYTES,
+    LIBRARY_EDIT_TIMEOUT_S,
+    ROUTES,
+    Auth,
+    longest_upstream_timeout,
+    resolve,
+    segments_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -161,3 +170,14 @@ def test_the_library_takes_a_whole_playlist_in_one_body_and_the_rest_the_default
     assert resolve("/api/v1/library/liked").body_limit(1 << 20) == LIBRARY_EDIT_BYTES
     assert resolve("/api/v1/library/imports").body_limit(1 << 20) == 1 << 20
     assert resolve("/api/v1/me").body_limit(1 << 20) == 1 << 20
+
+
+def test_the_librarys_edits_may_take_longer_than_an_ordinary_call_and_never_less_than_the_default():
+    assert resolve("/api/v1/playlists/x/entries").upstream_timeout(10.0) == LIBRARY_EDIT_TIMEOUT_S
+    assert resolve("/api/v1/library/liked").upstream_timeout(10.0) == LIBRARY_EDIT_TIMEOUT_S
+    assert resolve("/api/v1/library/imports").upstream_timeout(10.0) == 10.0
+    assert resolve("/api/v1/me").upstream_timeout(10.0) == 10.0
+    # An operator's longer UPSTREAM_TIMEOUT_S holds for the library too.
+    assert resolve("/api/v1/playlists/x/entries").upstream_timeout(120.0) == 120.0
+    assert longest_upstream_timeout(10.0) == LIBRARY_EDIT_TIMEOUT_S
+    assert longest_upstream_timeout(120.0) == 120.0

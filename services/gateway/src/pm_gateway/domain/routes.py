@@ -39,9 +39,17 @@ class Route:
     # The largest body the route takes, when it is not the gateway's MAX_BODY_BYTES: the library's edits
     # carry a whole provider playlist (10,000 described tracks, a few MB).
     max_body: int | None = None
+    # How long the service may take to answer, when longer than the gateway's UPSTREAM_TIMEOUT_S: such an
+    # edit is seconds of work on a busy machine (docs/benchmarks.md), far past an ordinary call.
+    slow_timeout_s: float | None = None
 
     def body_limit(self, default: int) -> int:
         return self.max_body if self.max_body is not None else default
+
+    def upstream_timeout(self, default: float) -> float:
+        """How long to wait for the service's answer: ``default`` (UPSTREAM_TIMEOUT_S), or the route's own
+        when that is longer (an operator's longer default still holds for every route)."""
+        return max(default, self.slow_timeout_s or 0.0)
 
     def matches(self, segments: list[str]) -> bool:
         if len(segments) < len(self.pattern) or (not self.prefix and len(segments) != len(self.pattern)):
@@ -64,6 +72,7 @@ def _route(
     prefix: bool = True,
     method_rates: dict[str, RateClass] | None = None,
     max_body: int | None = None,
+    slow_timeout_s: float | None = None,
 ) -> Route:
     return Route(
         tuple(path.strip("/").split("/")),
@@ -76,12 +85,14 @@ def _route(
         # link's start): none of its routes keeps an answer for replay.
         idempotent=service != "auth",
         max_body=max_body,
+        slow_timeout_s=slow_timeout_s,
     )
 
 
 BEARER, NONE = Auth.BEARER, Auth.NONE
 # The playlist service's own limit for edits (services/playlist: EDIT_MAX_BYTES).
 LIBRARY_EDIT_BYTES = 8 << 20
+LIBRARY_EDIT_TIMEOUT_S = 60.0
 
 ROUTES: tuple[Route, ...] = (
     # auth: credentials in the body; the stricter limit against password guessing and mass sign-up.
@@ -100,9 +111,21 @@ ROUTES: tuple[Route, ...] = (
     _route("/api/v1/me", "auth", BEARER),
     _route("/api/v1/sessions", "auth", BEARER),
     _route("/api/v1/providers", "auth", BEARER),
-    _route("/api/v1/playlists", "playlist", BEARER, max_body=LIBRARY_EDIT_BYTES),
+    _route(
+        "/api/v1/playlists",
+        "playlist",
+        BEARER,
+        max_body=LIBRARY_EDIT_BYTES,
+        slow_timeout_s=LIBRARY_EDIT_TIMEOUT_S,
+    ),
     _route("/api/v1/library/imports", "provider-sync", BEARER),
-    _route("/api/v1/library", "playlist", BEARER, max_body=LIBRARY_EDIT_BYTES),
+    _route(
+        "/api/v1/library",
+        "playlist",
+        BEARER,
+        max_body=LIBRARY_EDIT_BYTES,
+        slow_timeout_s=LIBRARY_EDIT_TIMEOUT_S,
+    ),
     _route("/api/v1/transfers", "provider-sync", BEARER),
     _route("/api/v1/sync", "provider-sync", BEARER),
     _route("/api/v1/exports", "export", BEARER),
@@ -118,6 +141,11 @@ ROUTES: tuple[Route, ...] = (
     _route("/health", GATEWAY, NONE, "none"),
     _route("/metrics", GATEWAY, NONE, "none", prefix=False),
 )
+
+
+def longest_upstream_timeout(default: float) -> float:
+    """The longest any route waits for its service (an idempotent request's claim must outlive it)."""
+    return max(route.upstream_timeout(default) for route in ROUTES)
 
 
 def segments_of(path: str) -> list[str] | None:

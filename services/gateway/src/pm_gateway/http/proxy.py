@@ -7,8 +7,9 @@ outside), X-Correlation-ID and X-Forwarded-For/-Proto, without hop-by-hop header
 Idempotency-Key on a route that does not honour it (auth's: it must see such a request as if it had none).
 Answers pass through as they are (status, headers less hop-by-hop, body), with these exceptions that
 keep internals from leaking: an upstream 5xx that is not problem+json becomes a generic 502 problem;
-no connection (refused, or none within 3 s) → 503; no answer within UPSTREAM_TIMEOUT_S → 504. Small
-bodies are relayed in one piece, larger ones (or of unknown length) streamed as they arrive.
+no connection (refused, or none within 3 s) → 503; no answer within UPSTREAM_TIMEOUT_S (the library's
+routes: 60 s when that is longer, Route.upstream_timeout) → 504. Small bodies are relayed in one piece,
+larger ones (or of unknown length) streamed as they arrive.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ async def proxy(request: web.Request) -> web.StreamResponse:
             request.rel_url.raw_path_qs,
             headers,
             body,
-            state.settings.upstream_timeout_s,
+            route.upstream_timeout(state.settings.upstream_timeout_s),
         ) as upstream:
             return await _relay(request, upstream, route.service)
     except TimeoutError:

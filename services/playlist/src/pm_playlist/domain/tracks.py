@@ -24,6 +24,11 @@ _ACCENTED_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC")
 _NOT_ISRC = re.compile(r"[\s\-\u2010-\u2015]+")
 # ISO 3901: CC-XXX-YY-NNNNN, often written without the dashes; 12 characters once they are gone.
 _ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
+# ASCII text normalised in one C pass (what the general path does to it, without visiting each letter in
+# Python: a request of 10,000 described tracks normalises 30,000 strings).
+_ASCII_NORMALISED = {
+    c: ("" if chr(c) in "'`" else chr(c).lower() if chr(c).isalnum() else " ") for c in range(128)
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,15 @@ def normalise_text(text: str) -> str:
     apostrophes go without a trace ("Don't" and "Dont" are one spelling).
 
     Brackets are kept as words: "Song (Live)" and "Song" are different recordings."""
+    if not text.isascii():
+        text = _APOSTROPHES.sub("", text)  # "Don\u2019t" is ASCII once its apostrophe is gone
+    if text.isascii():
+        return " ".join(text.translate(_ASCII_NORMALISED).split())
+    return normalise_any_text(text)
+
+
+def normalise_any_text(text: str) -> str:
+    """:func:`normalise_text` letter by letter, whatever the script (its fast path gives the same)."""
     # Before and after NFKD: it turns some of them (the acute accent, U+00B4) into a space and a mark.
     decomposed = _APOSTROPHES.sub("", unicodedata.normalize("NFKD", _APOSTROPHES.sub("", text)))
     kept: list[str] = []

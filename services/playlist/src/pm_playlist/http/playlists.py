@@ -90,7 +90,8 @@ def _track_ref(t: api.TrackIn) -> TrackRef:
     if t.track_id is not None:
         return TrackRef(track_id=t.track_id)
     assert t.title is not None  # the body's validator
-    described = ImportedTrack(
+    # The body's validators have checked every field: built without validating them again.
+    described = ImportedTrack.model_construct(
         provider_track_id=t.provider_track_id,
         title=t.title,
         artists=t.artists,

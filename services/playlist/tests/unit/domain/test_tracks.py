@@ -1,8 +1,10 @@
 """How the library compares metadata: one spelling per title, artist and ISRC."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from pm_playlist.domain.tracks import Track, artists_key, normalise_isrc, normalise_text
+from pm_playlist.domain.tracks import Track, artists_key, normalise_any_text, normalise_isrc, normalise_text
 
 
 @pytest.mark.parametrize(
@@ -23,6 +25,11 @@ from pm_playlist.domain.tracks import Track, artists_key, normalise_isrc, normal
 )
 def test_normalised_text(text, normalised):
     assert normalise_text(text) == normalised
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127) | st.sampled_from("\u2018\u2019\u00b4\u02bc")))
+def test_the_fast_path_for_ascii_text_normalises_as_the_letter_by_letter_one(text):
+    assert normalise_text(text) == normalise_any_text(text)
 
 
 def test_scripts_whose_marks_make_letters_keep_words_apart():

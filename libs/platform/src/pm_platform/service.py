@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import socket
 import sys
@@ -29,6 +30,7 @@ from typing import Any, TypeVar, cast
 
 import asyncpg
 import redis.asyncio as aioredis
+import uvloop
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 from loguru import logger
@@ -370,6 +372,13 @@ async def migrate_only(definition: ServiceDefinition, settings: InfraSettings) -
         await conn.close()
 
 
+async def _frozen_heap(_: web.Application) -> None:
+    """Move the start-up objects out of the collector's sight: the collections that follow only walk
+    what requests allocate (a shorter pause in the tail latency)."""
+    gc.collect()
+    gc.freeze()
+
+
 def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
     """Entry point of ``python -m pm_<name>``."""
     parser = argparse.ArgumentParser(prog=f"python -m {definition.distribution.replace('-', '_')}")
@@ -399,9 +408,18 @@ def main(definition: ServiceDefinition, argv: list[str] | None = None) -> None:
         print(f"{definition.name}: {len(applied)} migration(s) applied")
         return
     logger.info("starting {} {} on {}:{}", definition.name, definition.version, settings.host, settings.port)
+    # Every service on uvloop (the same asyncio API, a faster loop: less CPU per request, a shorter tail).
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    # Fewer, cheaper garbage collections: each request allocates many short-lived objects, and a full
+    # collection walking every long-lived object (modules, settings, caches) stalls every request in
+    # flight. The start-up objects are frozen once the service is up (_frozen_heap); cycles are still
+    # collected.
+    gc.set_threshold(20_000, 20, 20)
+    app = create_app(definition, settings)
+    app.on_startup.append(_frozen_heap)  # after every resource's start (cleanup contexts come first)
     try:
         web.run_app(
-            create_app(definition, settings),
+            app,
             host=settings.host,
             port=settings.port,
             print=None,

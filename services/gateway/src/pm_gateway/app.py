@@ -1,7 +1,5 @@
 """Wiring of the gateway: what the chassis runs for it."""
 
-import gc
-from collections.abc import AsyncIterator
 from importlib import resources
 from typing import Any
 
@@ -21,14 +19,6 @@ from pm_gateway.usecases.users import erase_job_snapshots
 from pm_platform.health import Check, HealthCheck
 from pm_platform.service import Runtime, ServiceDefinition
 from pm_platform.users import UserData
-
-
-async def _frozen_heap(_: Runtime) -> AsyncIterator[None]:
-    """Once everything is built, move the start-up objects out of the collector's sight: the
-    collections that follow only walk what requests allocate (a shorter pause in the tail latency)."""
-    gc.collect()
-    gc.freeze()
-    yield
 
 
 def _health_checks(rt: Runtime) -> list[HealthCheck]:
@@ -61,7 +51,7 @@ def definition() -> ServiceDefinition:
         event_handlers=handlers,
         user_data=UserData(erase=erase_job_snapshots),
         # The upstream client first: the readiness probe asks through it, the edge fetches the JWKS.
-        resources=[upstream_client, upstream_readiness, edge_context, job_event_hub, _frozen_heap],
+        resources=[upstream_client, upstream_readiness, edge_context, job_event_hub],
         health_checks=_health_checks,
         # Innermost: preflight, route lookup, token, rate limit and revocation, Idempotency-Key.
         middlewares=[edge_middleware],

@@ -74,6 +74,7 @@ class Upstream:
         app.router.add_get("/.well-known/jwks.json", self.jwks_handler)
         app.router.add_get("/api/v1/me", self.echo)
         app.router.add_get("/api/v1/playlists/slow", self.slow)
+        app.router.add_get("/api/v1/catalog/slow", self.slow)
         app.router.add_get("/api/v1/playlists/crash", self.crash)
         app.router.add_get("/api/v1/playlists/problem", self.problem)
         app.router.add_get("/api/v1/playlists/big", self.big)
@@ -329,6 +330,15 @@ async def test_bad_tokens_are_refused_with_a_bearer_challenge(gateway, mutate):
     assert response.content_type == "application/problem+json"
 
 
+async def test_the_librarys_routes_wait_longer_than_the_upstream_timeout(gateway):
+    """A whole provider playlist in one edit is seconds of work: the library's routes wait 60 s where
+    every other waits UPSTREAM_TIMEOUT_S (1 s here; the fake service answers after 3 s)."""
+    client, _, upstream, _ = gateway
+    auth = {"Authorization": f"Bearer {upstream.token()}"}
+    slow = await client.get("/api/v1/playlists/slow", headers=auth)
+    assert slow.status == 200
+
+
 async def test_upstream_failures_are_problems_that_reveal_nothing(gateway):
     client, _, upstream, _ = gateway
     auth = {"Authorization": f"Bearer {upstream.token()}"}
@@ -339,8 +349,9 @@ async def test_upstream_failures_are_problems_that_reveal_nothing(gateway):
     problem = await client.get("/api/v1/playlists/problem", headers=auth)
     assert problem.status == 503
     assert (await problem.json())["type"].endswith("/x")  # the service's own problem passes through
-    slow = await client.get("/api/v1/playlists/slow", headers=auth)
+    slow = await client.get("/api/v1/catalog/slow", headers=auth)
     assert slow.status == 504
+    assert (await slow.json())["type"].endswith("/upstream-timeout")
     refused = await client.get("/api/v1/exports", headers=auth)
     assert refused.status == 503
     assert refused.content_type == "application/problem+json"

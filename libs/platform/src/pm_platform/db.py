@@ -67,6 +67,12 @@ def _lock_id(schema: str) -> int:
     return int.from_bytes(hashlib.sha256(f"migrate:{schema}".encode()).digest()[:8], "big", signed=True)
 
 
+async def lock_until_commit(conn: asyncpg.Connection, name: str) -> None:
+    """Wait for, then hold until the transaction ends, the advisory lock called ``name``: writers of
+    one name are serialised (the outbox's per-aggregate order, one job of a kind per user)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", name)
+
+
 async def migrate(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:
     """Apply what is missing; returns the keys applied now. Safe to run from several replicas at once."""
     applied_now: list[str] = []

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from pm_contracts.envelope import Envelope
 from pm_contracts.registry import event_spec
 from pm_platform.correlation import current_correlation_id, new_correlation_id
+from pm_platform.db import lock_until_commit
 from pm_platform.kafka import KafkaBus, Record, event_headers
 from pm_platform.metrics import Metrics
 from pm_platform.retry import Backoff
@@ -62,7 +63,7 @@ async def add_event(
         raise TypeError(f"{event_type} takes {spec.model.__name__}, not {type(data).__name__}")
     # Per-aggregate order: rows of one subject commit in the order their seq was taken, because a
     # second writer of the same subject waits here until the first one's transaction ends.
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"{topic.name}:{subject}")
+    await lock_until_commit(conn, f"{topic.name}:{subject}")
     envelope = Envelope(
         source=f"/services/{source}",
         type=event_type,

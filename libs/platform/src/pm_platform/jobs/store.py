@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 
 from pm_contracts.jobs import JobError, JobState
+from pm_platform.db import lock_until_commit
 from pm_platform.jobs.model import LEASE, MAX_ATTEMPTS, TERMINAL, Job, JobNotFound, JobStateError
 from pm_platform.metrics import Metrics
 from pm_platform.outbox import add_event
@@ -70,7 +71,7 @@ class JobStore:
         """The user's oldest job of ``kind`` in one of the ``active`` states, or a new one: ``(job,
         created)``. Requests of one user and kind are serialised (a transaction-scoped advisory lock), so
         two at once never both create one."""
-        await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"jobs:{kind}:{user_id}")
+        await lock_until_commit(conn, f"jobs:{kind}:{user_id}")
         row = await conn.fetchrow(
             """SELECT * FROM jobs WHERE user_id = $1 AND kind = $2 AND state = ANY($3::text[])
                ORDER BY created_at LIMIT 1""",

@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from pm_auth.domain.vault import WrappedKey
+from pm_platform.db import lock_until_commit
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ async def retire_all_but(conn: asyncpg.Connection, kid: str) -> int:
 
 async def lock_keys(conn: asyncpg.Connection) -> None:
     """Serialise key creation between processes (two replicas starting on an empty table)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('auth.signing_keys'))")
+    await lock_until_commit(conn, "auth.signing_keys")
 
 
 async def active_count(conn: asyncpg.Connection) -> int:

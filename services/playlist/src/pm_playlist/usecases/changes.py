@@ -51,6 +51,11 @@ class Committed:
     def playlist(self, playlist: Playlist, deleted: bool = False) -> None:
         self.states.setdefault(playlist.user_id, {})[playlist.id] = None if deleted else playlist.etag
 
+    def forget(self, user_id: uuid.UUID, playlist_id: uuid.UUID) -> None:
+        """The playlist's ETag moved without a new version (its tracks' metadata changed): the cache
+        drops what it holds and the next read takes it from the database."""
+        self.states.setdefault(user_id, {})[playlist_id] = None
+
     async def tell_cache(self, rt: Runtime) -> None:
         for user_id, states in self.states.items():
             await cache.playlists_changed(rt, user_id, states)

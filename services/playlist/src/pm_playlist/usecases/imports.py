@@ -87,7 +87,7 @@ async def apply_part(conn: asyncpg.Connection, rt: Runtime, event: PlaylistImpor
     records = [track_record(provider, e.track) for e in entries]
     tracks = await upsert_tracks(conn, event.user_id, records)
     for playlist_id in await touch_playlists_holding(conn, tracks.changed):
-        committed.states.setdefault(event.user_id, {})[playlist_id] = None  # its ETag moved: re-read it
+        committed.forget(event.user_id, playlist_id)
     incoming = [
         IncomingEntry(tracks.ids[r.identity], e.added_at or event.read_at, e.added_by)
         for r, e in zip(records, entries, strict=True)

@@ -58,11 +58,21 @@ def needs_snapshot(
 def known_moves(edit: Edit) -> frozenset[uuid.UUID] | None:
     """The entries ``edit`` moves when the edit itself says (the others keep their relative order): a
     move's entries, none for an insert or a removal; None when only a diff can tell (a reorder, a
-    replacement, a batch)."""
+    replacement, a batch that moves or reorders). A batch of removals and inserts (the edits between two
+    lists: a restore, a re-import) moves the entries it takes out and puts back."""
     if isinstance(edit, Move):
         return frozenset(edit.entry_ids)
     if isinstance(edit, Insert | Remove):
         return frozenset()
+    if isinstance(edit, Batch) and all(isinstance(step, Insert | Remove) for step in edit.edits):
+        taken_out = {i for step in edit.edits if isinstance(step, Remove) for i in step.entry_ids}
+        return frozenset(
+            entry.id
+            for step in edit.edits
+            if isinstance(step, Insert)
+            for entry in step.entries
+            if entry.id in taken_out
+        )
     return None
 
 

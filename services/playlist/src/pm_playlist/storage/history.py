@@ -10,7 +10,13 @@ from typing import Any
 
 import asyncpg
 
-from pm_playlist.domain.entries import Edit, Entries, Entry, edit_from_record
+from pm_playlist.domain.entries import (
+    Edit,
+    Entries,
+    edit_from_record,
+    entries_from_records,
+    entries_to_records,
+)
 from pm_playlist.domain.history import replay, steps_of
 from pm_playlist.domain.playlists import Version
 
@@ -56,7 +62,7 @@ async def add_snapshot(
         "INSERT INTO playlist_snapshots (playlist_id, version, entries) VALUES ($1, $2, $3)",
         playlist_id,
         version,
-        _pack([e.to_record() for e in entries]),
+        _pack(entries_to_records(entries)),
     )
 
 
@@ -93,23 +99,36 @@ async def list_versions(
 
 async def version_entries(conn: asyncpg.Connection, playlist_id: uuid.UUID, version: int) -> Entries | None:
     """The entries of ``version``, replayed from its nearest snapshot (None: no such version)."""
-    snapshot = await conn.fetchrow(
-        """SELECT version, entries FROM playlist_snapshots WHERE playlist_id = $1 AND version <= $2
-           ORDER BY version DESC LIMIT 1""",
-        playlist_id,
-        version,
-    )
+    snapshot = await nearest_snapshot(conn, playlist_id, version)
     exists = await conn.fetchval(
         "SELECT 1 FROM playlist_versions WHERE playlist_id = $1 AND version = $2", playlist_id, version
     )
     if snapshot is None or exists is None:
         return None
+    snapshot_version, start = snapshot
+    return replay(start, await edits_after(conn, playlist_id, snapshot_version, version))
+
+
+async def nearest_snapshot(
+    conn: asyncpg.Connection, playlist_id: uuid.UUID, version: int
+) -> tuple[int, Entries] | None:
+    """The latest snapshot at or before ``version``: its version and entries."""
+    row = await conn.fetchrow(
+        """SELECT version, entries FROM playlist_snapshots WHERE playlist_id = $1 AND version <= $2
+           ORDER BY version DESC LIMIT 1""",
+        playlist_id,
+        version,
+    )
+    return (row["version"], entries_from_records(_unpack(row["entries"]))) if row is not None else None
+
+
+async def edits_after(conn: asyncpg.Connection, playlist_id: uuid.UUID, after: int, upto: int) -> list[Edit]:
+    """The edits that made versions ``after + 1`` … ``upto``, in order."""
     rows = await conn.fetch(
         """SELECT edit FROM playlist_versions
            WHERE playlist_id = $1 AND version > $2 AND version <= $3 AND edit IS NOT NULL ORDER BY version""",
         playlist_id,
-        snapshot["version"],
-        version,
+        after,
+        upto,
     )
-    start = tuple(Entry.from_record(r) for r in _unpack(snapshot["entries"]))
-    return replay(start, [edit_from_record(_unpack(r["edit"])) for r in rows])
+    return [edit_from_record(_unpack(r["edit"])) for r in rows]

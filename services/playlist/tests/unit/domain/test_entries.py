@@ -4,6 +4,8 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pm_playlist.domain.entries import (
     MAX_ENTRIES,
@@ -150,3 +152,44 @@ def test_times_without_a_zone_are_refused():
 def test_a_broken_record_is_a_value_error(record):
     with pytest.raises(ValueError, match=r"not an edit|badly formed"):
         edit_from_record(record)
+
+
+def _outcome(apply, current):
+    try:
+        return ids(apply(current))
+    except EditRefused as exc:
+        return exc.code
+
+
+@settings(max_examples=400)
+@given(
+    size=st.integers(0, 20),
+    # Each insert: how far after the previous one's entries it lands (negative: before them), and how
+    # many entries it adds; ``reuse``: the last insert's ids are the playlist's (1) or the first's (2).
+    inserts=st.lists(
+        st.tuples(st.just(0) | st.integers(0, 2) | st.integers(-2, 6), st.integers(1, 3) | st.integers(0, 3)),
+        min_size=2,
+        max_size=8,
+    ),
+    reuse=st.sampled_from([0, 0, 0, 1, 2]),
+)
+def test_a_batch_of_inserts_applies_as_one_insert_after_another(size, inserts, reuse):
+    """Batch applies a run of inserts in one pass when they land left to right: the same entries in the
+    same order, or the same refusal, as applying them one by one (positions out of range, ids used
+    twice or already in the playlist, empty inserts, out-of-order positions included)."""
+    current = entries(size)
+    edits, landed = [], 0
+    for n, (gap, count) in enumerate(inserts):
+        position = max(0, landed + gap)
+        first = 100 + 10 * n
+        if n == len(inserts) - 1 and reuse:
+            first = 0 if reuse == 1 else 100
+        edits.append(Insert(position, entries(count, start=first)))
+        landed = position + count
+
+    def one_by_one(entries_now):
+        for edit in edits:
+            entries_now = edit.apply(entries_now)
+        return entries_now
+
+    assert _outcome(Batch(tuple(edits)).apply, current) == _outcome(one_by_one, current)

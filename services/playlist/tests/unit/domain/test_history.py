@@ -174,3 +174,25 @@ def test_simple_edits_say_what_they_move():
     assert known_moves(Insert(0, entries(1, start=10))) == frozenset()
     assert known_moves(Remove((current[0].id,))) == frozenset()
     assert known_moves(Reorder(tuple(e.id for e in reversed(current)))) is None
+    assert known_moves(Batch((Move((current[3].id,), 0), Remove((current[0].id,))))) is None
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_edits_between_two_lists_say_what_they_move_as_the_diff_does(seed):
+    """A restore or a re-import is written without diffing the lists a second time: the entries its
+    edit takes out and puts back are the diff's moved ones."""
+    rng = random.Random(seed)
+    older = entries(rng.randrange(0, 40))
+    newer = list(older)
+    for _ in range(rng.randrange(1, 8)):
+        action = rng.choice(["move", "remove", "add"])
+        if action == "move" and newer:
+            newer.insert(rng.randrange(len(newer)), newer.pop(rng.randrange(len(newer))))
+        elif action == "remove" and newer:
+            newer.pop(rng.randrange(len(newer)))
+        else:
+            newer.insert(rng.randrange(len(newer) + 1), entries(1, start=1000 + rng.randrange(10**6))[0])
+    newer_entries = tuple(dict.fromkeys(newer))
+    changes, edit = diff(older, newer_entries), edits_between(older, newer_entries)
+    assert (edit is None) == changes.unchanged
+    assert edit is None or known_moves(edit) == {m.entry.id for m in changes.moved}

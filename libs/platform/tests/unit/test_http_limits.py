@@ -231,7 +231,7 @@ async def test_unfinished_headers_are_bounded_by_the_keepalive_timeout(aiohttp_s
         ('["\\\\", [[[]]]]', True),
         ('{"a": [1, 2], "c": {"d": 3}}', False),
         ('{"a": [1, 2], "c": [[]]}', True),
-        ("[" + "[]," * 50 + "1]", False),  # many brackets, none deep  # many brackets, none deep
+        ("[" + "[]," * 50 + "1]", False),  # many brackets, none deep
         ('"[[[[[["', False),
         ("7", False),
     ],
@@ -276,3 +276,12 @@ def test_parse_json_reads_what_json_reads_within_the_bounds() -> None:
         parse_json(b"")
     with pytest.raises(BadRequest, match="not valid JSON"):
         parse_json(b"\xff\xfe\xfd")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_a_long_number_is_refused_whatever_the_encoding(encoding: str) -> None:
+    with pytest.raises(BadRequest, match="more than 100 digits"):
+        parse_json(json.dumps({"é": [1, 10**101]}, ensure_ascii=False).encode(encoding))
+    assert parse_json(json.dumps({"é": [1, 10**99]}, ensure_ascii=False).encode(encoding)) == {
+        "é": [1, 10**99]
+    }

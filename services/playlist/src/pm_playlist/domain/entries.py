@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from pm_contracts.library import MAX_PLAYLIST_ENTRIES
@@ -51,12 +51,21 @@ Entries = tuple[Entry, ...]
 
 def entries_to_records(entries: Sequence[Entry]) -> list[dict[str, Any]]:
     """Entries as the history keeps them (JSON); the entries of one edit share their time, written once."""
-    times: dict[datetime, str] = {}
+    # Keyed with the offset too: equal instants in two zones are equal datetimes, but not one text.
+    times: dict[tuple[datetime, timedelta | None], str] = {}
+
+    def written(at: datetime) -> str:
+        key = (at, at.utcoffset())
+        text = times.get(key)
+        if text is None:
+            text = times[key] = at.isoformat()
+        return text
+
     return [
         {
             "id": str(e.id),
             "track_id": str(e.track_id),
-            "added_at": times.get(e.added_at) or times.setdefault(e.added_at, e.added_at.isoformat()),
+            "added_at": written(e.added_at),
             "added_by": e.added_by,
         }
         for e in entries

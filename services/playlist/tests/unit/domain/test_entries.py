@@ -1,7 +1,7 @@
 """Edits of a playlist's entries: positions stay dense, an edit that cannot apply changes nothing."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings
@@ -19,6 +19,8 @@ from pm_playlist.domain.entries import (
     Reorder,
     Replace,
     edit_from_record,
+    entries_from_records,
+    entries_to_records,
 )
 
 AT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -193,3 +195,18 @@ def test_a_batch_of_inserts_applies_as_one_insert_after_another(size, inserts, r
         return entries_now
 
     assert _outcome(Batch(tuple(edits)).apply, current) == _outcome(one_by_one, current)
+
+
+def test_entries_written_and_read_back_keep_their_times_and_zones():
+    paris = timezone(timedelta(hours=1))
+    same_instant = (AT, AT.astimezone(paris))  # equal datetimes, two texts
+    written = entries_to_records(
+        [
+            Entry(uuid.UUID(int=i + 1), uuid.UUID(int=100 + i), at, "u")
+            for i, at in enumerate(same_instant * 2)
+        ]
+    )
+    assert [r["added_at"] for r in written] == [t.isoformat() for t in same_instant * 2]
+    read = entries_from_records(written)
+    assert [e.added_at.utcoffset() for e in read] == [t.utcoffset() for t in same_instant * 2]
+    assert entries_to_records(read) == written

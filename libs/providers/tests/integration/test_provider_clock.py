@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
-from pm_devstack.stack import InfraEndpoints, Stack
+from pm_devstack.stack import Stack
 from pm_providers import Providers, ProviderSettings, StaticTokenSource
 from pm_providers.clock import ProviderClocks
 from pm_providers.errors import QuotaExceeded
@@ -29,21 +29,6 @@ pytestmark = pytest.mark.integration
 
 YT = ProviderName.YOUTUBE
 PACIFIC = ZoneInfo("America/Los_Angeles")
-
-
-@pytest.fixture
-async def redis(infra: InfraEndpoints) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(infra.redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def prefix(redis: aioredis.Redis) -> AsyncIterator[str]:
-    p = f"pm:test:clock:{uuid.uuid4().hex[:12]}"
-    yield p
-    async for key in redis.scan_iter(match=f"{p}:*"):
-        await redis.delete(key)
 
 
 class Admin:

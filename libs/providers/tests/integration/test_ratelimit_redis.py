@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis.asyncio as aioredis
 
-from pm_devstack.stack import InfraEndpoints
 from pm_providers.errors import QuotaExceeded
 from pm_providers.metrics import ProviderMetrics
 from pm_providers.models import ProviderName
@@ -19,21 +16,6 @@ from pm_providers.ratelimit import DailyQuota, RateLimiter
 from pm_providers.settings import BucketSpec, ProviderLimitsSpec, ProviderSettings
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def redis(infra: InfraEndpoints) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(infra.redis_url)
-    yield client
-    await client.aclose()
-
-
-@pytest.fixture
-async def prefix(redis: aioredis.Redis) -> AsyncIterator[str]:
-    p = f"pm:test:rl:{uuid.uuid4().hex[:12]}"
-    yield p
-    async for key in redis.scan_iter(match=f"{p}:*"):
-        await redis.delete(key)
 
 
 def settings(prefix: str, provider: BucketSpec, user: BucketSpec | None = None) -> ProviderSettings:

@@ -1,6 +1,6 @@
-"""How any change of a playlist is recorded, whoever makes it (an edit through the API, an import, a
-restore): a new version in the history, the rows that differ, the playlist's counters, and the event —
-all in the caller's transaction. The cache learns of it after the commit (``Committed``)."""
+"""How any change of a playlist is recorded, whoever makes it (a creation, an edit through the API, an
+import, a restore): a new version in the history, the rows that differ, the playlist's counters, and the
+event — all in the caller's transaction. The cache learns of it after the commit (``Committed``)."""
 
 from __future__ import annotations
 
@@ -14,16 +14,16 @@ from typing import Any
 
 import asyncpg
 
-from pm_contracts.playlists import PlaylistEntriesChanged, PlaylistOrigin, PlaylistUpdated
+from pm_contracts.playlists import PlaylistCreated, PlaylistEntriesChanged, PlaylistOrigin, PlaylistUpdated
 from pm_platform.errors import Conflict, NotFound, Problem
 from pm_platform.service import Runtime
 from pm_playlist.domain.entries import Edit, Entries
 from pm_playlist.domain.history import known_moves, needs_snapshot, steps_of
 from pm_playlist.domain.playlists import Playlist, Version
 from pm_playlist.storage import cache
-from pm_playlist.storage.entries import StoredEntries, write_changes
+from pm_playlist.storage.entries import NONE_STORED, StoredEntries, write_changes
 from pm_playlist.storage.history import add_snapshot, add_version, sizes_since_snapshot
-from pm_playlist.storage.playlists import get_playlist, save_playlist
+from pm_playlist.storage.playlists import get_playlist, insert_playlist, save_playlist
 
 
 class PlaylistNotFound(NotFound):
@@ -137,6 +137,36 @@ def refuse_read_only(playlist: Playlist) -> None:
         raise ReadOnlyPlaylist(
             "you follow this playlist on its provider without owning it: copy it to edit it",
         )
+
+
+async def start_history(
+    conn: asyncpg.Connection, rt: Runtime, playlist: Playlist, entries: Entries, kind: str, author: str | None
+) -> None:
+    """A new playlist: its row, its entries, version 1 kept whole, and ``playlist.created``."""
+    await insert_playlist(conn, playlist)
+    await write_changes(conn, playlist.id, NONE_STORED, entries)
+    await add_version(
+        conn,
+        playlist.id,
+        Version(1, kind, author, playlist.created_at, len(entries), 0, 0, len(entries), playlist.details()),
+        None,
+    )
+    await add_snapshot(conn, playlist.id, 1, entries)
+    await rt.emit(
+        conn,
+        "playlist.created",
+        str(playlist.id),
+        PlaylistCreated(
+            playlist_id=playlist.id,
+            user_id=playlist.user_id,
+            name=playlist.name,
+            collection=playlist.collection,
+            origin=origin_of(playlist),
+            version=1,
+            entries=len(entries),
+            created_at=playlist.created_at,
+        ),
+    )
 
 
 async def record_entries(

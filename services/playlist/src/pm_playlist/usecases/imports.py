@@ -32,8 +32,7 @@ from pm_playlist.storage.playlists import (
     touch_playlists_holding,
 )
 from pm_playlist.storage.tracks import upsert_tracks
-from pm_playlist.usecases.changes import Committed, now, record_details, record_entries
-from pm_playlist.usecases.library import start_history
+from pm_playlist.usecases.changes import Committed, now, record_details, record_entries, start_history
 
 
 def _details(imported: ImportedPlaylist) -> dict[str, Any]:

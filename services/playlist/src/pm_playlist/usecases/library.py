@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pm_contracts.playlists import PlaylistCreated, PlaylistDeleted
+from pm_contracts.playlists import PlaylistDeleted
 from pm_platform.errors import Problem
 from pm_platform.service import Runtime
 from pm_playlist.domain import api
@@ -36,9 +36,9 @@ from pm_playlist.domain.listing import ListQuery, encode_cursor
 from pm_playlist.domain.ordering import SortKey, sorted_order
 from pm_playlist.domain.playlists import EntryView, Playlist, TrackRecord, Version, new_playlist
 from pm_playlist.storage import cache
-from pm_playlist.storage.entries import NONE_STORED, entries_page, load_entries, write_changes
-from pm_playlist.storage.history import add_snapshot, add_version, list_versions, version_entries
-from pm_playlist.storage.playlists import delete_playlist, insert_playlist, list_playlists
+from pm_playlist.storage.entries import entries_page, load_entries
+from pm_playlist.storage.history import list_versions, version_entries
+from pm_playlist.storage.playlists import delete_playlist, list_playlists
 from pm_playlist.storage.tracks import load_tracks, owned_tracks, upsert_tracks
 from pm_playlist.usecases.changes import (
     Committed,
@@ -48,6 +48,7 @@ from pm_playlist.usecases.changes import (
     record_details,
     record_entries,
     require_playlist,
+    start_history,
 )
 
 
@@ -200,36 +201,6 @@ async def create_playlist(
         committed.playlist(playlist)
     await committed.tell_cache(rt)
     return playlist
-
-
-async def start_history(
-    conn: Any, rt: Runtime, playlist: Playlist, entries: Entries, kind: str, author: str | None
-) -> None:
-    """A new playlist: its row, its entries, version 1 kept whole, and ``playlist.created``."""
-    await insert_playlist(conn, playlist)
-    await write_changes(conn, playlist.id, NONE_STORED, entries)
-    await add_version(
-        conn,
-        playlist.id,
-        Version(1, kind, author, playlist.created_at, len(entries), 0, 0, len(entries), playlist.details()),
-        None,
-    )
-    await add_snapshot(conn, playlist.id, 1, entries)
-    await rt.emit(
-        conn,
-        "playlist.created",
-        str(playlist.id),
-        PlaylistCreated(
-            playlist_id=playlist.id,
-            user_id=playlist.user_id,
-            name=playlist.name,
-            collection=playlist.collection,
-            origin=origin_of(playlist),
-            version=1,
-            entries=len(entries),
-            created_at=playlist.created_at,
-        ),
-    )
 
 
 async def remove_playlist(

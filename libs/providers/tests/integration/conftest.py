@@ -1,4 +1,4 @@
-"""A key prefix of its own per test in the stack's Redis, its keys deleted afterwards."""
+"""The stack's Redis, and a key prefix of its own per test there, its keys deleted afterwards."""
 
 from __future__ import annotations
 
@@ -7,6 +7,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+
+from pm_devstack.stack import InfraEndpoints
+
+
+@pytest.fixture
+async def redis(infra: InfraEndpoints) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.from_url(infra.redis_url)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture

@@ -67,6 +67,8 @@ PROVIDER_HOSTS = {
 # their provider hosts at the emulator.
 PROVIDER_CALLERS = ("auth", "provider-sync")
 LOG_LEVEL = "info"
+# The native stack's job lease (production keeps the default two minutes).
+JOB_LEASE_S = "20"
 ENVIRONMENT = "development"
 # The gateway believes X-Forwarded-For only from these peers (its own default: nobody). The stack's
 # clients reach it over loopback, and the e2e tests play many clients with X-Forwarded-For.
@@ -273,6 +275,9 @@ class Stack:
             "IDENTITY_PUBLIC_KEYS": identity_public_key(self.secrets[IDENTITY_SIGNING_KEY]),
             "CORS_ORIGINS": CORS_ORIGINS,
             "API_BASE_URL": self.gateway_url,
+            # A job whose worker was killed is taken up again within seconds, not two minutes: a developer
+            # (and the e2e tests) restart services often.
+            "JOB_LEASE_S": JOB_LEASE_S,
         }
         # Every service's base URL, so the gateway (and any caller of /internal/...) finds its upstreams.
         env |= {other.url_variable: f"http://{HOST}:{other.port}" for other in self.specs}

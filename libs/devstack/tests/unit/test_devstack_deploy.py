@@ -293,14 +293,15 @@ def test_services_find_each_other_and_the_infrastructure(repo_root: Path) -> Non
         assert env["REDIS_URL"].startswith("redis://") and env["REDIS_URL"].endswith("@redis:6379/0")
 
 
-NATIVE_ONLY = {"HOST", "TRUSTED_PROXIES"}
+NATIVE_ONLY = {"HOST", "TRUSTED_PROXIES", "JOB_LEASE_S"}
 
 
 def test_compose_gives_each_service_what_the_native_stack_gives_it(repo_root: Path, tmp_stack: Stack) -> None:
     services = _compose(repo_root)["services"]
     for spec in _specs(repo_root):
         # Native only, on purpose: HOST is the image's (0.0.0.0, checked with the Dockerfiles), and the
-        # gateway trusts loopback proxies natively only (its e2e clients), nobody by default elsewhere.
+        # gateway trusts loopback proxies natively only (its e2e clients), nobody by default elsewhere; the
+        # short job lease is for a developer's restarts (production keeps the default).
         native = set(tmp_stack.service_env(spec.name)) - NATIVE_ONLY
         if spec.dev:
             # The emulator uses no Redis; every other native key is there.

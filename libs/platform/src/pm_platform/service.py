@@ -23,7 +23,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from importlib.resources.abc import Traversable
 from typing import Any, TypeVar, cast
@@ -113,7 +113,9 @@ class Runtime:
         self.schema = definition.schema
         self.instance = f"{definition.name}-{socket.gethostname()}-{os.getpid()}"
         self.metrics = Metrics(definition.name)
-        self.jobs = JobStore(definition.name, definition.schema, self.metrics)
+        self.jobs = JobStore(
+            definition.name, definition.schema, self.metrics, timedelta(seconds=settings.job_lease_s)
+        )
         self.bus = KafkaBus(
             settings.kafka_bootstrap_servers,
             client_id=self.instance,

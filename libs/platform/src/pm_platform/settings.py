@@ -224,6 +224,9 @@ class InfraSettings(BaseServiceSettings):
     # Replicas of the topics a service creates when missing; 3 on a production cluster.
     kafka_replication_factor: int = Field(default=1, alias="KAFKA_REPLICATION_FACTOR", ge=1, le=5)
     worker_concurrency: int = Field(default=5, alias="WORKER_CONCURRENCY", ge=1, le=256)
+    # How long a running job stays its worker's without a renewal (renewed every quarter of it): a job
+    # whose worker died (kill -9, a lost node) goes back to the queue within about this long.
+    job_lease_s: float = Field(default=120.0, alias="JOB_LEASE_S", ge=10, le=3600)
     # Credential for /internal/... endpoints, shared by every service (pm_platform.identity).
     service_token: SecretStr = Field(alias="SERVICE_TOKEN", min_length=16)
     # The public keys that verify the gateway's identity assertions (X-PM-Identity), comma-separated

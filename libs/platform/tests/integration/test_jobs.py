@@ -149,6 +149,48 @@ async def test_a_job_whose_worker_vanished_is_requeued_then_failed_after_too_man
     assert recovered.error.code == "worker-lost"
 
 
+async def _attempts(pool, job_id) -> int:
+    async with pool.acquire() as conn:
+        return int(await conn.fetchval("SELECT attempts FROM jobs WHERE id = $1", job_id))
+
+
+async def test_a_pause_or_a_clean_shutdown_is_no_attempt_lost(pool):
+    """A long job that pauses (a quota each day) or is given back at shutdown is not failed for it: only
+    workers lost in a row count."""
+    from pm_contracts.jobs import JobError
+
+    store = JobStore("playlist", "playlist")
+    async with pool.acquire() as conn, conn.transaction():
+        job = await store.create(conn, "test.long", None)
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    for _ in range(4):
+        async with pool.acquire() as conn, conn.transaction():
+            assert (await store.claim_next(conn, ["test.long"])) is not None
+            await store.pause(
+                conn, job.id, "quota", JobError(code="quota", message="later", retryable=True), past
+            )
+        assert await _attempts(pool, job.id) == 0
+        async with pool.acquire() as conn, conn.transaction():
+            assert job.id in [j.id for j in await store.resume_due(conn)]
+    async with pool.acquire() as conn, conn.transaction():
+        await store.claim_next(conn, ["test.long"])
+        await store.requeue(conn, job.id, stopped_cleanly=True)
+    assert await _attempts(pool, job.id) == 0
+    async with pool.acquire() as conn, conn.transaction():
+        await store.claim_next(conn, ["test.long"])
+        await store.requeue(conn, job.id)  # its worker vanished: counted
+    assert await _attempts(pool, job.id) == 1
+
+
+async def test_the_lease_is_the_stores(pool):
+    store = JobStore("playlist", "playlist", lease=timedelta(seconds=15))
+    async with pool.acquire() as conn, conn.transaction():
+        job = await store.create(conn, "test.leased", None)
+        await store.claim_next(conn, ["test.leased"])
+        left = await conn.fetchval("SELECT lease_until - now() FROM jobs WHERE id = $1", job.id)
+    assert timedelta(seconds=14) <= left <= timedelta(seconds=15)
+
+
 async def test_a_live_lease_is_left_alone(pool):
     store = JobStore("playlist", "playlist")
     async with pool.acquire() as conn, conn.transaction():

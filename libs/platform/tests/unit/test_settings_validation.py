@@ -86,6 +86,7 @@ BAD_VALUES: dict[str, str] = {
     "KAFKA_TOPIC_PREFIX": "Not A Prefix!",
     "KAFKA_REPLICATION_FACTOR": "6",
     "WORKER_CONCURRENCY": "0",
+    "JOB_LEASE_S": "5",
     "SERVICE_TOKEN": "short",
     "IDENTITY_PUBLIC_KEYS": "not-base64",
     # S3Settings
@@ -124,6 +125,9 @@ BAD_VALUES: dict[str, str] = {
     "PROVIDER_RETRY": '{"max_attempts": 0}',
     "PROVIDER_RATE_LIMITS": '{"napster": {"provider": {"capacity": 1, "per_second": 1}}}',
     "YOUTUBE_QUOTA": '{"mode": "unlimited"}',
+    # provider-sync
+    "TRANSFER_PAGE": "501",
+    "TRANSFER_SEARCH_CONCURRENCY": "0",
     "YOUTUBE_VIDEO_DETAILS": "maybe",
     # GatewaySettings
     "UPSTREAM_TIMEOUT_S": "301",

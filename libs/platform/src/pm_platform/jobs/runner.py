@@ -14,7 +14,7 @@ from loguru import logger
 
 from pm_contracts.jobs import JobError, JobState
 from pm_platform.jobs.context import JobContext
-from pm_platform.jobs.model import LEASE, Job, JobCancelled, JobFailed, JobPaused, JobStateError
+from pm_platform.jobs.model import Job, JobCancelled, JobFailed, JobPaused, JobStateError
 from pm_platform.jobs.store import JobStore
 from pm_platform.retry import Backoff
 
@@ -36,12 +36,14 @@ class JobRunner:
         concurrency: int,
         poll_interval_s: float = 1.0,
         runtime: Runtime | None = None,
-        upkeep_interval_s: float = LEASE.total_seconds() / 4,
+        upkeep_interval_s: float | None = None,
     ) -> None:
         """``upkeep_interval_s``: how often leases are renewed, abandoned jobs put back and paused jobs
         whose ``resume_at`` has passed resumed (a quarter of the lease; shorter only in tests)."""
         self._runtime = runtime
-        self._upkeep_interval_s = upkeep_interval_s
+        self._upkeep_interval_s = (
+            upkeep_interval_s if upkeep_interval_s is not None else store.lease.total_seconds() / 4
+        )
         self._pool = pool
         self._store = store
         self._handlers = handlers
@@ -121,7 +123,7 @@ class JobRunner:
             # The process is stopping: put the job back (with its event) so another worker picks it up.
             try:
                 async with self._pool.acquire() as conn, conn.transaction():
-                    await self._store.requeue(conn, job.id)
+                    await self._store.requeue(conn, job.id, stopped_cleanly=True)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 logger.warning("job {} could not be put back in the queue: {}", job.id, type(exc).__name__)
             raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -23,10 +23,14 @@ class JobStore:
     Each method takes a connection inside the caller's transaction (the edge owns the transaction).
     """
 
-    def __init__(self, service: str, schema: str, metrics: Metrics | None = None) -> None:
+    def __init__(
+        self, service: str, schema: str, metrics: Metrics | None = None, lease: timedelta = LEASE
+    ) -> None:
+        """``lease``: how long a claimed job stays its worker's without a renewal (JOB_LEASE_S)."""
         self.service = service
         self.schema = schema
         self._metrics = metrics
+        self.lease = lease
 
     async def _emit(self, conn: asyncpg.Connection, row: asyncpg.Record, transition: bool = True) -> Job:
         job = Job.from_row(row)
@@ -106,7 +110,7 @@ class JobStore:
                            ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
                RETURNING *""",
             kinds,
-            LEASE,
+            self.lease,
         )
         return await self._emit(conn, row) if row is not None else None
 
@@ -157,10 +161,11 @@ class JobStore:
         resume_at: datetime | None = None,
     ) -> Job:
         """A running job waits for ``waiting_for`` (and, with ``resume_at``, at most until then: see
-        :meth:`resume_due`); its progress stays."""
+        :meth:`resume_due`); its progress stays. Its attempts start again: a job that paused ended its run
+        cleanly, so a long job that pauses often (a quota each day) is not failed for the runs it made."""
         row = await conn.fetchrow(
             """UPDATE jobs SET state = 'paused', waiting_for = $2, error = $3::jsonb, resume_at = $4,
-                      lease_until = NULL, updated_at = now()
+                      lease_until = NULL, updated_at = now(), attempts = 0
                WHERE id = $1 AND state = 'running' RETURNING *""",
             job_id,
             waiting_for,
@@ -239,7 +244,7 @@ class JobStore:
         await conn.execute(
             "UPDATE jobs SET lease_until = now() + $2::interval WHERE id = ANY($1) AND state = 'running'",
             job_ids,
-            LEASE,
+            self.lease,
         )
 
     async def recover_abandoned(
@@ -260,12 +265,17 @@ class JobStore:
                 recovered.append(job)
         return recovered
 
-    async def requeue(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job | None:
-        """Put a running job back in the queue (its worker stopped); None if it is no longer running."""
+    async def requeue(
+        self, conn: asyncpg.Connection, job_id: uuid.UUID, stopped_cleanly: bool = False
+    ) -> Job | None:
+        """Put a running job back in the queue (its worker stopped); None if it is no longer running.
+        ``stopped_cleanly``: its worker is shutting down and gave it back, which is not an attempt lost."""
         row = await conn.fetchrow(
-            """UPDATE jobs SET state = 'queued', started_at = NULL, lease_until = NULL, updated_at = now()
+            """UPDATE jobs SET state = 'queued', started_at = NULL, lease_until = NULL, updated_at = now(),
+                              attempts = CASE WHEN $2 THEN greatest(attempts - 1, 0) ELSE attempts END
                WHERE id = $1 AND state = 'running' RETURNING *""",
             job_id,
+            stopped_cleanly,
         )
         return await self._emit(conn, row) if row is not None else None
 

@@ -35,7 +35,10 @@ def test_every_example_is_a_valid_envelope_with_valid_data():
 def test_topic_files_name_owner_producers_consumers_and_schemas():
     for topic in TOPICS:
         data = yaml.safe_load((PROTO / "topics" / f"{topic.name}.yaml").read_text())
-        assert data["owner"] and data["producers"] and data["consumers"]
+        assert data["owner"] and data["producers"]
+        # A topic nobody consumes says why (published as an audit trail for operators' own consumers).
+        assert data["consumers"] or data["unconsumed_because"], topic.name
+        assert not (data["consumers"] and data.get("unconsumed_because")), topic.name
         for event in data["events"]:
             assert (PROTO / "topics" / event["schema"]).resolve().is_file()
 

@@ -146,6 +146,7 @@ def render() -> dict[str, str]:
                 "retention_hours": topic.retention_hours,
                 "producers": list(topic.producer_names()),
                 "consumers": list(topic.consumer_names()),
+                **({"unconsumed_because": topic.unconsumed_because} if topic.unconsumed_because else {}),
                 "dead_letter_topics": [dead_letter_topic(c) for c in topic.consumer_names()],
                 "events": events,
             }

@@ -33,6 +33,13 @@ from pm_contracts.provider_links import ProviderLinked, ProviderReconsentRequire
 from pm_contracts.services import service_names
 from pm_contracts.sessions import SessionRevoked
 from pm_contracts.system import ServiceStarted
+from pm_contracts.transfers import (
+    TrackMatched,
+    TrackRef,
+    TransferCompleted,
+    TransferFailed,
+    TransferRequested,
+)
 from pm_contracts.users import UserDeleted, UserRegistered
 
 # In a topic's producers or consumers: every service of proto/services.yaml (the one list of services).
@@ -61,6 +68,9 @@ class TopicSpec:
     partitions: int = 6
     retention_hours: int = 24 * 7
     extra: dict[str, Any] = field(default_factory=dict)
+    # Why a topic has no consumer in this deployment (it is published for operators' own consumers: an
+    # audit trail, analytics); a topic without consumers must say why.
+    unconsumed_because: str = ""
 
     def produced_by(self, service: str) -> bool:
         return service in self.producer_names()
@@ -389,6 +399,103 @@ TOPICS: tuple[TopicSpec, ...] = (
                         moved=1,
                         entries=42,
                         changed_at=_T0,
+                    ),
+                ),
+            ),
+        ),
+    ),
+    TopicSpec(
+        name="pm.transfers",
+        owner="provider-sync",
+        description="The life of a transfer of playlists to another service (its progress is the job's).",
+        key="job_id",
+        producers=("provider-sync",),
+        consumers=(),
+        unconsumed_because="no service acts on a transfer's life yet: the events are its audit trail, and "
+        "its progress reaches users as job.updated",
+        events=(
+            EventSpec(
+                "transfer.requested",
+                1,
+                TransferRequested,
+                "A user asked for a transfer (or a dry run of one) to a service.",
+                (
+                    TransferRequested(
+                        job_id=_JOB,
+                        user_id=_USER,
+                        target="deezer",
+                        playlists=2,
+                        dry_run=True,
+                        requested_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "transfer.completed",
+                1,
+                TransferCompleted,
+                "A transfer ended: every track matched or reported, and the target written and read back.",
+                (
+                    TransferCompleted(
+                        job_id=_JOB,
+                        user_id=_USER,
+                        target="deezer",
+                        dry_run=False,
+                        tracks=120,
+                        matched=117,
+                        not_matched=3,
+                        written=117,
+                        completed_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "transfer.failed",
+                1,
+                TransferFailed,
+                "A transfer stopped for good (what it wrote stays; the job says why).",
+                (
+                    TransferFailed(
+                        job_id=_JOB,
+                        user_id=_USER,
+                        target="deezer",
+                        code="provider-error",
+                        message="Deezer refused the playlist",
+                        failed_at=_T0,
+                    ),
+                ),
+            ),
+        ),
+    ),
+    TopicSpec(
+        name="pm.track-matches",
+        owner="provider-sync",
+        description="Confident automatic matches of a source track to a track on another service.",
+        # The job that found them: one transfer's matches arrive in order (the catalog's handler locks the
+        # tracks it joins, so matches of different jobs may arrive in any order).
+        key="job_id",
+        producers=("provider-sync",),
+        # The canonical catalog records them: the shared match cache.
+        consumers=("enrichment",),
+        events=(
+            EventSpec(
+                "track.matched",
+                1,
+                TrackMatched,
+                "A transfer matched a source track to a target track automatically and confidently.",
+                (
+                    TrackMatched(
+                        job_id=_JOB,
+                        source=TrackRef(provider="spotify", provider_track_id="67Hna13dNDkZvBpTXRIaOJ"),
+                        source_isrc="GBAAA9800006",
+                        target=TrackRef(provider="deezer", provider_track_id="3135556"),
+                        target_isrc="GBAAA9800006",
+                        title="Teardrop",
+                        artists=["Massive Attack"],
+                        duration_ms=330773,
+                        method="isrc",
+                        confidence=0.98,
+                        matched_at=_T0,
                     ),
                 ),
             ),

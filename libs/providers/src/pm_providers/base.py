@@ -57,6 +57,11 @@ class WriteProgress:
         return self.items[done:]
 
 
+def normalised_isrcs(isrcs: Sequence[str]) -> list[str]:
+    """Each ISRC once, upper case and trimmed, in order; blanks dropped."""
+    return list(dict.fromkeys(i.strip().upper() for i in isrcs if i and i.strip()))
+
+
 def entry_key(entry: ProviderTrack) -> Hashable:
     """Identity of a playlist entry within one read: its position (or the provider's item id)."""
     if entry.position is not None:
@@ -109,6 +114,14 @@ class ProviderAdapter(ABC):
         limit: int = 10,
     ) -> list[ProviderTrack]:
         """Text search; title/artist/album become field filters where the provider has them."""
+
+    async def search_isrcs(self, isrcs: Sequence[str]) -> dict[str, list[ProviderTrack]]:
+        """Tracks for each of several ISRCs (normalised: upper case, trimmed), in as few calls as the
+        provider allows (``limits.isrc_lookup_batch`` per call); an ISRC nothing has maps to []."""
+        found: dict[str, list[ProviderTrack]] = {}
+        for isrc in normalised_isrcs(isrcs):
+            found[isrc] = await self.search_isrc(isrc)
+        return found
 
     async def remaining_search_quota(self) -> int | None:
         """Searches left today under a daily search quota (YouTube); None when there is none."""

@@ -183,6 +183,43 @@ async def test_search_by_isrc_and_text(
     assert sample.id in [t.id for t in found]
 
 
+@ALL
+async def test_isrcs_are_looked_up_in_as_few_calls_as_the_provider_allows(
+    provider: ProviderName, emulator: EmulatorHarness, providers: Providers, catalogs: Catalogs
+) -> None:
+    """30 ISRCs: TIDAL takes 20 per call (2 calls); Spotify and Deezer one each; YouTube has none."""
+    user = await emulator.create_user(provider, [{"name": "Real", "source_playlist": 0}])
+    adapter = providers.adapter(provider, EmulatorTokens(emulator, user))
+    tracks = [t for t in await adapter.read_all(user.playlists[0]["id"]) if t.available and t.id]
+    with_isrc = [(t, t.isrc or _catalog_isrc(catalogs, provider, t.id or "")) for t in tracks]
+    isrcs = [isrc for _, isrc in with_isrc if isrc][:30]
+    assert len(isrcs) == 30
+    unknown = "ZZ0000000001"
+    await emulator.reset_calls()
+    # Lower case and a repeat are the same ISRC, looked up once.
+    found = await adapter.search_isrcs([isrcs[0].lower(), *isrcs, unknown])
+    assert list(found) == [*dict.fromkeys(isrcs), unknown]
+    assert found[unknown] == []
+    calls = await emulator.total_calls(provider)
+    if provider is ProviderName.YOUTUBE:
+        assert calls == 0 and not any(found.values())
+        return
+    for isrc in isrcs:
+        assert found[isrc] and all(t.isrc == isrc for t in found[isrc]), isrc
+    distinct = len(dict.fromkeys(isrcs)) + 1
+    expected = -(-distinct // 20) if provider is ProviderName.TIDAL else distinct
+    assert calls == expected
+
+
+def _catalog_isrc(catalogs: Catalogs, provider: ProviderName, track_id: str) -> str | None:
+    """The ISRC the provider's catalog holds for a track its listings show without one (or None)."""
+    if provider is ProviderName.DEEZER:
+        return catalogs.deezer[int(track_id)].isrc or None
+    if provider is ProviderName.YOUTUBE:
+        return catalogs.recordings[catalogs.youtube[track_id].rec].isrc
+    return None
+
+
 def _plain_title(title: str) -> str:
     return title.split(" (")[0].split(" - ")[0]
 

@@ -31,8 +31,8 @@ from pm_providers.adapters.common import (
     parse_release_date,
     parse_time,
 )
-from pm_providers.base import ProviderAdapter, WriteProgress, entry_key
-from pm_providers.domain.batching import fit_name, iso_duration_ms
+from pm_providers.base import ProviderAdapter, WriteProgress, entry_key, normalised_isrcs
+from pm_providers.domain.batching import chunks, fit_name, iso_duration_ms
 from pm_providers.domain.reorder import plan_moves
 from pm_providers.errors import NotFound
 from pm_providers.models import (
@@ -201,6 +201,7 @@ class TidalAdapter(ProviderAdapter):
         max_playlist_size=None,
         search_page=20,
         max_name_length=None,
+        isrc_lookup_batch=20,
     )
 
     def __init__(self, ctx: AdapterContext, *, country: str | None = None) -> None:
@@ -340,6 +341,24 @@ class TidalAdapter(ProviderAdapter):
         )
         included = index_included(body)
         return [parse_track(r, included) for r in as_list(body.get("data")) if isinstance(r, dict)]
+
+    async def search_isrcs(self, isrcs: Sequence[str]) -> dict[str, list[ProviderTrack]]:
+        """Up to 20 ISRCs per call (``filter[isrc]=A,B,…``). TIDAL then answers one track per ISRC, so a
+        batch of one asks for that ISRC alone (every re-release of it)."""
+        wanted = normalised_isrcs(isrcs)
+        found: dict[str, list[ProviderTrack]] = {isrc: [] for isrc in wanted}
+        for batch in chunks(wanted, self.limits.isrc_lookup_batch):
+            if len(batch) == 1:
+                found[batch[0]] = await self.search_isrc(batch[0])
+                continue
+            params = self._params(**{"filter[isrc]": ",".join(batch), "include": "artists,albums"})
+            async for body, included in self._pages("/tracks", "tracks_by_isrc", params):
+                for r in as_list(body.get("data")):
+                    if isinstance(r, dict):
+                        track = parse_track(r, included)
+                        if track.isrc in found:
+                            found[track.isrc].append(track)
+        return found
 
     async def search_tracks(
         self,

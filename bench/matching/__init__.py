@@ -1,0 +1,1 @@
+"""Evaluation of the track matcher (libs/matching): `python -m bench.matching`."""

@@ -6,6 +6,7 @@ from pm_enrichment.events.handlers import handlers
 from pm_enrichment.http.routes import add_routes
 from pm_enrichment.settings import EnrichmentSettings
 from pm_platform.service import ServiceDefinition
+from pm_platform.users import UserData
 
 
 def definition() -> ServiceDefinition:
@@ -17,4 +18,7 @@ def definition() -> ServiceDefinition:
         migrations=resources.files("pm_enrichment") / "migrations",
         routes=add_routes,
         event_handlers=handlers,
+        # The canonical catalog is shared and names no user (docs/catalog.md): nothing of a user to
+        # erase beyond the jobs the chassis erases anyway.
+        user_data=UserData(),
     )

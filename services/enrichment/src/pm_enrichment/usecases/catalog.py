@@ -1,0 +1,182 @@
+"""The canonical catalog, the shared match cache (docs/catalog.md): it learns from the confident matches
+transfers announce (``track.matched``) which tracks of the providers are one recording, and answers a
+transfer's batched question "which track on the target is each of these?" from what it learned.
+
+It is shared by every user and knows no user: nothing here takes or stores a user id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import asyncpg
+from loguru import logger
+
+from pm_contracts.transfers import CatalogHit, CatalogLookup, CatalogLookupResult, TrackMatched
+from pm_enrichment.domain.catalog import (
+    Join,
+    Recording,
+    TrackKey,
+    UnstorableTrack,
+    describe,
+    join_rule,
+    lookup_id,
+    new_tracks,
+    normalised_isrc,
+    track_key,
+)
+from pm_enrichment.storage import catalog as catalog_sql
+from pm_enrichment.storage.catalog import JoinRecord, LookupRow
+from pm_platform.consumers import InvalidEvent
+from pm_platform.db import lock_until_commit
+from pm_platform.service import Runtime
+
+# Rounds of "read the ids' recordings, lock them, read again" before giving up for a retry: a round
+# repeats only when a merge moved one of the ids while this writer waited for its lock.
+_LOCK_ROUNDS = 5
+
+
+class CatalogBusy(Exception):
+    """The ids' recordings kept changing under concurrent merges: transient, the event is retried."""
+
+
+@dataclass(frozen=True)
+class MatchRecorded:
+    """What :func:`record_match` did: the rule's decision, the recording the source track is on now, the
+    join record's id, and whether that record is new (False: this pair was told before)."""
+
+    join: Join
+    recording_id: uuid.UUID
+    join_id: int
+    new: bool
+
+
+async def record_match(conn: asyncpg.Connection, event: TrackMatched) -> MatchRecorded:
+    """Record that the event's source and target tracks are one recording, by the join rule
+    (domain/catalog.py): create a recording, attach the unknown track to the known one's, merge two
+    recordings, or refuse a merge that something contradicts. The event's ISRCs are recorded on their
+    tracks' recordings; the match is logged once per (source, target) pair.
+
+    Runs in the caller's transaction (the event's). Idempotent: the same match again changes nothing.
+    Safe under concurrency: the two ids' advisory locks, then their recordings' row locks, are held
+    until the transaction ends, so two writers never make two recordings of one id or attach to a
+    recording being merged away. A track id the catalog cannot store is an :class:`InvalidEvent`."""
+    try:
+        source, target = track_key(event.source), track_key(event.target)
+    except UnstorableTrack as exc:
+        raise InvalidEvent(str(exc)) from None
+    keys = [source, target]
+    for key in sorted(set(keys)):  # in one order for every writer: no deadlock between two of them
+        await lock_until_commit(conn, key.lock_name)
+    placed = await _locked_recordings_of(conn, keys)
+    known = await catalog_sql.recordings(conn, set(placed.values()))
+    source_isrc, target_isrc = normalised_isrc(event.source_isrc), normalised_isrc(event.target_isrc)
+    join = join_rule(_on(placed, known, source), _on(placed, known, target), source_isrc, target_isrc)
+
+    recording_id = join.recording_id
+    if recording_id is None:
+        recording_id = await catalog_sql.create_recording(conn, describe(event))
+    join_id, new = await catalog_sql.record_join(
+        conn,
+        JoinRecord(
+            source=source,
+            target=target,
+            kind=join.kind,
+            recording_id=recording_id,
+            other_recording_id=join.other_id,
+            reason=join.reason,
+            method=event.method,
+            confidence=event.confidence,
+            source_isrc=source_isrc,
+            target_isrc=target_isrc,
+            job_id=event.job_id,
+            matched_at=event.matched_at,
+        ),
+    )
+    changed: set[uuid.UUID] = set()
+    if join.kind == "merged":
+        assert join.other_id is not None
+        await catalog_sql.merge_recordings(conn, recording_id, join.other_id)
+        changed.add(recording_id)
+    fresh = new_tracks(keys, set(placed))
+    if fresh:
+        await catalog_sql.attach_tracks(conn, recording_id, fresh, join_id)
+        changed.add(recording_id)
+    # Each ISRC describes its own track: on its track's recording (two of them when refused).
+    source_on = placed[source] if join.kind == "refused" else recording_id
+    target_on = placed[target] if join.kind == "refused" else recording_id
+    isrcs = [(r, i) for r, i in ((source_on, source_isrc), (target_on, target_isrc)) if i is not None]
+    if isrcs and await catalog_sql.add_isrcs(conn, isrcs, join_id):
+        changed.update(r for r, _ in isrcs)
+    if changed and join.kind != "created":
+        await catalog_sql.touch(conn, changed)
+
+    if join.kind in ("merged", "refused"):
+        logger.info(
+            "catalog: {} → {} {} ({}; {} by {}, job {})",
+            source,
+            target,
+            join.kind,
+            join.reason,
+            f"{event.confidence:.2f}",
+            event.method,
+            event.job_id,
+        )
+    return MatchRecorded(join, recording_id, join_id, new)
+
+
+def _on(
+    placed: dict[TrackKey, uuid.UUID], known: dict[uuid.UUID, Recording], key: TrackKey
+) -> Recording | None:
+    recording_id = placed.get(key)
+    return known[recording_id] if recording_id is not None else None
+
+
+async def _locked_recordings_of(conn: asyncpg.Connection, keys: list[TrackKey]) -> dict[TrackKey, uuid.UUID]:
+    """The recording each key is on, with those recordings' rows locked. The ids' own locks keep
+    anyone from adding them, but a merge holding only the recordings' locks may move them: read, lock
+    what was read, read again until the reading holds still."""
+    placed = await catalog_sql.recordings_of(conn, keys)
+    locked: set[uuid.UUID] = set()
+    for _ in range(_LOCK_ROUNDS):
+        wanted = set(placed.values()) - locked
+        if not wanted:
+            return placed
+        await catalog_sql.lock_recordings(conn, wanted)
+        locked |= wanted
+        placed = await catalog_sql.recordings_of(conn, keys)
+    raise CatalogBusy(f"the recordings of {', '.join(map(str, keys))} kept changing")
+
+
+async def lookup(conn: asyncpg.Connection, query: CatalogLookup) -> CatalogLookupResult:
+    """The target's track for each source track, in order (None where the catalog knows none), in one
+    statement for the whole batch. Through the track's own provider id first (``via="id"``: the same
+    recording, certain; a track of the target provider answers itself), else through its ISRC
+    (``via="isrc"``: a hint). Of several tracks on the target, the first recorded; of several
+    recordings holding the ISRC, the one that held it first. Reads only: any connection will do."""
+    if not query.tracks:
+        return CatalogLookupResult(hits=[])
+    keys = [
+        (
+            lookup_id(k.provider.value if k.provider is not None else None, k.provider_track_id),
+            normalised_isrc(k.isrc),
+        )
+        for k in query.tracks
+    ]
+    rows = await catalog_sql.lookup(conn, query.target.value, keys)
+    return CatalogLookupResult(hits=[_hit(row) for row in rows])
+
+
+def _hit(row: LookupRow) -> CatalogHit | None:
+    if row.id_recording is not None and row.id_target is not None:
+        return CatalogHit(recording_id=row.id_recording, provider_track_id=row.id_target, via="id")
+    if row.isrc_recording is not None and row.isrc_target is not None:
+        return CatalogHit(recording_id=row.isrc_recording, provider_track_id=row.isrc_target, via="isrc")
+    return None
+
+
+async def answer_lookup(rt: Runtime, query: CatalogLookup) -> CatalogLookupResult:
+    """:func:`lookup` on a connection of the service's pool (the internal endpoint's)."""
+    async with rt.pool.acquire() as conn:
+        return await lookup(conn, query)

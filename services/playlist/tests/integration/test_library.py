@@ -413,3 +413,33 @@ async def test_a_late_notice_of_an_older_version_does_not_win_the_cache(library)
     assert (await cache.cached_page(library.rt, user.id, playlist_id, 0, 100))[0] == '"7.1"'
     # Another user's request never learns the state.
     assert (await cache.cached_page(library.rt, uuid.uuid4(), playlist_id, 0, 100)) == (None, None)
+
+
+async def test_internal_reads_serve_other_services_with_the_service_credential_only(library):
+    """A transfer reads its sources through /internal/users/{user}/playlists…: the public answers, for the
+    user the calling service names, and only for holders of the service credential."""
+    from pm_platform.identity import service_credential
+
+    user, other = library.user(), library.user()
+    created = await user.create("Source", tracks=3)
+    await other.create("Not theirs", tracks=1)
+    internal = {"Authorization": service_credential(library.rt.settings.service_token.get_secret_value())}
+    base = f"/internal/users/{user.id}/playlists"
+
+    listed = await library.client.get(base, headers=internal)
+    assert listed.status == 200
+    assert [p["name"] for p in (await listed.json())["playlists"]] == ["Source"]
+    page = await library.client.get(f"{base}/{created['id']}?limit=2", headers=internal)
+    assert page.status == 200
+    body = await page.json()
+    assert [e["track"]["title"] for e in body["entries"]["items"]] == ["Song 0", "Song 1"]
+    assert body["entries"]["next_offset"] == 2
+
+    # Another user's playlist under this user's path is the same 404 as none at all.
+    foreign = await other.create("Foreign")
+    assert (await library.client.get(f"{base}/{foreign['id']}", headers=internal)).status == 404
+    assert (await library.client.get("/internal/users/not-a-uuid/playlists", headers=internal)).status == 404
+    # No credential, a wrong one, or a user's own signed identity: refused.
+    assert (await library.client.get(base)).status == 401
+    assert (await library.client.get(base, headers={"Authorization": "Service deadbeef"})).status == 403
+    assert (await library.client.get(base, headers=user.headers())).status in (401, 403)

@@ -19,9 +19,9 @@ from aiohttp import web
 
 from pm_contracts.library import ImportedTrack
 from pm_platform.api import parse_uuid, whole_number
-from pm_platform.errors import Problem, ValidationFailed
+from pm_platform.errors import NotFound, Problem, ValidationFailed
 from pm_platform.http import read_json
-from pm_platform.identity import require_identity
+from pm_platform.identity import require_identity, require_service
 from pm_platform.service import RUNTIME, Runtime
 from pm_playlist.domain import api
 from pm_playlist.domain.entries import MAX_ENTRIES_PER_EDIT, Entries, Insert, Move, Remove, SingleEdit
@@ -44,6 +44,16 @@ PRIVATE = {"Cache-Control": "private, no-cache"}
 def _user(request: web.Request) -> tuple[Runtime, uuid.UUID]:
     rt = request.app[RUNTIME]
     return rt, require_identity(request, rt.identities).user_id
+
+
+def _named_user(request: web.Request) -> tuple[Runtime, uuid.UUID]:
+    """An internal read's user: named in the path by another service (transfers read their sources)."""
+    rt = request.app[RUNTIME]
+    require_service(request, rt.settings.service_token.get_secret_value())
+    user_id = parse_uuid(request.match_info["user_id"])
+    if user_id is None:
+        raise NotFound("no such user")
+    return rt, user_id
 
 
 def _playlist_id(request: web.Request) -> uuid.UUID | None:
@@ -109,7 +119,15 @@ def _track_ref(t: api.TrackIn) -> TrackRef:
 
 
 async def list_playlists(request: web.Request) -> web.Response:
-    rt, user_id = _user(request)
+    return await _list_playlists(request, *_user(request))
+
+
+async def list_user_playlists(request: web.Request) -> web.Response:
+    """``GET /internal/users/{user_id}/playlists``: the public list, for another service."""
+    return await _list_playlists(request, *_named_user(request))
+
+
+async def _list_playlists(request: web.Request, rt: Runtime, user_id: uuid.UUID) -> web.Response:
     try:
         query = parse_list_query(dict(request.query))
     except QueryRefused as exc:
@@ -123,7 +141,15 @@ async def list_playlists(request: web.Request) -> web.Response:
 
 async def get_playlist(request: web.Request) -> web.Response:
     """The hot read: answered from the cache when it holds the version (usecases/library.read_page)."""
-    rt, user_id = _user(request)
+    return await _get_playlist(request, *_user(request))
+
+
+async def get_user_playlist(request: web.Request) -> web.Response:
+    """``GET /internal/users/{user_id}/playlists/{playlist_id}``: the public page, for another service."""
+    return await _get_playlist(request, *_named_user(request))
+
+
+async def _get_playlist(request: web.Request, rt: Runtime, user_id: uuid.UUID) -> web.Response:
     offset = _query_int(request, "offset", 0, 10_000_000)
     limit = _query_int(request, "limit", ENTRIES_PAGE, MAX_ENTRIES_PAGE, minimum=1)
     if_none_match = request.headers.get("If-None-Match")

@@ -1,6 +1,6 @@
 """HTTP routes of the playlist service. Public routes arrive through the gateway under /api/v1
 (proto/openapi.yaml describes them); editing here changes the library only — writing back to a provider
-is sync's job."""
+is sync's job. Internal routes (``/internal/…``) serve other services with the service credential."""
 
 from __future__ import annotations
 
@@ -34,3 +34,7 @@ def add_routes(app: web.Application, rt: Runtime) -> None:
     r.add_get(f"{P}/versions", playlists.list_versions)
     r.add_get(f"{P}/diff", playlists.diff_versions)
     r.add_post(f"{P}/versions/{{version}}/restore", playlists.restore)
+    # Internal reads for other services (the service credential; never routed by the gateway): a
+    # transfer reads its source playlists here.
+    r.add_get("/internal/users/{user_id}/playlists", playlists.list_user_playlists)
+    r.add_get("/internal/users/{user_id}/playlists/{playlist_id}", playlists.get_user_playlist)

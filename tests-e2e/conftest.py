@@ -1,6 +1,8 @@
 """End-to-end tests: the running stack (`make up`), driven through the gateway and the emulator."""
 
+import sys
 import uuid
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -8,6 +10,10 @@ import pytest
 
 from pm_devstack.stack import Stack
 from pm_platform.testing import simulated_client_ip
+
+# The journeys' shared helpers (journeys.py) are imported by name: pytest's importlib mode puts no test
+# directory on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def pytest_collection_modifyitems(items):

@@ -6,120 +6,18 @@ itself once the provider's clock passes the reset; another user sees and changes
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
+from journeys import Client, link_account, tracks_of
 
 from pm_devstack.stack import Stack
 from pm_providers.domain.calendar import next_pacific_midnight
 
 PROVIDERS = ("spotify", "deezer", "tidal", "youtube")
-TERMINAL = {"succeeded", "failed", "cancelled"}
-# Polling a job: it runs on the stack's provider-sync; generous, since a resumed job waits for the
-# runner's next look at paused jobs (every 30 s).
-JOB_DEADLINE_S = 240
-
-
-@dataclass
-class Client:
-    session: aiohttp.ClientSession
-    gateway: str
-    emulator: str
-    user: dict[str, Any]
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.user['access_token']}", "X-Forwarded-For": self.user["ip"]}
-
-    async def call(self, method: str, path: str, expect: int | None = 200, **kwargs: Any) -> tuple[int, Any]:
-        """One request; a 429 is waited out as its Retry-After says, as a well-behaved client does (this
-        test reads whole libraries faster than the gateway's per-user limit allows)."""
-        for _ in range(30):
-            async with self.session.request(
-                method, f"{self.gateway}{path}", headers=self.headers, **kwargs
-            ) as r:
-                body = await r.json() if r.content_type.endswith("json") else None
-                if r.status == 429 and expect != 429:
-                    await asyncio.sleep(float(r.headers.get("Retry-After", "1")))
-                    continue
-                if expect is not None:
-                    assert r.status == expect, (method, path, r.status, body)
-                return r.status, body
-        raise AssertionError(f"{method} {path}: still rate-limited after 30 waits")
-
-    async def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        async with self.session.request(method, f"{self.emulator}/_admin{path}", **kwargs) as r:
-            assert r.status < 400, await r.text()
-            return await r.json()
-
-    async def job(self, job_id: str, until: set[str]) -> dict[str, Any]:
-        """The job once its state is one of ``until`` (it must get there before JOB_DEADLINE_S)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + JOB_DEADLINE_S
-        while True:
-            status, job = await self.call("GET", f"/api/v1/jobs/{job_id}", expect=None)
-            if status == 200 and job["state"] in until:
-                return job
-            assert status in (200, 404), (status, job)  # 404: the job's first event is not there yet
-            if status == 200:
-                assert job["state"] not in TERMINAL - until, job
-            assert loop.time() < deadline, f"job {job_id} not {until} after {JOB_DEADLINE_S} s: {job}"
-            await asyncio.sleep(0.5)
-
-    async def library(self) -> dict[str, dict[str, Any]]:
-        """Every imported playlist of the user, with all its entries, by (provider, provider id)."""
-        found: dict[str, dict[str, Any]] = {}
-        cursor = None
-        while True:
-            params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
-            _, page = await self.call("GET", "/api/v1/playlists", params=params)
-            for p in page["playlists"]:
-                if p["origin"]:
-                    _, detail = await self.call(
-                        "GET", f"/api/v1/playlists/{p['id']}", params={"limit": "500"}
-                    )
-                    found[f"{p['origin']['provider']}:{p['origin']['playlist_id']}"] = detail
-            cursor = page["next_cursor"]
-            if not cursor:
-                return found
-
-    async def start_import(self, providers: list[str]) -> dict[str, Any]:
-        """The import job. provider-sync learns of a new link from auth's event: until it has, the
-        provider is "not linked" there (422), so a request right after linking may have to be repeated."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while True:
-            status, job = await self.call(
-                "POST", "/api/v1/library/imports", expect=None, json={"providers": providers}
-            )
-            if status == 202:
-                return job
-            assert status == 422 and job["type"].endswith("/provider-not-linked"), (status, job)
-            assert loop.time() < deadline, job
-            await asyncio.sleep(0.5)
-
-    async def import_all(self, providers: list[str]) -> dict[str, Any]:
-        job = await self.start_import(providers)
-        return await self.job(job["job_id"], {"succeeded"})
-
-    async def library_when(self, settled: Any) -> dict[str, dict[str, Any]]:
-        """The library once ``settled(library)`` holds: the playlist service applies what an import sent
-        from Kafka, a moment after the job has ended."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 60
-        while True:
-            found = await self.library()
-            if settled(found):
-                return found
-            assert loop.time() < deadline, sorted(found)
-            await asyncio.sleep(0.5)
 
 
 @pytest.fixture
@@ -127,35 +25,6 @@ async def client(gateway_url: str, stack: Stack, register_user) -> AsyncIterator
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
         yield Client(session, gateway_url, emulator, await register_user())
-
-
-async def _link(client: Client, consent, provider: str, library: dict[str, Any]) -> dict[str, Any]:
-    """An emulator account of ``provider`` holding ``library``, linked to the user through the gateway."""
-    unique = uuid.uuid4()
-    # Each provider's kind of user id: Deezer's and TIDAL's are numbers, YouTube's a channel id.
-    account = {
-        "deezer": str(unique.int % 10**15),
-        "tidal": str(unique.int % 10**15),
-        "youtube": f"UC{unique.hex[:22]}",
-    }.get(provider, f"e2e{unique.hex}")
-    created = await client.admin(
-        "POST", "/users", json={"provider": provider, "user_id": account, "library": library}
-    )
-    _, started = await client.call(
-        "POST",
-        f"/api/v1/auth/{provider}/authorize",
-        json={"mode": "redirect", "return_to": "http://localhost:3000/accounts"},
-    )
-    callback = await consent(client.session, started["authorization_url"], client.user["ip"], account)
-    async with client.session.get(
-        callback, headers={"X-Forwarded-For": client.user["ip"]}, allow_redirects=False
-    ) as r:
-        assert r.status == 302 and "status=succeeded" in r.headers["Location"], r.headers.get("Location")
-    return {"id": account, "tokens": created["tokens"]}
-
-
-def _tracks(detail: dict[str, Any], provider: str) -> list[str]:
-    return [e["track"]["provider_ids"].get(provider) for e in detail["entries"]["items"]]
 
 
 async def _spotify_add(client: Client, token: str, playlist_id: str, track_id: str) -> None:
@@ -172,7 +41,7 @@ async def test_import_everything_edit_and_import_again(client: Client, consent, 
         "playlists": [{"name": "Road trip", "size": 25}, {"name": "Focus", "size": 40}],
         "liked_count": 12,
     }
-    accounts = {p: await _link(client, consent, p, library) for p in PROVIDERS}
+    accounts = {p: await link_account(client, consent, p, library) for p in PROVIDERS}
 
     first = await client.import_all(list(PROVIDERS))
     totals = first["result"]
@@ -189,10 +58,12 @@ async def test_import_everything_edit_and_import_again(client: Client, consent, 
                 continue
             mine = imported[key]
             assert mine["name"] == playlist["name"] and mine["collection"] == "playlist", key
-            assert _tracks(mine, provider) == playlist["tracks"], key  # the provider's order
+            assert tracks_of(mine, provider) == playlist["tracks"], key  # the provider's order
         liked = imported[f"{provider}:liked"]
         assert liked["collection"] == "liked"
-        assert _tracks(liked, provider) == truth["liked"], provider  # newest first, as each provider lists it
+        assert tracks_of(liked, provider) == truth["liked"], (
+            provider
+        )  # newest first, as each provider lists it
     _, collections = await client.call("GET", "/api/v1/library/liked")
     assert {c["origin"]["provider"] for c in collections["collections"]} == set(PROVIDERS)
 
@@ -236,7 +107,7 @@ async def test_import_everything_edit_and_import_again(client: Client, consent, 
     assert {k: (v["version"], v["updated_at"]) for k, v in changed.items() if k != key} == {
         k: v for k, v in before.items() if k != key
     }
-    assert _tracks(changed[f"spotify:{target['id']}"], "spotify") == [
+    assert tracks_of(changed[f"spotify:{target['id']}"], "spotify") == [
         *target["tracks"],
         spotify["playlists"][0]["tracks"][0],
     ]
@@ -258,7 +129,7 @@ async def test_a_youtube_import_out_of_quota_waits_for_the_providers_reset(
     """The emulator's clock is put 25 s before midnight Pacific time and its YouTube quota nearly used
     up: the import pauses; once the provider's day has turned, the job goes on by itself."""
     library = {"playlists": [{"name": f"List {i}", "size": 5} for i in range(4)], "liked_count": 3}
-    account = await _link(client, consent, "youtube", library)
+    account = await link_account(client, consent, "youtube", library)
     limits = (await client.admin("GET", "/rate-limits"))["providers"]["youtube"]
     emulator_now = datetime.fromtimestamp((await client.admin("GET", "/clock"))["now"], UTC)
     midnight = next_pacific_midnight(emulator_now)
@@ -289,5 +160,5 @@ async def test_a_youtube_import_out_of_quota_waits_for_the_providers_reset(
     truth = await client.admin("GET", f"/users/youtube/{account['id']}")
     imported = await client.library_when(lambda found: len(found) == len(truth["playlists"]) + 1)
     for playlist in truth["playlists"]:
-        assert _tracks(imported[f"youtube:{playlist['id']}"], "youtube") == playlist["tracks"]
+        assert tracks_of(imported[f"youtube:{playlist['id']}"], "youtube") == playlist["tracks"]
     assert done["result"] is not None

@@ -5,11 +5,12 @@ from importlib import resources
 from pm_platform.service import ServiceDefinition
 from pm_platform.users import UserData
 from pm_provider_sync.domain.imports import IMPORT_JOB
+from pm_provider_sync.domain.transfers import TRANSFER_JOB
 from pm_provider_sync.events.handlers import handlers
 from pm_provider_sync.http.routes import add_routes
-from pm_provider_sync.resources import provider_resources
+from pm_provider_sync.resources import provider_resources, service_clients
 from pm_provider_sync.settings import ProviderSyncSettings
-from pm_provider_sync.usecases import imports
+from pm_provider_sync.usecases import imports, transfers
 
 
 def definition() -> ServiceDefinition:
@@ -21,7 +22,16 @@ def definition() -> ServiceDefinition:
         migrations=resources.files("pm_provider_sync") / "migrations",
         routes=add_routes,
         event_handlers=handlers,
-        job_handlers={IMPORT_JOB: imports.import_library},
-        user_data=UserData(tables=("provider_links", "imported_playlists")),
-        resources=[provider_resources],
+        job_handlers={IMPORT_JOB: imports.import_library, TRANSFER_JOB: transfers.run_transfer},
+        user_data=UserData(
+            tables=(
+                "provider_links",
+                "imported_playlists",
+                "transfer_playlists",
+                "transfer_tracks",
+                "transfer_parts",
+                "track_mappings",
+            )
+        ),
+        resources=[provider_resources, service_clients],
     )

@@ -4,6 +4,8 @@
   the one HTTP session for the providers, the Redis rate limits shared by every replica, the providers'
   metrics on the service's ``/metrics``. An adapter per user and job comes from it
   (``providers.adapter``), the user's tokens from auth (``providers.user_tokens``).
+- :func:`service_clients` keeps the HTTP client of the other services (the library, the shared match
+  cache) as ``rt[SERVICES]``.
 - :func:`counting_calls` counts the provider calls made inside it (a job's), for its result.
 """
 
@@ -16,12 +18,14 @@ from contextvars import ContextVar
 
 from pm_platform.resources import ResourceKey
 from pm_platform.service import Runtime
+from pm_provider_sync.clients.services import ServiceClients
 from pm_provider_sync.settings import provider_sync_settings
 from pm_providers import ProviderMetrics, Providers
 from pm_providers.models import ProviderName
 from pm_providers.ratelimit import RateLimiter
 
 PROVIDERS = ResourceKey("providers", Providers)
+SERVICES = ResourceKey("services", ServiceClients)
 
 # The calls of the task that opened counting_calls(), by provider; None elsewhere.
 _CALLS: ContextVar[Counter[str] | None] = ContextVar("provider_calls", default=None)
@@ -63,3 +67,14 @@ async def provider_resources(rt: Runtime) -> AsyncIterator[None]:
             yield
         finally:
             del rt[PROVIDERS]
+
+
+async def service_clients(rt: Runtime) -> AsyncIterator[None]:
+    """The HTTP client of the other services' internal endpoints, for the service's lifetime."""
+    clients = ServiceClients(rt)
+    rt[SERVICES] = clients
+    try:
+        yield
+    finally:
+        del rt[SERVICES]
+        await clients.close()

@@ -3,8 +3,18 @@
 from aiohttp import web
 
 from pm_platform.service import Runtime
-from pm_provider_sync.http import imports
+from pm_provider_sync.http import imports, transfers
+
+T = "/api/v1/transfers/{job_id}"
 
 
 def add_routes(app: web.Application, rt: Runtime) -> None:
-    app.router.add_post("/api/v1/library/imports", imports.start_import)
+    r = app.router
+    r.add_post("/api/v1/library/imports", imports.start_import)
+    r.add_post("/api/v1/transfers", transfers.start_transfer)
+    r.add_get("/api/v1/transfers", transfers.list_transfers)
+    r.add_get(T, transfers.get_transfer)
+    r.add_get(f"{T}/tracks", transfers.list_tracks)
+    r.add_get(f"{T}/report", transfers.get_report)
+    r.add_get(f"{T}/report.csv", transfers.get_report_csv)
+    r.add_post(f"{T}/apply", transfers.apply_transfer)

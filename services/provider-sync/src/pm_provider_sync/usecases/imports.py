@@ -28,11 +28,10 @@ No transaction is open while a provider or auth is called.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import asyncpg
 from loguru import logger
@@ -45,9 +44,6 @@ from pm_platform.service import Runtime
 from pm_provider_sync.domain.imports import (
     IMPORT_JOB,
     MAX_LISTED,
-    PROVIDER_TITLES,
-    RATE_LIMIT_WAITS,
-    Pause,
     ProviderStats,
     ReadEntries,
     Remembered,
@@ -58,30 +54,24 @@ from pm_provider_sync.domain.imports import (
     liked_collection,
     listed_ids,
     must_read,
-    pause_for,
     progress,
     progress_message,
-    waits_in_place,
     what_to_send,
 )
+from pm_provider_sync.domain.pauses import PROVIDER_TITLES, Pause, pause_for
 from pm_provider_sync.errors import NoLinkedProvider, ProviderNeedsReconsent, ProviderNotLinked
-from pm_provider_sync.resources import PROVIDERS as PROVIDERS_RESOURCE
 from pm_provider_sync.resources import counting_calls
-from pm_provider_sync.settings import provider_sync_settings
 from pm_provider_sync.storage import imports as imported
 from pm_provider_sync.storage.links import link_statuses
+from pm_provider_sync.usecases.provider_calls import close_pages, patiently, user_adapter
 from pm_providers import ProviderAdapter, ProviderPlaylist, ProviderTrack
 from pm_providers.errors import (
     Forbidden,
     NotFound,
     ProviderError,
     ProviderUnavailable,
-    RateLimited,
     ReconsentRequired,
 )
-
-T = TypeVar("T")
-
 
 # ---- the request ---------------------------------------------------------------------------------------
 
@@ -188,16 +178,11 @@ async def _import_provider(
         return
     if status != "linked":  # auth said so already: no call that is bound to fail
         raise ReconsentRequired("the link needs re-consent", provider=provider)
-    providers = rt[PROVIDERS_RESOURCE]
-    settings = provider_sync_settings(rt.settings)
-    tokens = providers.user_tokens(
-        user_id, provider, auth_url=settings.auth_url, service_token=settings.service_token.get_secret_value()
-    )
-    adapter = providers.adapter(provider, tokens, user_key=str(user_id))
+    adapter = user_adapter(rt, user_id, provider)
     seen: list[str] = []
     with counting_calls() as calls:
         try:
-            listing, stats.truncated = await _patiently(lambda: _list_playlists(adapter))
+            listing, stats.truncated = await patiently(lambda: _list_playlists(adapter))
             todo = _to_import(provider, listing, stats)
             for done, (details, read_id) in enumerate(todo):
                 fraction = progress(index, count, done, len(todo))
@@ -205,7 +190,7 @@ async def _import_provider(
                 playlist = _Playlist(
                     rt, ctx.job.id, user_id, provider, adapter, details, read_id, previous, stats
                 )
-                if await _patiently(playlist.run):
+                if await patiently(playlist.run):
                     stats.playlists_seen += 1
                     seen.append(details.provider_playlist_id)
         finally:
@@ -248,21 +233,8 @@ async def _list_playlists(adapter: ProviderAdapter) -> tuple[list[ProviderPlayli
                 return list(found.values()), True
             found[playlist.id] = playlist
     finally:
-        await _close(listing)
+        await close_pages(listing)
     return list(found.values()), False
-
-
-async def _patiently(step: Callable[[], Awaitable[T]]) -> T:
-    """``step()``, again after a short Retry-After (a few times); a long one is raised (it pauses)."""
-    for attempt in range(RATE_LIMIT_WAITS + 1):
-        try:
-            return await step()
-        except RateLimited as error:
-            if attempt == RATE_LIMIT_WAITS or not waits_in_place(error):
-                raise
-            logger.info("rate limited by {}: waiting {:.1f} s", error.provider, error.retry_after)
-            await asyncio.sleep(error.retry_after)
-    raise AssertionError("unreachable")
 
 
 class _Playlist:
@@ -368,14 +340,7 @@ async def _read(tracks: AsyncIterator[ProviderTrack], into: ReadEntries) -> None
             if not into.add(track):
                 break  # too large to send: read no further
     finally:
-        await _close(tracks)
-
-
-async def _close(pages: AsyncIterator[Any]) -> None:
-    """An adapter's listing left before its end gives back what it holds (an async generator's aclose)."""
-    aclose = getattr(pages, "aclose", None)
-    if aclose is not None:
-        await aclose()
+        await close_pages(tracks)
 
 
 async def _finish_provider(

@@ -24,8 +24,6 @@ from pm_provider_sync.domain.imports import (
     MAX_LISTED,
     MAX_PARTS,
     PART_BYTES,
-    QUOTA_RESET_MARGIN,
-    QUOTA_RESET_UNKNOWN,
     ProviderStats,
     ReadEntries,
     Remembered,
@@ -42,14 +40,13 @@ from pm_provider_sync.domain.imports import (
     liked_collection,
     listed_ids,
     must_read,
-    pause_for,
     progress,
     progress_message,
     split_parts,
     usable_id,
-    waits_in_place,
     what_to_send,
 )
+from pm_provider_sync.domain.pauses import QUOTA_RESET_MARGIN, QUOTA_RESET_UNKNOWN, pause_for, waits_in_place
 from pm_providers.errors import (
     Forbidden,
     ProviderUnavailable,

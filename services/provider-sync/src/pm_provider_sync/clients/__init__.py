@@ -1,0 +1,1 @@
+"""Calls to other services over HTTP: the library (playlist) and the shared match cache (enrichment)."""

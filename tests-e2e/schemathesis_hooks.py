@@ -28,6 +28,14 @@ getPlaylist, or a real turn's playlist that schemathesis varies further) goes ou
 owner, so generated bodies and headers reach real playlists too. Since those all land on one user, every
 user's requests are paced by the RateLimit-* headers the gateway answered them with, instead of 429s.
 
+Transfers: an account of their own (made on the first real turn), whose token nothing else uses, so no
+generated request unlinks its providers: Spotify linked with a real playlist of the emulator's catalog
+and imported, Deezer linked, a dry run to Deezer that succeeded and its apply. A real turn starts a dry
+run of the imported playlist, reads the dry run or its apply (view, tracks, report, CSV), or applies the
+dry run (a track left out, a candidate picked, or as it is); a positive case naming a transfer the API
+handed out goes out with its owner's token. Other cases start transfers as a bench user (the target is
+not linked there: 422).
+
 ``after_call`` appends method, path template and status of every answer to RECORD (emptied when this
 module is loaded, i.e. at the start of each run); tests-e2e/api_coverage.py then fails the run for an
 operation that was never answered with a success.
@@ -135,11 +143,13 @@ class Account:
         )
 
 
-def _authorize(token: str, mode: str = "poll") -> dict[str, Any]:
-    """A new link attempt (Spotify) of the token's user."""
+def _authorize(token: str, mode: str = "poll", provider: str = "spotify") -> dict[str, Any]:
+    """A new link attempt (Spotify unless said) of the token's user."""
     body = {"mode": mode, "return_to": RETURN_TO} if mode == "redirect" else {"mode": mode}
-    answer: dict[str, Any] = _call("POST", "/api/v1/auth/spotify/authorize", token=token, json=body).json()
-    _attempts[answer["attempt_id"]] = ("spotify", token)
+    answer: dict[str, Any] = _call(
+        "POST", f"/api/v1/auth/{provider}/authorize", token=token, json=body
+    ).json()
+    _attempts[answer["attempt_id"]] = (provider, token)
     return answer
 
 
@@ -153,48 +163,70 @@ class Consented:
     cookies: dict[str, str]
 
 
-def _new_emulator_account(consent_url: str) -> str:
-    """A new, empty Spotify account at the emulator (as tests-e2e/conftest.py's): one provider account
-    links to one user only, and the emulator's own ids start again when it restarts, auth's links do not."""
+def _new_emulator_account(
+    consent_url: str, provider: str = "spotify", library: dict[str, Any] | None = None
+) -> str:
+    """A new Spotify (or ``provider``) account at the emulator, empty or holding ``library`` (as
+    tests-e2e/conftest.py's): one provider account links to one user only, and the emulator's own ids
+    start again when it restarts, auth's links do not. Deezer's and TIDAL's user ids are numbers."""
     parts = urlsplit(consent_url)
-    account = _unique("e2e")
+    account = str(uuid.uuid4().int % 10**15) if provider in ("deezer", "tidal") else _unique("e2e")
     _call(
         "POST",
         f"{parts.scheme}://{parts.netloc}/_admin/users",
-        json={"provider": "spotify", "user_id": account},
+        json={"provider": provider, "user_id": account, **({"library": library} if library else {})},
         expect=(200, 201),
     )
     return account
 
 
-def _consent(token: str) -> Consented:
+def _consent(token: str, provider: str = "spotify", library: dict[str, Any] | None = None) -> Consented:
     """conftest's link_spotify up to the callback: authorize (redirect flow) → the start URL (binds this
-    browser: the cookie) → the emulator's consent page → approve → the callback URL, not yet opened."""
-    attempt = _authorize(token, mode="redirect")
+    browser: the cookie) → the emulator's consent page → approve (a new account of ``provider``, holding
+    ``library``) → the callback URL, not yet opened."""
+    attempt = _authorize(token, mode="redirect", provider=provider)
     started = _call("GET", attempt["authorization_url"], expect=302)
     cookie: SimpleCookie = SimpleCookie()
     cookie.load(started.headers["Set-Cookie"])
     consent_url = started.headers["Location"]
     _call("GET", consent_url)
-    form = {"emulator_user": _new_emulator_account(consent_url), "emulator_decision": "approve"}
-    callback = urlsplit(_call("POST", consent_url, data=form, expect=302).headers["Location"])
-    if not callback.path.endswith("/api/v1/auth/spotify/callback"):
+    account = _new_emulator_account(consent_url, provider, library)
+    form = {"emulator_user": account, "emulator_decision": "approve"}
+    callback = urlsplit(_call("POST", consent_url, data=form, expect=(302, 303)).headers["Location"])
+    if not callback.path.endswith(f"/api/v1/auth/{provider}/callback"):
         raise FixtureError(f"the emulator sent the browser to {callback.geturl()}")
     query = {key: values[0] for key, values in parse_qs(callback.query).items()}
-    return Consented("spotify", query, {name: morsel.value for name, morsel in cookie.items()})
+    return Consented(provider, query, {name: morsel.value for name, morsel in cookie.items()})
+
+
+def _link(
+    token: str, provider: str = "spotify", library: dict[str, Any] | None = None, attempts: int = 10
+) -> None:
+    """Link a new emulator account of ``provider`` (holding ``library``) to the token's user. The flow
+    starts again when the emulator refused a step: other tests on the machine share it, its Deezer limit
+    (50 requests in 5 s per client address, its consent page included: "Quota limit exceeded") and any
+    faults they inject (e.g. 5 % of Deezer's answers a 503)."""
+    for attempt in range(attempts):
+        try:
+            consented = _consent(token, provider, library)
+            back = _call(
+                "GET",
+                f"/api/v1/auth/{consented.provider}/callback",
+                params=consented.query,
+                cookies=consented.cookies,
+                expect=302,
+            )
+            if parse_qs(urlsplit(back.headers["Location"]).query).get("status") != ["succeeded"]:
+                raise FixtureError(f"linking {provider} did not succeed: {back.headers['Location']}")
+            return
+        except FixtureError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(2)
 
 
 def _link_spotify(token: str) -> None:
-    consented = _consent(token)
-    back = _call(
-        "GET",
-        f"/api/v1/auth/{consented.provider}/callback",
-        params=consented.query,
-        cookies=consented.cookies,
-        expect=302,
-    )
-    if parse_qs(urlsplit(back.headers["Location"]).query).get("status") != ["succeeded"]:
-        raise FixtureError(f"linking Spotify did not succeed: {back.headers['Location']}")
+    _link(token)
     _linked["spotify"] = token
 
 
@@ -267,6 +299,7 @@ _registered: list[Account] = []  # accounts registrations created, to be deleted
 _new_passwords: dict[str, str] = {}  # case id → the password account's password the case sets
 _playlists: dict[str, str] = {}  # playlist id the API handed out → token of its owner
 _cursors: dict[tuple[str, str], str] = {}  # (token, sort) → a next_cursor the list handed out to it
+_transfers: dict[str, str] = {}  # transfer (job) id the API handed out → token of its owner
 
 
 # The gateway limits each user (10/s, bursts of 20) and says how much is left (RateLimit-Remaining, -Reset).
@@ -518,18 +551,25 @@ def prepare_import(case: Any, real: bool, token: str | None) -> str | None:
     if owner is None:
         owner = _next_bench_token()
         _link_spotify(owner)
-    deadline = time.monotonic() + 30
-    while (
-        _call(
-            "POST", "/api/v1/library/imports", token=owner, json={"providers": ["spotify"]}, expect=(202, 422)
-        ).status_code
-        == 422
-    ):
-        if time.monotonic() > deadline:
-            raise FixtureError("provider-sync never heard of the Spotify link")
-        time.sleep(0.2)
+    _once_linked(owner, "/api/v1/library/imports", {"providers": ["spotify"]})
     case.body = {"providers": ["spotify"]}
     return owner
+
+
+def _once_linked(token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """POST ``body`` (an import or a transfer) until its 202: provider-sync learns of a new link from
+    auth's event, and until it has, the provider is "not linked" there (422)."""
+    deadline = time.monotonic() + 30
+    while True:
+        response = _library("POST", path, token, (202, 422), json=body)
+        if response.status_code == 202:
+            answer: dict[str, Any] = response.json()
+            return answer
+        if not str(response.json().get("type", "")).endswith("/provider-not-linked"):
+            raise FixtureError(f"POST {path}: {response.text[:300]}")
+        if time.monotonic() > deadline:
+            raise FixtureError(f"provider-sync never heard of the link: {response.text[:300]}")
+        time.sleep(0.2)
 
 
 def learn_unlinked(case: Any, response: Any) -> None:
@@ -605,13 +645,14 @@ PLAYLIST = "/api/v1/playlists/{playlist_id}"
 
 
 def _library(
-    method: str, path: str, token: str, expect: int, attempts: int = 10, **kwargs: Any
+    method: str, path: str, token: str, expect: int | tuple[int, ...], attempts: int = 10, **kwargs: Any
 ) -> requests.Response:
     """``_call`` for preparing library data: a 429 of the user's own rate limit is waited out (the bench
     users send every generated request too), anything else unexpected is a FixtureError."""
+    expected = (expect,) if isinstance(expect, int) else expect
     for _ in range(attempts):
         _pace(token)
-        response = _call(method, path, token=token, expect=(expect, 429), **kwargs)
+        response = _call(method, path, token=token, expect=(*expected, 429), **kwargs)
         _note_budget(token, response.status_code, response.headers)
         if response.status_code != 429:
             return response
@@ -825,6 +866,166 @@ def learn_deleted_playlist(case: Any, response: Any) -> None:
         _playlists.pop(str(case.path_parameters.get("playlist_id")), None)
 
 
+# ---- transfers ---------------------------------------------------------------------------------------------
+
+TRANSFERS = "/api/v1/transfers"
+TRANSFER = "/api/v1/transfers/{job_id}"
+# The transfer account's Spotify library at the emulator: one real playlist of its catalog (24 tracks).
+TRANSFER_LIBRARY = {"playlists": [{"name": "Verano Forever", "source_playlist": 1}]}
+JOB_DEADLINE_S = 120
+
+
+@dataclass(frozen=True)
+class Transfers:
+    """The transfer account (Spotify linked and imported, Deezer linked) and its transfers to Deezer: a
+    dry run that succeeded and its apply, finished too, and the dry run's per-track results. Real turns
+    transfer the imported playlist (dry runs) and apply the dry run."""
+
+    owner: str  # its token, used for nothing but transfers (so no generated request unlinks anything)
+    playlist_id: str  # the imported playlist, in the library
+    dry_run: str
+    applied: str
+    tracks: list[dict[str, Any]]
+
+
+def _finished(token: str, job_id: str) -> dict[str, Any]:
+    """The job once the gateway serves it finished (its first event may take a moment: 404 until then);
+    a FixtureError unless it succeeded."""
+    deadline = time.monotonic() + JOB_DEADLINE_S
+    while True:
+        answer = _library("GET", f"/api/v1/jobs/{job_id}", token, (200, 404))
+        job: dict[str, Any] = answer.json()
+        if answer.status_code == 200 and job["state"] in TERMINAL:
+            if job["state"] != "succeeded":
+                raise FixtureError(f"job {job_id} ended {job['state']}: {answer.text[:300]}")
+            return job
+        if time.monotonic() > deadline:
+            raise FixtureError(f"job {job_id} not finished after {JOB_DEADLINE_S} s: {answer.text[:300]}")
+        time.sleep(0.3)
+
+
+def _transfer_account() -> Transfers:
+    """Made once, on the first real turn of a transfer operation (some 5 to 15 s: two links, an import of
+    24 tracks, a dry run and its apply). The dry run's source is a playlist made here of described tracks
+    (one of the imported songs, another one 25 s longer, a song nobody has): its results hold a search, a
+    track to review with its candidates and tracks for the not-found report, and an apply of it writes
+    one short playlist (Deezer's limit at the emulator is shared by every test on the machine)."""
+    if "transfers" not in _state:
+        owner = Account.register("st-transfers").login().token
+        _link(owner, "spotify", TRANSFER_LIBRARY)
+        _link(owner, "deezer")
+        _finished(owner, _once_linked(owner, "/api/v1/library/imports", {"providers": ["spotify"]})["job_id"])
+        deadline = time.monotonic() + 60  # the playlist service applies the import from Kafka
+        imported = f"{PLAYLISTS}?provider=spotify&collection=playlist"
+        while not (listed := _library("GET", imported, owner, 200).json())["playlists"]:
+            if time.monotonic() > deadline:
+                raise FixtureError("the imported playlist never reached the library")
+            time.sleep(0.3)
+        playlist_id = str(listed["playlists"][0]["id"])
+        # Two songs: a playlist holding one Deezer track twice (a pick of the first's) cannot be written.
+        one, other = (e["track"] for e in _read_playlist(owner, playlist_id).entries[:2])
+        described = [
+            {"title": one["title"], "artists": one["artists"], "duration_ms": one["duration_ms"]},
+            {
+                "title": other["title"],
+                "artists": other["artists"],
+                "duration_ms": other["duration_ms"] + 25_000,
+            },
+            {"title": _unique("Nobody has this song"), "artists": ["Hypothesis"]},
+        ]
+        made = {"name": _unique("st-transfer-source"), "tracks": described}
+        made_id = str(_library("POST", PLAYLISTS, owner, 201, json=made).json()["id"])
+        body = {
+            "source": {"playlists": [made_id]},
+            "target": {"provider": "deezer"},
+            "dry_run": True,
+        }
+        dry_run = str(_once_linked(owner, TRANSFERS, body)["job_id"])
+        _finished(owner, dry_run)
+        tracks = _library("GET", f"{TRANSFERS}/{dry_run}/tracks?limit=1000", owner, 200).json()["tracks"]
+        applied = str(_library("POST", f"{TRANSFERS}/{dry_run}/apply", owner, 202, json={}).json()["job_id"])
+        _finished(owner, applied)
+        _transfers.update({dry_run: owner, applied: owner})
+        _state["transfers"] = Transfers(owner, playlist_id, dry_run, applied, tracks)
+    found: Transfers = _state["transfers"]
+    return found
+
+
+def _transfer_owner(case: Any, token: str | None) -> str | None:
+    """A positive case naming a transfer the API handed out goes out with its owner's token, anything else
+    with ``token`` (a transfer of someone else: 404)."""
+    meta = case.meta
+    if meta is not None and meta.generation.mode.value == "negative":
+        return token
+    return _transfers.get(str(case.path_parameters.get("job_id", "")), token)
+
+
+def prepare_start_transfer(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn: a dry run to Deezer by the transfer account, of its Spotify playlists or of its library
+    playlist by id (then under a name of its own) in turn. The others: as generated, by a bench user (a
+    target not linked there is a 422)."""
+    if not real:
+        return token
+    account = _transfer_account()
+    if _toggle("transfer source"):
+        case.body = {
+            "source": {"provider": "spotify", "collections": "playlists"},
+            "target": {"provider": "deezer"},
+            "dry_run": True,
+        }
+    else:
+        case.body = {
+            "source": {"playlists": [account.playlist_id]},
+            "target": {"provider": "deezer", "mode": "create", "name": _unique("st-transfer")},
+            "dry_run": True,
+            "explicit": "clean",
+        }
+    return account.owner
+
+
+def prepare_list_transfers(case: Any, real: bool, token: str | None) -> str | None:
+    return _transfer_account().owner if real else token
+
+
+def prepare_transfer(case: Any, real: bool, token: str | None) -> str | None:
+    """A transfer's view, tracks and report: on a real turn the dry run or its apply in turn (the query
+    as generated), on the others the generated case."""
+    if not real:
+        return _transfer_owner(case, token)
+    account = _transfer_account()
+    job_id = account.dry_run if _toggle(f"{case.method} {case.operation.path}") else account.applied
+    case.path_parameters = {**case.path_parameters, "job_id": job_id}
+    return account.owner
+
+
+_APPLIES = itertools.cycle(["skip", "pick", "none"])
+
+
+def prepare_apply(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn applies the dry run (a new job that writes to the emulated Deezer): leaving a track out,
+    picking a candidate (or the match) for one, or taking the dry run as it is."""
+    if not real:
+        return _transfer_owner(case, token)
+    account = _transfer_account()
+    case.path_parameters = {**case.path_parameters, "job_id": account.dry_run}
+    kind = next(_APPLIES)
+    track = next((t for t in account.tracks if t["candidates"]), account.tracks[0])
+    where = {"playlist": track["playlist"], "position": track["position"]}
+    if kind == "skip":
+        case.body = {"choices": [{**where, "skip": True}]}
+    elif kind == "pick" and (picked := (track["candidates"] or [{"id": track["target_id"]}])[0]["id"]):
+        case.body = {"choices": [{**where, "target_id": str(picked)}]}
+    else:
+        case.body = {"choices": []}
+    return account.owner
+
+
+def learn_transfer(case: Any, response: Any) -> None:
+    body = _json(response)
+    if response.status_code == 202 and isinstance(body, dict):
+        _transfers[str(body["job_id"])] = _sent_token(case)
+
+
 _PREPARE: dict[tuple[str, str], Prepare] = {
     ("POST", "/api/v1/library/imports"): prepare_import,
     ("POST", "/api/v1/auth/register"): prepare_register,
@@ -858,9 +1059,17 @@ _PREPARE: dict[tuple[str, str], Prepare] = {
     ("GET", f"{PLAYLIST}/versions"): prepare_history,
     ("GET", f"{PLAYLIST}/diff"): prepare_history,
     ("POST", f"{PLAYLIST}/versions/{{version}}/restore"): prepare_restore,
+    ("POST", TRANSFERS): prepare_start_transfer,
+    ("GET", TRANSFERS): prepare_list_transfers,
+    ("GET", TRANSFER): prepare_transfer,
+    ("GET", f"{TRANSFER}/tracks"): prepare_transfer,
+    ("GET", f"{TRANSFER}/report"): prepare_transfer,
+    ("GET", f"{TRANSFER}/report.csv"): prepare_transfer,
+    ("POST", f"{TRANSFER}/apply"): prepare_apply,
 }
 # Real data on every n-th positive case rather than every other one: slow to prepare (two password hashes).
-_EVERY = {("DELETE", "/api/v1/me"): 4}
+# Transfers and applies: each a job (a dry run, or writing a playlist to the emulated Deezer).
+_EVERY = {("DELETE", "/api/v1/me"): 4, ("POST", TRANSFERS): 3, ("POST", f"{TRANSFER}/apply"): 4}
 _LEARN: dict[tuple[str, str], Callable[[Any, Any], None]] = {
     ("POST", "/api/v1/auth/register"): learn_registered,
     ("POST", "/api/v1/auth/login"): learn_session,
@@ -872,4 +1081,6 @@ _LEARN: dict[tuple[str, str], Callable[[Any, Any], None]] = {
     ("GET", PLAYLISTS): learn_listed,
     ("POST", PLAYLISTS): learn_created_playlist,
     ("DELETE", PLAYLIST): learn_deleted_playlist,
+    ("POST", TRANSFERS): learn_transfer,
+    ("POST", f"{TRANSFER}/apply"): learn_transfer,
 }

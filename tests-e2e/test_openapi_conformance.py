@@ -1,7 +1,8 @@
 """proto/openapi.yaml against reality: real requests through the running gateway, each request and its
 response validated against the document (openapi-core). Covers every path of the document but the
-library import (`POST /api/v1/library/imports`, provider-sync's, covered with its own scenario); the
-generated requests of `make test-api` (schemathesis) complement these hand-written scenarios."""
+library import (`POST /api/v1/library/imports`, provider-sync's; the transfers' scenario starts one
+without checking it); the generated requests of `make test-api` (schemathesis) complement these
+hand-written scenarios."""
 
 import asyncio
 import json
@@ -14,6 +15,7 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
+from journeys import Client, link_account
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
@@ -49,7 +51,7 @@ def _text(data: bytes | str, **_: str) -> str:
 @pytest.fixture(scope="module")
 def openapi() -> OpenAPI:
     # problem+json is JSON: parse it as such, so error bodies are checked against the Problem schema.
-    text = {t: _text for t in ("text/event-stream", "text/html", "text/plain")}
+    text = {t: _text for t in ("text/event-stream", "text/html", "text/plain", "text/csv")}
     config = Config(extra_media_type_deserializers={"application/problem+json": json.loads, **text})
     return OpenAPI.from_file_path(str(DOCUMENT), config=config)
 
@@ -449,3 +451,175 @@ async def test_library(api: Api, register_user):
         expect=200,
     )
     await api.call("DELETE", f"/api/v1/playlists/{source['id']}", token=me, expect=204)
+
+
+async def _linked(client: Client, consent, provider: str, library: dict) -> None:
+    """link_account, started again when the emulator refused a step: every test on the machine shares
+    it, its Deezer limit (50 requests in 5 s per client address, the consent page included) and the
+    faults other tests inject (e.g. 5 % of Deezer's answers a 503)."""
+    for attempt in range(5):
+        try:
+            await link_account(client, consent, provider, library)
+            return
+        except AssertionError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(2)
+
+
+async def _until_linked(api: Api, token: str, body: dict) -> dict:
+    """POST /api/v1/transfers until its 202: provider-sync learns of a new link from auth's event, and
+    until it has, the target is not linked there (422 `provider-not-linked`, checked too)."""
+    for _ in range(120):
+        status, answer = await api.call("POST", "/api/v1/transfers", token=token, json_body=body)
+        assert isinstance(answer, dict)
+        if status == 202:
+            return answer
+        assert status == 422 and answer["type"].endswith("/provider-not-linked"), (status, answer)
+        await asyncio.sleep(0.5)
+    raise AssertionError("the target never became linked for provider-sync")
+
+
+async def test_transfers(api: Api, register_user, consent, stack: Stack):
+    """The transfer routes (provider-sync's): a dry run to Deezer of an imported Spotify playlist and of
+    one made here (a song found by search, another 25 s longer for review, a song nobody has), its
+    per-track results and not-found report, its apply with the user's picks; the documented errors."""
+    api.patient = True  # more requests than a burst of the gateway's per-user limit
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
+        client = Client(session, api.base, emulator, await register_user())
+        await _transfer_scenario(api, client, consent, (await register_user())["access_token"])
+
+
+async def _transfer_scenario(api: Api, client: Client, consent, them: str) -> None:
+    me = client.user["access_token"]
+    playlists = [{"name": "Verano Forever", "source_playlist": 1}]
+    await _linked(client, consent, "spotify", {"playlists": playlists})
+    await _linked(client, consent, "deezer", {"playlists": []})
+    await client.import_all(["spotify"])
+    library = await client.library_when(
+        lambda found: any(p["collection"] == "playlist" for p in found.values())
+    )
+    imported = next(p for p in library.values() if p["collection"] == "playlist")
+    # (Two songs: a playlist holding one Deezer track twice cannot be written to Deezer.)
+    one, other = (e["track"] for e in imported["entries"]["items"][:2])
+    described = [
+        {"title": one["title"], "artists": one["artists"], "duration_ms": one["duration_ms"]},
+        {"title": other["title"], "artists": other["artists"], "duration_ms": other["duration_ms"] + 25_000},
+        {"title": f"Nobody has this song {uuid.uuid4().hex[:8]}", "artists": ["Nobody"]},
+    ]
+    _, made = await api.call(
+        "POST", "/api/v1/playlists", token=me, json_body={"name": "Made here", "tracks": described}
+    )
+    assert isinstance(made, dict)
+
+    # Refused requests: invalid (the document says so too), and a target that is not linked.
+    for bad in (
+        {"source": {"playlists": [imported["id"]], "provider": "spotify"}, "target": {"provider": "deezer"}},
+        {"source": {"provider": "spotify"}, "target": {"provider": "deezer", "mode": "append"}},
+        {"source": {"provider": "spotify"}, "target": {"provider": "deezer", "name": "one source only"}},
+        {"source": {"provider": "spotify"}, "target": {"provider": "deezer"}, "dry_run": "yes"},
+    ):
+        await api.call(
+            "POST", "/api/v1/transfers", token=me, json_body=bad, expect=422, validate_request=False
+        )
+    _, problem = await api.call(
+        "POST",
+        "/api/v1/transfers",
+        token=me,
+        json_body={"source": {"provider": "spotify"}, "target": {"provider": "tidal"}},
+        expect=422,
+    )
+    assert isinstance(problem, dict) and problem["type"].endswith("/provider-not-linked")
+    await api.call("GET", "/api/v1/transfers", expect=401, validate_request=False)
+
+    # A dry run, its view, its tracks and its report.
+    body = {
+        "source": {"playlists": [imported["id"], made["id"]]},
+        "target": {"provider": "deezer"},
+        "dry_run": True,
+        "explicit": "source",
+    }
+    dry = (await _until_linked(api, me, body))["job_id"]
+    assert api.headers["Location"] == f"/api/v1/jobs/{dry}"
+    result = (await client.job(dry, {"succeeded"}))["result"]
+    assert result["dry_run"] is True and result["playlists"] == 2 and result["written"] == 0
+    _, listed = await api.call("GET", "/api/v1/transfers", token=me, expect=200)
+    assert isinstance(listed, dict) and [t["job_id"] for t in listed["transfers"]] == [dry]
+    _, view = await api.call("GET", f"/api/v1/transfers/{dry}", token=me, expect=200)
+    assert isinstance(view, dict) and view["applies"] is None and view["parts"] == []
+    assert sum(view["counts"].values()) == result["tracks"]
+    _, page = await api.call("GET", f"/api/v1/transfers/{dry}/tracks?limit=1000", token=me, expect=200)
+    assert isinstance(page, dict) and page["next_offset"] is None
+    tracks = page["tracks"]
+    assert len(tracks) == result["tracks"]
+    _, first = await api.call("GET", f"/api/v1/transfers/{dry}/tracks?offset=1&limit=2", token=me, expect=200)
+    assert isinstance(first, dict) and first["tracks"] == tracks[1:3] and first["next_offset"] == 3
+    _, not_found = await api.call(
+        "GET", f"/api/v1/transfers/{dry}/tracks?status=not_matched,review", token=me, expect=200
+    )
+    assert isinstance(not_found, dict) and not_found["tracks"]
+    assert {t["status"] for t in not_found["tracks"]} <= {"not_matched", "review"}
+    for query in ("limit=0", "limit=1001", "offset=-1", "status=done", "status=matched,"):
+        await api.call(
+            "GET", f"/api/v1/transfers/{dry}/tracks?{query}", token=me, expect=422, validate_request=False
+        )
+    _, report = await api.call("GET", f"/api/v1/transfers/{dry}/report", token=me, expect=200)
+    assert isinstance(report, dict) and report["not_written"] == result["tracks"] - result["matched"] > 0
+    _, csv_report = await api.call("GET", f"/api/v1/transfers/{dry}/report.csv", token=me, expect=200)
+    assert (
+        isinstance(csv_report, bytes) and len(csv_report.decode().splitlines()) == report["not_written"] + 1
+    )
+
+    # Apply: one matched track left out, one not written (the one to review) picked as its best candidate.
+    matched = next(t for t in tracks if t["status"] == "matched")
+    pickable = next(t for t in report["tracks"] if t["candidates"])
+    choices = [
+        {"playlist": matched["playlist"], "position": matched["position"], "skip": True},
+        {
+            "playlist": pickable["playlist"],
+            "position": pickable["position"],
+            "target_id": pickable["candidates"][0]["id"],
+        },
+    ]
+    for bad_choices in (
+        [{"playlist": matched["playlist"], "position": matched["position"]}],
+        [{"playlist": 0, "position": 0, "target_id": "1", "skip": True}],
+    ):
+        await api.call(
+            "POST",
+            f"/api/v1/transfers/{dry}/apply",
+            token=me,
+            json_body={"choices": bad_choices},
+            expect=422,
+            validate_request=False,
+        )
+    await api.call(
+        "POST",
+        f"/api/v1/transfers/{dry}/apply",
+        token=me,
+        json_body={"choices": [{"playlist": 7, "position": 0, "skip": True}]},
+        expect=422,
+    )
+    _, applied = await api.call(
+        "POST", f"/api/v1/transfers/{dry}/apply", token=me, json_body={"choices": choices}, expect=202
+    )
+    assert isinstance(applied, dict)
+    written = (await client.job(applied["job_id"], {"succeeded"}))["result"]
+    assert written["dry_run"] is False and written["written"] == result["matched"]  # one out, one in
+    _, view = await api.call("GET", f"/api/v1/transfers/{applied['job_id']}", token=me, expect=200)
+    assert isinstance(view, dict) and view["applies"] == dry and view["request"]["dry_run"] is False
+    assert [p["verified"] for p in view["parts"]] == [True, True]
+    # Only a dry run is applied (this one was not; no body is an apply as it is).
+    await api.call("POST", f"/api/v1/transfers/{applied['job_id']}/apply", token=me, expect=422)
+
+    # Another user's transfer, or an id that is none, is not found.
+    await api.call("GET", f"/api/v1/transfers/{dry}", token=them, expect=404)
+    await api.call("GET", f"/api/v1/transfers/{dry}/tracks", token=them, expect=404)
+    await api.call("GET", f"/api/v1/transfers/{dry}/report", token=them, expect=404)
+    await api.call("GET", f"/api/v1/transfers/{dry}/report.csv", token=them, expect=404)
+    await api.call("POST", f"/api/v1/transfers/{dry}/apply", token=them, json_body={}, expect=404)
+    await api.call("GET", f"/api/v1/transfers/{uuid.uuid4()}", token=me, expect=404)
+    await api.call("GET", "/api/v1/transfers/not-a-uuid", token=me, expect=404, validate_request=False)
+    _, theirs = await api.call("GET", "/api/v1/transfers", token=them, expect=200)
+    assert theirs == {"transfers": []}

@@ -33,3 +33,14 @@ def test_index_ranks_by_popularity_and_filters():
     assert idx.by_isrc("GBAAA9800006") == ["1", "2"]
     assert idx.search(parse_field_query("nothing-matches")) == []
     assert fold("Tiësto & Friends") == "tiesto and friends"
+
+
+def test_an_apostrophe_is_part_of_a_word_not_a_quote():
+    """ "Guns N' Roses Don't Cry" finds the song, as the providers' search boxes do (an apostrophe once
+    opened a quote and glued "Don" and "t" into "dont")."""
+    idx = SearchIndex(
+        [*DOCS, SearchDoc("4", "Don't Cry", "Guns N' Roses", "Use Your Illusion I", None, 1991, 70, 284)]
+    )
+    assert idx.search(parse_field_query("Guns N' Roses Don't Cry")) == ["4"]
+    assert idx.search(parse_field_query('"massive attack" teardrop')) == ["1", "2"]
+    assert idx.search(parse_field_query('unbalanced "quote teardrop')) == []

@@ -90,8 +90,14 @@ def parse_field_query(q: str, aliases: dict[str, str] | None = None) -> Query:
             rest.append(" " + value + " ")
     rest.append(q[pos:])
     free = " ".join(rest)
+    # Double quotes group words, as the providers' search boxes do; an apostrophe is part of a word
+    # ("Guns N' Roses", "Don't"), never a quote.
+    lexer = shlex.shlex(free, posix=True)
+    lexer.quotes = '"'
+    lexer.whitespace_split = True
+    lexer.commenters = ""
     try:
-        parts = shlex.split(free)
+        parts = list(lexer)
     except ValueError:
         parts = free.split()
     for part in parts:

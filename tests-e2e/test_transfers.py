@@ -199,3 +199,27 @@ async def test_hostile_transfer_requests_are_refused_clearly(client: Client):
     # Ids that are not transfers, or not UUIDs, are 404.
     for path in ("/api/v1/transfers/nope", "/api/v1/transfers/6f1c1e1e-5a8b-4c1f-9a55-7d0c0c7e2b11/report"):
         await client.call("GET", path, expect=404)
+
+
+async def test_deezer_gets_a_repeated_track_once_and_the_report_says_so(client: Client, consent):
+    """Deezer holds a track once per playlist: a library playlist holding one song twice is transferred
+    with the song once, the repeat reported as skipped (in the dry run already), not a failed job."""
+    await _imported_spotify(client, consent)
+    library = await client.library()
+    source = next(
+        p for key, p in library.items() if key.startswith("spotify:") and p["collection"] == "playlist"
+    )
+    song = source["entries"]["items"][0]["track"]
+    described = {k: song[k] for k in ("title", "artists", "album", "duration_ms", "isrc", "explicit")}
+    _, made = await client.call(
+        "POST", "/api/v1/playlists", expect=201, json={"name": "Twice", "tracks": [described, described]}
+    )
+    body = {"source": {"playlists": [made["id"]]}, "target": {"provider": "deezer"}, "dry_run": True}
+    dry = (await client.job((await _start(client, body))["job_id"], {"succeeded"}))["result"]
+    assert (dry["matched"], dry["skipped"]) == (1, 1), dry
+    job_id = (await _start(client, {**body, "dry_run": False}))["job_id"]
+    done = (await client.job(job_id, {"succeeded"}))["result"]
+    assert (done["matched"], done["skipped"], done["written"]) == (1, 1, 1), done
+    _, report = await client.call("GET", f"/api/v1/transfers/{job_id}/report")
+    [repeat] = report["tracks"]
+    assert repeat["position"] == 1 and repeat["status"] == "skipped" and "once" in repeat["reason"]

@@ -98,6 +98,8 @@ class ProviderLimits(_Model):
     search_page: int
     # Longest playlist name the provider keeps; longer names are cut to it (None: no known limit).
     max_name_length: int | None = None
+    # Whether a playlist may hold the same track twice (Deezer refuses it).
+    allows_duplicates: bool = True
     # ISRCs one lookup call takes (TIDAL's ``filter[isrc]`` takes 20; the others one per call).
     isrc_lookup_batch: int = 1
 

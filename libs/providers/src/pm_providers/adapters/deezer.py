@@ -111,6 +111,7 @@ class DeezerAdapter(ProviderAdapter):
         max_playlist_size=10_000,
         search_page=100,
         max_name_length=None,
+        allows_duplicates=False,
     )
 
     def __init__(self, ctx: AdapterContext) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from pm_provider_sync.domain.transfers import PlannedPart, SourceTrack, Status, TrackResult
+from pm_provider_sync.domain.transfers import PlannedPart, SourceTrack, TrackResult
 
 
 async def planned(conn: asyncpg.Connection, job_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -184,41 +184,62 @@ def _track_row(row: asyncpg.Record) -> dict[str, Any]:
 
 async def apply_choices(
     conn: asyncpg.Connection, job_id: uuid.UUID, choices: Sequence[tuple[int, int, str | None]]
-) -> list[tuple[int, int]]:
-    """The user's picks (target id, or None: skip) on the job's tracks; the (playlist, position) pairs
-    that matched no track of the job."""
-    unknown: list[tuple[int, int]] = []
-    for index, position, target_id in choices:
-        status = Status.MATCHED if target_id is not None else Status.SKIPPED
-        done = await conn.fetchval(
-            """UPDATE transfer_tracks SET status = $4, target_id = $5, method = 'mapping', confidence = $6,
-                      reason = $7
-               WHERE job_id = $1 AND playlist_index = $2 AND position = $3 RETURNING 1""",
-            job_id,
-            index,
-            position,
-            status.value,
-            target_id,
-            1.0 if target_id is not None else None,
-            None if target_id is not None else "left out by the user",
-        )
-        if done is None:
-            unknown.append((index, position))
-    return unknown
-
-
-async def choice_keys(
-    conn: asyncpg.Connection, job_id: uuid.UUID, pairs: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], str]:
+    """The user's picks (target id, or None: skip) on the job's tracks, in one statement; the source key
+    of each track picked (a pick naming no track of the job is not in it)."""
     rows = await conn.fetch(
-        """SELECT playlist_index, position, source_key FROM transfer_tracks
-           WHERE job_id = $1 AND (playlist_index, position) IN
-                 (SELECT * FROM unnest($2::int[], $3::int[]))""",
+        """UPDATE transfer_tracks t
+           SET status = CASE WHEN c.target_id IS NULL THEN 'skipped' ELSE 'matched' END,
+               target_id = c.target_id, method = 'mapping',
+               confidence = CASE WHEN c.target_id IS NULL THEN NULL ELSE 1.0 END,
+               reason = CASE WHEN c.target_id IS NULL THEN 'left out by the user' END
+           FROM unnest($2::int[], $3::int[], $4::text[]) AS c(playlist_index, position, target_id)
+           WHERE t.job_id = $1 AND t.playlist_index = c.playlist_index AND t.position = c.position
+           RETURNING t.playlist_index, t.position, t.source_key""",
         job_id,
-        [p[0] for p in pairs],
-        [p[1] for p in pairs],
+        [c[0] for c in choices],
+        [c[1] for c in choices],
+        [c[2] for c in choices],
     )
     return {(row["playlist_index"], row["position"]): row["source_key"] for row in rows}
+
+
+async def applying_job(conn: asyncpg.Connection, kind: str, dry_run: uuid.UUID) -> uuid.UUID | None:
+    """The job that applies this dry run, if it was applied."""
+    found = await conn.fetchval(
+        "SELECT id FROM jobs WHERE kind = $1 AND params->>'from_job' = $2 ORDER BY created_at LIMIT 1",
+        kind,
+        str(dry_run),
+    )
+    return found if isinstance(found, uuid.UUID) else None
+
+
+async def skip_repeats(conn: asyncpg.Connection, job_id: uuid.UUID, reason: str) -> int:
+    """Matched tracks whose target track an earlier position of the same playlist has: skipped."""
+    result = await conn.execute(
+        """UPDATE transfer_tracks t SET status = 'skipped', reason = $2
+           FROM (SELECT playlist_index, position,
+                        row_number() OVER (PARTITION BY playlist_index, target_id ORDER BY position) AS n
+                 FROM transfer_tracks WHERE job_id = $1 AND status = 'matched') r
+           WHERE t.job_id = $1 AND t.playlist_index = r.playlist_index AND t.position = r.position
+             AND r.n > 1""",
+        job_id,
+        reason,
+    )
+    return int(result.split()[-1])
+
+
+async def skip_targets(
+    conn: asyncpg.Connection, job_id: uuid.UUID, playlist_index: int, target_ids: Sequence[str], reason: str
+) -> None:
+    await conn.execute(
+        """UPDATE transfer_tracks SET status = 'skipped', reason = $4
+           WHERE job_id = $1 AND playlist_index = $2 AND status = 'matched' AND target_id = ANY($3::text[])""",
+        job_id,
+        playlist_index,
+        list(target_ids),
+        reason,
+    )
 
 
 async def refused_by_target(
@@ -314,7 +335,7 @@ async def add_parts(
 async def update_part(
     conn: asyncpg.Connection, job_id: uuid.UUID, playlist_index: int, part: int, **fields: Any
 ) -> None:
-    allowed = {"creating", "target_playlist_id", "base_count", "written", "verified"}
+    allowed = {"creating", "target_playlist_id", "base_count", "written", "verified", "track_ids"}
     assert fields and set(fields) <= allowed, fields
     names = list(fields)
     sets = ", ".join(f"{name} = ${n + 4}" for n, name in enumerate(names))

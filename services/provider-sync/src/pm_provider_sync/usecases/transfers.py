@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -46,8 +48,9 @@ from pm_contracts.transfers import (
     TransferRequested,
 )
 from pm_matching import ACCEPT_AT, ExplicitPreference, TrackInfo, decide, search_terms
+from pm_platform.db import lock_until_commit
 from pm_platform.errors import NotFound, ValidationFailed
-from pm_platform.jobs import Job, JobContext, JobFailed, JobNotFound, JobPaused
+from pm_platform.jobs import Job, JobCancelled, JobContext, JobFailed, JobNotFound, JobPaused
 from pm_platform.service import Runtime
 from pm_provider_sync.clients.services import LibraryPlaylistGone, ServiceUnavailable
 from pm_provider_sync.domain.pauses import PROVIDER_TITLES, pause_for
@@ -77,7 +80,6 @@ from pm_provider_sync.usecases.provider_calls import close_pages, patiently, use
 from pm_providers import ProviderAdapter, ProviderTrack
 from pm_providers.adapters.youtube import WRITE_UNITS
 from pm_providers.errors import (
-    Forbidden,
     InvalidRequest,
     PartialWrite,
     ProviderError,
@@ -89,6 +91,7 @@ from pm_providers.errors import NotFound as ProviderNotFound
 # times in a row at most, then fails.
 UNAVAILABLE_PAUSE = timedelta(minutes=1)
 MAX_UNAVAILABLE_PAUSES = 30
+ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
 # Search results scored per track (Spotify's maximum page since February 2026).
 SEARCH_RESULTS = 10
 
@@ -190,11 +193,18 @@ async def apply_transfer(rt: Runtime, user_id: uuid.UUID, job: Job, body: ApplyR
     applied = request.model_copy(update={"dry_run": False})
     picks = {(c.playlist, c.position): (c.target_id if not c.skip else None) for c in body.choices}
     async with rt.transaction() as conn:
+        # Applied once: a repeated apply (a double click, a retry after a lost answer) answers the job
+        # that applies it, and never writes the playlists twice.
+        await lock_until_commit(conn, f"transfer-apply:{job.id}")
+        earlier = await stored.applying_job(conn, TRANSFER_JOB, job.id)
+        if earlier is not None:
+            return await rt.jobs.get(conn, earlier)
         new = await rt.jobs.create(
             conn, TRANSFER_JOB, user_id, {"request": applied.model_dump(mode="json"), "from_job": str(job.id)}
         )
         await stored.copy_results(conn, job.id, new.id)
-        unknown = await stored.apply_choices(conn, new.id, [(i, p, t) for (i, p), t in picks.items()])
+        keys = await stored.apply_choices(conn, new.id, [(i, p, t) for (i, p), t in picks.items()])
+        unknown = [pair for pair in picks if pair not in keys]
         if unknown:
             raise ValidationFailed(
                 "a choice names a track the dry run does not have",
@@ -207,8 +217,7 @@ async def apply_transfer(rt: Runtime, user_id: uuid.UUID, job: Job, body: ApplyR
                     for i, p in unknown[:20]
                 ],
             )
-        keys = await stored.choice_keys(conn, new.id, list(picks))
-        chosen = [(keys[pair], target_id) for pair, target_id in picks.items() if pair in keys]
+        chosen = [(keys[pair], target_id) for pair, target_id in picks.items()]
         await stored.remember_mappings(conn, user_id, target, chosen, datetime.now(UTC))
         await _requested(rt, conn, new, applied)
         return new
@@ -229,6 +238,7 @@ async def run_transfer(ctx: JobContext) -> dict[str, Any]:
         try:
             await run.read_sources()
             await run.match()
+            await run.drop_duplicates()
             if not request.dry_run:
                 await run.write()
             result = await run.result(
@@ -243,6 +253,11 @@ async def run_transfer(ctx: JobContext) -> dict[str, Any]:
             await run.save_calls(calls_before, calls)
             await run.unavailable(str(error))
             raise AssertionError("unreachable") from None
+        except (JobPaused, JobFailed, JobCancelled, asyncio.CancelledError):
+            raise
+        except Exception as error:
+            await run.failed_event("internal-error", type(error).__name__)
+            raise
     async with rt.transaction() as conn:
         completed = TransferCompleted(
             job_id=job.id,
@@ -275,6 +290,7 @@ class _Run:
         self._pending_error: ProviderError | None = None
         # The page's confident automatic matches, for the shared catalog.
         self._shared: list[TrackMatched] = []
+        self._page_failure: BaseException | None = None
 
     # -- stopping
 
@@ -307,6 +323,10 @@ class _Run:
         )
 
     async def _failed(self, code: str, message: str) -> NoReturn:
+        await self.failed_event(code, message)
+        raise JobFailed(code, message[:1000], retryable=code == "unavailable")
+
+    async def failed_event(self, code: str, message: str) -> None:
         message = message[:1000]
         async with self.rt.transaction() as conn:
             failed = TransferFailed(
@@ -318,7 +338,6 @@ class _Run:
                 failed_at=datetime.now(UTC),
             )
             await self.rt.emit(conn, "transfer.failed", str(self.job_id), failed)
-        raise JobFailed(code, message, retryable=code == "unavailable")
 
     # -- 1. read the sources
 
@@ -347,14 +366,19 @@ class _Run:
             await self.ctx.progress(progress("reading", index, len(sources)), f"reading playlist {index + 1}")
             if index in done:
                 continue
-            name, tracks = await self._read_playlist(uuid.UUID(playlist_id))
+            read = await self._read_playlist(uuid.UUID(playlist_id))
+            if read is None:
+                continue  # it left the library since it was listed: nothing to transfer
+            name, tracks = read
             async with self.rt.transaction() as conn:
                 await stored.add_source(
                     conn, self.job_id, self.user_id, index, uuid.UUID(playlist_id), name, tracks
                 )
         await self._checkpoint(read=True)
 
-    async def _read_playlist(self, playlist_id: uuid.UUID) -> tuple[str, list[tuple[SourceTrack, str]]]:
+    async def _read_playlist(
+        self, playlist_id: uuid.UUID
+    ) -> tuple[str, list[tuple[SourceTrack, str]]] | None:
         name = ""
         tracks: list[tuple[SourceTrack, str]] = []
         try:
@@ -367,6 +391,7 @@ class _Run:
             if self.request.source.playlists is not None:
                 await self._failed("source-not-found", f"playlist {playlist_id} is not in your library")
             logger.info("transfer {}: playlist {} left the library; skipped", self.job_id, playlist_id)
+            return None
         return name, tracks
 
     async def _checkpoint(self, **values: Any) -> None:
@@ -437,9 +462,18 @@ class _Run:
             await stored.save_results(conn, self.job_id, [(i, p, r) for (i, p), r in results.items()])
             for event in matched_events:
                 await self.rt.emit(conn, "track.matched", str(self.job_id), event)
+        await self._made_progress()
+        if self._page_failure is not None:
+            failure, self._page_failure = self._page_failure, None
+            raise failure
         if self._pending_error is not None:
             error, self._pending_error = self._pending_error, None
             raise error
+
+    async def _made_progress(self) -> None:
+        """Unavailability pauses count in a row: work that committed starts the count again."""
+        if self.ctx.checkpoint.get("unavailable_pauses"):
+            await self._checkpoint(unavailable_pauses=0)
 
     async def _from_catalog(
         self, rest: list[tuple[int, int, SourceTrack, str]], results: dict[tuple[int, int], TrackResult]
@@ -454,9 +488,16 @@ class _Run:
                     isrc=track.isrc,
                 )
             )
-        if not keys:
+        # The shared catalog holds the source's own version: a user preferring explicit or clean searches.
+        if not keys or self.preference is not ExplicitPreference.SOURCE:
             return rest
-        lookup = await self.rt[SERVICES].catalog_lookup(CatalogLookup(target=self.target, tracks=keys))
+        try:
+            lookup = await self.rt[SERVICES].catalog_lookup(CatalogLookup(target=self.target, tracks=keys))
+        except ServiceUnavailable as error:  # only a cache: the tracks are looked for on the target instead
+            logger.warning(
+                "transfer {}: the shared catalog did not answer ({}); searching", self.job_id, error
+            )
+            return rest
         left = []
         for (index, position, track, key), hit in zip(rest, lookup.hits, strict=True):
             if hit is not None and hit.via == "id":
@@ -476,7 +517,8 @@ class _Run:
     ) -> dict[tuple[int, int], list[ProviderTrack]]:
         """The ISRC lookup of the tracks that have one; an accepted hit is a match, the others are kept
         as candidates for the search's scoring."""
-        with_isrc = [r for r in rest if r[2].isrc]
+        # A malformed ISRC ("USRC1,7607839") is no ISRC: sent, it would break a whole batch's lookup.
+        with_isrc = [r for r in rest if r[2].isrc and ISRC.fullmatch(r[2].isrc.strip().upper())]
         if not with_isrc or self.target is ProviderName.YOUTUBE:
             return {}
         found = await patiently(lambda: self.adapter.search_isrcs([r[2].isrc or "" for r in with_isrc]))
@@ -506,6 +548,8 @@ class _Run:
             return
         if (result.confidence or 0.0) < ACCEPT_AT or result.method not in ("isrc", "search"):
             return
+        if self.preference is not ExplicitPreference.SOURCE:
+            return  # a version chosen for this user's taste is not the source's recording
         self._shared.append(
             TrackMatched(
                 job_id=self.job_id,
@@ -542,7 +586,7 @@ class _Run:
                             title=terms.title, artist=terms.artist or None, limit=limit
                         )
                     )
-                except (InvalidRequest, ProviderNotFound, Forbidden) as error:
+                except (InvalidRequest, ProviderNotFound) as error:
                     results[(index, position)] = TrackResult(
                         Status.NOT_MATCHED, reason=f"the provider refused the search: {error.message}"[:500]
                     )
@@ -564,9 +608,23 @@ class _Run:
             if decision.chosen is not None:
                 self._share(track, candidates[decision.chosen], result)
 
-        await asyncio.gather(*(one(i, p, t) for i, p, t, _ in rest))
+        outcomes = await asyncio.gather(*(one(i, p, t) for i, p, t, _ in rest), return_exceptions=True)
+        # Anything unexpected ends the job once the page's other results are saved.
+        self._page_failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
         shared, self._shared = self._shared, []
         return shared
+
+    async def drop_duplicates(self) -> None:
+        """A target that refuses a track twice in a playlist (Deezer) gets each once: the later ones are
+        reported as skipped, in the dry run already."""
+        if self.adapter.limits.allows_duplicates:
+            return
+        async with self.rt.transaction() as conn:
+            await stored.skip_repeats(
+                conn,
+                self.job_id,
+                f"already in this playlist: {PROVIDER_TITLES[self.target]} holds a track once per playlist",
+            )
 
     # -- 3. write
 
@@ -609,7 +667,7 @@ class _Run:
         fresh = False
         if playlist_id is None:
             if part["creating"]:
-                playlist_id = await self._find_created(marker(self.job_id, index, number))
+                playlist_id = await self._find_created(marker(self.job_id, index, number), part["name"])
             if playlist_id is None:
                 await self._update_part(index, number, creating=True)
                 created = await patiently(
@@ -634,13 +692,42 @@ class _Run:
                 await self._update_part(index, number, base_count=base)
                 await self._checkpoint(**{based: True})
             existing = [t.id for t in current]
+            if mode == "append" and not self.adapter.limits.allows_duplicates:
+                ids = await self._without_held(index, number, existing[:base], ids)
             done = already_written(existing, base, ids)
             if done is None:
                 await self._repair(playlist_id, current, base, ids)
             elif done < len(ids):
-                await patiently(lambda: self.adapter.add_tracks(playlist_id, ids[done:]))
+                await self._add(playlist_id, ids[done:])
             await self._update_part(index, number, written=len(ids))
         await self._verify(index, number, playlist_id, base, ids)
+
+    async def _add(self, playlist_id: str, ids: list[str]) -> None:
+        """Append ``ids``, in calls the day's quota allows (YouTube: 50 units an insert): a write that
+        cannot fit is refused before anything is sent, so it is cut down; the last one pauses the job."""
+        rest = list(ids)
+        while rest:
+            count = len(rest)
+            while count > 1 and await self.adapter.would_exceed(writes=count):
+                count //= 2
+            batch = rest[:count]
+            await patiently(functools.partial(self.adapter.add_tracks, playlist_id, batch))
+            rest = rest[count:]
+
+    async def _without_held(
+        self, index: int, number: int, held: list[str | None], ids: list[str]
+    ) -> list[str]:
+        """Appending to a target that holds a track once (Deezer): what it holds already is not added
+        again, and reported as skipped."""
+        already = {i for i in held if i is not None}
+        kept = [i for i in ids if i not in already]
+        if len(kept) < len(ids):
+            async with self.rt.transaction() as conn:
+                await stored.skip_targets(
+                    conn, self.job_id, index, sorted(already & set(ids)), "already in the target playlist"
+                )
+                await stored.update_part(conn, self.job_id, index, number, track_ids=json.dumps(kept))
+        return kept
 
     async def _repair(
         self, playlist_id: str, current: list[ProviderTrack], base: int, ids: list[str]
@@ -661,8 +748,10 @@ class _Run:
             held = [t.id for t in current[base:]]
             if held == ids:
                 break
-            missing = [i for i in ids if i not in set(held)]
-            if held == [i for i in ids if i not in set(missing)] and missing:
+            held_set = set(held)
+            missing = [i for i in ids if i not in held_set]
+            missing_set = set(missing)
+            if missing and held == [i for i in ids if i not in missing_set]:
                 await self._refused(index, missing)
                 break
             if attempt == 1:
@@ -672,20 +761,37 @@ class _Run:
                 )
             await self._repair(playlist_id, current, base, ids)
         await self._update_part(index, number, verified=True)
+        await self._made_progress()
 
     async def _refused(self, index: int, missing: list[str]) -> None:
         async with self.rt.transaction() as conn:
             await stored.refused_by_target(conn, self.job_id, index, missing)
 
-    async def _find_created(self, reference: str) -> str | None:
-        """The playlist a stopped run created for this part (its description carries the reference)."""
+    async def _find_created(self, reference: str, name: str) -> str | None:
+        """The playlist a stopped run created for this part: its description carries the reference. A
+        listing without descriptions (Deezer's) is looked into for the playlists of the part's name; one
+        of them still empty and undescribed was left half-made (Deezer creates, then describes)."""
+        found: list[str] = []
         pages = self.adapter.playlists()
         try:
             async for playlist in pages:
-                if playlist.description and reference in playlist.description:
+                if playlist.description is not None and playlist.description.endswith(reference):
                     return playlist.id
+                if playlist.description is None and playlist.name == name and playlist.is_owner is not False:
+                    found.append(playlist.id)
         finally:
             await close_pages(pages)
+        for playlist_id in found:
+            details = await patiently(functools.partial(self.adapter.playlist, playlist_id))
+            if details.description and details.description.endswith(reference):
+                return playlist_id
+            if not details.description and not details.track_count:
+                await patiently(
+                    functools.partial(
+                        self.adapter.update_details, playlist_id, description=reference, public=False
+                    )
+                )
+                return playlist_id
         return None
 
     async def _update_part(self, index: int, number: int, **fields: Any) -> None:

@@ -9,7 +9,7 @@ PYTEST := $(UV) run --frozen pytest
 STACK := $(PY) -m pm_devstack
 
 .PHONY: help uv install up infra down status migrate logs lint format typecheck contracts \
-        test test-unit test-integration test-e2e test-api explain-checks bench clean
+        test test-unit test-integration test-e2e test-api explain-checks bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -82,6 +82,9 @@ test: install lint typecheck ## everything CI runs: lint, types, unit, integrati
 	@# The API fuzzing first, so the run closes on pytest's summary of every test.
 	@$(MAKE) --no-print-directory test-api
 	@$(PYTEST) -q libs services tests-e2e
+
+demo: install ## a newcomer's tour after `make up`: link, import, transfer to Deezer with a dry run, through the public API
+	@$(STACK) demo
 
 bench: install ## benchmarks: the gateway against a bare aiohttp server, the outbox relay against a bare Kafka producer (needs `make up`); see bench/README.md
 	@$(STACK) up

@@ -138,3 +138,18 @@ async def link_account(client: Client, consent, provider: str, library: dict[str
 
 def tracks_of(detail: dict[str, Any], provider: str) -> list[str]:
     return [e["track"]["provider_ids"].get(provider) for e in detail["entries"]["items"]]
+
+
+async def forget_youtube_quota_days(redis_url: str) -> None:
+    """provider-sync's quota ledger marked the provider's day that ended at the midnight a test moved the
+    emulator's clock to as used up; with the clock back, that day is today again: forget it, for the
+    tests that follow."""
+    import redis.asyncio as aioredis
+
+    redis = aioredis.from_url(redis_url)
+    try:
+        used = [key async for key in redis.scan_iter(match="*:quota:youtube:*")]
+        if used:
+            await redis.delete(*used)
+    finally:
+        await redis.aclose()

@@ -11,8 +11,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
-from journeys import Client, link_account, tracks_of
+from journeys import Client, forget_youtube_quota_days, link_account, tracks_of
 
 from pm_devstack.stack import Stack
 from pm_providers.domain.calendar import next_pacific_midnight
@@ -148,15 +147,7 @@ async def test_a_youtube_import_out_of_quota_waits_for_the_providers_reset(
     finally:
         await client.admin("PUT", "/rate-limits/youtube", json={"units_per_day": limits["units_per_day"]})
         await client.admin("POST", "/clock", json={"offset": 0})
-        # provider-sync's ledger marked the provider's day that ended at that midnight as used up; with
-        # the provider's clock back, that day is today again: forget it, for the tests that follow.
-        redis = aioredis.from_url(stack.redis_url())
-        try:
-            used = [key async for key in redis.scan_iter(match="*:quota:youtube:*")]
-            if used:
-                await redis.delete(*used)
-        finally:
-            await redis.aclose()
+        await forget_youtube_quota_days(stack.redis_url())
     truth = await client.admin("GET", f"/users/youtube/{account['id']}")
     imported = await client.library_when(lambda found: len(found) == len(truth["playlists"]) + 1)
     for playlist in truth["playlists"]:

@@ -16,8 +16,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-import redis.asyncio as aioredis
-from journeys import Client, link_account
+from journeys import Client, forget_youtube_quota_days, link_account
 
 from pm_devstack import lifecycle
 from pm_devstack.ports import port_in_use
@@ -182,13 +181,7 @@ async def test_a_transfer_to_youtube_out_of_quota_resumes_after_the_providers_re
             "PUT", "/rate-limits/youtube", json={"search_calls_per_day": limits["search_calls_per_day"]}
         )
         await client.admin("POST", "/clock", json={"offset": 0})
-        redis = aioredis.from_url(stack.redis_url())
-        try:
-            used = [key async for key in redis.scan_iter(match="*:quota:youtube:*")]
-            if used:
-                await redis.delete(*used)
-        finally:
-            await redis.aclose()
+        await forget_youtube_quota_days(stack.redis_url())
     result = done["result"]
     assert result["written"] == result["matched"] > 0 and result["days_needed"] == 0, result
     _, view = await client.call("GET", f"/api/v1/transfers/{job_id}")

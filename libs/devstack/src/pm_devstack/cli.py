@@ -1,4 +1,4 @@
-"""``python -m pm_devstack <command>``: up, down, status, env, migrate, restart, stop, scratch."""
+"""``python -m pm_devstack <command>``: up, down, status, env, migrate, restart, stop, scratch, demo."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from pm_devstack import lifecycle
+from pm_devstack import demo, lifecycle
 from pm_devstack.errors import DevstackError
 from pm_devstack.scratch import run_on_scratch_database
 from pm_devstack.stack import Stack
@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     stop = commands.add_parser("stop", help="stop some components (e.g. the services, to run one by hand)")
     stop.add_argument("components", nargs="+", metavar="component")
 
+    commands.add_parser("demo", help="the main journey through the public API, step by step (after up)")
+
     scratch = commands.add_parser(
         "scratch", help="run a service's command on a throwaway database of its own (migrated, then dropped)"
     )
@@ -73,6 +75,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         lifecycle.restart(stack, args.component)
     elif args.command == "stop":
         lifecycle.stop(stack, args.components)
+    elif args.command == "demo":
+        return demo.run(stack, say)
     elif args.command == "scratch":
         command = args.service_command[1:] if args.service_command[:1] == ["--"] else args.service_command
         return run_on_scratch_database(stack, args.service, command)

@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from pm_provider_sync.domain.transfers import PlannedPart, SourceTrack, TrackResult
+from pm_provider_sync.domain.transfers import PlannedPart, SourceTrack, Status, TrackResult
 
 
 async def planned(conn: asyncpg.Connection, job_id: uuid.UUID) -> list[asyncpg.Record]:
@@ -229,29 +229,24 @@ async def skip_repeats(conn: asyncpg.Connection, job_id: uuid.UUID, reason: str)
     return int(result.split()[-1])
 
 
-async def skip_targets(
-    conn: asyncpg.Connection, job_id: uuid.UUID, playlist_index: int, target_ids: Sequence[str], reason: str
+async def unwritten(
+    conn: asyncpg.Connection,
+    job_id: uuid.UUID,
+    playlist_index: int,
+    target_ids: Sequence[str],
+    status: Status,
+    reason: str,
 ) -> None:
+    """Matched tracks of one playlist that are not written after all (the target holds them already, or
+    dropped them when they were added): reported with ``status`` and ``reason``, never written again."""
     await conn.execute(
-        """UPDATE transfer_tracks SET status = 'skipped', reason = $4
+        """UPDATE transfer_tracks SET status = $4, reason = $5
            WHERE job_id = $1 AND playlist_index = $2 AND status = 'matched' AND target_id = ANY($3::text[])""",
         job_id,
         playlist_index,
         list(target_ids),
+        status.value,
         reason,
-    )
-
-
-async def refused_by_target(
-    conn: asyncpg.Connection, job_id: uuid.UUID, playlist_index: int, target_ids: Sequence[str]
-) -> None:
-    """Matched tracks the target dropped when they were added: reported, not written again."""
-    await conn.execute(
-        """UPDATE transfer_tracks SET status = 'not_matched', reason = 'the target refused to add this track'
-           WHERE job_id = $1 AND playlist_index = $2 AND status = 'matched' AND target_id = ANY($3::text[])""",
-        job_id,
-        playlist_index,
-        list(target_ids),
     )
 
 

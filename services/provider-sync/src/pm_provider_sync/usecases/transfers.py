@@ -723,8 +723,13 @@ class _Run:
         kept = [i for i in ids if i not in already]
         if len(kept) < len(ids):
             async with self.rt.transaction() as conn:
-                await stored.skip_targets(
-                    conn, self.job_id, index, sorted(already & set(ids)), "already in the target playlist"
+                await stored.unwritten(
+                    conn,
+                    self.job_id,
+                    index,
+                    sorted(already & set(ids)),
+                    Status.SKIPPED,
+                    "already in the target playlist",
                 )
                 await stored.update_part(conn, self.job_id, index, number, track_ids=json.dumps(kept))
         return kept
@@ -765,7 +770,9 @@ class _Run:
 
     async def _refused(self, index: int, missing: list[str]) -> None:
         async with self.rt.transaction() as conn:
-            await stored.refused_by_target(conn, self.job_id, index, missing)
+            await stored.unwritten(
+                conn, self.job_id, index, missing, Status.NOT_MATCHED, "the target refused to add this track"
+            )
 
     async def _find_created(self, reference: str, name: str) -> str | None:
         """The playlist a stopped run created for this part: its description carries the reference. A

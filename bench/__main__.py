@@ -20,8 +20,9 @@ written to docs/benchmarks.md (between the gateway-bench markers).
 Then the event backbone (bench/outbox.py): the outbox relay's throughput against a bare aiokafka
 producer, and the latency from a commit to a consumer's handler, written between the outbox-bench
 markers; then the library's operations on a 10,000-entry playlist and its hot read (bench/library.py);
-last the password policy's worst cost (bench/password_policy.py). ``--only gateway``, ``--only outbox``,
-``--only library`` or ``--only password-policy`` runs one of them.
+then transfers' provider calls and wall time (bench/transfers.py); last the password policy's worst cost
+(bench/password_policy.py). ``--only gateway``, ``--only outbox``, ``--only library``, ``--only transfers``
+or ``--only password-policy`` runs one of them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import os
 import platform
 from datetime import UTC, datetime
 
-from bench import library, outbox, password_policy
+from bench import library, outbox, password_policy, transfers
 from bench.common import (
     BENCH_IP,
     DOC,
@@ -55,7 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument(
         "--only",
-        choices=["gateway", "outbox", "password-policy", "library"],
+        choices=["gateway", "outbox", "password-policy", "library", "transfers"],
         help="run one of the benchmarks (default: all)",
     )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
@@ -89,6 +90,10 @@ def main() -> None:
     )
     lib = parser.add_argument_group("library")
     lib.add_argument("--library-samples", type=int, default=20, help="runs of each library operation")
+    moves = parser.add_argument_group("transfers")
+    moves.add_argument(
+        "--transfer-tracks", type=int, default=1_000, help="tracks of the transferred playlist"
+    )
     policy = parser.add_argument_group("password-policy")
     policy.add_argument("--policy-samples", type=int, default=50, help="passwords per input class")
     args = parser.parse_args()
@@ -120,6 +125,14 @@ def main() -> None:
         library_table = library.run(args.duration, args.concurrency, args.rounds, args.library_samples)
         if not args.no_write:
             write_doc(library_table, library.START, library.END, "The library")
+            print(f"bench: written to {DOC.relative_to(ROOT)}")
+    if args.only in (None, "transfers"):
+        transfer_table = transfers.run(args.transfer_tracks)
+        print(transfer_table)
+        if not args.no_write:
+            write_doc(
+                transfer_table, transfers.START, transfers.END, "Transfers: provider calls and wall time"
+            )
             print(f"bench: written to {DOC.relative_to(ROOT)}")
     if args.only in (None, "password-policy"):
         policy_table = password_policy.table(password_policy.run(args.policy_samples), args.policy_samples)

@@ -1,0 +1,204 @@
+"""Transfers, measured (`python -m bench --only transfers`, with `make up` running): the provider calls a
+transfer makes beside the floor for its library, and its wall time beside what the target's rate limit
+allows. The emulator keeps the providers' real limits (Deezer 50 requests per 5 s, TIDAL's token
+bucket), and counts every call it answers (`/_admin/calls`).
+
+1. A bench user links an emulated Spotify account holding one playlist of ``--transfer-tracks`` (1,000)
+   distinct catalog tracks, and empty Deezer and TIDAL accounts, and imports the Spotify library.
+2. For each target, a transfer (create mode, not a dry run) of that playlist: wall time from the request
+   to the job's success, the target's calls by kind, and the floor: one ISRC lookup per track with an
+   ISRC (TIDAL: 20 per call), one search per track the ISRC did not find (TIDAL: a search is two calls,
+   the search and the read of its tracks), the playlist's creation (Deezer: two calls) and its adds at
+   the target's largest batch (Deezer 500, TIDAL 50). The verifying read-back of the target is counted
+   apart: the floor has no read, the product promises one.
+3. A second user with the same library does the same (the warm cache: the floor is then the writes).
+Figures are printed and written to docs/benchmarks.md between the transfer-bench markers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import platform
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from bench.common import login
+from bench.library import Client, _link
+from pm_devstack.stack import Stack
+
+START, END = "<!-- transfer-bench:start -->", "<!-- transfer-bench:end -->"
+TARGETS = ("deezer", "tidal")
+ISRC_BATCH = {"deezer": 1, "tidal": 20}
+ADD_BATCH = {"deezer": 500, "tidal": 50}
+READ_PAGE = {"deezer": 2000, "tidal": 20}
+CREATE_CALLS = {"deezer": 2, "tidal": 1}
+SEARCH_CALLS = {"deezer": 1, "tidal": 2}
+
+
+def _kind(provider: str, key: str) -> str:
+    """The kind of one emulator call key ("METHOD /host/path")."""
+    method, path = key.split(" ", 1)
+    if provider == "deezer":
+        if "/track/isrc:" in path:
+            return "isrc"
+        if "/search" in path:
+            return "search"
+        if method == "POST" and path.rstrip("/").endswith("/tracks"):
+            return "add"
+        if method == "POST" and ("/playlists" in path or "/playlist/" in path):
+            return "create"
+        if method == "GET" and "/playlist/" in path and "/tracks" in path:
+            return "read"
+        return "other"
+    if "filter%5Bisrc%5D" in path or "filter[isrc]" in path:
+        return "isrc"
+    if "/searchResults" in path or "filter%5Bid%5D" in path or "filter[id]" in path:
+        return "search"
+    if method == "POST" and "/relationships/items" in path:
+        return "add"
+    if method == "POST" and path.rstrip("/").endswith("/playlists"):
+        return "create"
+    if method == "GET" and "/relationships/items" in path:
+        return "read"
+    return "other"
+
+
+async def _calls(session: aiohttp.ClientSession, emulator: str, host: str) -> dict[str, int]:
+    async with session.get(f"{emulator}/_admin/calls", params={"host": host}) as r:
+        return dict((await r.json())["calls"])
+
+
+async def _wait(client: Client, job_id: str) -> dict[str, Any]:
+    while True:
+        status, job = await client.call("GET", f"/api/v1/jobs/{job_id}", expect=0)
+        if status == 200 and job["state"] == "succeeded":
+            return dict(job["result"])
+        if status == 200 and job["state"] in ("failed", "cancelled"):
+            raise SystemExit(f"bench: the transfer ended {job['state']}: {job.get('error')}")
+        await asyncio.sleep(0.1)
+
+
+async def _user(
+    session: aiohttp.ClientSession, gateway: str, emulator: str, token: str, tracks: int
+) -> Client:
+    client = Client(session, gateway, token)
+    await _link(
+        session, client, emulator, "spotify", {"playlists": [{"name": "Bench transfer", "size": tracks}]}
+    )
+    for target in TARGETS:
+        await _link(session, client, emulator, target, {"playlists": []})
+    while True:
+        status, job = await client.call("POST", "/api/v1/library/imports", 0, json={"providers": ["spotify"]})
+        if status == 202:
+            break
+        await asyncio.sleep(0.1)
+    await _wait(client, job["job_id"])
+    while True:  # the library applies the import from Kafka
+        _, listed = await client.call("GET", "/api/v1/playlists?limit=200&collection=playlist")
+        if any(p["entry_count"] == tracks for p in listed["playlists"]):
+            return client
+        await asyncio.sleep(0.1)
+
+
+async def _transfer(
+    client: Client, session: aiohttp.ClientSession, emulator: str, target: str
+) -> dict[str, Any]:
+    host = {"deezer": "api.deezer.com", "tidal": "openapi.tidal.com"}[target]
+    before = await _calls(session, emulator, host)
+    body = {"source": {"provider": "spotify", "collections": "playlists"}, "target": {"provider": target}}
+    started = time.perf_counter()
+    while True:
+        status, job = await client.call("POST", "/api/v1/transfers", 0, json=body)
+        if status == 202:
+            break
+        await asyncio.sleep(0.1)
+    result = await _wait(client, job["job_id"])
+    seconds = time.perf_counter() - started
+    after = await _calls(session, emulator, host)
+    kinds: dict[str, int] = {}
+    for key, count in after.items():
+        spent = count - before.get(key, 0)
+        if spent:
+            kinds[_kind(target, key)] = kinds.get(_kind(target, key), 0) + spent
+    return {"seconds": seconds, "result": result, "kinds": kinds}
+
+
+def _floor(target: str, result: dict[str, Any], warm: bool, with_isrc: int) -> int:
+    """The fewest calls for this library: lookups and searches (none when the cache knows every track),
+    the creation and the adds at the largest batch."""
+    methods = result["methods"]
+    written = result["written"]
+    writes = CREATE_CALLS[target] + math.ceil(written / ADD_BATCH[target])
+    if warm:
+        return writes
+    by_isrc = math.ceil(with_isrc / ISRC_BATCH[target])
+    searched = result["tracks"] - methods.get("isrc", 0) - methods.get("catalog", 0) - result["skipped"]
+    return by_isrc + SEARCH_CALLS[target] * max(searched, 0) + writes
+
+
+def _allowed_seconds(target: str, calls: int) -> float:
+    """The least time the emulator's (the provider's) limit allows for ``calls``."""
+    if target == "deezer":  # 50 requests per 5 s, a sliding window
+        return max(0, math.ceil(calls / 50) - 1) * 5.0
+    return max(0.0, (calls - 200) / 20)  # TIDAL: a bucket of 200, 20 tokens a second
+
+
+async def _run(gateway: str, emulator: str, tokens: list[str], tracks: int) -> list[dict[str, Any]]:
+    rows = []
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        for cache, token in zip(("cold", "warm"), tokens, strict=True):
+            client = await _user(session, gateway, emulator, token, tracks)
+            for target in TARGETS:
+                measured = await _transfer(client, session, emulator, target)
+                result, kinds = measured["result"], measured["kinds"]
+                reads = kinds.get("read", 0)
+                spent = sum(kinds.values()) - reads
+                floor = _floor(target, result, cache == "warm", tracks)
+                rows.append(
+                    {
+                        "target": target,
+                        "cache": cache,
+                        "tracks": result["tracks"],
+                        "matched": result["matched"],
+                        "methods": result["methods"],
+                        "calls": spent,
+                        "kinds": kinds,
+                        "floor": floor,
+                        "reads": reads,
+                        "seconds": measured["seconds"],
+                        "allowed": _allowed_seconds(target, spent + reads),
+                    }
+                )
+                print(f"  {target:<7} {cache}: {rows[-1]}", flush=True)
+    return rows
+
+
+def run(tracks: int) -> str:
+    stack = Stack.from_env()
+    gateway = stack.gateway_url
+    emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
+    tokens = [login(gateway), login(gateway)]
+    rows = asyncio.run(_run(gateway, emulator, tokens, tracks))
+    lines = [
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores): "
+        f"one playlist of {tracks} distinct tracks from emulated Spotify, the emulator at the providers' "
+        "real limits. Calls are the target's, counted by the emulator; the verifying read-back is apart.",
+        "",
+        "| target | cache | matched | methods | calls | floor | over the floor | per track | read-back | "
+        "wall time | the limit allows |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        over = (r["calls"] / r["floor"] - 1) * 100 if r["floor"] else 0.0
+        methods = ", ".join(f"{k} {v}" for k, v in sorted(r["methods"].items()))
+        lines.append(
+            f"| {r['target']} | {r['cache']} | {r['matched']} / {r['tracks']} | {methods} | {r['calls']} | "
+            f"{r['floor']} | {over:+.1f}% | {r['calls'] / max(r['tracks'], 1):.3f} | {r['reads']} | "
+            f"{r['seconds']:.1f} s | {r['allowed']:.1f} s |"
+        )
+    return "\n".join(lines)

@@ -87,6 +87,15 @@ async def pending_page(conn: asyncpg.Connection, job_id: uuid.UUID, limit: int) 
     )
 
 
+async def pending_count(conn: asyncpg.Connection, job_id: uuid.UUID) -> int:
+    """Tracks still to match (the partial index on pending rows serves it)."""
+    return int(
+        await conn.fetchval(
+            "SELECT count(*) FROM transfer_tracks WHERE job_id = $1 AND status = 'pending'", job_id
+        )
+    )
+
+
 async def save_results(
     conn: asyncpg.Connection, job_id: uuid.UUID, results: Sequence[tuple[int, int, TrackResult]]
 ) -> None:

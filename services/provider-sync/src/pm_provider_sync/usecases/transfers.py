@@ -410,7 +410,7 @@ class _Run:
         while True:
             async with self.rt.pool.acquire() as conn:
                 rows = await stored.pending_page(conn, self.job_id, page_size)
-                left = (await stored.counts(conn, self.job_id)).get(Status.PENDING.value, 0)
+                left = await stored.pending_count(conn, self.job_id)
             if not rows:
                 return
             done = total - left

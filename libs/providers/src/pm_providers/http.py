@@ -8,6 +8,8 @@ Per call, in order:
    with the access token as ``Authorization: Bearer`` or, for Deezer, the ``access_token`` query
    parameter;
 4. the provider's clock is learned from the answer's ``Date`` (:class:`~pm_providers.clock.ProviderClocks`),
+   and the rate-limit bucket it advertises (``x-ratelimit-*``, TIDAL) from its headers, whatever its
+   status (:meth:`~pm_providers.ratelimit.RateLimiter.adopt`: the limiter then throttles to it);
    then the adapter's classifier turns the answer into ``None`` (success) or a typed error, for every
    answer including HTTP 200 (Deezer's errors come with 200);
 5. on 401 (or Deezer's invalid token): one refresh through the :class:`TokenSource`, then the call
@@ -43,7 +45,7 @@ from pm_platform.http import parse_json
 from pm_platform.logging import logger
 from pm_platform.retry import Backoff
 from pm_providers.clock import ProviderClocks
-from pm_providers.domain.responses import ProviderResponse, parse_retry_after
+from pm_providers.domain.responses import ProviderResponse, parse_advertised_limit, parse_retry_after
 from pm_providers.errors import (
     ProviderError,
     ProviderUnavailable,
@@ -282,6 +284,10 @@ class ProviderHttp:
                 raise lost from None
             if self._clocks is not None:
                 self._clocks.observe(self.provider, response.headers.get("Date"), response.received_at)
+            if self._limiter is not None:
+                advertised = parse_advertised_limit(response.headers)
+                if advertised is not None:
+                    await self._limiter.adopt(self.provider, advertised)
             error = self._classify(response)
             self._observe(endpoint, _outcome(error), started)
             if error is None:

@@ -1,4 +1,4 @@
-"""Token buckets and daily quotas on the native stack's real Redis (unique key prefix per test)."""
+"""Token buckets, sliding windows and daily quotas on the native stack's real Redis (unique key prefix per test)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio as aioredis
 
+from pm_providers.domain.responses import AdvertisedLimit
 from pm_providers.errors import QuotaExceeded
 from pm_providers.metrics import ProviderMetrics
 from pm_providers.models import ProviderName
 from pm_providers.ratelimit import DailyQuota, RateLimiter
-from pm_providers.settings import BucketSpec, ProviderLimitsSpec, ProviderSettings
+from pm_providers.settings import BucketSpec, ProviderLimitsSpec, ProviderSettings, WindowSpec
 
 pytestmark = pytest.mark.integration
 
 
-def settings(prefix: str, provider: BucketSpec, user: BucketSpec | None = None) -> ProviderSettings:
+def settings(
+    prefix: str, provider: BucketSpec | WindowSpec, user: BucketSpec | None = None
+) -> ProviderSettings:
     return ProviderSettings(
         PROVIDER_REDIS_PREFIX=prefix,
         PROVIDER_RATE_LIMITS={ProviderName.DEEZER: ProviderLimitsSpec(provider=provider, user=user)},
@@ -33,6 +36,37 @@ async def test_bucket_allows_capacity_then_paces(redis: aioredis.Redis, prefix: 
     assert waits[:5] == [0.0] * 5
     assert elapsed >= (15 - 5) / 20 * 0.9
     assert elapsed < 2.0
+
+
+class _Blocked(Exception):
+    """Raised by a limiter's sleep: the call would have had to wait (so the test need not)."""
+
+
+async def _blocked(delay: float) -> None:
+    raise _Blocked(delay)
+
+
+async def test_a_window_admits_its_calls_then_waits_for_the_oldest_to_leave(
+    redis: aioredis.Redis, prefix: str
+) -> None:
+    limiter = RateLimiter(redis, settings(prefix, WindowSpec(calls=3, window_s=60)), sleep=_blocked)
+    assert [await limiter.acquire(ProviderName.DEEZER) for _ in range(3)] == [0.0, 0.0, 0.0]
+    with pytest.raises(_Blocked) as blocked:
+        await limiter.acquire(ProviderName.DEEZER)
+    # Until the first call leaves the window: a minute after it (and a hundredth of a second of jitter).
+    assert 59 <= blocked.value.args[0] <= 60 + 1
+    assert await redis.zcard(limiter.window_key(ProviderName.DEEZER)) == 3  # the refused call is not in it
+
+
+async def test_replicas_share_one_window_atomically(redis: aioredis.Redis, prefix: str) -> None:
+    """30 concurrent calls through 4 limiter instances: exactly the window's calls get through."""
+    spec = settings(prefix, WindowSpec(calls=7, window_s=60))
+    limiters = [RateLimiter(redis, spec, sleep=_blocked) for _ in range(4)]
+    outcomes = await asyncio.gather(
+        *(limiters[i % 4].acquire(ProviderName.DEEZER) for i in range(30)), return_exceptions=True
+    )
+    assert sum(1 for o in outcomes if o == 0.0) == 7
+    assert sum(1 for o in outcomes if isinstance(o, _Blocked)) == 23
 
 
 async def test_replicas_share_one_bucket_atomically(redis: aioredis.Redis, prefix: str) -> None:
@@ -145,3 +179,121 @@ async def test_daily_quota_follows_the_providers_clock(redis: aioredis.Redis, pr
     assert await quota.remaining("units") == 2
     now = ours
     assert await quota.remaining("units") == 0
+
+
+# TIDAL's static buckets in the tests below: so slow that a bucket once empty stays empty for the
+# test's life, and the user's holds one call.
+SLOW_STATIC = ProviderLimitsSpec(
+    provider=BucketSpec(capacity=2, per_second=0.001), user=BucketSpec(capacity=1, per_second=0.001)
+)
+
+
+class WouldWait(Exception):
+    """Raised instead of sleeping: the limiter wanted to wait ``args[0]`` seconds."""
+
+
+async def refuse(delay: float) -> None:
+    raise WouldWait(delay)
+
+
+def tidal_limiter(redis: aioredis.Redis, prefix: str) -> RateLimiter:
+    """A limiter (one replica) whose waits raise WouldWait instead of sleeping."""
+    return RateLimiter(
+        redis,
+        ProviderSettings(
+            PROVIDER_REDIS_PREFIX=prefix, PROVIDER_RATE_LIMITS={ProviderName.TIDAL: SLOW_STATIC}
+        ),
+        sleep=refuse,
+    )
+
+
+async def assert_waits(limiter: RateLimiter, user_key: str | None = None) -> float:
+    with pytest.raises(WouldWait) as err:
+        await limiter.acquire(ProviderName.TIDAL, user_key)
+    delay: float = err.value.args[0]
+    return delay
+
+
+# 10 calls at once, 0.01 calls/s (a call every 100 s): burst 20 tokens, 0.02 tokens/s, 2 a call.
+ADVERTISED = AdvertisedLimit(burst_tokens=20, tokens_per_second=0.02, tokens_per_call=2)
+
+
+async def test_without_an_advertised_bucket_the_static_ones_apply(redis: aioredis.Redis, prefix: str) -> None:
+    limiter = tidal_limiter(redis, prefix)
+    assert await limiter.acquire(ProviderName.TIDAL, "alice") == 0.0
+    await assert_waits(limiter, "alice")  # her bucket holds one call
+    assert await limiter.acquire(ProviderName.TIDAL, "bob") == 0.0
+    await assert_waits(limiter, "carol")  # the app's holds two
+    assert not await redis.exists(limiter.advertised_key(ProviderName.TIDAL))
+
+
+async def test_an_advertised_bucket_replaces_the_static_one_and_the_users(
+    redis: aioredis.Redis, prefix: str
+) -> None:
+    limiter = tidal_limiter(redis, prefix)
+    await limiter.adopt(ProviderName.TIDAL, ADVERTISED)
+    stored = await redis.hgetall(limiter.advertised_key(ProviderName.TIDAL))
+    assert {k.decode(): float(v) for k, v in stored.items()} == {"capacity": 10.0, "per_second": 0.01}
+    # Ten calls for one user (the static buckets: one for her, two for the app), by another replica.
+    replica = tidal_limiter(redis, prefix)
+    assert [await replica.acquire(ProviderName.TIDAL, "alice") for _ in range(10)] == [0.0] * 10
+    # The eleventh waits for the advertised rate (100 s a call, less what refilled meanwhile, jittered
+    # by up to 25 %), not the static 1,000 s; the user's bucket was never charged.
+    assert 90 <= await assert_waits(replica, "alice") <= 125
+    assert [k async for k in redis.scan_iter(match=f"{prefix}:rl:tidal:user:*")] == []
+    # Forgotten (expired): the static buckets again, the user's included.
+    await redis.delete(limiter.advertised_key(ProviderName.TIDAL))
+    await redis.delete(f"{prefix}:rl:tidal")
+    assert await replica.acquire(ProviderName.TIDAL, "alice") == 0.0
+    await assert_waits(replica, "alice")
+
+
+async def test_the_calls_left_lower_our_level_and_never_raise_it(redis: aioredis.Redis, prefix: str) -> None:
+    limiter = tidal_limiter(redis, prefix)
+    # The provider has 3 calls left (6 tokens): another client of the app took the rest.
+    await limiter.adopt(ProviderName.TIDAL, AdvertisedLimit(20, 0.02, 2, remaining_tokens=6))
+    assert [await limiter.acquire(ProviderName.TIDAL, "alice") for _ in range(3)] == [0.0] * 3
+    await assert_waits(limiter)
+    # An answer saying more is left (an older one, or a refill we have not seen) raises nothing,
+    # whichever replica reads it: this one knows its bucket is empty and writes nothing, a new one
+    # (nothing seen yet) writes and the script keeps the lower level.
+    await limiter.adopt(ProviderName.TIDAL, AdvertisedLimit(20, 0.02, 2, remaining_tokens=18))
+    await assert_waits(limiter)
+    await tidal_limiter(redis, prefix).adopt(
+        ProviderName.TIDAL, AdvertisedLimit(20, 0.02, 2, remaining_tokens=18)
+    )
+    await assert_waits(limiter)
+    level = float((await redis.hget(f"{prefix}:rl:tidal", "tokens")) or 0)
+    assert level < 1
+
+
+async def test_the_advertised_bucket_expires_and_is_stored_only_when_it_changes(
+    redis: aioredis.Redis, prefix: str
+) -> None:
+    limiter = tidal_limiter(redis, prefix)
+    key = limiter.advertised_key(ProviderName.TIDAL)
+    await limiter.adopt(ProviderName.TIDAL, ADVERTISED)
+    assert 3_500_000 < await redis.pttl(key) <= 3_600_000  # an hour
+    # The same bucket again, on this replica and on one that has seen it stored: no write (the TTL
+    # was shortened by hand and stays short).
+    await redis.pexpire(key, 3_000_000)
+    await limiter.acquire(ProviderName.TIDAL)  # every acquire shows what is stored
+    await limiter.adopt(ProviderName.TIDAL, ADVERTISED)
+    replica = tidal_limiter(redis, prefix)
+    await replica.acquire(ProviderName.TIDAL)
+    await replica.adopt(ProviderName.TIDAL, ADVERTISED)
+    assert await redis.pttl(key) <= 3_000_000
+    # Under half an hour left: stored again, so a bucket still advertised is not forgotten.
+    await redis.pexpire(key, 1_000_000)
+    await limiter.acquire(ProviderName.TIDAL)
+    await limiter.adopt(ProviderName.TIDAL, ADVERTISED)
+    assert await redis.pttl(key) > 3_500_000
+    # A changed bucket is stored at once.
+    await limiter.adopt(ProviderName.TIDAL, AdvertisedLimit(10, 1, 5))
+    stored = await redis.hgetall(key)
+    assert {k.decode(): float(v) for k, v in stored.items()} == {"capacity": 2.0, "per_second": 0.2}
+    # Gone from Redis (expired, flushed): the next acquire shows it, and the next answer stores it.
+    await redis.delete(key)
+    await limiter.acquire(ProviderName.TIDAL)
+    await limiter.adopt(ProviderName.TIDAL, AdvertisedLimit(10, 1, 5))
+    assert await redis.exists(key)

@@ -13,12 +13,13 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from pm_platform.settings import load_settings
 from pm_platform.testing import stand_in_server
 from pm_providers.clock import ProviderClocks
 from pm_providers.domain.classify import classify_deezer, classify_spotify, classify_youtube
-from pm_providers.domain.responses import ProviderResponse
+from pm_providers.domain.responses import AdvertisedLimit, ProviderResponse
 from pm_providers.errors import (
     ProviderError,
     ProviderUnavailable,
@@ -30,6 +31,7 @@ from pm_providers.errors import (
 from pm_providers.http import AuthStyle, ProviderHttp, build_session, decode_body
 from pm_providers.metrics import ProviderMetrics
 from pm_providers.models import ProviderName
+from pm_providers.ratelimit import RateLimiter
 from pm_providers.settings import ProviderSettings, RetryPolicy
 
 POLICY = RetryPolicy(
@@ -455,3 +457,98 @@ async def test_answers_are_stamped_by_the_given_clock(
     resp = await http.request("GET", "/channels", endpoint="channel")
     assert resp.received_at == ours
     assert resp.on_our_clock(datetime(2026, 7, 1, 7, 0, tzinfo=UTC)) == ours + timedelta(seconds=30)
+
+
+class DownRedis:
+    """A Redis whose every script fails as an unreachable server's does (at once)."""
+
+    def register_script(self, _lua: str) -> Callable[..., Awaitable[Any]]:
+        async def run(**_kwargs: Any) -> Any:
+            raise RedisConnectionError("Redis is down")
+
+        return run
+
+
+class FreeLimiter(RateLimiter):
+    """Gives every token at once; ``adopt`` is the real one, on a Redis that is down."""
+
+    def __init__(self) -> None:
+        super().__init__(DownRedis(), ProviderSettings())  # type: ignore[arg-type]
+
+    async def acquire(self, provider: ProviderName, user_key: str | None = None) -> float:
+        return 0.0
+
+
+class RecordingLimiter(FreeLimiter):
+    """Records the buckets the pipeline hands over."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.adopted: list[tuple[ProviderName, AdvertisedLimit]] = []
+
+    async def adopt(self, provider: ProviderName, advertised: AdvertisedLimit) -> None:
+        self.adopted.append((provider, advertised))
+
+
+def limited_pipeline(session: aiohttp.ClientSession, base: str, limiter: RateLimiter) -> ProviderHttp:
+    async def sleep(_s: float) -> None:
+        pass
+
+    return ProviderHttp(
+        ProviderName.TIDAL,
+        session=session,
+        base_url=base,
+        classify=lambda r: classify_spotify(r, POLICY),
+        tokens=Tokens(),
+        policy=POLICY,
+        limiter=limiter,
+        sleep=sleep,
+    )
+
+
+def bucket_headers(burst: str, rate: str, cost: str, remaining: str) -> dict[str, str]:
+    return {
+        "x-ratelimit-burst-capacity": burst,
+        "x-ratelimit-replenish-rate": rate,
+        "x-ratelimit-requested-tokens": cost,
+        "x-ratelimit-remaining": remaining,
+    }
+
+
+async def test_the_bucket_advertised_on_every_answer_goes_to_the_limiter(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    """429s included; headers that are absent or absurd are not handed over, and the answer is."""
+    s, base = script
+    limiter = RecordingLimiter()
+    http = limited_pipeline(session, base, limiter)
+    s.replies = [
+        spotify_error(429, "slow down", **{"Retry-After": "1"}, **bucket_headers("10", "1", "5", "0")),
+        lambda _r: web.json_response({"a": 1}, headers=bucket_headers("10", "1", "5", "5")),
+    ]
+    assert (await http.request("GET", "/a", endpoint="a")).body == {"a": 1}
+    assert limiter.adopted == [
+        (ProviderName.TIDAL, AdvertisedLimit(10, 1, 5, 0)),
+        (ProviderName.TIDAL, AdvertisedLimit(10, 1, 5, 5)),
+    ]
+    s.replies = [
+        lambda _r: web.json_response({"b": 1}, headers=bucket_headers("4", "1", "5", "0")),  # cost > burst
+        lambda _r: web.json_response({"c": 1}, headers=bucket_headers("10", "0", "5", "0")),  # no refill
+        ok({"d": 1}),
+    ]
+    for path in ("b", "c", "d"):
+        assert (await http.request("GET", f"/{path}", endpoint=path)).body == {path: 1}
+    assert len(limiter.adopted) == 2
+
+
+async def test_a_bucket_that_cannot_be_stored_does_not_fail_the_answer(
+    script: tuple[Script, str], session: aiohttp.ClientSession
+) -> None:
+    """Redis failing while the advertised bucket is stored: logged, and the (written) answer returned."""
+    s, base = script
+    s.replies = [
+        lambda _r: web.json_response({"id": "p"}, status=201, headers=bucket_headers("10", "1", "5", "5"))
+    ]
+    http = limited_pipeline(session, base, FreeLimiter())
+    resp = await http.request("POST", "/playlists", endpoint="create", json_body={"name": "x"})
+    assert resp.status == 201 and resp.body == {"id": "p"}

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from pm_platform.settings import BaseServiceSettings, SettingsError, load_settings
 from pm_providers.base import ProviderAdapter, WriteProgress
@@ -23,8 +24,11 @@ from pm_providers.settings import (
     CONNECT_TIMEOUT_S,
     DEFAULT_RATE_LIMITS,
     REAL_URLS,
+    BucketSpec,
     ProviderHostSettings,
+    ProviderLimitsSpec,
     ProviderSettings,
+    WindowSpec,
 )
 
 HOST_VARIABLES = [name.upper() for name in REAL_URLS]
@@ -87,17 +91,30 @@ def test_environment_names(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("YOUTUBE_QUOTA", '{"mode": "legacy", "units_per_day": 20000}')
     s = ProviderSettings()
     assert s.deezer_api_url == "http://localhost:1/api.deezer.com"
-    assert s.limits_for(ProviderName.DEEZER).provider.capacity == 5
+    assert s.limits_for(ProviderName.DEEZER).provider == BucketSpec(capacity=5, per_second=1)
     assert s.limits_for(ProviderName.DEEZER).user is None
     assert s.limits_for(ProviderName.SPOTIFY) == DEFAULT_RATE_LIMITS[ProviderName.SPOTIFY]
     assert s.youtube_quota.mode == "legacy" and s.youtube_quota.units_per_day == 20000
 
 
-def test_default_buckets_stay_within_documented_windows() -> None:
+def test_default_limits_stay_within_documented_windows() -> None:
     deezer = DEFAULT_RATE_LIMITS[ProviderName.DEEZER].provider
-    assert deezer.capacity + deezer.per_second * 5 <= 50  # 50 requests per 5 s
+    assert isinstance(deezer, WindowSpec)  # kept as the window it is
+    assert deezer.calls <= 50 and deezer.window_s >= 5  # 50 requests per 5 s
     spotify = DEFAULT_RATE_LIMITS[ProviderName.SPOTIFY].provider
+    assert isinstance(spotify, BucketSpec)
     assert spotify.capacity + spotify.per_second * 30 <= 180  # the emulator's rolling 30 s window
+
+
+def test_a_window_limit_is_read_from_the_environment_and_takes_no_user_bucket(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PROVIDER_RATE_LIMITS", '{"deezer": {"provider": {"calls": 45, "window_s": 5}}}')
+    assert ProviderSettings().limits_for(ProviderName.DEEZER).provider == WindowSpec(calls=45, window_s=5)
+    with pytest.raises(ValidationError, match="sliding window takes no per-user bucket"):
+        ProviderLimitsSpec(
+            provider=WindowSpec(calls=45, window_s=5), user=BucketSpec(capacity=1, per_second=1)
+        )
 
 
 @pytest.mark.parametrize("variable", HOST_VARIABLES)

@@ -77,3 +77,72 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
             return None
         seconds = max(0.0, when.timestamp() - (time.time() if now is None else now))
     return seconds if seconds <= MAX_BELIEVED_WAIT_S else None
+
+
+# The token bucket a provider states on its answers (TIDAL; the emulator too), in its own tokens.
+BURST_CAPACITY_HEADER = "x-ratelimit-burst-capacity"
+REPLENISH_RATE_HEADER = "x-ratelimit-replenish-rate"
+REQUESTED_TOKENS_HEADER = "x-ratelimit-requested-tokens"
+REMAINING_HEADER = "x-ratelimit-remaining"
+# A bucket beyond these bounds (in calls: burst at once, calls per second) is a broken answer, not a
+# limit to obey: slower than a call in 1,000 s would stall every job, and the bounds keep the numbers
+# the limiter's Lua script does arithmetic on finite.
+MIN_BELIEVED_CALLS_PER_S = 1e-3
+MAX_BELIEVED_CALLS = 1e6
+
+
+@dataclass(frozen=True, slots=True)
+class AdvertisedLimit:
+    """A token bucket as a provider advertises it (``x-ratelimit-*``), counted in its tokens.
+
+    The properties count in calls (a call costs ``tokens_per_call``), as our buckets do."""
+
+    burst_tokens: float
+    tokens_per_second: float
+    tokens_per_call: float
+    remaining_tokens: float | None = None  # left after the answered call; None when not stated
+
+    @property
+    def capacity(self) -> float:
+        """Calls at once."""
+        return self.burst_tokens / self.tokens_per_call
+
+    @property
+    def per_second(self) -> float:
+        """Calls replenished per second."""
+        return self.tokens_per_second / self.tokens_per_call
+
+    @property
+    def remaining_calls(self) -> float | None:
+        return None if self.remaining_tokens is None else self.remaining_tokens / self.tokens_per_call
+
+
+def _number(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        number = float(value.strip())
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def parse_advertised_limit(headers: Mapping[str, str]) -> AdvertisedLimit | None:
+    """The bucket an answer's ``x-ratelimit-*`` headers state; None when any of burst capacity,
+    replenish rate and requested tokens is absent, not a positive finite number, or absurd (a call
+    costing more than the burst, a bucket beyond the believed bounds). ``remaining_tokens`` is None
+    when that header is absent or not within 0..burst. Never raises."""
+    burst = _number(headers.get(BURST_CAPACITY_HEADER))
+    rate = _number(headers.get(REPLENISH_RATE_HEADER))
+    cost = _number(headers.get(REQUESTED_TOKENS_HEADER))
+    if burst is None or rate is None or cost is None or min(burst, rate, cost) <= 0 or cost > burst:
+        return None
+    limit = AdvertisedLimit(burst, rate, cost)
+    if limit.capacity > MAX_BELIEVED_CALLS or not (
+        MIN_BELIEVED_CALLS_PER_S <= limit.per_second <= MAX_BELIEVED_CALLS
+    ):
+        return None
+    remaining = _number(headers.get(REMAINING_HEADER))
+    if remaining is None or not 0 <= remaining <= burst:
+        return limit
+    return AdvertisedLimit(burst, rate, cost, remaining)

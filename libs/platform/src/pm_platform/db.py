@@ -10,10 +10,12 @@ applied file that later changes stops start-up (migrations are forward-only: add
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 from loguru import logger
@@ -60,6 +62,12 @@ def read_migrations(source: str, directory: Path | resources.abc.Traversable) ->
 
 def all_migrations(service: str, service_dir: Path | resources.abc.Traversable) -> list[Migration]:
     return read_migrations("platform", PLATFORM_MIGRATIONS) + read_migrations(service, service_dir)
+
+
+def from_json_column(value: Any) -> Any:
+    """A json or jsonb column's value, decoded. asyncpg hands these over as text (no codec is set: every
+    service writes JSON text with ``$n::jsonb``); NULL stays None."""
+    return json.loads(value) if isinstance(value, str) else value
 
 
 def _lock_id(schema: str) -> int:

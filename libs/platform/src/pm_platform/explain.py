@@ -14,12 +14,13 @@ generated data set, and by operators on a production database: it only reads).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+
+from pm_platform.db import from_json_column
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class ExplainingConnection:
 
     async def _explain(self, sql: str, args: tuple[Any, ...]) -> None:
         raw = await self.conn.fetchval(f"EXPLAIN (FORMAT JSON) {sql}", *args)
-        document = json.loads(raw) if isinstance(raw, str) else raw
+        document = from_json_column(raw)
         self.plans.append(Plan(self.label, " ".join(sql.split()), document[0]["Plan"]))
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:

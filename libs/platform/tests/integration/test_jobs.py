@@ -68,6 +68,31 @@ async def test_runner_runs_jobs_and_publishes_each_step(pool):
     assert [e["progress"] for e in await _events(pool, ok.id)][2:6] == [0.25, 0.5, 0.75, 1.0]
 
 
+async def test_a_job_ends_with_its_latest_message_even_one_the_throttle_held_back(pool):
+    store = JobStore("playlist", "playlist")
+
+    async def chatty(ctx: JobContext):
+        await ctx.progress(0.1, "reading playlist 1 of 3", force=True)
+        for i in range(2, 4):  # within the throttle's hour: not recorded
+            await ctx.progress(i / 4, f"reading playlist {i} of 3")
+        async with pool.acquire() as conn:
+            assert (await store.get(conn, ctx.job.id)).message == "reading playlist 1 of 3"
+        return {}
+
+    async with pool.acquire() as conn, conn.transaction():
+        job = await store.create(conn, "test.chatty", uuid.uuid4())
+    runner = JobRunner(
+        pool, store, {"test.chatty": chatty}, concurrency=1, poll_interval_s=0.05, progress_interval_s=3600
+    )
+    task = asyncio.create_task(runner.run())
+    try:
+        done = await _wait_finished(pool, store, job.id)
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert done.state == "succeeded" and done.message == "reading playlist 3 of 3"
+
+
 async def test_cancelling_queued_and_running_jobs(pool):
     store = JobStore("playlist", "playlist")
     started = asyncio.Event()

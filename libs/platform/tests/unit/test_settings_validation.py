@@ -129,6 +129,8 @@ BAD_VALUES: dict[str, str] = {
     "TRANSFER_PAGE": "501",
     "TRANSFER_SEARCH_CONCURRENCY": "0",
     "YOUTUBE_VIDEO_DETAILS": "maybe",
+    # enrichment
+    "CATALOG_MISS_TTL_DAYS": "-1",
     # GatewaySettings
     "UPSTREAM_TIMEOUT_S": "301",
     "UPSTREAM_PROBE_INTERVAL_S": "0",

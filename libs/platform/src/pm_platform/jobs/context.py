@@ -31,9 +31,14 @@ class JobContext:
         self._store = store
         self._min_interval_s = min_interval_s
         self._last_report = 0.0
+        # The handler's latest message, recorded or not: a job that succeeds ends with it, not with the
+        # last one the throttle let through.
+        self.last_message: str | None = None
 
     async def progress(self, fraction: float, message: str | None = None, force: bool = False) -> None:
         """Record progress (throttled) and raise JobCancelled if cancellation was requested."""
+        if message is not None:
+            self.last_message = message
         loop = asyncio.get_running_loop()
         if not force and loop.time() - self._last_report < self._min_interval_s:
             return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -11,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from pm_contracts.jobs import JobError, JobState, JobUpdated
+from pm_platform.db import from_json_column
 
 TERMINAL: frozenset[str] = frozenset({"succeeded", "failed", "cancelled"})
 # A worker renews the leases of its running jobs every LEASE / 4; a lease that runs out means the
@@ -80,10 +80,7 @@ class Job:
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> Job:
-        def _json(value: Any) -> Any:
-            return json.loads(value) if isinstance(value, str) else value
-
-        error = _json(row["error"])
+        error = from_json_column(row["error"])
         return cls(
             id=row["id"],
             kind=row["kind"],
@@ -91,8 +88,8 @@ class Job:
             state=row["state"],
             progress=float(row["progress"]),
             message=row["message"],
-            params=_json(row["params"]) or {},
-            result=_json(row["result"]),
+            params=from_json_column(row["params"]) or {},
+            result=from_json_column(row["result"]),
             error=JobError.model_validate(error) if error else None,
             waiting_for=row["waiting_for"],
             cancel_requested=row["cancel_requested"],
@@ -101,7 +98,7 @@ class Job:
             started_at=row["started_at"],
             finished_at=row["finished_at"],
             resume_at=row["resume_at"],
-            checkpoint=_json(row["checkpoint"]),
+            checkpoint=from_json_column(row["checkpoint"]),
         )
 
     def to_event(self, service: str) -> JobUpdated:

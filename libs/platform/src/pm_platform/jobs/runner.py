@@ -37,10 +37,13 @@ class JobRunner:
         poll_interval_s: float = 1.0,
         runtime: Runtime | None = None,
         upkeep_interval_s: float | None = None,
+        progress_interval_s: float = 0.5,
     ) -> None:
         """``upkeep_interval_s``: how often leases are renewed, abandoned jobs put back and paused jobs
-        whose ``resume_at`` has passed resumed (a quarter of the lease; shorter only in tests)."""
+        whose ``resume_at`` has passed resumed (a quarter of the lease; shorter only in tests).
+        ``progress_interval_s``: a job's progress is recorded at most this often (unless forced)."""
         self._runtime = runtime
+        self._progress_interval_s = progress_interval_s
         self._upkeep_interval_s = (
             upkeep_interval_s if upkeep_interval_s is not None else store.lease.total_seconds() / 4
         )
@@ -106,7 +109,9 @@ class JobRunner:
             return None
 
     async def _execute(self, job: Job) -> None:
-        ctx = JobContext(self._pool, self._store, job, runtime=self._runtime)
+        ctx = JobContext(
+            self._pool, self._store, job, min_interval_s=self._progress_interval_s, runtime=self._runtime
+        )
         state: JobState = "succeeded"
         result: dict[str, Any] | None = None
         error: JobError | None = None
@@ -135,7 +140,7 @@ class JobRunner:
             )
         finally:
             self._slots.release()
-        await self._record_outcome(job, state, result, error, paused)
+        await self._record_outcome(job, state, result, error, paused, ctx.last_message)
 
     async def _record_outcome(
         self,
@@ -144,6 +149,7 @@ class JobRunner:
         result: dict[str, Any] | None,
         error: JobError | None,
         paused: JobPaused | None = None,
+        message: str | None = None,
     ) -> None:
         """Store how the job ended (or that it paused), retrying while the database is away (the work is
         already done)."""
@@ -156,7 +162,9 @@ class JobRunner:
                             conn, job.id, paused.waiting_for, paused.error, paused.resume_at
                         )
                     else:
-                        await self._store.finish(conn, job.id, state, result=result, error=error)
+                        await self._store.finish(
+                            conn, job.id, state, result=result, error=error, message=message
+                        )
                 return
             except JobStateError:
                 return  # cancelled while finishing

@@ -136,17 +136,21 @@ class JobStore:
         state: JobState,
         result: dict[str, Any] | None = None,
         error: JobError | None = None,
+        message: str | None = None,
     ) -> Job:
+        """The job's end; ``message`` (if given) replaces its progress message."""
         if state not in TERMINAL:
             raise JobStateError(f"{state} is not a terminal state")
         row = await conn.fetchrow(
             """UPDATE jobs SET state = $2, result = $3::jsonb, error = $4::jsonb, finished_at = now(),
-                      updated_at = now(), progress = CASE WHEN $2 = 'succeeded' THEN 1 ELSE progress END
+                      updated_at = now(), progress = CASE WHEN $2 = 'succeeded' THEN 1 ELSE progress END,
+                      message = COALESCE($5, message)
                WHERE id = $1 AND state IN ('queued', 'running', 'paused') RETURNING *""",
             job_id,
             state,
             json.dumps(result) if result is not None else None,
             error.model_dump_json() if error is not None else None,
+            message,
         )
         if row is None:
             raise JobStateError(f"job {job_id} has already finished")

@@ -6,7 +6,7 @@ Progress goes to a ``say`` callback, one line per step with wall-clock timings, 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from pm_devstack.apt import install_packages
@@ -162,8 +162,15 @@ def migrate(stack: Stack, *, say: Say = print) -> None:
         say(f"  {service.name:<18} migrated in {time.monotonic() - began:5.1f} s")
 
 
-def restart(stack: Stack, name: str, *, say: Say = print) -> None:
+def restart(stack: Stack, name: str, *, say: Say = print, env: Mapping[str, str] | None = None) -> None:
+    """Stop and start one component; ``env`` adds to a service's environment for this run only (the
+    e2e tests raise provider-sync's provider limits this way; the next ``up`` sees the changed
+    fingerprint and restarts it as the stack describes it)."""
     component = stack.component(name)
+    if env is not None:
+        service = stack.service(name)
+        service.env |= env
+        component = service
     began = time.monotonic()
     component.stop()
     component.install()

@@ -128,3 +128,38 @@ def test_installing_packages_needs_root(monkeypatch: pytest.MonkeyPatch, tmp_pat
     assert "needs root" in caught.value.one_line()
     assert "sudo apt-get install -y postgresql" in caught.value.one_line()
     apt.install_packages([], component="postgres", log_path=tmp_path / "apt.log")  # nothing missing: no-op
+
+
+class FakeService(FakeComponent):
+    """A service's component: its environment, and the environment each start ran with."""
+
+    def __init__(self, name: str, tmp: Path) -> None:
+        super().__init__(name, tmp, running=True)
+        self.env = {"PORT": "1", "LOG_LEVEL": "INFO"}
+        self.started_with: list[dict[str, str]] = []
+
+    def start(self) -> None:
+        self.started_with.append(dict(self.env))
+        super().start()
+
+
+def test_restart_with_env_runs_the_service_with_it_added_for_that_run(
+    tmp_path: Path, tmp_stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each call builds the component afresh from the stack, as Stack.service does.
+    monkeypatch.setattr(tmp_stack, "component", lambda name: FakeService(name, tmp_path))
+    raised = {"PROVIDER_RATE_LIMITS": '{"deezer": {"provider": {"calls": 500, "window_s": 5}}}'}
+    built: list[FakeService] = []
+
+    def service(name: str) -> FakeService:
+        built.append(FakeService(name, tmp_path))
+        return built[-1]
+
+    monkeypatch.setattr(tmp_stack, "service", service)
+    lifecycle.restart(tmp_stack, "provider-sync", say=lambda _: None, env=raised)
+    assert built[-1].stops == 1
+    assert built[-1].started_with == [{"PORT": "1", "LOG_LEVEL": "INFO", **raised}]
+    component = FakeService("provider-sync", tmp_path)
+    monkeypatch.setattr(tmp_stack, "component", lambda name: component)
+    lifecycle.restart(tmp_stack, "provider-sync", say=lambda _: None)  # as the stack describes it again
+    assert component.started_with == [{"PORT": "1", "LOG_LEVEL": "INFO"}]

@@ -25,13 +25,13 @@ import os
 import platform
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
 from bench.common import BENCH_IP, bench_servers, column, load, median, row, say
+from pm_devstack.emulated_accounts import EmulatedAccount, LinkFailed, link_emulated_account
 from pm_devstack.stack import Stack
 
 START, END = "<!-- library-bench:start -->", "<!-- library-bench:end -->"
@@ -57,6 +57,20 @@ class Client:
             if r.status != expect:
                 raise SystemExit(f"bench: {method} {path} answered {r.status}: {body[:300]!r}")
             return elapsed, parsed
+
+    async def link(self, emulator: str, provider: str, library: dict[str, Any]) -> EmulatedAccount:
+        """A new emulator account holding ``library``, linked through the gateway's OAuth flow."""
+        try:
+            return await link_emulated_account(
+                self.session,
+                gateway=self.base,
+                emulator=emulator,
+                headers=self.headers,
+                provider=provider,
+                library=library,
+            )
+        except LinkFailed as error:
+            raise SystemExit(f"bench: {error}") from None
 
 
 async def _operations(client: Client, samples: int) -> tuple[str, dict[str, list[float]]]:
@@ -112,38 +126,6 @@ async def _operations(client: Client, samples: int) -> tuple[str, dict[str, list
     return pid, timings
 
 
-async def _link(
-    session: aiohttp.ClientSession, client: Client, emulator: str, provider: str, library: dict[str, Any]
-) -> None:
-    """A new emulator account holding ``library``, linked through the gateway's OAuth flow (the
-    browser's part played here: the start URL, the provider's consent form, the callback)."""
-    unique = uuid.uuid4()
-    account = {
-        "deezer": str(unique.int % 10**15),
-        "tidal": str(unique.int % 10**15),
-        "youtube": f"UC{unique.hex[:22]}",
-    }.get(provider, f"bench{unique.hex}")
-    async with session.post(
-        f"{emulator}/_admin/users", json={"provider": provider, "user_id": account, "library": library}
-    ) as r:
-        if r.status != 201:
-            raise SystemExit(f"bench: the emulator refused a {provider} account: {await r.text()}")
-    _, started = await client.call(
-        "POST",
-        f"/api/v1/auth/{provider}/authorize",
-        json={"mode": "redirect", "return_to": "http://localhost:3000/"},
-    )
-    ip = {"X-Forwarded-For": BENCH_IP}
-    async with session.get(started["authorization_url"], headers=ip, allow_redirects=False) as r:
-        consent_url = r.headers["Location"]
-    form = {"emulator_decision": "approve", "emulator_user": account}
-    async with session.post(consent_url, data=form, allow_redirects=False) as r:
-        callback = r.headers["Location"]
-    async with session.get(callback, headers=ip, allow_redirects=False) as r:
-        if "status=succeeded" not in r.headers.get("Location", ""):
-            raise SystemExit(f"bench: linking {provider} failed: {r.headers.get('Location')}")
-
-
 async def _job(client: Client, job_id: str) -> tuple[float, dict[str, Any]]:
     """Seconds until the job succeeded, and its result."""
     started = time.perf_counter()
@@ -167,7 +149,7 @@ async def _imports(client: Client, session: aiohttp.ClientSession, emulator: str
             "playlists": [{"name": p["name"], "size": p["track_count"]} for p in account["playlists"]],
             "liked_count": account["liked_count"],
         }
-        await _link(session, client, emulator, provider, library)
+        await client.link(emulator, provider, library)
     rows = []
     for run in ("first import", "again, nothing changed"):
         started = time.perf_counter()

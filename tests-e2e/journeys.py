@@ -1,14 +1,15 @@
 """What the end-to-end journeys share: a signed-in user's client of the gateway and the emulator's admin
-API, and linking an emulated provider account through the real OAuth flow."""
+API, with linking an emulated provider account through the real OAuth flow."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+
+from pm_devstack.emulated_accounts import EmulatedAccount, link_emulated_account
 
 TERMINAL = {"succeeded", "failed", "cancelled"}
 # Polling a job: it runs on the stack's provider-sync; generous, since a resumed job waits for the
@@ -48,10 +49,21 @@ class Client:
             assert r.status < 400, await r.text()
             return await r.json()
 
-    async def job(self, job_id: str, until: set[str]) -> dict[str, Any]:
-        """The job once its state is one of ``until`` (it must get there before JOB_DEADLINE_S)."""
+    async def link(self, provider: str, library: dict[str, Any]) -> EmulatedAccount:
+        """An emulator account of ``provider`` holding ``library``, linked to the user through the gateway."""
+        return await link_emulated_account(
+            self.session,
+            gateway=self.gateway,
+            emulator=self.emulator,
+            headers=self.headers,
+            provider=provider,
+            library=library,
+        )
+
+    async def job(self, job_id: str, until: set[str], deadline_s: float = JOB_DEADLINE_S) -> dict[str, Any]:
+        """The job once its state is one of ``until`` (it must get there within ``deadline_s``)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + JOB_DEADLINE_S
+        deadline = loop.time() + deadline_s
         while True:
             status, job = await self.call("GET", f"/api/v1/jobs/{job_id}", expect=None)
             if status == 200 and job["state"] in until:
@@ -59,7 +71,7 @@ class Client:
             assert status in (200, 404), (status, job)  # 404: the job's first event is not there yet
             if status == 200:
                 assert job["state"] not in TERMINAL - until, job
-            assert loop.time() < deadline, f"job {job_id} not {until} after {JOB_DEADLINE_S} s: {job}"
+            assert loop.time() < deadline, f"job {job_id} not {until} after {deadline_s} s: {job}"
             await asyncio.sleep(0.5)
 
     async def library(self) -> dict[str, dict[str, Any]]:
@@ -109,31 +121,6 @@ class Client:
                 return found
             assert loop.time() < deadline, sorted(found)
             await asyncio.sleep(0.5)
-
-
-async def link_account(client: Client, consent, provider: str, library: dict[str, Any]) -> dict[str, Any]:
-    """An emulator account of ``provider`` holding ``library``, linked to the user through the gateway."""
-    unique = uuid.uuid4()
-    # Each provider's kind of user id: Deezer's and TIDAL's are numbers, YouTube's a channel id.
-    account = {
-        "deezer": str(unique.int % 10**15),
-        "tidal": str(unique.int % 10**15),
-        "youtube": f"UC{unique.hex[:22]}",
-    }.get(provider, f"e2e{unique.hex}")
-    created = await client.admin(
-        "POST", "/users", json={"provider": provider, "user_id": account, "library": library}
-    )
-    _, started = await client.call(
-        "POST",
-        f"/api/v1/auth/{provider}/authorize",
-        json={"mode": "redirect", "return_to": "http://localhost:3000/accounts"},
-    )
-    callback = await consent(client.session, started["authorization_url"], client.user["ip"], account)
-    async with client.session.get(
-        callback, headers={"X-Forwarded-For": client.user["ip"]}, allow_redirects=False
-    ) as r:
-        assert r.status == 302 and "status=succeeded" in r.headers["Location"], r.headers.get("Location")
-    return {"id": account, "tokens": created["tokens"]}
 
 
 def tracks_of(detail: dict[str, Any], provider: str) -> list[str]:

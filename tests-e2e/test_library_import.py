@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 import aiohttp
 import pytest
-from journeys import Client, forget_youtube_quota_days, link_account, tracks_of
+from journeys import Client, forget_youtube_quota_days, tracks_of
 
 from pm_devstack.stack import Stack
 from pm_providers.domain.calendar import next_pacific_midnight
@@ -35,12 +35,12 @@ async def _spotify_add(client: Client, token: str, playlist_id: str, track_id: s
         assert r.status == 201, await r.text()
 
 
-async def test_import_everything_edit_and_import_again(client: Client, consent, register_user):
+async def test_import_everything_edit_and_import_again(client: Client, register_user):
     library = {
         "playlists": [{"name": "Road trip", "size": 25}, {"name": "Focus", "size": 40}],
         "liked_count": 12,
     }
-    accounts = {p: await link_account(client, consent, p, library) for p in PROVIDERS}
+    accounts = {p: await client.link(p, library) for p in PROVIDERS}
 
     first = await client.import_all(list(PROVIDERS))
     totals = first["result"]
@@ -49,7 +49,7 @@ async def test_import_everything_edit_and_import_again(client: Client, consent, 
     )  # two playlists and liked songs each
     imported = await client.library_when(lambda found: len(found) == 4 * 3)
     for provider, account in accounts.items():
-        truth = await client.admin("GET", f"/users/{provider}/{account['id']}")
+        truth = await client.admin("GET", f"/users/{provider}/{account.id}")
         for playlist in truth["playlists"]:
             key = f"{provider}:{playlist['id']}"
             if key not in imported:  # Deezer's Loved Tracks: the liked collection (below)
@@ -67,7 +67,7 @@ async def test_import_everything_edit_and_import_again(client: Client, consent, 
     assert {c["origin"]["provider"] for c in collections["collections"]} == set(PROVIDERS)
 
     # Edit one, see the versions, diff, restore.
-    spotify_account = accounts["spotify"]["id"]
+    spotify_account = accounts["spotify"].id
     first_spotify = (await client.admin("GET", f"/users/spotify/{spotify_account}"))["playlists"][0]["id"]
     mix = imported[f"spotify:{first_spotify}"]
     ids = [e["id"] for e in mix["entries"]["items"]]
@@ -90,11 +90,11 @@ async def test_import_everything_edit_and_import_again(client: Client, consent, 
     assert (second["imported"], second["unchanged"]) == (0, 4 * 3), second
 
     # One playlist changes on Spotify: only that one changes here.
-    spotify = await client.admin("GET", f"/users/spotify/{accounts['spotify']['id']}")
+    spotify = await client.admin("GET", f"/users/spotify/{accounts['spotify'].id}")
     target = spotify["playlists"][1]
     await _spotify_add(
         client,
-        accounts["spotify"]["tokens"]["access_token"],
+        accounts["spotify"].tokens["access_token"],
         target["id"],
         spotify["playlists"][0]["tracks"][0],
     )
@@ -122,13 +122,11 @@ async def test_import_everything_edit_and_import_again(client: Client, consent, 
     await stranger.call("GET", f"/api/v1/jobs/{first['job_id']}", expect=404)
 
 
-async def test_a_youtube_import_out_of_quota_waits_for_the_providers_reset(
-    client: Client, consent, stack: Stack
-):
+async def test_a_youtube_import_out_of_quota_waits_for_the_providers_reset(client: Client, stack: Stack):
     """The emulator's clock is put 25 s before midnight Pacific time and its YouTube quota nearly used
     up: the import pauses; once the provider's day has turned, the job goes on by itself."""
     library = {"playlists": [{"name": f"List {i}", "size": 5} for i in range(4)], "liked_count": 3}
-    account = await link_account(client, consent, "youtube", library)
+    account = await client.link("youtube", library)
     limits = (await client.admin("GET", "/rate-limits"))["providers"]["youtube"]
     emulator_now = datetime.fromtimestamp((await client.admin("GET", "/clock"))["now"], UTC)
     midnight = next_pacific_midnight(emulator_now)
@@ -148,7 +146,7 @@ async def test_a_youtube_import_out_of_quota_waits_for_the_providers_reset(
         await client.admin("PUT", "/rate-limits/youtube", json={"units_per_day": limits["units_per_day"]})
         await client.admin("POST", "/clock", json={"offset": 0})
         await forget_youtube_quota_days(stack.redis_url())
-    truth = await client.admin("GET", f"/users/youtube/{account['id']}")
+    truth = await client.admin("GET", f"/users/youtube/{account.id}")
     imported = await client.library_when(lambda found: len(found) == len(truth["playlists"]) + 1)
     for playlist in truth["playlists"]:
         assert tracks_of(imported[f"youtube:{playlist['id']}"], "youtube") == playlist["tracks"]

@@ -15,12 +15,13 @@ from urllib.parse import parse_qsl, urlsplit
 import aiohttp
 import pytest
 import redis.asyncio as aioredis
-from journeys import Client, link_account
+from journeys import Client
 from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from pm_contracts.jobs import JobUpdated
+from pm_devstack.emulated_accounts import LinkFailed
 from pm_devstack.stack import Stack
 
 DOCUMENT = Path(__file__).resolve().parents[1] / "proto" / "openapi.yaml"
@@ -453,15 +454,15 @@ async def test_library(api: Api, register_user):
     await api.call("DELETE", f"/api/v1/playlists/{source['id']}", token=me, expect=204)
 
 
-async def _linked(client: Client, consent, provider: str, library: dict) -> None:
-    """link_account, started again when the emulator refused a step: every test on the machine shares
+async def _linked(client: Client, provider: str, library: dict) -> None:
+    """client.link, started again when the emulator refused a step: every test on the machine shares
     it, its Deezer limit (50 requests in 5 s per client address, the consent page included) and the
     faults other tests inject (e.g. 5 % of Deezer's answers a 503)."""
     for attempt in range(5):
         try:
-            await link_account(client, consent, provider, library)
+            await client.link(provider, library)
             return
-        except AssertionError:
+        except LinkFailed:
             if attempt == 4:
                 raise
             await asyncio.sleep(2)
@@ -480,7 +481,7 @@ async def _until_linked(api: Api, token: str, body: dict) -> dict:
     raise AssertionError("the target never became linked for provider-sync")
 
 
-async def test_transfers(api: Api, register_user, consent, stack: Stack):
+async def test_transfers(api: Api, register_user, stack: Stack):
     """The transfer routes (provider-sync's): a dry run to Deezer of an imported Spotify playlist and of
     one made here (a song found by search, another 25 s longer for review, a song nobody has), its
     per-track results and not-found report, its apply with the user's picks; the documented errors."""
@@ -488,14 +489,14 @@ async def test_transfers(api: Api, register_user, consent, stack: Stack):
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
         client = Client(session, api.base, emulator, await register_user())
-        await _transfer_scenario(api, client, consent, (await register_user())["access_token"])
+        await _transfer_scenario(api, client, (await register_user())["access_token"])
 
 
-async def _transfer_scenario(api: Api, client: Client, consent, them: str) -> None:
+async def _transfer_scenario(api: Api, client: Client, them: str) -> None:
     me = client.user["access_token"]
     playlists = [{"name": "Verano Forever", "source_playlist": 1}]
-    await _linked(client, consent, "spotify", {"playlists": playlists})
-    await _linked(client, consent, "deezer", {"playlists": []})
+    await _linked(client, "spotify", {"playlists": playlists})
+    await _linked(client, "deezer", {"playlists": []})
     await client.import_all(["spotify"])
     library = await client.library_when(
         lambda found: any(p["collection"] == "playlist" for p in found.values())

@@ -2,10 +2,16 @@
 a dry run first (the per-track results and the not-found report, as JSON and CSV), then the apply with
 the user's picks; the Deezer playlists then hold exactly the matched tracks in the source's order, every
 match right by the emulator's ground truth. A second user transferring the same songs makes no search
-call (the shared match cache), and the first user's transfer is nobody else's."""
+call and no ISRC lookup, neither for the songs the first transfer matched nor for those it found nowhere
+(the shared match cache and its misses), and the first user's transfer is nobody else's.
+
+Beside the gateway and the emulator, one test asks enrichment's internal catalog lookup, as
+provider-sync would, to wait until the first transfer's events have reached the catalog (through Kafka,
+asynchronously)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from collections.abc import AsyncIterator
@@ -13,9 +19,11 @@ from typing import Any
 
 import aiohttp
 import pytest
-from journeys import Client, link_account
+from journeys import JOB_DEADLINE_S, Client
 
 from pm_devstack.stack import Stack
+from pm_matching import REVIEW_AT
+from pm_platform.identity import service_credential
 
 # Two real playlists of the emulator's catalog (its data set's first playlists).
 SOURCE_PLAYLISTS = (
@@ -31,10 +39,10 @@ async def client(gateway_url: str, stack: Stack, register_user) -> AsyncIterator
         yield Client(session, gateway_url, emulator, await register_user())
 
 
-async def _imported_spotify(client: Client, consent) -> dict[str, Any]:
+async def _imported_spotify(client: Client) -> dict[str, Any]:
     """The user's Spotify account (linked, imported) and an empty Deezer one (linked)."""
-    spotify = await link_account(client, consent, "spotify", {"playlists": list(SOURCE_PLAYLISTS)})
-    deezer = await link_account(client, consent, "deezer", {"playlists": []})
+    spotify = await client.link("spotify", {"playlists": list(SOURCE_PLAYLISTS)})
+    deezer = await client.link("deezer", {"playlists": []})
     await client.import_all(["spotify"])
     await client.library_when(lambda found: sum(k.startswith("spotify:") for k in found) == 3)
     return {"spotify": spotify, "deezer": deezer}
@@ -66,9 +74,9 @@ async def _truth(client: Client, spotify_id: str, provider: str) -> set[str]:
 
 
 async def test_a_dry_run_then_the_apply_copies_two_playlists_to_deezer_in_order(
-    client: Client, consent, register_user
+    client: Client, register_user
 ):
-    accounts = await _imported_spotify(client, consent)
+    accounts = await _imported_spotify(client)
     dry = await _start(
         client,
         {
@@ -92,7 +100,7 @@ async def test_a_dry_run_then_the_apply_copies_two_playlists_to_deezer_in_order(
     assert all(p["tracks"] > 0 for p in result["parts"]) and len(result["parts"]) == 2
 
     # Nothing was written: the Deezer account still has no playlist.
-    truth = await client.admin("GET", f"/users/deezer/{accounts['deezer']['id']}")
+    truth = await client.admin("GET", f"/users/deezer/{accounts['deezer'].id}")
     assert [p for p in truth["playlists"] if p["name"] != "Loved Tracks"] == []
 
     # Per-track results: every matched one is right by the emulator's ground truth.
@@ -124,7 +132,7 @@ async def test_a_dry_run_then_the_apply_copies_two_playlists_to_deezer_in_order(
     written = (await client.job(applied["job_id"], {"succeeded"}))["result"]
     assert written["dry_run"] is False and written["written"] == result["matched"] - 1
     _, view = await client.call("GET", f"/api/v1/transfers/{applied['job_id']}")
-    token = accounts["deezer"]["tokens"]["access_token"]
+    token = accounts["deezer"].tokens["access_token"]
     for part in view["parts"]:
         expected = [
             t["target_id"]
@@ -144,29 +152,91 @@ async def test_a_dry_run_then_the_apply_copies_two_playlists_to_deezer_in_order(
     await other.call("POST", f"/api/v1/transfers/{dry['job_id']}/apply", expect=404, json={"choices": []})
 
 
+async def _all_tracks(client: Client, job_id: str) -> list[dict[str, Any]]:
+    _, page = await client.call("GET", f"/api/v1/transfers/{job_id}/tracks", params={"limit": "1000"})
+    assert page["next_offset"] is None
+    tracks: list[dict[str, Any]] = page["tracks"]
+    return tracks
+
+
+def _nowhere(track: dict[str, Any]) -> bool:
+    """A track its transfer found nowhere on the target: not matched, and no candidate a user could pick
+    (the shared catalog remembers such a miss), or the catalog knew it so already."""
+    if track["status"] != "not_matched":
+        return False
+    if track["method"] == "catalog":
+        return True
+    return "refused" not in (track["reason"] or "") and all(
+        (c["confidence"] or 0) < REVIEW_AT for c in track["candidates"]
+    )
+
+
+async def _catalog_learnt(
+    stack: Stack, target: str, matched: list[str], nowhere: list[str], deadline_s: float = JOB_DEADLINE_S
+) -> None:
+    """Wait until the shared catalog answers each Spotify id of ``matched`` with its track on the target
+    and each of ``nowhere`` as known absent: a transfer's events reach enrichment through Kafka, after
+    the job ended."""
+    env = stack.service_env("provider-sync")
+    url = f"{env['ENRICHMENT_URL']}/internal/catalog/lookup"
+    headers = {"Authorization": service_credential(env["SERVICE_TOKEN"])}
+    keys = [{"provider": "spotify", "provider_track_id": i} for i in matched + nowhere]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + deadline_s
+    async with aiohttp.ClientSession() as session:
+        while True:
+            async with session.post(url, headers=headers, json={"target": target, "tracks": keys}) as r:
+                assert r.status == 200, await r.text()
+                answer = await r.json()
+            hits, absent = answer["hits"], answer.get("absent") or [None] * len(keys)
+            known = [h is not None and h["via"] == "id" for h in hits[: len(matched)]]
+            missed = [a is not None for a in absent[len(matched) :]]
+            if all(known) and all(missed):
+                return
+            assert loop.time() < deadline, f"the catalog has not learnt the first transfer: {answer}"
+            await asyncio.sleep(0.5)
+
+
 async def test_a_second_users_transfer_of_the_same_songs_makes_no_search_call(
-    client: Client, consent, register_user
+    client: Client, stack: Stack, register_user
 ):
-    await _imported_spotify(client, consent)
+    await _imported_spotify(client)
     body = {
         "source": {"provider": "spotify", "collections": "playlists"},
         "target": {"provider": "deezer"},
         "dry_run": True,
     }
-    first = (await client.job((await _start(client, body))["job_id"], {"succeeded"}))["result"]
+    first_job = (await _start(client, body))["job_id"]
+    first = (await client.job(first_job, {"succeeded"}))["result"]
     # (On a fresh stack the first transfer searched; an earlier run may have taught the catalog already.)
     automatic = sum(first["methods"].get(m, 0) for m in ("search", "isrc", "catalog"))
     assert automatic == first["matched"] > 0, first
+    tracks = await _all_tracks(client, first_job)
+    nowhere = [t for t in tracks if _nowhere(t)]
+    assert nowhere, "the emulator's playlists hold songs Deezer does not have"
+    await _catalog_learnt(
+        stack,
+        "deezer",
+        [t["source"]["provider_ids"]["spotify"] for t in tracks if t["status"] == "matched"],
+        [t["source"]["provider_ids"]["spotify"] for t in nowhere],
+    )
 
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         second = Client(session, client.gateway, client.emulator, await register_user())
-        await _imported_spotify(second, consent)
-        again = (await second.job((await _start(second, body))["job_id"], {"succeeded"}))["result"]
-    # Every track the first transfer matched comes from the shared catalog now: no search, no ISRC
-    # lookup; only the tracks nobody could match are looked for again.
+        await _imported_spotify(second)
+        again_job = (await _start(second, body))["job_id"]
+        again = (await second.job(again_job, {"succeeded"}))["result"]
+        again_tracks = {(t["playlist"], t["position"]): t for t in await _all_tracks(second, again_job)}
+    # Every track the first transfer matched comes from the shared catalog now, and every track it found
+    # nowhere is known absent there: no search, no ISRC lookup for either. Only what a user could pick
+    # among candidates (review, or not available to the first account) is looked for again.
     assert again["methods"] == {"catalog": first["matched"]}, again
-    unmatched = first["tracks"] - first["matched"]
-    assert again["calls"].get("deezer", 0) <= 2 * unmatched, again
+    for track in nowhere:
+        known = again_tracks[(track["playlist"], track["position"])]
+        assert (known["status"], known["method"]) == ("not_matched", "catalog"), known
+        assert known["reason"].startswith("not on Deezer: nobody's search found it"), known
+    looked_again = first["tracks"] - first["matched"] - first["skipped"] - len(nowhere)
+    assert again["calls"].get("deezer", 0) <= 2 * looked_again, again
 
 
 async def test_hostile_transfer_requests_are_refused_clearly(client: Client):
@@ -201,10 +271,10 @@ async def test_hostile_transfer_requests_are_refused_clearly(client: Client):
         await client.call("GET", path, expect=404)
 
 
-async def test_deezer_gets_a_repeated_track_once_and_the_report_says_so(client: Client, consent):
+async def test_deezer_gets_a_repeated_track_once_and_the_report_says_so(client: Client):
     """Deezer holds a track once per playlist: a library playlist holding one song twice is transferred
     with the song once, the repeat reported as skipped (in the dry run already), not a failed job."""
-    await _imported_spotify(client, consent)
+    await _imported_spotify(client)
     library = await client.library()
     source = next(
         p for key, p in library.items() if key.startswith("spotify:") and p["collection"] == "playlist"

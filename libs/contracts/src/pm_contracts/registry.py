@@ -35,6 +35,7 @@ from pm_contracts.sessions import SessionRevoked
 from pm_contracts.system import ServiceStarted
 from pm_contracts.transfers import (
     TrackMatched,
+    TrackNotFound,
     TrackRef,
     TransferCompleted,
     TransferFailed,
@@ -470,9 +471,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         name="pm.track-matches",
         owner="provider-sync",
-        description="Confident automatic matches of a source track to a track on another service.",
-        # The job that found them: one transfer's matches arrive in order (the catalog's handler locks the
-        # tracks it joins, so matches of different jobs may arrive in any order).
+        description="What transfers learnt of source tracks on another service: confident automatic "
+        "matches, and tracks nobody's search found there.",
+        # The job that found them: one transfer's matches arrive in order (the catalog's handlers lock the
+        # source track they record, so matches and misses of different jobs may arrive in any order).
         key="job_id",
         producers=("provider-sync",),
         # The canonical catalog records them: the shared match cache.
@@ -496,6 +498,25 @@ TOPICS: tuple[TopicSpec, ...] = (
                         method="isrc",
                         confidence=0.98,
                         matched_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "track.not_found",
+                1,
+                TrackNotFound,
+                "A transfer's ISRC lookup and search found nothing on the target a user could pick for a "
+                "source track.",
+                (
+                    TrackNotFound(
+                        job_id=_JOB,
+                        source=TrackRef(provider="spotify", provider_track_id="4uLU6hMCjMI75M1A2tKUQC"),
+                        source_isrc="GBXXX2600017",
+                        target="deezer",
+                        title="Teardrop (Kazoo Version)",
+                        artists=["The Kazoo Collective"],
+                        duration_ms=213573,
+                        searched_at=_T0,
                     ),
                 ),
             ),

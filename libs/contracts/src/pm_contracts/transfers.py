@@ -3,9 +3,12 @@
 Topic ``pm.transfers`` (owner provider-sync, key: the job id): a transfer's life — requested, completed,
 failed. Its progress is the job's (``job.updated`` on pm.jobs).
 
-Topic ``pm.track-matches`` (owner provider-sync, consumer enrichment, key: the job id): a confident automatic match a transfer found, which the canonical catalog
-(the shared match cache) records, so the next transfer of that track to that service searches nothing.
-It names no user: a user's own choices (picked candidates) stay in provider-sync, theirs alone.
+Topic ``pm.track-matches`` (owner provider-sync, consumer enrichment, key: the job id): what a transfer
+learnt about a source track on a target, which the canonical catalog (the shared match cache) records so
+the next transfer of that track to that service looks for nothing: a confident automatic match
+(``track.matched``), or a track nobody's search found there (``track.not_found``, remembered for a
+while: a provider's catalog grows). Neither names a user: a user's own choices (picked candidates) stay
+in provider-sync, theirs alone.
 
 The catalog's internal lookup (``POST /internal/catalog/lookup`` on enrichment, the service credential)
 takes :class:`CatalogLookup` and answers :class:`CatalogLookupResult`: one batched call per page of
@@ -60,6 +63,24 @@ class TrackMatched(_Payload):
     method: Literal["isrc", "search"]
     confidence: float = Field(ge=0, le=1)
     matched_at: datetime
+
+
+class TrackNotFound(_Payload):
+    """A transfer looked for a source track on a target properly and found nothing there: the target's
+    ISRC lookup (when the track has an ISRC and the target has one) accepted nothing, and no candidate of
+    the search scored even the matcher's review threshold (nothing a user could pick). Only for the
+    source's own version, never for a refused or failed call, an unavailable track or a local file or
+    episode: a miss every user may share."""
+
+    job_id: uuid.UUID
+    source: TrackRef
+    source_isrc: str | None = Field(default=None, max_length=32)
+    target: ProviderField
+    # What the source track is (the catalog keeps it to explain the miss).
+    title: str = Field(max_length=MAX_TEXT)
+    artists: list[str] = Field(default_factory=list, max_length=50)
+    duration_ms: int | None = Field(default=None, ge=0)
+    searched_at: datetime
 
 
 class TransferRequested(_Payload):
@@ -120,3 +141,8 @@ class CatalogHit(_Payload):
 class CatalogLookupResult(_Payload):
     # One per requested track, in order; None where the catalog knows no target track.
     hits: list[CatalogHit | None]
+    # One per requested track, in order, beside ``hits``: where the catalog knows no target track but
+    # remembers that a transfer's search found none for the track's own provider id recently (within the
+    # catalog's CATALOG_MISS_TTL_DAYS), when it searched last; else None. Empty from a catalog that
+    # answers no misses (read as all None).
+    absent: list[datetime | None] = Field(default_factory=list)

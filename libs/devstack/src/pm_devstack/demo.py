@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 
+from pm_devstack.emulated_accounts import LinkFailed, link_emulated_account
 from pm_devstack.stack import Stack
 
 Say = Callable[[str], None]
@@ -65,31 +66,18 @@ class _Api:
             await asyncio.sleep(0.5)
 
     async def link(self, provider: str, library: dict[str, Any], say: Say) -> None:
-        account = str(uuid.uuid4().int % 10**15) if provider == "deezer" else f"demo{uuid.uuid4().hex[:16]}"
-        async with self.session.post(
-            f"{self.emulator}/_admin/users",
-            json={"provider": provider, "user_id": account, "library": library},
-        ) as r:
-            if r.status != 201:
-                raise DemoError(f"the emulator refused a {provider} account: {await r.text()}")
-        started = await self.call(
-            "POST",
-            f"/api/v1/auth/{provider}/authorize",
-            json={"mode": "redirect", "return_to": "http://localhost:3000/"},
-        )
-        say(f"     authorize at {started['authorization_url'][:90]}…")
-        async with self.session.get(
-            started["authorization_url"], headers=self.headers, allow_redirects=False
-        ) as r:
-            consent = r.headers["Location"]
-        form = {"emulator_decision": "approve", "emulator_user": account}
-        async with self.session.post(consent, data=form, allow_redirects=False) as r:
-            callback = r.headers["Location"]
-        async with self.session.get(callback, headers=self.headers, allow_redirects=False) as r:
-            landed = r.headers.get("Location", "")
-        if "status=succeeded" not in landed:
-            raise DemoError(f"linking {provider} failed: {landed}")
-        say(f"     linked: {landed}")
+        try:
+            account = await link_emulated_account(
+                self.session,
+                gateway=self.gateway,
+                emulator=self.emulator,
+                headers=self.headers,
+                provider=provider,
+                library=library,
+            )
+        except LinkFailed as error:
+            raise DemoError(str(error)) from None
+        say(f"     linked {provider} account {account.id}: {account.landed}")
 
 
 async def _tour(stack: Stack, say: Say) -> None:

@@ -36,7 +36,8 @@ _CHANNEL_SUFFIXES = (" - topic", " official")
 def normalise(text: str) -> str:
     """The comparable form of a title, artist or album: Unicode folded to ASCII (anyascii: "Beyoncé" →
     "beyonce", "Motörhead" → "motorhead"), case folded, "&" and a spaced "+" read as "and", apostrophes,
-    dots and "!" deleted, any other punctuation a space, whitespace collapsed."""
+    dots and "!" deleted, any other punctuation a space, whitespace collapsed. For comparing, never shown
+    or searched (the library's own key, ``pm_playlist.domain.tracks.normalise_text``, keeps each script)."""
     folded = text if text.isascii() else anyascii(text)
     folded = folded.casefold().replace("&", " and ")
     folded = _SPACED_PLUS.sub(" and ", folded)

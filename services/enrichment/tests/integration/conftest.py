@@ -1,6 +1,6 @@
 """The enrichment service running for real (in-process, throwaway database) with FastStream's in-memory
-broker in place of Kafka, and helpers to tell it matches and read its catalog back. The catalog is
-shared, so each test uses track ids of its own (:func:`ids`)."""
+broker in place of Kafka, and helpers to tell it matches and misses and read its catalog back. The
+catalog is shared, so each test uses track ids of its own (:func:`ids`)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from pm_contracts.transfers import TrackMatched, TrackRef
+from pm_contracts.transfers import TrackMatched, TrackNotFound, TrackRef
 from pm_enrichment.app import definition
 from pm_platform.consumers import Outcome
 from pm_platform.identity import service_credential
@@ -51,6 +51,23 @@ def matched(
     return TrackMatched.model_validate(values | changes)
 
 
+def missed(
+    source: tuple[str, str], target: str, *, source_isrc: str | None = None, **changes: Any
+) -> TrackNotFound:
+    """A transfer's miss: nothing on ``target`` for ``source``."""
+    values: dict[str, Any] = {
+        "job_id": uuid.uuid4(),
+        "source": TrackRef(provider=source[0], provider_track_id=source[1]),
+        "source_isrc": source_isrc,
+        "target": target,
+        "title": "Teardrop (Kazoo Version)",
+        "artists": ["The Kazoo Collective"],
+        "duration_ms": 213_573,
+        "searched_at": datetime(2026, 1, 1, tzinfo=UTC),
+    }
+    return TrackNotFound.model_validate(values | changes)
+
+
 @dataclass
 class Catalog:
     client: TestClient[web.Request, web.Application]
@@ -60,8 +77,8 @@ class Catalog:
     def service_headers(self) -> dict[str, str]:
         return {"Authorization": service_credential(self.service_token)}
 
-    async def tell(self, event: TrackMatched) -> None:
-        """Deliver the match through the service's subscriber and dispatcher: handled."""
+    async def tell(self, event: TrackMatched | TrackNotFound) -> None:
+        """Deliver the match or miss through the service's subscriber and dispatcher: handled."""
         assert await deliver(self.rt, event) is Outcome.HANDLED
 
     async def fetch(self, sql: str, *args: Any) -> list[Any]:
@@ -96,6 +113,13 @@ class Catalog:
             *source,
             *target,
         )
+
+    async def misses(self, source: tuple[str, str]) -> dict[str, Any]:
+        """The source track's remembered misses, by target provider."""
+        rows = await self.fetch(
+            "SELECT * FROM catalog_misses WHERE source_provider = $1 AND source_track_id = $2", *source
+        )
+        return {r["target_provider"]: r for r in rows}
 
     async def snapshot(self, *recording_ids: uuid.UUID) -> list[Any]:
         """Everything the catalog holds of these recordings, to compare before and after."""

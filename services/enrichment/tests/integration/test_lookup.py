@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +18,7 @@ from .conftest import Catalog, ids, matched
 pytestmark = pytest.mark.integration
 
 ISRC = "GBAAA9800006"
+MISS_TTL = timedelta(days=7)
 
 
 def fresh_isrc() -> str:
@@ -30,7 +32,9 @@ def key(provider: str | None = None, track_id: str | None = None, isrc: str | No
 
 async def look(catalog: Catalog, target: str, *keys: LookupKey) -> list[Any]:
     async with catalog.rt.pool.acquire() as conn:
-        result = await catalog_usecases.lookup(conn, CatalogLookup(target=target, tracks=list(keys)))
+        result = await catalog_usecases.lookup(
+            conn, CatalogLookup(target=target, tracks=list(keys)), miss_ttl=MISS_TTL
+        )
     return [(h.provider_track_id, h.via) if h is not None else None for h in result.hits]
 
 
@@ -40,7 +44,9 @@ async def test_a_known_track_answers_its_recordings_track_on_the_target(catalog:
     await catalog.tell(matched(x, m))
     recording = await catalog.recording_of(*a)
     async with catalog.rt.pool.acquire() as conn:
-        result = await catalog_usecases.lookup(conn, CatalogLookup(target="deezer", tracks=[key(*a)]))
+        result = await catalog_usecases.lookup(
+            conn, CatalogLookup(target="deezer", tracks=[key(*a)]), miss_ttl=MISS_TTL
+        )
     [hit] = result.hits
     assert hit is not None and (hit.recording_id, hit.provider_track_id, hit.via) == (recording, x[1], "id")
     assert await look(catalog, "tidal", key(*a), key(*x)) == [(m[1], "id"), (m[1], "id")]
@@ -71,7 +77,9 @@ async def test_an_unknown_track_is_found_by_its_isrc_as_a_hint(catalog: Catalog)
     recording = await catalog.recording_of(*a)
     async with catalog.rt.pool.acquire() as conn:
         result = await catalog_usecases.lookup(
-            conn, CatalogLookup(target="deezer", tracks=[key("tidal", ids(), isrc.lower())])
+            conn,
+            CatalogLookup(target="deezer", tracks=[key("tidal", ids(), isrc.lower())]),
+            miss_ttl=MISS_TTL,
         )
     [hit] = result.hits
     assert hit is not None and (hit.recording_id, hit.provider_track_id, hit.via) == (recording, x[1], "isrc")
@@ -125,7 +133,9 @@ async def test_a_batch_of_500_is_one_statement(catalog: Catalog):
     async with catalog.rt.pool.acquire() as conn:
         conn.add_query_logger(sent)
         try:
-            result = await catalog_usecases.lookup(conn, CatalogLookup(target="youtube", tracks=keys))
+            result = await catalog_usecases.lookup(
+                conn, CatalogLookup(target="youtube", tracks=keys), miss_ttl=MISS_TTL
+            )
         finally:
             conn.remove_query_logger(sent)
     assert len(statements) == 1

@@ -1,5 +1,6 @@
 """The canonical catalog's decisions (pure): what a confident match does to the catalog (the join rule),
-and how provider ids, ISRCs and descriptions are made fit to store and to look up (docs/catalog.md)."""
+and how provider ids, ISRCs and descriptions (of a match's or a miss's source track) are made fit to store
+and to look up (docs/catalog.md)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from pm_contracts.transfers import MAX_TEXT, TrackMatched, TrackRef
+from pm_contracts.transfers import MAX_TEXT, TrackMatched, TrackNotFound, TrackRef
 
 # An ISRC: country (2 letters), registrant (3 letters or digits), year (2 digits), designation (5 digits).
 _ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
@@ -77,7 +78,7 @@ def _text(value: str) -> str:
     return value.replace("\x00", "")[:MAX_TEXT]
 
 
-def describe(event: TrackMatched) -> Description:
+def describe(event: TrackMatched | TrackNotFound) -> Description:
     """The event's description of its source track, fit to store: NUL characters dropped (the
     description is informative; the ids are what must be exact), each artist at most MAX_TEXT
     characters, empty artists left out, a duration beyond a day forgotten."""

@@ -2,8 +2,8 @@
 
 ``POST /internal/catalog/lookup`` with a :class:`~pm_contracts.transfers.CatalogLookup` body (the target
 provider and at most MAX_LOOKUP source tracks, each a provider id, an ISRC or both) answers a
-:class:`~pm_contracts.transfers.CatalogLookupResult`: one hit or null per track, in order
-(usecases/catalog.py). 401 without the service credential, 403 with a wrong one; 415 for another media
+:class:`~pm_contracts.transfers.CatalogLookupResult`: one hit or null per track, in order, and beside
+it when a recent search found the track nowhere on the target (usecases/catalog.py). 401 without the service credential, 403 with a wrong one; 415 for another media
 type, 413 past MAX_BODY_BYTES, 400 for malformed JSON, 422 naming each invalid field (too many tracks,
 an unknown provider, a wrong type, an id or ISRC too long). A NUL character is no error here: no track
 the catalog holds has one in its id (the events that would bring one are dead-lettered), so such a track

@@ -1,7 +1,8 @@
-"""SQL of the canonical catalog (migrations/0001_catalog.sql, docs/catalog.md).
+"""SQL of the canonical catalog (migrations/0001_catalog.sql, 0002_catalog_misses.sql, docs/catalog.md).
 
-Writers of one provider id hold its advisory lock (TrackKey.lock_name) and writers of one recording its
-row lock (:func:`lock_recordings`) until their transaction ends; usecases/catalog.py takes them.
+Writers of one provider id (its recording, or a miss of it) hold its advisory lock (TrackKey.lock_name)
+and writers of one recording its row lock (:func:`lock_recordings`) until their transaction ends;
+usecases/catalog.py takes them.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -183,27 +184,106 @@ async def touch(conn: asyncpg.Connection, recording_ids: Collection[uuid.UUID]) 
     )
 
 
+# ---- misses ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MissRecord:
+    """One miss, as catalog_misses keeps it: nobody's search found ``source`` on ``target``."""
+
+    source: TrackKey
+    target: str
+    source_isrc: str | None
+    description: Description
+    searched_at: datetime
+    job_id: uuid.UUID
+
+
+async def known_on(conn: asyncpg.Connection, source: TrackKey, target: str) -> bool:
+    """Whether the recording of ``source`` holds a track on ``target`` (the lookup answers it by id)."""
+    found: bool = await conn.fetchval(
+        """SELECT EXISTS (
+               SELECT 1 FROM recording_provider_ids p
+               JOIN recording_provider_ids t ON t.recording_id = p.recording_id AND t.provider = $3
+               WHERE p.provider = $1 AND p.provider_track_id = $2)""",
+        source.provider,
+        source.track_id,
+        target,
+    )
+    return found
+
+
+async def record_miss(conn: asyncpg.Connection, miss: MissRecord) -> bool:
+    """Remember the miss, or move a remembered one's ``searched_at`` forward (with the newer search's
+    description and job); an older or equal search changes nothing. A ``searched_at`` in the future (a
+    producer's clock ahead) counts as now: it cannot keep a miss alive longer. Whether anything changed."""
+    status: str = await conn.execute(
+        """INSERT INTO catalog_misses AS m (source_provider, source_track_id, target_provider, source_isrc,
+                                            title, artists, duration_ms, searched_at, job_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, LEAST($8::timestamptz, now()), $9)
+           ON CONFLICT (source_provider, source_track_id, target_provider) DO UPDATE
+               SET searched_at = EXCLUDED.searched_at, source_isrc = EXCLUDED.source_isrc,
+                   title = EXCLUDED.title, artists = EXCLUDED.artists, duration_ms = EXCLUDED.duration_ms,
+                   job_id = EXCLUDED.job_id, recorded_at = now()
+               WHERE EXCLUDED.searched_at > m.searched_at""",
+        miss.source.provider,
+        miss.source.track_id,
+        miss.target,
+        miss.source_isrc,
+        miss.description.title,
+        list(miss.description.artists),
+        miss.description.duration_ms,
+        miss.searched_at,
+        miss.job_id,
+    )
+    return status.split()[-1] != "0"
+
+
+async def forget_misses(conn: asyncpg.Connection, misses: Sequence[tuple[TrackKey, str]]) -> None:
+    """Delete the misses of these (source track, target provider) pairs: a match found the track there."""
+    await conn.execute(
+        """DELETE FROM catalog_misses m
+           USING unnest($1::text[], $2::text[], $3::text[]) AS k (provider, track_id, target)
+           WHERE m.source_provider = k.provider AND m.source_track_id = k.track_id
+             AND m.target_provider = k.target""",
+        [key.provider for key, _ in misses],
+        [key.track_id for key, _ in misses],
+        [target for _, target in misses],
+    )
+
+
+# ---- the lookup -----------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class LookupRow:
     """The catalog's answer for one key: the target track found through the key's own provider id, or
-    else through its ISRC (each with its recording); None where that way found nothing."""
+    else through its ISRC (each with its recording); None where that way found nothing. When neither
+    found one: the last search of a miss of the key's provider id on the target younger than the lookup's
+    TTL, else None."""
 
     id_recording: uuid.UUID | None
     id_target: str | None
     isrc_recording: uuid.UUID | None
     isrc_target: str | None
+    absent_since: datetime | None
 
 
 async def lookup(
-    conn: asyncpg.Connection, target: str, keys: Sequence[tuple[TrackKey | None, str | None]]
+    conn: asyncpg.Connection,
+    target: str,
+    keys: Sequence[tuple[TrackKey | None, str | None]],
+    miss_ttl: timedelta,
 ) -> list[LookupRow]:
     """One statement for the whole batch: for each (provider id, ISRC) key, in order, the first recorded
     track on ``target`` of the recording of its provider id (the id itself when its provider is the
     target), and, when that finds none, the first recorded track on ``target`` of the recording that has
-    held the key's ISRC the longest among those with one."""
+    held the key's ISRC the longest among those with one; when neither finds one, the key's provider id's
+    miss on ``target`` searched within ``miss_ttl`` (a hit always wins over a miss)."""
     rows = await conn.fetch(
         """SELECT by_id.recording_id AS id_recording, by_id.target_id AS id_target,
-                  by_isrc.recording_id AS isrc_recording, by_isrc.target_id AS isrc_target
+                  by_isrc.recording_id AS isrc_recording, by_isrc.target_id AS isrc_target,
+                  miss.searched_at AS absent_since
            FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k (provider, track_id, isrc, n)
            LEFT JOIN LATERAL (
                SELECT p.recording_id,
@@ -226,10 +306,20 @@ async def lookup(
                WHERE i.isrc = k.isrc AND by_id.target_id IS NULL
                ORDER BY i.seq LIMIT 1
            ) by_isrc ON true
+           LEFT JOIN LATERAL (
+               SELECT m.searched_at FROM catalog_misses m
+               WHERE m.source_provider = k.provider AND m.source_track_id = k.track_id
+                 AND m.target_provider = $1 AND m.searched_at > now() - $5::interval
+                 AND by_id.target_id IS NULL AND by_isrc.target_id IS NULL
+           ) miss ON true
            ORDER BY k.n""",
         target,
         [key.provider if key is not None else None for key, _ in keys],
         [key.track_id if key is not None else None for key, _ in keys],
         [isrc for _, isrc in keys],
+        miss_ttl,
     )
-    return [LookupRow(r["id_recording"], r["id_target"], r["isrc_recording"], r["isrc_target"]) for r in rows]
+    return [
+        LookupRow(r["id_recording"], r["id_target"], r["isrc_recording"], r["isrc_target"], r["absent_since"])
+        for r in rows
+    ]

@@ -1,6 +1,8 @@
 """The canonical catalog, the shared match cache (docs/catalog.md): it learns from the confident matches
-transfers announce (``track.matched``) which tracks of the providers are one recording, and answers a
-transfer's batched question "which track on the target is each of these?" from what it learned.
+transfers announce (``track.matched``) which tracks of the providers are one recording, and from their
+misses (``track.not_found``) which tracks nobody's search found on a provider lately; it answers a
+transfer's batched question "which track on the target is each of these?" from what it learned: a
+track, "known absent", or nothing.
 
 It is shared by every user and knows no user: nothing here takes or stores a user id.
 """
@@ -9,11 +11,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import asyncpg
 from loguru import logger
 
-from pm_contracts.transfers import CatalogHit, CatalogLookup, CatalogLookupResult, TrackMatched
+from pm_contracts.transfers import (
+    CatalogHit,
+    CatalogLookup,
+    CatalogLookupResult,
+    TrackMatched,
+    TrackNotFound,
+)
 from pm_enrichment.domain.catalog import (
     Join,
     Recording,
@@ -26,8 +35,9 @@ from pm_enrichment.domain.catalog import (
     normalised_isrc,
     track_key,
 )
+from pm_enrichment.settings import enrichment_settings
 from pm_enrichment.storage import catalog as catalog_sql
-from pm_enrichment.storage.catalog import JoinRecord, LookupRow
+from pm_enrichment.storage.catalog import JoinRecord, LookupRow, MissRecord
 from pm_platform.consumers import InvalidEvent
 from pm_platform.db import lock_until_commit
 from pm_platform.service import Runtime
@@ -57,6 +67,8 @@ async def record_match(conn: asyncpg.Connection, event: TrackMatched) -> MatchRe
     (domain/catalog.py): create a recording, attach the unknown track to the known one's, merge two
     recordings, or refuse a merge that something contradicts. The event's ISRCs are recorded on their
     tracks' recordings; the match is logged once per (source, target) pair.
+
+    A miss of either track on the other's provider is forgotten (:func:`record_miss`).
 
     Runs in the caller's transaction (the event's). Idempotent: the same match again changes nothing.
     Safe under concurrency: the two ids' advisory locks, then their recordings' row locks, are held
@@ -111,6 +123,8 @@ async def record_match(conn: asyncpg.Connection, event: TrackMatched) -> MatchRe
         changed.update(r for r, _ in isrcs)
     if changed and join.kind != "created":
         await catalog_sql.touch(conn, changed)
+    # A hit always wins: whatever search missed either track on the other's provider was wrong.
+    await catalog_sql.forget_misses(conn, [(source, target.provider), (target, source.provider)])
 
     if join.kind in ("merged", "refused"):
         logger.info(
@@ -149,14 +163,51 @@ async def _locked_recordings_of(conn: asyncpg.Connection, keys: list[TrackKey]) 
     raise CatalogBusy(f"the recordings of {', '.join(map(str, keys))} kept changing")
 
 
-async def lookup(conn: asyncpg.Connection, query: CatalogLookup) -> CatalogLookupResult:
+async def record_miss(conn: asyncpg.Connection, event: TrackNotFound) -> bool:
+    """Remember that a transfer's ISRC lookup and search found nothing for the event's source track on its
+    target provider, so the lookup answers it "known absent" for a while. Whether the catalog changed.
+
+    A hit always wins: the miss of a track whose recording holds a track on the target is ignored (a
+    match arrived first, or another transfer found it), and a later match deletes it
+    (:func:`record_match`). Runs in the caller's transaction (the event's). Idempotent: the same miss
+    again, or an older one, changes nothing; a newer one only moves ``searched_at`` forward. Holds the
+    source track's advisory lock until the transaction ends, as a match of it does: a match and a miss of
+    one track never interleave. A track id the catalog cannot store is an :class:`InvalidEvent`."""
+    try:
+        source = track_key(event.source)
+    except UnstorableTrack as exc:
+        raise InvalidEvent(str(exc)) from None
+    target = event.target.value
+    if source.provider == target:
+        raise InvalidEvent(f"a {target} track cannot be missing on {target}")
+    await lock_until_commit(conn, source.lock_name)
+    if await catalog_sql.known_on(conn, source, target):
+        return False
+    return await catalog_sql.record_miss(
+        conn,
+        MissRecord(
+            source=source,
+            target=target,
+            source_isrc=normalised_isrc(event.source_isrc),
+            description=describe(event),
+            searched_at=event.searched_at,
+            job_id=event.job_id,
+        ),
+    )
+
+
+async def lookup(
+    conn: asyncpg.Connection, query: CatalogLookup, *, miss_ttl: timedelta
+) -> CatalogLookupResult:
     """The target's track for each source track, in order (None where the catalog knows none), in one
     statement for the whole batch. Through the track's own provider id first (``via="id"``: the same
     recording, certain; a track of the target provider answers itself), else through its ISRC
     (``via="isrc"``: a hint). Of several tracks on the target, the first recorded; of several
-    recordings holding the ISRC, the one that held it first. Reads only: any connection will do."""
+    recordings holding the ISRC, the one that held it first. Beside it, ``absent``: where no track
+    answers, when a transfer last searched the target for the track's own provider id in vain, if within
+    ``miss_ttl``. Reads only: any connection will do."""
     if not query.tracks:
-        return CatalogLookupResult(hits=[])
+        return CatalogLookupResult(hits=[], absent=[])
     keys = [
         (
             lookup_id(k.provider.value if k.provider is not None else None, k.provider_track_id),
@@ -164,8 +215,8 @@ async def lookup(conn: asyncpg.Connection, query: CatalogLookup) -> CatalogLooku
         )
         for k in query.tracks
     ]
-    rows = await catalog_sql.lookup(conn, query.target.value, keys)
-    return CatalogLookupResult(hits=[_hit(row) for row in rows])
+    rows = await catalog_sql.lookup(conn, query.target.value, keys, miss_ttl)
+    return CatalogLookupResult(hits=[_hit(row) for row in rows], absent=[row.absent_since for row in rows])
 
 
 def _hit(row: LookupRow) -> CatalogHit | None:
@@ -177,6 +228,8 @@ def _hit(row: LookupRow) -> CatalogHit | None:
 
 
 async def answer_lookup(rt: Runtime, query: CatalogLookup) -> CatalogLookupResult:
-    """:func:`lookup` on a connection of the service's pool (the internal endpoint's)."""
+    """:func:`lookup` on a connection of the service's pool (the internal endpoint's), misses answered
+    for CATALOG_MISS_TTL_DAYS."""
+    miss_ttl = timedelta(days=enrichment_settings(rt.settings).catalog_miss_ttl_days)
     async with rt.pool.acquire() as conn:
-        return await lookup(conn, query)
+        return await lookup(conn, query, miss_ttl=miss_ttl)

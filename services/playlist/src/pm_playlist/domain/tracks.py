@@ -48,7 +48,9 @@ def normalise_text(text: str) -> str:
     """Case, accents, punctuation and spacing removed: ``"Beyoncé - Halo!"`` → ``"beyonce halo"``;
     apostrophes go without a trace ("Don't" and "Dont" are one spelling).
 
-    Brackets are kept as words: "Song (Live)" and "Song" are different recordings."""
+    Brackets are kept as words: "Song (Live)" and "Song" are different recordings. Every script stays
+    itself (a search for "東京" finds "東京"), unlike the matcher's ``pm_matching.normalise``, which
+    transliterates to ASCII to compare one service's spelling with another's."""
     if not text.isascii():
         text = _APOSTROPHES.sub("", text)  # "Don\u2019t" is ASCII once its apostrophe is gone
     if text.isascii():

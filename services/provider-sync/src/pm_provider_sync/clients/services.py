@@ -3,7 +3,8 @@
 - the library's ``GET /internal/users/{user}/playlists`` and ``…/playlists/{id}`` (playlist service): the
   public answers, for the user the job belongs to;
 - the shared match cache's ``POST /internal/catalog/lookup`` (enrichment): one call per page of source
-  tracks.
+  tracks, answering per track a target track, "known absent" (``absent``: the last search that found
+  none), or nothing.
 
 A service that cannot be reached, or answers 5xx, raises :class:`ServiceUnavailable` (the job fails as
 retryable and resumes from its rows); a 404 of a playlist raises :class:`LibraryPlaylistGone`.
@@ -116,4 +117,8 @@ class ServiceClients:
         result = CatalogLookupResult.model_validate(body)
         if len(result.hits) != len(lookup.tracks):
             raise ServiceUnavailable("the catalog answered a lookup with the wrong number of hits")
+        if not result.absent:  # a catalog that answers no misses
+            return result.model_copy(update={"absent": [None] * len(result.hits)})
+        if len(result.absent) != len(lookup.tracks):
+            raise ServiceUnavailable("the catalog answered a lookup with the wrong number of misses")
         return result

@@ -9,7 +9,8 @@ Per track the status is one of:
   the matcher, or a search scored by it (the method, confidence and score breakdown say which and why);
 - ``review``: the best candidate is close but not sure (pm_matching's review band): not written unless
   the user picks it (``POST /api/v1/transfers/{id}/apply``);
-- ``not_matched``: nothing acceptable (the reason and the best candidates are kept);
+- ``not_matched``: nothing acceptable (the reason and the best candidates are kept), or the shared
+  catalog knows that nobody's search found the track on the target lately (method ``catalog``);
 - ``unavailable``: the target has the track but not for this user (country, licence);
 - ``skipped``: the user chose to leave it out, or it cannot be transferred (no title at all).
 """
@@ -23,14 +24,16 @@ import math
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, Strict, model_validator
 
 from pm_contracts.providers import PROVIDERS, ProviderName
-from pm_matching import Decision, ExplicitPreference, Score, TrackInfo, normalise
+from pm_matching import REVIEW_AT, Decision, ExplicitPreference, Score, TrackInfo, normalise
 from pm_platform.api import LenientProvider, RequestBody
+from pm_provider_sync.domain.pauses import PROVIDER_TITLES
 from pm_providers.models import ProviderTrack
 
 TRANSFER_JOB = "transfer.run"
@@ -145,10 +148,15 @@ class SourceTrack:
     isrc: str | None = None
     explicit: bool | None = None
     provider_ids: dict[str, str] = field(default_factory=dict)
+    # The library's kind of item (``track``, ``episode``, ``video``, ``unknown``; None from a row stored
+    # before it was kept) and whether it is a local file.
+    media_type: str | None = None
+    is_local: bool = False
 
     @classmethod
     def from_api(cls, track: dict[str, Any]) -> SourceTrack:
         ids = track.get("provider_ids") or {}
+        media_type = track.get("media_type")
         return cls(
             title=str(track.get("title") or ""),
             artists=tuple(str(a) for a in track.get("artists") or ()),
@@ -157,6 +165,8 @@ class SourceTrack:
             isrc=track.get("isrc"),
             explicit=track.get("explicit"),
             provider_ids={str(k): str(v) for k, v in ids.items() if v},
+            media_type=str(media_type) if media_type is not None else None,
+            is_local=track.get("is_local") is True,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -168,6 +178,8 @@ class SourceTrack:
             "isrc": self.isrc,
             "explicit": self.explicit,
             "provider_ids": self.provider_ids,
+            "media_type": self.media_type,
+            "is_local": self.is_local,
         }
 
     @classmethod
@@ -226,6 +238,18 @@ class TrackResult:
     candidates: list[dict[str, Any]] | None = None
 
 
+def candidate_info(track: ProviderTrack) -> TrackInfo:
+    """What the matcher compares of a target's track (a search hit or an ISRC hit)."""
+    return TrackInfo(
+        title=track.title,
+        artists=tuple(track.artists),
+        album=track.album,
+        duration_ms=track.duration_ms,
+        isrc=track.isrc,
+        explicit=track.explicit,
+    )
+
+
 def candidate_view(track: ProviderTrack, score: Score | None) -> dict[str, Any]:
     return {
         "id": track.id,
@@ -277,6 +301,44 @@ def decided(decision: Decision, candidates: Sequence[ProviderTrack], method: str
         breakdown=_breakdown(best) if best is not None else None,
         reason=decision.reason or "no candidate",
         candidates=kept,
+    )
+
+
+# ---- the shared catalog's misses -------------------------------------------------------------------------
+
+# Library items that are no recording of music: what a search did not find of them teaches nobody anything.
+NOT_RECORDINGS = frozenset({"episode", "unknown"})
+
+
+def shareable_miss(track: SourceTrack, decision: Decision, preference: ExplicitPreference) -> bool:
+    """Whether the target's answers for ``track`` say it is not there, for anyone: the shared catalog may
+    remember the miss (``track.not_found``) and spare later transfers the lookup and the search.
+
+    ``decision`` is the matcher's over everything the target answered for the track: the candidates of
+    its ISRC lookup (when it has an ISRC and the target has a lookup) together with those of its search.
+    A miss is shareable only when it is definitive and nobody's own: nothing chosen and no candidate a
+    user could pick (every one scored below REVIEW_AT; a review-range one is a question for the user,
+    an accepted but unavailable one is there for other accounts); the source's own version wanted (a
+    version chosen for one user's taste says nothing of the recording); and a track the catalog can key
+    by a provider id that is a recording (no local file, no podcast episode). A refused or failed search
+    has no decision, so it never gets here."""
+    if decision.chosen is not None or any(s.confidence >= REVIEW_AT for _, s in decision.ranked):
+        return False
+    if preference is not ExplicitPreference.SOURCE:
+        return False
+    if track.is_local or track.media_type in NOT_RECORDINGS:
+        return False
+    return track.ref() is not None
+
+
+def known_absent(target: ProviderName, searched_at: datetime) -> TrackResult:
+    """A track the shared catalog knows nobody's search found on ``target`` (since ``searched_at``): not
+    matched, without an ISRC lookup or a search; the user may still map it by hand."""
+    return TrackResult(
+        Status.NOT_MATCHED,
+        method="catalog",
+        reason=f"not on {PROVIDER_TITLES[target]}: nobody's search found it (checked {searched_at:%Y-%m-%d}); "
+        "pick a track by hand to map it",
     )
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from pm_platform.db import from_json_column
 from pm_provider_sync.domain.transfers import PlannedPart, SourceTrack, Status, TrackResult
 
 
@@ -173,21 +174,18 @@ async def tracks(
 
 
 def _track_row(row: asyncpg.Record) -> dict[str, Any]:
-    def _json(value: Any) -> Any:
-        return json.loads(value) if isinstance(value, str) else value
-
     return {
         "playlist": row["playlist_index"],
         "playlist_name": row["playlist_name"],
         "position": row["position"],
-        "source": _json(row["source"]),
+        "source": from_json_column(row["source"]),
         "status": row["status"],
         "target_id": row["target_id"],
         "method": row["method"],
         "confidence": round(row["confidence"], 4) if row["confidence"] is not None else None,
-        "breakdown": _json(row["breakdown"]),
+        "breakdown": from_json_column(row["breakdown"]),
         "reason": row["reason"],
-        "candidates": _json(row["candidates"]) or [],
+        "candidates": from_json_column(row["candidates"]) or [],
     }
 
 

@@ -11,9 +11,11 @@ to another service, as the job ``transfer.run``.
   1. *read*: the source playlists from the library (the playlist service's internal reads), every
      track stored pending;
   2. *match*, a page of tracks at a time: the user's own mappings, then the shared match cache (one
-     batched lookup), then the target's ISRC lookup (batched where the target takes several ISRCs), then
-     a search scored by the matcher (pm_matching); the page's results commit together with a
-     ``track.matched`` event for each confident automatic match (the cache learns it);
+     batched lookup: a track, or "known absent" when nobody's search found it there lately), then the
+     target's ISRC lookup (batched where the target takes several ISRCs), then a search scored by the
+     matcher (pm_matching); the page's results commit together with a ``track.matched`` event for each
+     confident automatic match and a ``track.not_found`` for each definitive miss (the cache learns
+     both);
   3. *write* (not in a dry run): per source playlist one target playlist, or numbered parts when the
      target allows fewer tracks; before writing, a part that may hold some of its tracks already is read
      back and resumes after them; at the end every part is read back and compared with what it should
@@ -39,16 +41,19 @@ from loguru import logger
 
 from pm_contracts.providers import ProviderName
 from pm_contracts.transfers import (
+    MAX_ID,
+    MAX_TEXT,
     CatalogLookup,
     LookupKey,
     TrackMatched,
+    TrackNotFound,
     TrackRef,
     TransferCompleted,
     TransferFailed,
     TransferRequested,
 )
-from pm_matching import ACCEPT_AT, ExplicitPreference, TrackInfo, decide, search_terms
-from pm_platform.db import lock_until_commit
+from pm_matching import ACCEPT_AT, ExplicitPreference, decide, search_terms
+from pm_platform.db import from_json_column, lock_until_commit
 from pm_platform.errors import NotFound, ValidationFailed
 from pm_platform.jobs import Job, JobCancelled, JobContext, JobFailed, JobNotFound, JobPaused
 from pm_platform.service import Runtime
@@ -63,10 +68,13 @@ from pm_provider_sync.domain.transfers import (
     TrackResult,
     TransferRequest,
     already_written,
+    candidate_info,
     decided,
+    known_absent,
     marker,
     plan_parts,
     progress,
+    shareable_miss,
     source_key,
     transferable,
     youtube_days,
@@ -288,8 +296,9 @@ class _Run:
         # A refusal that stops the whole job, met by one of a page's concurrent searches: the page's
         # other results are saved first, then it is raised.
         self._pending_error: ProviderError | None = None
-        # The page's confident automatic matches, for the shared catalog.
+        # The page's confident automatic matches and definitive misses, for the shared catalog.
         self._shared: list[TrackMatched] = []
+        self._missed: list[TrackNotFound] = []
         self._page_failure: BaseException | None = None
 
     # -- stopping
@@ -419,7 +428,12 @@ class _Run:
 
     async def _match_page(self, rows: Sequence[Any]) -> None:
         page = [
-            (r["playlist_index"], r["position"], SourceTrack.from_json(_json(r["source"])), r["source_key"])
+            (
+                r["playlist_index"],
+                r["position"],
+                SourceTrack.from_json(from_json_column(r["source"])),
+                r["source_key"],
+            )
             for r in rows
         ]
         results: dict[tuple[int, int], TrackResult] = {}
@@ -457,11 +471,15 @@ class _Run:
         rest = await self._from_catalog(rest, results)
         isrc_candidates = await self._by_isrc(rest, results)
         rest = [r for r in rest if (r[0], r[1]) not in results]
-        matched_events = await self._by_search(rest, isrc_candidates, results)
+        await self._by_search(rest, isrc_candidates, results)
+        matched_events, self._shared = self._shared, []
+        missed_events, self._missed = self._missed, []
         async with self.rt.transaction() as conn:
             await stored.save_results(conn, self.job_id, [(i, p, r) for (i, p), r in results.items()])
             for event in matched_events:
                 await self.rt.emit(conn, "track.matched", str(self.job_id), event)
+            for missed in missed_events:
+                await self.rt.emit(conn, "track.not_found", str(self.job_id), missed)
         await self._made_progress()
         if self._page_failure is not None:
             failure, self._page_failure = self._page_failure, None
@@ -499,7 +517,9 @@ class _Run:
             )
             return rest
         left = []
-        for (index, position, track, key), hit in zip(rest, lookup.hits, strict=True):
+        for (index, position, track, key), hit, absent_since in zip(
+            rest, lookup.hits, lookup.absent, strict=True
+        ):
             if hit is not None and hit.via == "id":
                 results[(index, position)] = TrackResult(
                     Status.MATCHED,
@@ -508,6 +528,9 @@ class _Run:
                     confidence=1.0,
                     breakdown={"catalog": 1.0},
                 )
+            elif hit is None and absent_since is not None:
+                # Nobody's ISRC lookup or search found it there lately: neither is made again.
+                results[(index, position)] = known_absent(self.target, absent_since)
             else:
                 left.append((index, position, track, key))
         return left
@@ -529,7 +552,7 @@ class _Run:
                 continue
             decision = decide(
                 track.info(),
-                [_info(c) for c in candidates],
+                [candidate_info(c) for c in candidates],
                 preference=self.preference,
                 isrc_hits=range(len(candidates)),
             )
@@ -571,7 +594,10 @@ class _Run:
         rest: list[tuple[int, int, SourceTrack, str]],
         isrc_candidates: dict[tuple[int, int], list[ProviderTrack]],
         results: dict[tuple[int, int], TrackResult],
-    ) -> list[TrackMatched]:
+    ) -> None:
+        """Search the target for each track left; the matcher scores the results together with the
+        track's ISRC lookup's candidates. Confident matches and definitive misses are kept for the shared
+        catalog (``_shared``, ``_missed``)."""
         slots = asyncio.Semaphore(self.settings.transfer_search_concurrency)
         limit = min(SEARCH_RESULTS, self.adapter.limits.search_page)
 
@@ -599,7 +625,7 @@ class _Run:
             candidates = known + [c for c in found if c.id and c.id not in seen]
             decision = decide(
                 track.info(),
-                [_info(c) for c in candidates],
+                [candidate_info(c) for c in candidates],
                 preference=self.preference,
                 isrc_hits=range(len(known)),
             )
@@ -607,12 +633,33 @@ class _Run:
             results[(index, position)] = result
             if decision.chosen is not None:
                 self._share(track, candidates[decision.chosen], result)
+            elif shareable_miss(track, decision, self.preference):
+                self._share_miss(track)
 
         outcomes = await asyncio.gather(*(one(i, p, t) for i, p, t, _ in rest), return_exceptions=True)
         # Anything unexpected ends the job once the page's other results are saved.
         self._page_failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
-        shared, self._shared = self._shared, []
-        return shared
+
+    def _share_miss(self, track: SourceTrack) -> None:
+        """A definitive miss (:func:`shareable_miss`) goes to the shared catalog."""
+        ref = track.ref()
+        if ref is None or len(ref[1]) > MAX_ID:
+            return  # no id the catalog could key the miss by
+        isrc = (track.isrc or "").strip().upper()
+        duration = track.duration_ms
+        self._missed.append(
+            TrackNotFound(
+                job_id=self.job_id,
+                source=TrackRef(provider=ref[0], provider_track_id=ref[1]),
+                # A malformed ISRC is no ISRC (the lookup did not send it either).
+                source_isrc=isrc if ISRC.fullmatch(isrc) else None,
+                target=self.target,
+                title=track.title[:MAX_TEXT],
+                artists=list(track.artists[:50]),
+                duration_ms=duration if duration is not None and duration >= 0 else None,
+                searched_at=datetime.now(UTC),
+            )
+        )
 
     async def drop_duplicates(self) -> None:
         """A target that refuses a track twice in a playlist (Deezer) gets each once: the later ones are
@@ -660,7 +707,7 @@ class _Run:
             await stored.add_parts(conn, self.job_id, self.user_id, index, planned, target.playlist_id)
 
     async def _write_part(self, index: int, part: Any) -> None:
-        ids: list[str] = list(_json(part["track_ids"]))
+        ids: list[str] = list(from_json_column(part["track_ids"]))
         number = part["part"]
         playlist_id: str | None = part["target_playlist_id"]
         mode = self.request.target.mode
@@ -869,18 +916,3 @@ class _Run:
                 WRITE_UNITS,
             )
         return result
-
-
-def _info(track: ProviderTrack) -> TrackInfo:
-    return TrackInfo(
-        title=track.title,
-        artists=tuple(track.artists),
-        album=track.album,
-        duration_ms=track.duration_ms,
-        isrc=track.isrc,
-        explicit=track.explicit,
-    )
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value

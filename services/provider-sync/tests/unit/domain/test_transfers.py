@@ -1,23 +1,30 @@
-"""The pure part of transfers: requests, source keys, parts, the resume check, quota days, the report."""
+"""The pure part of transfers: requests, source keys, the shared catalog's misses, parts, the resume
+check, quota days, the report."""
 
 from __future__ import annotations
 
 import csv
 import io
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
 
+from pm_contracts.providers import ProviderName
+from pm_matching import REVIEW_AT, Decision, ExplicitPreference, Score, TrackInfo, Verdict, decide
 from pm_provider_sync.domain.transfers import (
     ApplyRequest,
     SourceTrack,
+    Status,
     TransferRequest,
     already_written,
+    known_absent,
     marker,
     plan_parts,
     progress,
     report_csv,
+    shareable_miss,
     source_key,
     transferable,
     youtube_days,
@@ -94,6 +101,76 @@ def test_source_keys_prefer_a_provider_id_then_the_isrc_then_the_text():
 def test_the_source_track_round_trips_through_its_stored_form():
     track = SourceTrack("T", ("A", "B"), "Al", 1000, "GBAAA9800006", True, {"spotify": "x"})
     assert SourceTrack.from_json(track.to_json()) == track
+    episode = SourceTrack("E", ("Show",), provider_ids={"spotify": "e"}, media_type="episode")
+    assert SourceTrack.from_json(episode.to_json()) == episode
+    local = SourceTrack.from_api({"title": "L", "artists": ["A"], "media_type": "track", "is_local": True})
+    assert local.is_local and local.media_type == "track"
+    # A row stored before the kind of item was kept reads as a track of unknown kind.
+    assert SourceTrack.from_json({"title": "T", "provider_ids": {"spotify": "x"}}).media_type is None
+
+
+# ---- the shared catalog's misses
+
+SONG = SourceTrack(
+    "Teardrop", ("Massive Attack",), "Mezzanine", 330_773, "GBAAA9800006", False, {"spotify": "x"}
+)
+
+
+def _decision(*confidences: float) -> Decision:
+    """The matcher's decision over candidates scored ``confidences`` (best first), none chosen."""
+    ranked = tuple(
+        (i, Score(confidence=c, verdict=Verdict.REJECT, breakdown={}, reasons=()))
+        for i, c in enumerate(confidences)
+    )
+    best = confidences[0] if confidences else 0.0
+    return Decision(chosen=None, confidence=best, verdict=Verdict.REJECT, ranked=ranked, reason="no")
+
+
+def test_a_search_that_found_nothing_near_is_a_shareable_miss():
+    nothing = decide(SONG.info(), [])
+    unrelated = decide(
+        SONG.info(), [TrackInfo(title="Polka Medley", artists=("Die Lustigen",), duration_ms=90_000)]
+    )
+    assert unrelated.chosen is None and unrelated.confidence < REVIEW_AT
+    for decision in (nothing, unrelated, _decision(REVIEW_AT - 0.0001, 0.2)):
+        assert shareable_miss(SONG, decision, ExplicitPreference.SOURCE)
+
+
+def test_a_candidate_a_user_could_pick_or_a_match_is_no_miss():
+    found = decide(SONG.info(), [SONG.info()])
+    assert found.chosen is not None  # accepted (matched, or there but unavailable to this account)
+    assert not shareable_miss(SONG, found, ExplicitPreference.SOURCE)
+    # A candidate in the review range, best or not, is the user's question.
+    assert not shareable_miss(SONG, _decision(REVIEW_AT), ExplicitPreference.SOURCE)
+    assert not shareable_miss(SONG, _decision(0.3, REVIEW_AT + 0.1), ExplicitPreference.SOURCE)
+
+
+def test_only_the_source_version_of_a_keyed_recording_is_a_shareable_miss():
+    nothing = decide(SONG.info(), [])
+    # A version chosen for one user's taste says nothing of the recording.
+    for preference in (ExplicitPreference.EXPLICIT, ExplicitPreference.CLEAN):
+        assert not shareable_miss(SONG, nothing, preference)
+    # The catalog keys a miss by the source's provider id: a file's track (no id) has none.
+    assert not shareable_miss(
+        SourceTrack("Teardrop", ("Massive Attack",), isrc="GBAAA9800006"), nothing, ExplicitPreference.SOURCE
+    )
+    # Local files and podcast episodes are no recordings the providers' catalogs hold.
+    local = SourceTrack("Demo", ("Me",), provider_ids={"spotify": "l"}, is_local=True)
+    episode = SourceTrack("Ep. 1", ("Show",), provider_ids={"spotify": "e"}, media_type="episode")
+    unknown = SourceTrack("?", ("?",), provider_ids={"spotify": "u"}, media_type="unknown")
+    for item in (local, episode, unknown):
+        assert not shareable_miss(item, nothing, ExplicitPreference.SOURCE)
+    for kind in ("track", "video", None):
+        track = SourceTrack("Song", ("A",), provider_ids={"youtube": "v"}, media_type=kind)
+        assert shareable_miss(track, nothing, ExplicitPreference.SOURCE)
+
+
+def test_a_known_absent_track_is_not_matched_by_the_catalog_with_a_clear_reason():
+    result = known_absent(ProviderName.DEEZER, datetime(2026, 3, 4, 22, 0, tzinfo=UTC))
+    assert (result.status, result.method, result.target_id) == (Status.NOT_MATCHED, "catalog", None)
+    assert result.reason == (
+        "not on Deezer: nobody's search found it (checked 2026-03-04); pick a track by hand to map it"
+    )
 
 
 def test_a_playlist_longer_than_the_target_allows_is_split_into_numbered_parts():

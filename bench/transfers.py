@@ -28,8 +28,12 @@ from typing import Any
 import aiohttp
 
 from bench.common import login
-from bench.library import Client, _link
+from bench.library import Client
+from pm_contracts.transfers import MAX_LOOKUP
+from pm_devstack.emulated_accounts import new_account_id
+from pm_devstack.envfile import SERVICE_TOKEN
 from pm_devstack.stack import Stack
+from pm_platform.identity import service_credential
 
 START, END = "<!-- transfer-bench:start -->", "<!-- transfer-bench:end -->"
 TARGETS = ("deezer", "tidal")
@@ -87,7 +91,7 @@ async def _wait(client: Client, job_id: str) -> dict[str, Any]:
 
 async def _catalog_slice(session: aiohttp.ClientSession, emulator: str, offset: int, count: int) -> list[str]:
     """``count`` distinct Spotify catalog tracks from ``offset`` on (read through a throwaway account)."""
-    account = f"benchslice{time.time_ns()}"
+    account = new_account_id("spotify")
     library = {"playlists": [{"name": "slice", "size": offset + count}]}
     async with session.post(
         f"{emulator}/_admin/users", json={"provider": "spotify", "user_id": account, "library": library}
@@ -102,11 +106,9 @@ async def _user(
     session: aiohttp.ClientSession, gateway: str, emulator: str, token: str, ids: list[str]
 ) -> Client:
     client = Client(session, gateway, token)
-    await _link(
-        session, client, emulator, "spotify", {"playlists": [{"name": "Bench transfer", "tracks": ids}]}
-    )
+    await client.link(emulator, "spotify", {"playlists": [{"name": "Bench transfer", "tracks": ids}]})
     for target in TARGETS:
-        await _link(session, client, emulator, target, {"playlists": []})
+        await client.link(emulator, target, {"playlists": []})
     while True:
         status, job = await client.call("POST", "/api/v1/library/imports", 0, json={"providers": ["spotify"]})
         if status == 202:
@@ -173,14 +175,37 @@ def _allowed_seconds(target: str, calls: int) -> float:
     return max(0.0, (calls - 200) / 20)  # TIDAL: a bucket of 200, 20 tokens a second
 
 
-async def _run(gateway: str, emulator: str, tokens: list[str], tracks: int) -> list[dict[str, Any]]:
+async def _least_known_window(session: aiohttp.ClientSession, stack: Stack, tracks: int) -> list[str]:
+    """The window of ``tracks`` Spotify catalog tracks the shared cache knows least on the targets (on a
+    stack that has run transfers before, most windows are partly known: the cold row says how many of
+    its tracks the cache knew anyway, "catalog"). Asked of the catalog's internal lookup, sampling the
+    first MAX_LOOKUP tracks of each window."""
+    emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
+    enrichment = f"http://127.0.0.1:{stack.spec('enrichment').port}/internal/catalog/lookup"
+    auth = {"Authorization": service_credential(stack.secrets[SERVICE_TOKEN])}
+    windows = max(1, CATALOG_TRACKS // tracks - 1)
+    every = await _catalog_slice(session, emulator, 0, windows * tracks)
+    known: list[int] = []
+    for window in range(windows):
+        sample = every[window * tracks : window * tracks + min(tracks, MAX_LOOKUP)]
+        keys = [{"provider": "spotify", "provider_track_id": track} for track in sample]
+        hits = 0
+        for target in TARGETS:
+            async with session.post(enrichment, headers=auth, json={"target": target, "tracks": keys}) as r:
+                if r.status != 200:
+                    raise SystemExit(f"bench: the catalog's lookup answered {r.status}: {await r.text()}")
+                hits += sum(1 for hit in (await r.json())["hits"] if hit is not None)
+        known.append(hits)
+    least = known.index(min(known))
+    return every[least * tracks : (least + 1) * tracks]
+
+
+async def _run(stack: Stack, tokens: list[str], tracks: int) -> list[dict[str, Any]]:
+    gateway = stack.gateway_url
+    emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
     rows = []
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-        # A window of the catalog no earlier run of this stack is likely to have taught the shared cache
-        # (the cold row says how many tracks it knew anyway: "catalog").
-        windows = max(1, CATALOG_TRACKS // tracks - 1)
-        offset = (int(time.time()) // 60 % windows) * tracks
-        ids = await _catalog_slice(session, emulator, offset, tracks)
+        ids = await _least_known_window(session, stack, tracks)
         for cache, token in zip(("cold", "warm"), tokens, strict=True):
             client = await _user(session, gateway, emulator, token, ids)
             for target in TARGETS:
@@ -210,10 +235,8 @@ async def _run(gateway: str, emulator: str, tokens: list[str], tracks: int) -> l
 
 def run(tracks: int) -> str:
     stack = Stack.from_env()
-    gateway = stack.gateway_url
-    emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
-    tokens = [login(gateway), login(gateway)]
-    rows = asyncio.run(_run(gateway, emulator, tokens, tracks))
+    tokens = [login(stack.gateway_url), login(stack.gateway_url)]
+    rows = asyncio.run(_run(stack, tokens, tracks))
     lines = [
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} cores): "
         f"one playlist of {tracks} distinct tracks from emulated Spotify, the emulator at the providers' "

@@ -623,4 +623,4 @@ async def _transfer_scenario(api: Api, client: Client, them: str) -> None:
     await api.call("GET", f"/api/v1/transfers/{uuid.uuid4()}", token=me, expect=404)
     await api.call("GET", "/api/v1/transfers/not-a-uuid", token=me, expect=404, validate_request=False)
     _, theirs = await api.call("GET", "/api/v1/transfers", token=them, expect=200)
-    assert theirs == {"transfers": []}
+    assert theirs == {"transfers": [], "next_cursor": None}

@@ -2,11 +2,14 @@
 
 Request bodies are closed and strict; timestamps are written ISO 8601 in UTC with a ``Z``; ids in paths
 and queries are UUIDs, and anything else names nothing (the caller answers 404, as for an id that is
-not there).
+not there); a list's next page is named by an opaque cursor.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar
@@ -74,6 +77,35 @@ def whole_number(raw: str | None, name: str, minimum: int, maximum: int, default
         message = f"{name} must be a whole number from {minimum} to {maximum}"
         raise ValidationFailed(message, errors=[{"field": name, "message": message, "type": "value_error"}])
     return int(raw)
+
+
+# Longer than any cursor a list gives: anything longer is refused before it is decoded.
+MAX_CURSOR = 512
+
+
+def encode_cursor(*parts: str) -> str:
+    """An opaque cursor holding ``parts`` (where the next page starts); :func:`decode_cursor` reads it."""
+    raw = json.dumps(list(parts), separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, count: int, name: str = "cursor") -> list[str]:
+    """The ``count`` strings :func:`encode_cursor` put in ``cursor``; 422 naming ``name`` when it is not
+    a cursor (the caller checks what the strings say)."""
+    try:
+        if len(cursor) <= MAX_CURSOR:
+            parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+            if isinstance(parts, list) and len(parts) == count and all(isinstance(p, str) for p in parts):
+                return parts
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        pass
+    raise cursor_refused(name)
+
+
+def cursor_refused(name: str = "cursor") -> ValidationFailed:
+    """The 422 for a cursor no list gave (or whose contents name no place in it)."""
+    message = f"{name} is not one this list gave"
+    return ValidationFailed(message, errors=[{"field": name, "message": message, "type": "value_error"}])
 
 
 def iso(value: datetime | None) -> str | None:

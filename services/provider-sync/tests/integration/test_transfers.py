@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from pm_platform.jobs import Job
 from pm_platform.testing import published_events, stand_in_server
 from pm_provider_sync.domain.transfers import SourceTrack, source_key
 from pm_provider_sync.storage import transfers as stored
@@ -243,3 +244,83 @@ async def test_a_catalog_that_answers_no_misses_leaves_every_track_to_be_looked_
     assert track["status"] == "not_matched" and track["method"] != "catalog"
     assert await _deezer_calls(ps) == {"isrc": 0, "search": 1}
     assert [t["source"]["provider_track_id"] for t in run.told("track.not_found")] == [absent]
+
+
+# ---- an existing target: append, replace, and one that cannot be written ---------------------------------
+
+
+async def _catalog_tracks(ps: ProviderSync, count: int) -> list[dict[str, Any]]:
+    """``count`` Spotify tracks of the emulator's catalog that Deezer has, as the library describes them."""
+    spotify = await ps.emulator.account("spotify", [{"name": "Real", "source_playlist": 1}])
+    found: list[dict[str, Any]] = []
+    for track in await ps.adapter(spotify).read_all(spotify.playlists["Real"]):
+        truth = await ps.emulator.admin("GET", f"/catalog/mapping?spotify_id={track.id}")
+        if track.id and track.isrc and any(r["deezer"] for r in truth["recordings"]):
+            found.append(
+                {
+                    "title": track.title,
+                    "artists": list(track.artists),
+                    "album": track.album,
+                    "duration_ms": track.duration_ms,
+                    "isrc": track.isrc,
+                    "explicit": track.explicit,
+                    "provider_ids": {"spotify": track.id},
+                    "media_type": "track",
+                }
+            )
+            if len(found) == count:
+                return found
+    raise AssertionError(f"fewer than {count} tracks of the emulator's playlist are on Deezer")
+
+
+async def _written(ps: ProviderSync, user: uuid.UUID, playlist: str, target: dict[str, Any]) -> Job:
+    body = {"source": {"playlists": [playlist]}, "target": {"provider": "deezer", **target}}
+    response = await ps.client.post("/api/v1/transfers", json=body, headers=ps.headers(user))
+    assert response.status == 202, await response.text()
+    return await ps.wait(uuid.UUID((await response.json())["job_id"]))
+
+
+async def _matched_ids(ps: ProviderSync, user: uuid.UUID, job_id: uuid.UUID) -> list[str]:
+    response = await ps.client.get(f"/api/v1/transfers/{job_id}/tracks", headers=ps.headers(user))
+    return [t["target_id"] for t in (await response.json())["tracks"] if t["status"] == "matched"]
+
+
+@pytest.mark.parametrize("mode", ["append", "replace"])
+async def test_an_existing_playlist_gets_the_tracks_after_what_it_held_or_instead_of_it(
+    transfers: ProviderSync, services: tuple[Services, str], mode: str
+):
+    ps, (played, _) = transfers, services
+    user = uuid.uuid4()
+    deezer = await ps.emulator.account("deezer", [{"name": "Mine", "size": 3}])
+    await ps.link(user, deezer)
+    held = [t.id for t in await ps.adapter(deezer).read_all(deezer.playlists["Mine"])]
+    playlist = str(uuid.uuid4())
+    played.playlists[playlist] = await _catalog_tracks(ps, 3)
+    job = await _written(ps, user, playlist, {"mode": mode, "playlist_id": deezer.playlists["Mine"]})
+    assert job.state == "succeeded", job.error
+    ours = await _matched_ids(ps, user, job.id)
+    assert len(ours) == 3 and not set(ours) & set(held)
+    now = [t.id for t in await ps.adapter(deezer).read_all(deezer.playlists["Mine"])]
+    assert now == (held + ours if mode == "append" else ours)
+
+
+async def test_a_target_that_is_not_there_or_not_the_users_fails_before_anything_is_looked_for(
+    transfers: ProviderSync, services: tuple[Services, str]
+):
+    ps, (played, _) = transfers, services
+    user = uuid.uuid4()
+    await ps.link(user, await ps.emulator.account("deezer", []))
+    someone = await ps.emulator.account("deezer", [{"name": "Theirs", "size": 2}])
+    playlist = str(uuid.uuid4())
+    played.playlists[playlist] = await _catalog_tracks(ps, 1)
+    await ps.emulator.reset_calls()
+    missing = await _written(ps, user, playlist, {"mode": "append", "playlist_id": "987654321987"})
+    assert missing.state == "failed" and missing.error is not None
+    assert missing.error.code == "target-not-found", missing.error
+    theirs = await _written(
+        ps, user, playlist, {"mode": "replace", "playlist_id": someone.playlists["Theirs"]}
+    )
+    assert theirs.state == "failed" and theirs.error is not None
+    assert theirs.error.code in ("target-not-writable", "target-not-found"), theirs.error
+    assert await _deezer_calls(ps) == {"isrc": 0, "search": 0}  # failed before matching
+    assert [t.id for t in await ps.adapter(someone).read_all(someone.playlists["Theirs"])] != []

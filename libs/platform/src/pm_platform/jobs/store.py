@@ -96,9 +96,28 @@ class JobStore:
     async def cancel_requested(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> bool:
         return bool(await conn.fetchval("SELECT cancel_requested FROM jobs WHERE id = $1", job_id))
 
-    async def list_for_user(self, conn: asyncpg.Connection, user_id: uuid.UUID, limit: int = 50) -> list[Job]:
+    async def list_for_user(
+        self,
+        conn: asyncpg.Connection,
+        user_id: uuid.UUID,
+        limit: int = 50,
+        *,
+        kind: str | None = None,
+        before: tuple[datetime, uuid.UUID] | None = None,
+    ) -> list[Job]:
+        """The user's jobs (of ``kind``), newest first; ``before``: only those after that job in this
+        order, by its (created_at, id) (a page's last)."""
+        at, job_id = before if before is not None else (None, None)
         rows = await conn.fetch(
-            "SELECT * FROM jobs WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2", user_id, limit
+            """SELECT * FROM jobs
+               WHERE user_id = $1 AND ($2::text IS NULL OR kind = $2)
+                 AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+               ORDER BY created_at DESC, id DESC LIMIT $5""",
+            user_id,
+            kind,
+            at,
+            job_id,
+            limit,
         )
         return [Job.from_row(r) for r in rows]
 

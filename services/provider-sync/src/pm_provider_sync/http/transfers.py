@@ -2,7 +2,7 @@
 
 - ``POST /api/v1/transfers`` (domain/transfers.py's TransferRequest) → 202 with the job and
   ``Location: /api/v1/jobs/{id}`` (progress there, or over SSE at ``/api/v1/jobs/{id}/events``);
-- ``GET /api/v1/transfers``: the user's transfers, newest first;
+- ``GET /api/v1/transfers?limit=&cursor=``: the user's transfers, newest first, a page at a time;
 - ``GET /api/v1/transfers/{id}``: the job, its request, per-status counts and the target playlists;
 - ``GET /api/v1/transfers/{id}/tracks?status=&offset=&limit=``: the per-track results;
 - ``GET /api/v1/transfers/{id}/report`` and ``…/report.csv``: the not-found report (every track not
@@ -16,11 +16,13 @@ Another user's transfer, or an id that is not one, is the same 404.
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from pm_platform.api import NO_STORE, parse_uuid, whole_number
+from pm_platform.api import NO_STORE, cursor_refused, decode_cursor, encode_cursor, parse_uuid, whole_number
 from pm_platform.errors import ValidationFailed
 from pm_platform.http import read_json
 from pm_platform.identity import require_identity
@@ -34,6 +36,8 @@ MAX_REQUEST_BYTES = 64 << 10
 MAX_APPLY_BYTES = 2 << 20
 TRACKS_PAGE = 100
 MAX_TRACKS_PAGE = 1_000
+TRANSFERS_PAGE = 50
+MAX_TRANSFERS_PAGE = 200
 STATUSES = frozenset(s.value for s in Status)
 
 
@@ -66,8 +70,29 @@ async def start_transfer(request: web.Request) -> web.Response:
 async def list_transfers(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     identity = require_identity(request, rt.identities)
-    found = await transfers.list_transfers(rt, identity.user_id)
-    return _json({"transfers": [j.to_event(rt.name).model_dump(mode="json") for j in found]})
+    limit = whole_number(request.query.get("limit"), "limit", 1, MAX_TRANSFERS_PAGE, TRANSFERS_PAGE)
+    raw = request.query.get("cursor")
+    before = _listed_before(raw) if raw is not None else None
+    found = await transfers.list_transfers(rt, identity.user_id, limit + 1, before)
+    page = found[:limit]
+    following = (
+        encode_cursor(page[-1].created_at.isoformat(), str(page[-1].id)) if len(found) > limit else None
+    )
+    return _json(
+        {"transfers": [j.to_event(rt.name).model_dump(mode="json") for j in page], "next_cursor": following}
+    )
+
+
+def _listed_before(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The (created_at, id) of the job a page ended with, from the cursor the list gave."""
+    at, job_id = decode_cursor(cursor, 2)
+    try:
+        moment, listed = datetime.fromisoformat(at), uuid.UUID(job_id)
+    except ValueError:
+        raise cursor_refused() from None
+    if moment.tzinfo is None:
+        raise cursor_refused()
+    return moment, listed
 
 
 async def get_transfer(request: web.Request) -> web.Response:

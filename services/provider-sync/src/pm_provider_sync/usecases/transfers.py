@@ -88,6 +88,7 @@ from pm_provider_sync.usecases.provider_calls import close_pages, patiently, use
 from pm_providers import ProviderAdapter, ProviderTrack
 from pm_providers.adapters.youtube import WRITE_UNITS
 from pm_providers.errors import (
+    Forbidden,
     InvalidRequest,
     PartialWrite,
     ProviderError,
@@ -147,9 +148,12 @@ async def transfer_job(rt: Runtime, user_id: uuid.UUID, job_id: uuid.UUID | None
     raise NotFound("no such transfer")
 
 
-async def list_transfers(rt: Runtime, user_id: uuid.UUID) -> list[Job]:
+async def list_transfers(
+    rt: Runtime, user_id: uuid.UUID, limit: int, before: tuple[datetime, uuid.UUID] | None
+) -> list[Job]:
+    """The user's transfers, newest first, after ``before`` (a page's last: created_at, id)."""
     async with rt.pool.acquire() as conn:
-        return [j for j in await rt.jobs.list_for_user(conn, user_id, limit=200) if j.kind == TRANSFER_JOB]
+        return await rt.jobs.list_for_user(conn, user_id, limit, kind=TRANSFER_JOB, before=before)
 
 
 async def transfer_view(rt: Runtime, job: Job) -> dict[str, Any]:
@@ -244,6 +248,7 @@ async def run_transfer(ctx: JobContext) -> dict[str, Any]:
     run = _Run(ctx, rt, job.user_id, request, target)
     with counting_calls() as calls:
         try:
+            await run.check_target()
             await run.read_sources()
             await run.match()
             await run.drop_duplicates()
@@ -347,6 +352,30 @@ class _Run:
                 failed_at=datetime.now(UTC),
             )
             await self.rt.emit(conn, "transfer.failed", str(self.job_id), failed)
+
+    # -- 0. the target playlist, when it exists already
+
+    async def check_target(self) -> None:
+        """A playlist to append to or replace is looked at before anything is matched: one that is not
+        there fails the job at once (not after a search for every track), and so does one the provider
+        says is someone else's and not collaborative."""
+        playlist_id = self.request.target.playlist_id
+        if playlist_id is None or self.ctx.checkpoint.get("target_checked"):
+            return
+        title = PROVIDER_TITLES[self.target]
+        try:
+            await patiently(self.adapter.current_user)  # so that the playlist says whose it is
+            found = await patiently(functools.partial(self.adapter.playlist, playlist_id))
+        except (ProviderNotFound, Forbidden, InvalidRequest):
+            await self._failed(
+                "target-not-found", f"the {title} playlist {playlist_id} is not there, or not this account's"
+            )
+        if found.is_owner is False and found.collaborative is False:
+            await self._failed(
+                "target-not-writable",
+                f"the {title} playlist {playlist_id} is someone else's: it cannot be changed",
+            )
+        await self._checkpoint(target_checked=True)
 
     # -- 1. read the sources
 

@@ -87,22 +87,8 @@ async def transfers(start_provider_sync: ServiceFactory, services: tuple[Service
 
 async def _catalog_track(ps: ProviderSync) -> dict[str, Any]:
     """A Spotify track of the emulator's catalog that Deezer has, as the library describes it."""
-    spotify = await ps.emulator.account("spotify", [{"name": "Real", "source_playlist": 0}])
-    for track in await ps.adapter(spotify).read_all(spotify.playlists["Real"]):
-        assert track.id is not None
-        truth = await ps.emulator.admin("GET", f"/catalog/mapping?spotify_id={track.id}")
-        if track.isrc and any(r["deezer"] for r in truth["recordings"]):
-            return {
-                "title": track.title,
-                "artists": list(track.artists),
-                "album": track.album,
-                "duration_ms": track.duration_ms,
-                "isrc": track.isrc,
-                "explicit": track.explicit,
-                "provider_ids": {"spotify": track.id},
-                "media_type": "track",
-            }
-    raise AssertionError("no track of the emulator's first playlist is on Deezer")
+    [track] = await _catalog_tracks(ps, 1, source_playlist=0)
+    return track
 
 
 @dataclass(frozen=True)
@@ -249,9 +235,10 @@ async def test_a_catalog_that_answers_no_misses_leaves_every_track_to_be_looked_
 # ---- an existing target: append, replace, and one that cannot be written ---------------------------------
 
 
-async def _catalog_tracks(ps: ProviderSync, count: int) -> list[dict[str, Any]]:
-    """``count`` Spotify tracks of the emulator's catalog that Deezer has, as the library describes them."""
-    spotify = await ps.emulator.account("spotify", [{"name": "Real", "source_playlist": 1}])
+async def _catalog_tracks(ps: ProviderSync, count: int, source_playlist: int = 1) -> list[dict[str, Any]]:
+    """``count`` Spotify tracks of the emulator's catalog that Deezer has, as the library describes them
+    (from one of the emulator's real playlists)."""
+    spotify = await ps.emulator.account("spotify", [{"name": "Real", "source_playlist": source_playlist}])
     found: list[dict[str, Any]] = []
     for track in await ps.adapter(spotify).read_all(spotify.playlists["Real"]):
         truth = await ps.emulator.admin("GET", f"/catalog/mapping?spotify_id={track.id}")

@@ -21,8 +21,9 @@ Then the event backbone (bench/outbox.py): the outbox relay's throughput against
 producer, and the latency from a commit to a consumer's handler, written between the outbox-bench
 markers; then the library's operations on a 10,000-entry playlist and its hot read (bench/library.py);
 then transfers' provider calls and wall time (bench/transfers.py); last the password policy's worst cost
-(bench/password_policy.py). ``--only gateway``, ``--only outbox``, ``--only library``, ``--only transfers``
-or ``--only password-policy`` runs one of them.
+(bench/password_policy.py) and playlist files of 100,000 entries in each format (bench/formats.py, no stack
+needed). ``--only gateway``, ``--only outbox``, ``--only library``, ``--only transfers``,
+``--only password-policy`` or ``--only formats`` runs one of them.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import os
 import platform
 from datetime import UTC, datetime
 
-from bench import library, outbox, password_policy, transfers
+from bench import formats, library, outbox, password_policy, transfers
 from bench.common import (
     BENCH_IP,
     DOC,
@@ -56,7 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument(
         "--only",
-        choices=["gateway", "outbox", "password-policy", "library", "transfers"],
+        choices=["gateway", "outbox", "password-policy", "library", "transfers", "formats"],
         help="run one of the benchmarks (default: all)",
     )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
@@ -132,6 +133,14 @@ def main() -> None:
         if not args.no_write:
             write_doc(
                 transfer_table, transfers.START, transfers.END, "Transfers: provider calls and wall time"
+            )
+            print(f"bench: written to {DOC.relative_to(ROOT)}")
+    if args.only in (None, "formats"):
+        formats_table = formats.run()
+        print(formats_table)
+        if not args.no_write:
+            write_doc(
+                formats_table, formats.START, formats.END, "Playlist files: 100,000 entries in each format"
             )
             print(f"bench: written to {DOC.relative_to(ROOT)}")
     if args.only in (None, "password-policy"):

@@ -38,9 +38,12 @@ from pm_formats.csv_files import (
     sniff_takeout,
     write_exportify,
 )
+from pm_formats.ids import clean_isrc
 from pm_formats.limits import MAX_ENTRIES
-from pm_formats.m3u import clean_isrc, is_spotify_id
+from pm_formats.m3u import is_spotify_id
 from pm_formats.m3u import sniff as sniff_m3u
+
+from .streams import GeneratedStream
 
 Reader = Callable[[BinaryIO], Iterator[Item]]
 
@@ -830,27 +833,6 @@ def test_mutated_files_we_wrote_give_items_or_a_format_error(data: st.DataObject
     _read_or_format_error(read_exportify, data.draw(_mutated(text.encode())))
 
 
-class _GeneratedStream(io.RawIOBase):
-    """A file made on demand from chunks of bytes: reading it never holds the whole file."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-        self.chunks_read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if not self._pending:
-            self._pending = next(self._chunks, b"")
-            self.chunks_read += 1
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-
 def _rows(kind: str, count: int) -> Iterator[bytes]:
     if kind == "exportify":
         yield B4_EXAMPLE.split(b"\n")[0] + b"\n"
@@ -873,7 +855,7 @@ def _rows(kind: str, count: int) -> Iterator[bytes]:
 
 @pytest.mark.parametrize("kind", READERS)
 def test_a_100000_entry_file_is_read_lazily(kind: str) -> None:
-    stream = _GeneratedStream(_rows(kind, MAX_ENTRIES))
+    stream = GeneratedStream(_rows(kind, MAX_ENTRIES))
     items = READERS[kind][0](io.BufferedReader(stream))
     next(item for item in items if isinstance(item, Entry))
     assert stream.chunks_read < 5_000  # the rest of the file is not read yet
@@ -884,5 +866,5 @@ def test_a_100000_entry_file_is_read_lazily(kind: str) -> None:
 def test_more_entries_than_the_limit_is_an_error(kind: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(csv_files, "MAX_ENTRIES", 10)
     with pytest.raises(FormatError, match="more than 10 entries") as raised:
-        list(READERS[kind][0](io.BufferedReader(_GeneratedStream(_rows(kind, 11)))))
+        list(READERS[kind][0](io.BufferedReader(GeneratedStream(_rows(kind, 11)))))
     assert raised.value.line == 12

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +14,8 @@ from hypothesis import strategies as st
 from pm_formats import Entry, FileTrack, FormatError, Item, PlaylistInfo, PlaylistStart, Skipped, itunes
 from pm_formats.itunes import read_itunes, sniff
 from pm_formats.limits import MAX_ENTRIES
+
+from .streams import GeneratedStream
 
 HEAD = b"""<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
@@ -417,29 +418,6 @@ def test_mutated_libraries_are_read_or_refused(data: bytes) -> None:
 # --- A long playlist ----------------------------------------------------------------------------------------
 
 
-class _GeneratedStream(io.RawIOBase):
-    """A file whose bytes come from a generator as they are read: never all in memory."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-        self.exhausted = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            self._pending = next(self._chunks, b"")
-            if not self._pending:
-                self.exhausted = True
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-
 def _generated_library(items: int) -> Iterator[bytes]:
     yield HEAD + TRACKS
     yield b"<key>Playlists</key><array><dict><key>Name</key><string>Long</string><key>Playlist Items</key><array>"
@@ -449,7 +427,7 @@ def _generated_library(items: int) -> Iterator[bytes]:
 
 
 def test_a_playlist_of_max_entries_items_is_read_one_at_a_time() -> None:
-    stream = _GeneratedStream(_generated_library(MAX_ENTRIES))
+    stream = GeneratedStream(_generated_library(MAX_ENTRIES))
     items = read_itunes(io.BufferedReader(stream))
     assert [next(items), next(items), next(items)] == [PlaylistStart(), PlaylistInfo("Long"), Entry(TEARDROP)]
     assert not stream.exhausted

@@ -31,6 +31,8 @@ from pm_formats.jspf import read_jspf, sniff, write_jspf
 from pm_formats.limits import MAX_ENTRIES
 from pm_formats.xspf import artists_from_creator, aware, creator_from_artists, normal_mbid, uri_facts
 
+from .streams import GeneratedStream
+
 TEARDROP_MBID = "00000000-0000-4000-8000-000000000001"
 # providers.md B3.
 EXAMPLE = f"""{{"playlist": {{"title": "Road Trip", "creator": "alice", "date": "2026-05-01T10:00:00+00:00",
@@ -546,29 +548,6 @@ def test_any_json_in_a_playlist_is_read_or_refused(value: Any) -> None:
 # --- 100,000 tracks -----------------------------------------------------------------------------------------
 
 
-class _GeneratedStream(io.RawIOBase):
-    """A file whose bytes come from a generator as they are read: never all in memory."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-        self.exhausted = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            self._pending = next(self._chunks, b"")
-            if not self._pending:
-                self.exhausted = True
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-
 def _generated_jspf(tracks: int) -> Iterator[bytes]:
     yield b'{"playlist": {"title": "Big", "track": ['
     for index in range(tracks):
@@ -583,7 +562,7 @@ def _generated_jspf(tracks: int) -> Iterator[bytes]:
 
 
 def test_max_entries_tracks_are_read_one_at_a_time() -> None:
-    stream = _GeneratedStream(_generated_jspf(MAX_ENTRIES))
+    stream = GeneratedStream(_generated_jspf(MAX_ENTRIES))
     items = read_jspf(io.BufferedReader(stream))
     assert next(items) == PlaylistStart()
     assert next(items) == PlaylistInfo("Big")

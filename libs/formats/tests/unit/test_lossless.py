@@ -30,6 +30,8 @@ from pm_formats import (
 from pm_formats.limits import MAX_ENTRIES
 from pm_formats.lossless import read_lossless, sniff, write_lossless, write_lossless_one
 
+from .streams import GeneratedStream
+
 SCHEMA_PATH = Path(__file__).resolve().parents[4] / "proto" / "files" / "playlist-file.v1.json"
 
 EXAMPLE = """{"format": "playlist-manager", "version": 1, "playlists": [
@@ -379,27 +381,6 @@ def test_deeply_nested_values_are_skipped_or_refused_without_recursion() -> None
 # --- Streaming ----------------------------------------------------------------------------------------------
 
 
-class _GeneratedStream(io.RawIOBase):
-    """A file whose bytes come from a generator as they are read: never all in memory."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            self._pending = next(self._chunks, b"")
-            if not self._pending:
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-
 def _generated_file(entries: int) -> Iterator[bytes]:
     yield b'{"format": "playlist-manager", "version": 1, "playlists": [{"name": "Big", "entries": ['
     for index in range(entries):
@@ -409,7 +390,7 @@ def _generated_file(entries: int) -> Iterator[bytes]:
 
 
 def test_a_file_of_max_entries_is_read_lazily() -> None:
-    source = io.BufferedReader(_GeneratedStream(_generated_file(MAX_ENTRIES)))
+    source = io.BufferedReader(GeneratedStream(_generated_file(MAX_ENTRIES)))
     counts = {"entries": 0, "other": 0}
     for item in read_lossless(source):
         counts["entries" if isinstance(item, Entry) else "other"] += 1

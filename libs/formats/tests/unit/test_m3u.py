@@ -26,8 +26,11 @@ from pm_formats import (
     Skipped,
     m3u,
 )
+from pm_formats.ids import clean_isrc
 from pm_formats.limits import MAX_ENTRIES
-from pm_formats.m3u import clean_isrc, read_m3u, sniff, track_link, write_m3u
+from pm_formats.m3u import read_m3u, sniff, track_link, write_m3u
+
+from .streams import GeneratedStream
 
 B1_EXAMPLE = b"""#EXTM3U
 #PLAYLIST:Road Trip
@@ -556,27 +559,6 @@ def test_mutated_files_of_ours_give_items_or_a_format_error(data: bytes) -> None
 # --- bounded memory ---
 
 
-class _GeneratedStream(io.RawIOBase):
-    """A file made on demand from chunks of bytes: reading it never holds the whole file."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-        self.chunks_read = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if not self._pending:
-            self._pending = next(self._chunks, b"")
-            self.chunks_read += 1
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-
 def _m3u_chunks(count: int) -> Iterator[bytes]:
     yield b"#EXTM3U\n#PLAYLIST:Big\n"
     for number in range(count):
@@ -584,7 +566,7 @@ def _m3u_chunks(count: int) -> Iterator[bytes]:
 
 
 def test_a_100000_entry_file_is_read_lazily() -> None:
-    stream = _GeneratedStream(_m3u_chunks(MAX_ENTRIES))
+    stream = GeneratedStream(_m3u_chunks(MAX_ENTRIES))
     items = read_m3u(io.BufferedReader(stream))
     first_entry = next(item for item in items if isinstance(item, Entry))
     assert first_entry.track.title == "Title 0"
@@ -595,7 +577,7 @@ def test_a_100000_entry_file_is_read_lazily() -> None:
 def test_more_entries_than_the_limit_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(m3u, "MAX_ENTRIES", 10)
     with pytest.raises(FormatError, match="more than 10 entries") as raised:
-        list(read_m3u(io.BufferedReader(_GeneratedStream(_m3u_chunks(11)))))
+        list(read_m3u(io.BufferedReader(GeneratedStream(_m3u_chunks(11)))))
     assert raised.value.line == 2 + 2 * 11
 
 

@@ -34,6 +34,8 @@ from pm_formats.spotify_export import (
     sniff_playlists,
 )
 
+from .streams import GeneratedStream
+
 # providers.md B5's example, as the export writes it.
 PLAYLIST1 = b"""{"playlists":[{"name":"Gym","lastModifiedDate":"2026-01-02","description":null,"numberOfFollowers":0,
   "items":[{"track":{"trackName":"Teardrop","artistName":"Massive Attack","albumName":"Mezzanine",
@@ -357,27 +359,6 @@ def test_more_than_max_liked_songs_is_refused(monkeypatch: pytest.MonkeyPatch) -
 # --- Streaming ----------------------------------------------------------------------------------------------
 
 
-class _GeneratedStream(io.RawIOBase):
-    """A file whose bytes come from a generator as they are read: never all in memory."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            self._pending = next(self._chunks, b"")
-            if not self._pending:
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-
 def _generated(opening: bytes, item: Any, closing: bytes) -> Iterator[bytes]:
     yield opening
     for index in range(MAX_ENTRIES):
@@ -395,7 +376,7 @@ def test_a_playlist_of_max_entries_is_read_lazily() -> None:
         lambda i: _item(track={"trackName": f"T{i}", "trackUri": f"spotify:track:{i:022d}"}),
         b"]}]}",
     )
-    assert _count(read_spotify_playlists(io.BufferedReader(_GeneratedStream(chunks)))) == MAX_ENTRIES
+    assert _count(read_spotify_playlists(io.BufferedReader(GeneratedStream(chunks)))) == MAX_ENTRIES
 
 
 def test_a_library_of_max_entries_is_read_lazily() -> None:
@@ -404,7 +385,7 @@ def test_a_library_of_max_entries_is_read_lazily() -> None:
         lambda i: {"artist": "A", "album": "B", "track": f"T{i}", "uri": "spotify:track:x"},
         b"]}",
     )
-    assert _count(read_spotify_library(io.BufferedReader(_GeneratedStream(chunks)))) == MAX_ENTRIES
+    assert _count(read_spotify_library(io.BufferedReader(GeneratedStream(chunks)))) == MAX_ENTRIES
 
 
 # --- Fuzz ---------------------------------------------------------------------------------------------------

@@ -38,6 +38,8 @@ from pm_formats.xspf import (
     xml_text,
 )
 
+from .streams import GeneratedStream
+
 TEARDROP_MBID = "00000000-0000-4000-8000-000000000001"
 # providers.md B2.
 EXAMPLE = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -596,29 +598,6 @@ def test_mutated_files_are_read_or_refused(data: bytes) -> None:
 # --- 100,000 tracks -----------------------------------------------------------------------------------------
 
 
-class _GeneratedStream(io.RawIOBase):
-    """A file whose bytes come from a generator as they are read: never all in memory."""
-
-    def __init__(self, chunks: Iterator[bytes]) -> None:
-        self._chunks = chunks
-        self._pending = b""
-        self.exhausted = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        while not self._pending:
-            self._pending = next(self._chunks, b"")
-            if not self._pending:
-                self.exhausted = True
-                return 0
-        size = min(len(buffer), len(self._pending))
-        buffer[:size] = self._pending[:size]
-        self._pending = self._pending[size:]
-        return size
-
-
 def _generated_xspf(tracks: int) -> Iterator[bytes]:
     yield b'<?xml version="1.0" encoding="UTF-8"?>\n<playlist version="1" xmlns="http://xspf.org/ns/0/">'
     yield b"<title>Big</title><trackList>\n"
@@ -631,7 +610,7 @@ def _generated_xspf(tracks: int) -> Iterator[bytes]:
 
 
 def test_max_entries_tracks_are_read_one_at_a_time() -> None:
-    stream = _GeneratedStream(_generated_xspf(MAX_ENTRIES))
+    stream = GeneratedStream(_generated_xspf(MAX_ENTRIES))
     items = read_xspf(io.BufferedReader(stream))
     assert next(items) == PlaylistStart()
     assert next(items) == PlaylistInfo("Big")

@@ -624,3 +624,78 @@ async def _transfer_scenario(api: Api, client: Client, them: str) -> None:
     await api.call("GET", "/api/v1/transfers/not-a-uuid", token=me, expect=404, validate_request=False)
     _, theirs = await api.call("GET", "/api/v1/transfers", token=them, expect=200)
     assert theirs == {"transfers": [], "next_cursor": None}
+
+
+async def _job_ended(api: Api, token: str, job_id: str) -> dict:
+    """The job once it ended (the gateway learns of it from its events: 404 until the first arrives)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120
+    while True:
+        status, job = await api.call("GET", f"/api/v1/jobs/{job_id}", token=token)
+        if status == 200 and isinstance(job, dict) and job["state"] in ("succeeded", "failed", "cancelled"):
+            return job
+        assert loop.time() < deadline, job
+        await asyncio.sleep(0.3)
+
+
+async def test_exports(api: Api, register_user):
+    """The export routes (the export service's): an export, its stored file and download redirect, the
+    documented errors."""
+    api.patient = True
+    owner, other = await register_user(), await register_user()
+    me, them = owner["access_token"], other["access_token"]
+    _, made = await api.call(
+        "POST",
+        "/api/v1/playlists",
+        token=me,
+        json_body={"name": "Export me", "tracks": [{"title": "Song", "artists": ["Band"]}]},
+        expect=201,
+    )
+    assert isinstance(made, dict)
+    _, job = await api.call(
+        "POST",
+        "/api/v1/exports",
+        token=me,
+        json_body={"playlists": [made["id"]], "format": "xspf"},
+        expect=202,
+    )
+    assert isinstance(job, dict) and api.headers["Location"] == f"/api/v1/jobs/{job['job_id']}"
+    ended = await _job_ended(api, me, job["job_id"])
+    assert ended["state"] == "succeeded", ended
+    _, export = await api.call("GET", f"/api/v1/exports/{job['job_id']}", token=me, expect=200)
+    assert isinstance(export, dict) and export["file_name"] == "Export me.xspf"
+    await api.call("GET", f"/api/v1/exports/{job['job_id']}/download", token=me, expect=303)
+    async with aiohttp.ClientSession() as session, session.get(api.headers["Location"]) as r:
+        assert r.status == 200 and b"<title>Export me</title>" in await r.read()
+
+    # Another user's export, an unknown one, a job that is not an export's yet: 404 and 409.
+    await api.call("GET", f"/api/v1/exports/{job['job_id']}", token=them, expect=404)
+    await api.call("GET", f"/api/v1/exports/{job['job_id']}/download", token=them, expect=404)
+    await api.call("GET", f"/api/v1/exports/{uuid.uuid4()}", token=me, expect=404)
+    _, failing = await api.call(
+        "POST",
+        "/api/v1/exports",
+        token=them,
+        json_body={"playlists": [made["id"]], "format": "csv"},
+        expect=202,
+    )
+    assert isinstance(failing, dict)
+    ended = await _job_ended(api, them, failing["job_id"])
+    assert ended["state"] == "failed" and ended["error"]["code"] == "playlist-not-found", ended
+    await api.call("GET", f"/api/v1/exports/{failing['job_id']}", token=them, expect=409)
+    # Refused requests.
+    await api.call(
+        "POST",
+        "/api/v1/exports",
+        token=me,
+        json_body={"playlists": "all", "format": "mp3"},
+        expect=422,
+        validate_request=False,
+    )
+    await api.call(
+        "POST",
+        "/api/v1/exports",
+        json_body={"playlists": "all", "format": "csv"},
+        expect=401,
+        validate_request=False,
+    )

@@ -1,6 +1,7 @@
-"""Topic ``pm.library-imports``: what provider-sync read from a provider for a user's library. Owner:
-provider-sync; consumer: playlist. Key: the user id, so one user's events arrive in order (a playlist's
-parts in order, then the import's end).
+"""Topic ``pm.library-imports``: what provider-sync read from a provider for a user's library, and what
+the export service read from a playlist file a user uploaded. Owner: provider-sync; producers:
+provider-sync and export; consumer: playlist. Key: the user id, so one user's events arrive in order (a
+playlist's parts in order, then the import's end).
 
 A playlist too large for one event (MAX_EVENT_BYTES) is sent in parts of at most
 :data:`MAX_ENTRIES_PER_PART` entries; the playlist service applies it once the last part arrives. Every
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -92,6 +93,45 @@ class PlaylistImported(_Payload):
     part: int = Field(ge=1)
     parts: int = Field(ge=1, le=100)
     entries: list[ImportedEntry] | None = Field(default=None, max_length=MAX_ENTRIES_PER_PART)
+    read_at: datetime
+
+
+class FileTrack(_Payload):
+    """One recording as a file describes it: any provider ids it names (our lossless JSON keeps every id
+    the library knew, an Exportify CSV a Spotify URI, an M3U a link), or none (known by its metadata)."""
+
+    title: str = Field(max_length=MAX_NAME)
+    artists: list[str] = Field(default_factory=list, max_length=MAX_ARTISTS)
+    album: str | None = Field(default=None, max_length=MAX_NAME)
+    duration_ms: int | None = Field(default=None, ge=0)
+    isrc: str | None = Field(default=None, max_length=32)
+    explicit: bool | None = None
+    provider_ids: dict[ProviderField, Annotated[str, Field(min_length=1, max_length=MAX_ID)]] = Field(
+        default_factory=dict
+    )
+    media_type: MediaKind = "track"
+    is_local: bool = False
+
+
+class FileEntry(_Payload):
+    track: FileTrack
+    added_at: datetime | None = None
+
+
+class FilePlaylistImported(_Payload):
+    """One part of a playlist read from a file the user uploaded (the export service's file import).
+    The importer names the library playlist to create (``playlist_id``), so a redelivered or replayed
+    part creates it once; nothing is created until every part has arrived, so a file that failed half
+    way saves nothing."""
+
+    user_id: uuid.UUID
+    job_id: uuid.UUID
+    playlist_id: uuid.UUID
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    part: int = Field(ge=1)
+    parts: int = Field(ge=1, le=MAX_PLAYLIST_ENTRIES // MAX_ENTRIES_PER_PART)
+    entries: list[FileEntry] = Field(max_length=MAX_ENTRIES_PER_PART)
     read_at: datetime
 
 

@@ -14,8 +14,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from pm_contracts.exports import ExportCompleted, ExportFailed
 from pm_contracts.jobs import JobError, JobUpdated
 from pm_contracts.library import (
+    FileEntry,
+    FilePlaylistImported,
+    FileTrack,
     ImportedEntry,
     ImportedPlaylist,
     ImportedTrack,
@@ -268,9 +272,10 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         name="pm.library-imports",
         owner="provider-sync",
-        description="What an import read from a provider for a user's library, in parts that fit an event.",
+        description="What an import read from a provider for a user's library, or from a playlist file the "
+        "user uploaded, in parts that fit an event.",
         key="user_id",
-        producers=("provider-sync",),
+        producers=("provider-sync", "export"),
         consumers=("playlist",),
         events=(
             EventSpec(
@@ -328,6 +333,39 @@ TOPICS: tuple[TopicSpec, ...] = (
                         provider="spotify",
                         provider_playlist_ids=["3cEYpjA9oz9GiPac4AsH4n"],
                         finished_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "library.file_playlist_imported",
+                1,
+                FilePlaylistImported,
+                "One part of a playlist read from a file the user uploaded; the library creates the named "
+                "playlist once every part has arrived.",
+                (
+                    FilePlaylistImported(
+                        user_id=_USER,
+                        job_id=_JOB,
+                        playlist_id=_PLAYLIST,
+                        name="Road trip",
+                        description="From road-trip.m3u8",
+                        part=1,
+                        parts=1,
+                        entries=[
+                            FileEntry(
+                                track=FileTrack(
+                                    title="Teardrop",
+                                    artists=["Massive Attack"],
+                                    album="Mezzanine",
+                                    duration_ms=330_000,
+                                    isrc="GBAAA9800004",
+                                    provider_ids={"spotify": "67Hna13dNDkZvBpTXRIaOJ", "deezer": "3135556"},
+                                ),
+                                added_at=_T0,
+                            ),
+                            FileEntry(track=FileTrack(title="Demo 3", is_local=True, media_type="track")),
+                        ],
+                        read_at=_T0,
                     ),
                 ),
             ),
@@ -462,6 +500,54 @@ TOPICS: tuple[TopicSpec, ...] = (
                         target="deezer",
                         code="provider-error",
                         message="Deezer refused the playlist",
+                        failed_at=_T0,
+                    ),
+                ),
+            ),
+        ),
+    ),
+    TopicSpec(
+        name="pm.exports",
+        owner="export",
+        description="The end of an export of playlist files: what was written where, and until when.",
+        key="job_id",
+        producers=("export",),
+        consumers=(),
+        unconsumed_because="no service acts on an export's end: the events are its audit trail, and its "
+        "progress and download reach users through the job",
+        events=(
+            EventSpec(
+                "export.completed",
+                1,
+                ExportCompleted,
+                "An export's file is in object storage until it expires.",
+                (
+                    ExportCompleted(
+                        job_id=_JOB,
+                        user_id=_USER,
+                        format="m3u8",
+                        playlists=1,
+                        entries=42,
+                        object_name=f"exports/{_USER}/{_JOB}/Trip-hop classics.m3u8",
+                        size_bytes=5_120,
+                        sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                        expires_at=datetime(2026, 12, 6, 9, 0, tzinfo=UTC),
+                        completed_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "export.failed",
+                1,
+                ExportFailed,
+                "An export stopped for good (the job says why); nothing was stored.",
+                (
+                    ExportFailed(
+                        job_id=_JOB,
+                        user_id=_USER,
+                        format="csv",
+                        code="playlist-not-found",
+                        message="1 of the playlists is not in your library",
                         failed_at=_T0,
                     ),
                 ),

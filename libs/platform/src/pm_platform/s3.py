@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from loguru import logger
 from minio import Minio
+from minio.commonconfig import ENABLED, Filter
 from minio.deleteobjects import DeleteObject
+from minio.error import S3Error
+from minio.lifecycleconfig import Expiration, LifecycleConfig, Rule
 
 from pm_platform.health import HealthCheck
 from pm_platform.resources import ResourceKey
@@ -24,8 +29,10 @@ if TYPE_CHECKING:
     from pm_platform.service import Runtime
 
 
-def make_client(settings: S3Settings) -> Minio:
-    url = urlsplit(settings.s3_endpoint)
+def make_client(settings: S3Settings, endpoint: str | None = None) -> Minio:
+    """A client of the store at ``endpoint`` (default S3_ENDPOINT). The region is given, so presigning
+    makes no call: the client of the public endpoint only signs."""
+    url = urlsplit(endpoint or settings.s3_endpoint)
     return Minio(
         url.netloc,
         access_key=settings.aws_access_key_id.get_secret_value(),
@@ -41,6 +48,7 @@ class ObjectStore:
     def __init__(self, settings: S3Settings) -> None:
         self.bucket = settings.s3_bucket
         self.client = make_client(settings)
+        self.public_client = make_client(settings, settings.s3_public_endpoint)
 
     async def _call(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         return await asyncio.to_thread(fn, *args, **kwargs)
@@ -52,6 +60,55 @@ class ObjectStore:
     async def put_bytes(self, name: str, data: bytes, content_type: str = "application/octet-stream") -> None:
         """Store ``data`` as object ``name`` (replacing it)."""
         await self._call(self.client.put_object, self.bucket, name, io.BytesIO(data), len(data), content_type)
+
+    async def put_file(self, name: str, path: Path, content_type: str) -> None:
+        """Store the file at ``path`` as object ``name`` (a multipart upload when it is big)."""
+        await self._call(self.client.fput_object, self.bucket, name, str(path), content_type)
+
+    async def download(self, name: str, path: Path) -> None:
+        """Fetch object ``name`` into the file at ``path``."""
+        await self._call(self.client.fget_object, self.bucket, name, str(path))
+
+    async def size(self, name: str) -> int | None:
+        """The object's size in bytes, or None when there is no such object."""
+        try:
+            stat = await self._call(self.client.stat_object, self.bucket, name)
+        except S3Error as error:
+            if error.code in ("NoSuchKey", "NoSuchObject", "ResourceNotFound"):
+                return None
+            raise
+        size: int = stat.size
+        return size
+
+    def download_url(self, name: str, expires: timedelta, file_name: str | None = None) -> str:
+        """A presigned GET of object ``name`` at the public endpoint, valid for ``expires`` (SigV4: at most
+        7 days); with ``file_name``, browsers save it under that name. Computed locally, no call."""
+        headers: dict[str, str | list[str] | tuple[str]] | None = (
+            {"response-content-disposition": attachment(file_name)} if file_name else None
+        )
+        url: str = self.public_client.presigned_get_object(
+            self.bucket, name, expires=expires, response_headers=headers
+        )
+        return url
+
+    def upload_url(self, name: str, expires: timedelta) -> str:
+        """A presigned PUT of object ``name`` at the public endpoint, valid for ``expires``."""
+        url: str = self.public_client.presigned_put_object(self.bucket, name, expires=expires)
+        return url
+
+    async def expire_after(self, days_by_prefix: Mapping[str, int]) -> None:
+        """The bucket's lifecycle: objects under each prefix are deleted that many days after they were
+        written. Replaces the bucket's rules (the service owning the bucket declares them all)."""
+        rules = [
+            Rule(
+                ENABLED,
+                rule_filter=Filter(prefix=prefix),
+                rule_id=f"expire-{prefix.strip('/')}",
+                expiration=Expiration(days=days),
+            )
+            for prefix, days in sorted(days_by_prefix.items())
+        ]
+        await self._call(self.client.set_bucket_lifecycle, self.bucket, LifecycleConfig(rules))
 
     async def names(self, prefix: str) -> list[str]:
         """The names of every object under ``prefix``."""
@@ -87,6 +144,13 @@ class ObjectStore:
         if not exists:
             raise LookupError(f"bucket {self.bucket} does not exist")
         return {"bucket": self.bucket}
+
+
+def attachment(file_name: str) -> str:
+    """A Content-Disposition that saves as ``file_name``: an ASCII fallback, and the exact name in
+    RFC 6266's ``filename*`` (UTF-8, percent-encoded), which every current browser prefers."""
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in file_name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(file_name, safe='')}"
 
 
 # The service's ObjectStore in its runtime (``rt[OBJECT_STORE]``), set by the object_store resource.

@@ -16,6 +16,7 @@ import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -282,13 +283,27 @@ class S3Settings(SettingsBase):
     s3_region: str = Field(default="us-east-1", alias="S3_REGION")
     aws_access_key_id: SecretStr = Field(alias="AWS_ACCESS_KEY_ID")
     aws_secret_access_key: SecretStr = Field(alias="AWS_SECRET_ACCESS_KEY")
+    # Where users' clients reach the store, for the presigned URLs handed to them (downloads, uploads):
+    # the store's public address when S3_ENDPOINT is a private one; default S3_ENDPOINT.
+    s3_public_endpoint: str | None = Field(default=None, alias="S3_PUBLIC_ENDPOINT")
 
-    @field_validator("s3_endpoint")
+    @field_validator("s3_endpoint", "s3_public_endpoint")
     @classmethod
-    def _s3_endpoint_url(cls, value: str) -> str:
+    def _s3_endpoint_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+
+def service_url(value: str) -> str:
+    """Another service of the deployment, as its URL variable gives it (AUTH_URL, PLAYLIST_URL, …):
+    ``http://host[:port]`` on the private network, no query or fragment; without a trailing slash."""
+    parts = urlsplit(value)
+    if parts.scheme != "http" or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError("must be an http://host[:port] URL")
+    return value.rstrip("/")
 
 
 def decode_master_key(value: str) -> bytes:

@@ -91,6 +91,7 @@ BAD_VALUES: dict[str, str] = {
     "IDENTITY_PUBLIC_KEYS": "not-base64",
     # S3Settings
     "S3_ENDPOINT": "not-a-url",
+    "S3_PUBLIC_ENDPOINT": "ftp://files.example.com",
     "S3_BUCKET": "ab",
     # auth: MasterKeySettings, AuthSettings
     "MASTER_KEY": "not-base64!",
@@ -147,6 +148,9 @@ BAD_VALUES: dict[str, str] = {
     "PLAYLIST_URL": "playlist:3103",
     "PROVIDER_SYNC_URL": "http://",
     "EXPORT_URL": "http://export:3105?x=1",
+    # export
+    "EXPORT_RETENTION_DAYS": "0",
+    "DOWNLOAD_URL_TTL_S": "604801",
     "ENRICHMENT_URL": "ftp://enrichment:3106",
     # the provider emulator (EMULATOR_ prefix)
     "EMULATOR_DEMO_USERS": "maybe",

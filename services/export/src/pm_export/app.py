@@ -2,9 +2,14 @@
 
 from importlib import resources
 
+from pm_export.domain.exports import EXPORT_JOB
+from pm_export.domain.imports import IMPORT_JOB
 from pm_export.events.handlers import handlers
 from pm_export.http.routes import add_routes
+from pm_export.resources import bucket_lifecycle, library_reader
 from pm_export.settings import ExportSettings
+from pm_export.usecases.exports import run_export
+from pm_export.usecases.imports import run_import
 from pm_export.usecases.users import erase_user_objects
 from pm_platform.s3 import object_store, object_store_check
 from pm_platform.service import ServiceDefinition
@@ -20,7 +25,8 @@ def definition() -> ServiceDefinition:
         migrations=resources.files("pm_export") / "migrations",
         routes=add_routes,
         event_handlers=handlers,
-        user_data=UserData(erase=erase_user_objects),
-        resources=[object_store],
+        job_handlers={EXPORT_JOB: run_export, IMPORT_JOB: run_import},
+        user_data=UserData(tables=("exports",), erase=erase_user_objects),
+        resources=[object_store, bucket_lifecycle, library_reader],
         health_checks=lambda rt: [object_store_check(rt)],
     )

@@ -4,6 +4,7 @@ import pytest
 
 from pm_gateway.domain.routes import (
     GATEWAY,
+    IMPORT_TIMEOUT_S,
     LIBRARY_EDIT_BYTES,
     LIBRARY_EDIT_TIMEOUT_S,
     ROUTES,
@@ -179,5 +180,7 @@ def test_the_librarys_edits_may_take_longer_than_an_ordinary_call_and_never_less
     assert resolve("/api/v1/me").upstream_timeout(10.0) == 10.0
     # An operator's longer UPSTREAM_TIMEOUT_S holds for the library too.
     assert resolve("/api/v1/playlists/x/entries").upstream_timeout(120.0) == 120.0
-    assert longest_upstream_timeout(10.0) == LIBRARY_EDIT_TIMEOUT_S
+    # A playlist file's upload (export's imports) may take longest.
+    assert resolve("/api/v1/imports/files").upstream_timeout(10.0) == IMPORT_TIMEOUT_S
+    assert longest_upstream_timeout(10.0) == max(LIBRARY_EDIT_TIMEOUT_S, IMPORT_TIMEOUT_S)
     assert longest_upstream_timeout(120.0) == 120.0

@@ -51,6 +51,8 @@ def hot_calls(
         "write_changes (move)": lambda c: entries.write_changes(c, playlist_id, stored, moved),
         "write_changes (remove)": lambda c: entries.write_changes(c, playlist_id, stored, stored.entries[1:]),
         "upsert_tracks": lambda c: tracks.upsert_tracks(c, user_id, [record]),
+        "upsert_tracks (fill)": lambda c: tracks.upsert_tracks(c, user_id, [record], known="fill"),
+        "owner_of": lambda c: playlists.owner_of(c, playlist_id),
         "owned_tracks": lambda c: tracks.owned_tracks(c, user_id, [track_id]),
         "load_tracks": lambda c: tracks.load_tracks(c, [track_id]),
         "list_versions": lambda c: history.list_versions(c, playlist_id, None, 50),

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from pydantic import Field, field_validator
 
-from pm_platform.settings import InfraSettings
+from pm_platform.settings import InfraSettings, service_url
 from pm_providers.settings import ProviderSettings
 
 
@@ -30,10 +28,7 @@ class ProviderSyncSettings(InfraSettings, ProviderSettings):
     @field_validator("auth_url", "playlist_url", "enrichment_url")
     @classmethod
     def _auth_service_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme != "http" or not parts.hostname or parts.query or parts.fragment:
-            raise ValueError("must be an http://host[:port] URL")
-        return value.rstrip("/")
+        return service_url(value)
 
 
 def provider_sync_settings(settings: InfraSettings) -> ProviderSyncSettings:

@@ -87,6 +87,22 @@ class JobStore:
             return Job.from_row(row), False
         return await self.create(conn, kind, user_id, params), True
 
+    async def count_active(
+        self,
+        conn: asyncpg.Connection,
+        user_id: uuid.UUID,
+        kind: str,
+        active: Sequence[JobState] = ("queued", "running"),
+    ) -> int:
+        """How many of the user's jobs of ``kind`` are in one of the ``active`` states."""
+        count: int = await conn.fetchval(
+            "SELECT count(*) FROM jobs WHERE user_id = $1 AND kind = $2 AND state = ANY($3::text[])",
+            user_id,
+            kind,
+            list(active),
+        )
+        return count
+
     async def get(self, conn: asyncpg.Connection, job_id: uuid.UUID) -> Job:
         row = await conn.fetchrow("SELECT * FROM jobs WHERE id = $1", job_id)
         if row is None:

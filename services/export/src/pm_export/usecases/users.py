@@ -2,11 +2,12 @@
 
 import uuid
 
-from pm_export.domain.objects import user_prefix
+from pm_export.domain.objects import user_prefixes
 from pm_platform.consumers import EventContext
 from pm_platform.s3 import OBJECT_STORE
 
 
 async def erase_user_objects(ctx: EventContext, user_id: uuid.UUID) -> int:
-    """Delete every object under the user's prefix; returns how many. Idempotent (none left → 0)."""
-    return await ctx.runtime[OBJECT_STORE].delete_prefix(user_prefix(user_id))
+    """Delete every object under the user's prefixes; returns how many. Idempotent (none left → 0)."""
+    store = ctx.runtime[OBJECT_STORE]
+    return sum([await store.delete_prefix(prefix) for prefix in user_prefixes(user_id)])

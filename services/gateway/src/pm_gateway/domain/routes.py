@@ -93,6 +93,8 @@ BEARER, NONE = Auth.BEARER, Auth.NONE
 # The playlist service's own limit for edits (services/playlist: EDIT_MAX_BYTES).
 LIBRARY_EDIT_BYTES = 8 << 20
 LIBRARY_EDIT_TIMEOUT_S = 60.0
+IMPORT_UPLOAD_BYTES = (16 << 20) + (64 << 10)
+IMPORT_TIMEOUT_S = 120.0
 
 ROUTES: tuple[Route, ...] = (
     # auth: credentials in the body; the stricter limit against password guessing and mass sign-up.
@@ -129,6 +131,11 @@ ROUTES: tuple[Route, ...] = (
     _route("/api/v1/transfers", "provider-sync", BEARER),
     _route("/api/v1/sync", "provider-sync", BEARER),
     _route("/api/v1/exports", "export", BEARER),
+    # A playlist file as multipart (services/export: MAX_UPLOAD_BYTES, with room for the multipart
+    # framing); a bigger one goes straight to the object store by a presigned upload.
+    _route(
+        "/api/v1/imports", "export", BEARER, max_body=IMPORT_UPLOAD_BYTES, slow_timeout_s=IMPORT_TIMEOUT_S
+    ),
     _route("/api/v1/backups", "export", BEARER),
     _route("/api/v1/catalog", "enrichment", BEARER),
     _route("/api/v1/enrichment", "enrichment", BEARER),

@@ -1,5 +1,5 @@
-"""A provider's playlist as the library keeps it (pure): which library track a provider track is, and
-the entries a re-import makes from the entries already there.
+"""A provider's playlist as the library keeps it (pure): which library track a provider track (or a
+track a file describes) is, and the entries a re-import makes from the entries already there.
 
 A re-import keeps the ids of the entries that stay, so the version it makes names only what changed
 (domain/history.py's ``edits_between``): the k-th entry of a track in the new list is the k-th entry of
@@ -13,9 +13,10 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 
-from pm_contracts.library import ImportedTrack
+from pm_contracts.library import FileEntry, FileTrack, ImportedTrack
+from pm_contracts.providers import PROVIDERS
 from pm_playlist.domain.entries import Entries, Entry
 from pm_playlist.domain.playlists import TrackRecord
 from pm_playlist.domain.tracks import normalise_isrc, normalise_text
@@ -24,8 +25,14 @@ from pm_playlist.domain.tracks import normalise_isrc, normalise_text
 def track_identity(provider: str, track: ImportedTrack) -> str:
     """The library's key of a recording: the provider's id, or for an item without one (a local file) a
     digest of its normalised metadata, so the same local file in two playlists is one track."""
-    if track.provider_track_id:
-        return f"{provider}:{track.provider_track_id}"
+    return _identity(((provider, track.provider_track_id),) if track.provider_track_id else (), track)
+
+
+def _identity(provider_ids: Sequence[tuple[str, str]], track: ImportedTrack | FileTrack) -> str:
+    """``"<provider>:<id>"`` of the first id named, else ``"local:<digest of the metadata>"``."""
+    if provider_ids:
+        provider, provider_track_id = provider_ids[0]
+        return f"{provider}:{provider_track_id}"
     described = "\x1f".join(
         (
             normalise_text(track.title),
@@ -37,24 +44,62 @@ def track_identity(provider: str, track: ImportedTrack) -> str:
     return f"local:{hashlib.sha256(described.encode()).hexdigest()[:32]}"
 
 
-def track_record(provider: str | None, track: ImportedTrack) -> TrackRecord:
-    """A track as the library writes it, from a provider's description (``provider`` None: one a user
-    described, known by its metadata alone unless it names a provider id)."""
-    source = provider or "local"
+def _record(
+    track: ImportedTrack | FileTrack,
+    provider_ids: tuple[tuple[str, str], ...],
+    release_date: date | None = None,
+    available: bool | None = None,
+) -> TrackRecord:
     return TrackRecord(
-        identity=track_identity(source, track),
+        identity=_identity(provider_ids, track),
         title=track.title,
         artists=tuple(track.artists),
         album=track.album,
         duration_ms=track.duration_ms,
         isrc=normalise_isrc(track.isrc),
         explicit=track.explicit,
-        release_date=track.release_date,
-        provider_ids=((source, track.provider_track_id),) if track.provider_track_id else (),
+        release_date=release_date,
+        provider_ids=provider_ids,
         media_type=track.media_type,
         is_local=track.is_local,
-        available=track.available,
+        available=available,
     )
+
+
+def track_record(provider: str | None, track: ImportedTrack) -> TrackRecord:
+    """A track as the library writes it, from a provider's description (``provider`` None: one a user
+    described, known by its metadata alone unless it names a provider id)."""
+    source = provider or "local"
+    provider_ids = ((source, track.provider_track_id),) if track.provider_track_id else ()
+    return _record(track, provider_ids, track.release_date, track.available)
+
+
+def file_track_record(track: FileTrack) -> TrackRecord:
+    """A track as the library writes it, from a file's description: known by the first provider id the
+    file names in ``PROVIDERS`` order (so the same recording named by the same ids in two files, or by
+    our own export read back, is one track), else by its metadata like a local file; every id named is
+    kept. A file names no release date nor availability."""
+    named = tuple((p.value, track.provider_ids[p]) for p in PROVIDERS if p in track.provider_ids)
+    return _record(track, named)
+
+
+def file_entries(
+    entries: Sequence[FileEntry],
+    track_ids: Sequence[uuid.UUID],
+    read_at: datetime,
+    added_by: str | None,
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+) -> Entries:
+    """A file's entries in the file's order, each of the library track resolved for it: added when the
+    file says, else when it was read; a time without its zone (a CSV's) is taken as UTC."""
+    return tuple(
+        Entry(new_id(), track_id, _aware(entry.added_at or read_at), added_by)
+        for entry, track_id in zip(entries, track_ids, strict=True)
+    )
+
+
+def _aware(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """SQL for the ``playlists`` table: a user's library playlists and their details.
 
-Every read names the user: a playlist of another user is found exactly like one that does not exist.
+Every read names the user (but ``owner_of``): a playlist of another user is found exactly like one that
+does not exist.
 """
 
 from __future__ import annotations
@@ -34,6 +35,14 @@ async def get_playlist(
         user_id,
     )
     return Playlist.from_row(row) if row is not None else None
+
+
+async def owner_of(conn: asyncpg.Connection, playlist_id: uuid.UUID) -> uuid.UUID | None:
+    """Whose playlist this id is, if anyone's: the one read that does not name the user, for an id a
+    producer chose (a file import's) — ids are unique across users, so one taken by another user must
+    be refused, never written to."""
+    owner: uuid.UUID | None = await conn.fetchval("SELECT user_id FROM playlists WHERE id = $1", playlist_id)
+    return owner
 
 
 async def find_by_origin(

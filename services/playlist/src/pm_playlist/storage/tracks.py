@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
+from typing import Literal
 
 import asyncpg
 
@@ -20,12 +21,43 @@ class TrackUpsert:
     changed: list[uuid.UUID]  # existing tracks whose metadata changed
 
 
+# What writing a track the library already has does to it (``upsert_tracks``'s ``known``).
+Known = Literal["refresh", "fill", "keep"]
+_ON_CONFLICT: dict[Known, str] = {
+    # A provider's description: the newer metadata (the provider fixed a title), and any id it lacked.
+    "refresh": """DO UPDATE SET
+               title = EXCLUDED.title, artists = EXCLUDED.artists, album = EXCLUDED.album,
+               duration_ms = EXCLUDED.duration_ms, isrc = COALESCE(EXCLUDED.isrc, tracks.isrc),
+               explicit = EXCLUDED.explicit, release_date = COALESCE(EXCLUDED.release_date, tracks.release_date),
+               provider_ids = tracks.provider_ids || EXCLUDED.provider_ids,
+               media_type = EXCLUDED.media_type, is_local = EXCLUDED.is_local, available = EXCLUDED.available
+           WHERE (tracks.title, tracks.artists, tracks.album, tracks.duration_ms, tracks.explicit,
+                  tracks.media_type, tracks.is_local, tracks.available)
+                 IS DISTINCT FROM
+                 (EXCLUDED.title, EXCLUDED.artists, EXCLUDED.album, EXCLUDED.duration_ms, EXCLUDED.explicit,
+                  EXCLUDED.media_type, EXCLUDED.is_local, EXCLUDED.available)
+              OR (EXCLUDED.isrc IS NOT NULL AND tracks.isrc IS DISTINCT FROM EXCLUDED.isrc)
+              OR (EXCLUDED.release_date IS NOT NULL AND tracks.release_date IS DISTINCT FROM EXCLUDED.release_date)
+              OR NOT (tracks.provider_ids @> EXCLUDED.provider_ids)""",
+    # A file's description: a file knows less than a provider (an M3U line has no album), so the
+    # metadata stays; the provider ids and the ISRC the track lacked are added (an id it has stays).
+    "fill": """DO UPDATE SET
+               provider_ids = EXCLUDED.provider_ids || tracks.provider_ids,
+               isrc = COALESCE(tracks.isrc, EXCLUDED.isrc)
+           WHERE EXCLUDED.provider_ids || tracks.provider_ids <> tracks.provider_ids
+              OR (tracks.isrc IS NULL AND EXCLUDED.isrc IS NOT NULL)""",
+    # A user's description: it is that track, unchanged (the row is still locked, as the others lock it).
+    "keep": "DO UPDATE SET title = tracks.title WHERE false",
+}
+
+
 async def upsert_tracks(
-    conn: asyncpg.Connection, user_id: uuid.UUID, tracks: list[TrackRecord], *, refresh: bool = True
+    conn: asyncpg.Connection, user_id: uuid.UUID, tracks: list[TrackRecord], *, known: Known = "refresh"
 ) -> TrackUpsert:
-    """Write the user's tracks: new ones are added; with ``refresh`` (a provider's description), known ones
-    take the newer metadata (the provider fixed a title) and gain any provider id they lacked; without it
-    (a user's description) known ones stay as they are.
+    """Write the user's tracks: new ones are added; known ones are changed as ``known`` says —
+    ``refresh`` (a provider's description): they take the newer metadata and gain any provider id they
+    lacked; ``fill`` (a file's): they keep their metadata and gain the provider ids and ISRC they lacked;
+    ``keep`` (a user's): they stay as they are.
 
     Rows are written in the order of their identity, so two writers of the same tracks never wait for
     each other in a circle (a deadlock)."""
@@ -34,7 +66,7 @@ async def upsert_tracks(
     if not unique:
         return TrackUpsert({}, [])
     rows = await conn.fetch(
-        """INSERT INTO tracks (id, user_id, identity, title, artists, album, duration_ms, isrc, explicit,
+        f"""INSERT INTO tracks (id, user_id, identity, title, artists, album, duration_ms, isrc, explicit,
                                release_date, provider_ids, media_type, is_local, available)
            SELECT gen_random_uuid(), $1, t.identity, t.title,
                   ARRAY(SELECT jsonb_array_elements_text(t.artists)), t.album, t.duration_ms, t.isrc,
@@ -43,20 +75,7 @@ async def upsert_tracks(
                        $9::date[], $10::jsonb[], $11::text[], $12::bool[], $13::bool[])
                 AS t(identity, title, artists, album, duration_ms, isrc, explicit, release_date,
                      provider_ids, media_type, is_local, available)
-           ON CONFLICT (user_id, identity) DO UPDATE SET
-               title = EXCLUDED.title, artists = EXCLUDED.artists, album = EXCLUDED.album,
-               duration_ms = EXCLUDED.duration_ms, isrc = COALESCE(EXCLUDED.isrc, tracks.isrc),
-               explicit = EXCLUDED.explicit, release_date = COALESCE(EXCLUDED.release_date, tracks.release_date),
-               provider_ids = tracks.provider_ids || EXCLUDED.provider_ids,
-               media_type = EXCLUDED.media_type, is_local = EXCLUDED.is_local, available = EXCLUDED.available
-           WHERE $14 AND ((tracks.title, tracks.artists, tracks.album, tracks.duration_ms, tracks.explicit,
-                  tracks.media_type, tracks.is_local, tracks.available)
-                 IS DISTINCT FROM
-                 (EXCLUDED.title, EXCLUDED.artists, EXCLUDED.album, EXCLUDED.duration_ms, EXCLUDED.explicit,
-                  EXCLUDED.media_type, EXCLUDED.is_local, EXCLUDED.available)
-              OR (EXCLUDED.isrc IS NOT NULL AND tracks.isrc IS DISTINCT FROM EXCLUDED.isrc)
-              OR (EXCLUDED.release_date IS NOT NULL AND tracks.release_date IS DISTINCT FROM EXCLUDED.release_date)
-              OR NOT (tracks.provider_ids @> EXCLUDED.provider_ids))
+           ON CONFLICT (user_id, identity) {_ON_CONFLICT[known]}
            RETURNING id, identity, (xmax = 0) AS inserted""",
         user_id,
         [t.identity for t in unique],
@@ -71,7 +90,6 @@ async def upsert_tracks(
         [t.media_type for t in unique],
         [t.is_local for t in unique],
         [t.available for t in unique],
-        refresh,
     )
     ids = {r["identity"]: r["id"] for r in rows}
     changed = [r["id"] for r in rows if not r["inserted"]]

@@ -17,14 +17,14 @@ from typing import Any
 import asyncpg
 from loguru import logger
 
-from pm_contracts.library import ImportedPlaylist, LibraryImportFinished, PlaylistImported
+from pm_contracts.library import ImportedEntry, ImportedPlaylist, LibraryImportFinished, PlaylistImported
 from pm_platform.service import Runtime
 from pm_playlist.domain.entries import MAX_ENTRIES, Entry
 from pm_playlist.domain.history import edits_between
 from pm_playlist.domain.imports import IncomingEntry, reconcile, track_record
 from pm_playlist.domain.playlists import Playlist, new_playlist
 from pm_playlist.storage.entries import load_entries
-from pm_playlist.storage.imports import held_parts
+from pm_playlist.storage.imports import PartsOf, held_parts
 from pm_playlist.storage.playlists import (
     find_by_origin,
     not_listed_any_more,
@@ -75,7 +75,11 @@ async def apply_part(conn: asyncpg.Connection, rt: Runtime, event: PlaylistImpor
         await save_playlist(conn, playlist)
         committed.playlist(playlist)
         return committed
-    entries = await held_parts(conn, event) if event.parts > 1 else event.entries
+    if event.parts > 1:
+        of = PartsOf(event.user_id, provider, imported.provider_playlist_id, event.job_id)
+        entries = await held_parts(conn, of, event.part, event.parts, event.entries, ImportedEntry)
+    else:
+        entries = event.entries
     if entries is None:
         return committed
     # The playlist first, then its tracks: the order every edit takes its locks in.

@@ -253,7 +253,7 @@ async def resolve_tracks(conn: Any, user_id: uuid.UUID, refs: list[TrackRef]) ->
         )
     # A user's description of a track the library knows changes nothing of it: it is that track.
     described = await upsert_tracks(
-        conn, user_id, [r.record for r in refs if r.record is not None], refresh=False
+        conn, user_id, [r.record for r in refs if r.record is not None], known="keep"
     )
     return [r.track_id if r.track_id is not None else described.ids[r.record.identity] for r in refs]  # type: ignore[union-attr]  # one of the two is set
 

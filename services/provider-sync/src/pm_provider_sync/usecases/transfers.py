@@ -55,9 +55,9 @@ from pm_contracts.transfers import (
 from pm_matching import ACCEPT_AT, ExplicitPreference, decide, search_terms
 from pm_platform.db import from_json_column, lock_until_commit
 from pm_platform.errors import NotFound, ValidationFailed
+from pm_platform.internal import LibraryPlaylistGone, PeerUnavailable
 from pm_platform.jobs import Job, JobCancelled, JobContext, JobFailed, JobNotFound, JobPaused
 from pm_platform.service import Runtime
-from pm_provider_sync.clients.services import LibraryPlaylistGone, ServiceUnavailable
 from pm_provider_sync.domain.pauses import PROVIDER_TITLES, pause_for
 from pm_provider_sync.domain.transfers import (
     TRANSFER_JOB,
@@ -262,7 +262,7 @@ async def run_transfer(ctx: JobContext) -> dict[str, Any]:
             cause = error.cause if isinstance(error, PartialWrite) and error.cause is not None else error
             await run.stop(cause)
             raise AssertionError("unreachable") from None
-        except ServiceUnavailable as error:
+        except PeerUnavailable as error:
             await run.save_calls(calls_before, calls)
             await run.unavailable(str(error))
             raise AssertionError("unreachable") from None
@@ -391,7 +391,7 @@ class _Run:
                 kind = {"all": None, "playlists": "playlist", "liked": "liked"}[
                     self.request.source.collections
                 ]
-                listed = await clients.library_playlists(
+                listed = await clients.library.playlists(
                     self.user_id, provider=self.request.source.provider, collection=kind
                 )
                 sources = [p["id"] for p in listed]
@@ -420,7 +420,7 @@ class _Run:
         name = ""
         tracks: list[tuple[SourceTrack, str]] = []
         try:
-            async for playlist, items in self.rt[SERVICES].library_entries(self.user_id, playlist_id):
+            async for playlist, items in self.rt[SERVICES].library.entries(self.user_id, playlist_id):
                 name = str(playlist.get("name") or "")
                 for entry in items:
                     track = SourceTrack.from_api(entry.get("track") or {})
@@ -540,7 +540,7 @@ class _Run:
             return rest
         try:
             lookup = await self.rt[SERVICES].catalog_lookup(CatalogLookup(target=self.target, tracks=keys))
-        except ServiceUnavailable as error:  # only a cache: the tracks are looked for on the target instead
+        except PeerUnavailable as error:  # only a cache: the tracks are looked for on the target instead
             logger.warning(
                 "transfer {}: the shared catalog did not answer ({}); searching", self.job_id, error
             )

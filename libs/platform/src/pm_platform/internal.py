@@ -1,0 +1,116 @@
+"""Calls between the services of one deployment: their ``/internal/…`` endpoints, with the service
+credential (``SERVICE_TOKEN``), never routed by the gateway.
+
+- :class:`InternalClient`: one HTTP session for a service's calls to the others. A service that cannot be
+  reached, or answers 5xx, 401 or 403, raises :class:`PeerUnavailable` (a temporary condition: a job
+  fails as retryable and resumes).
+- :class:`LibraryReader`: the library's internal reads (playlist service), for the user a job belongs to —
+  ``GET /internal/users/{user}/playlists`` and ``…/playlists/{id}``, the public answers. A 404 of a
+  playlist raises :class:`LibraryPlaylistGone`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+
+from pm_platform.identity import service_credential
+
+TIMEOUT = aiohttp.ClientTimeout(total=30)
+# Entries per page of the library's playlist read (its maximum).
+LIBRARY_PAGE = 500
+# Playlists per page of the library's listing (its maximum).
+LISTING_PAGE = 200
+
+
+class PeerUnavailable(Exception):
+    """Another service of this deployment did not answer as it should (a temporary condition)."""
+
+
+class LibraryPlaylistGone(Exception):
+    """A playlist is not in the user's library (deleted, or never theirs)."""
+
+
+class InternalClient:
+    """One HTTP session for a service's calls to the others' internal endpoints, for its lifetime."""
+
+    def __init__(self, service_token: str) -> None:
+        self._headers = {"Authorization": service_credential(service_token)}
+        self._session = aiohttp.ClientSession(timeout=TIMEOUT, raise_for_status=False)
+
+    async def close(self) -> None:
+        await self._session.close()
+
+    async def call(self, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
+        """The status and JSON body (None for a 204) of one call; :class:`PeerUnavailable` when the
+        service is unreachable, answers something that is not JSON, 5xx, or refuses the credential."""
+        try:
+            async with self._session.request(method, url, headers=self._headers, **kwargs) as response:
+                body = await response.json(content_type=None) if response.status != 204 else None
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise PeerUnavailable(
+                f"{url.split('/internal/')[0]} unreachable ({type(exc).__name__})"
+            ) from None
+        if status >= 500 or status in (401, 403):
+            raise PeerUnavailable(f"{url.split('?')[0]} answered {status}")
+        return status, body
+
+
+class LibraryReader:
+    """The library's internal reads (the playlist service at ``playlist_url``)."""
+
+    def __init__(self, client: InternalClient, playlist_url: str) -> None:
+        self._client = client
+        self._base = playlist_url.rstrip("/")
+
+    async def playlists(
+        self, user_id: uuid.UUID, *, provider: str | None = None, collection: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The user's library playlists (every page, oldest first), filtered like the public list."""
+        query: dict[str, str] = {"limit": str(LISTING_PAGE), "sort": "created"}
+        if provider is not None:
+            query["provider"] = provider
+        if collection is not None:
+            query["collection"] = collection
+        found: list[dict[str, Any]] = []
+        while True:
+            status, body = await self._client.call(
+                "GET", f"{self._base}/internal/users/{user_id}/playlists", params=query
+            )
+            if status != 200:
+                raise PeerUnavailable(f"the library answered {status} to a listing")
+            found += body["playlists"]
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return found
+            query["cursor"] = cursor
+
+    async def entries(
+        self, user_id: uuid.UUID, playlist_id: uuid.UUID, page: int = LIBRARY_PAGE
+    ) -> AsyncIterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """The playlist's details and its entries, page after page, in order."""
+        offset: int | None = 0
+        while offset is not None:
+            body = await self.page(user_id, playlist_id, offset, page)
+            yield {k: v for k, v in body.items() if k != "entries"}, body["entries"]["items"]
+            offset = body["entries"].get("next_offset")
+
+    async def page(
+        self, user_id: uuid.UUID, playlist_id: uuid.UUID, offset: int, limit: int
+    ) -> dict[str, Any]:
+        """One page of the playlist: its public answer (details, and ``entries`` from ``offset``)."""
+        status, body = await self._client.call(
+            "GET",
+            f"{self._base}/internal/users/{user_id}/playlists/{playlist_id}",
+            params={"offset": str(offset), "limit": str(limit)},
+        )
+        if status == 404:
+            raise LibraryPlaylistGone(str(playlist_id))
+        if status != 200:
+            raise PeerUnavailable(f"the library answered {status} to a playlist read")
+        result: dict[str, Any] = body
+        return result

@@ -1,0 +1,166 @@
+"""Playlist files end to end (issue 17's Done-when), through the gateway on the running stack: a
+10,000-track library playlist exported in every format, each file downloaded through its presigned link,
+imported again (multipart through the gateway) and compared with the original — within what each format
+can express — and a big file by a presigned upload. The library learns of an import from Kafka, a moment
+after its job ended: the new playlists are awaited, not timed."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import aiohttp
+import pytest
+from journeys import Client
+
+pytestmark = pytest.mark.e2e
+
+FORMATS = ["m3u8", "xspf", "jspf", "csv", "json"]
+PROVIDERS = ["spotify", "deezer", "tidal", "youtube"]
+
+
+def provider_id(provider: str) -> str:
+    """An id of the provider's own shape (Spotify's 22 base-62 characters, YouTube's 11, numbers
+    elsewhere), unique to this run: formats that recognise a provider's links check the shape."""
+    unique = uuid.uuid4()
+    if provider == "spotify":
+        return unique.hex[:22]
+    if provider == "youtube":
+        return unique.hex[:11]
+    return str(unique.int % 10**12 + 10**11)
+
+
+def described(count: int) -> list[dict[str, Any]]:
+    """Tracks as a user or an import describes them: ids of each provider in turn, ISRCs, albums,
+    several artists, text a spreadsheet or a parser could choke on."""
+    tracks = []
+    for i in range(count):
+        track: dict[str, Any] = {
+            "title": ["Song {i}", "=SUM(A{i})", "Ünïcödé {i} «»", '<b>{i}</b> & "q"', "-{i}, b;c"][
+                i % 5
+            ].format(i=i),
+            "artists": [f"Artist {i % 97}"] + ([f"Guest {i % 13}"] if i % 4 == 0 else []),
+            "album": f"Album {i % 301}" if i % 6 else None,
+            "duration_ms": 120_000 + i * 7,
+            "explicit": [True, False, None][i % 3],
+        }
+        if i % 2 == 0:
+            provider = PROVIDERS[(i // 2) % 4]
+            track |= {"provider": provider, "provider_track_id": provider_id(provider)}
+        if i % 5 == 1:
+            track["isrc"] = f"QZ{'ABCDEFGHJK'[i % 10]}{i % 100:02d}{i % 10_000_000:07d}"
+        tracks.append(track)
+    return tracks
+
+
+async def entries_of(client: Client, playlist_id: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    offset: int | None = 0
+    while offset is not None:
+        _, page = await client.call(
+            "GET", f"/api/v1/playlists/{playlist_id}", params={"offset": str(offset), "limit": "500"}
+        )
+        found += page["entries"]["items"]
+        offset = page["entries"]["next_offset"]
+    return found
+
+
+async def playlist_when_there(client: Client, playlist_id: str) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 120
+    while True:
+        status, body = await client.call("GET", f"/api/v1/playlists/{playlist_id}", expect=None)
+        if status == 200:
+            return body
+        assert status == 404 and loop.time() < deadline, (status, body)
+        await asyncio.sleep(0.5)
+
+
+async def import_file(client: Client, data: bytes, file_name: str) -> dict[str, Any]:
+    form = aiohttp.FormData()
+    form.add_field("file", data, filename=file_name, content_type="application/octet-stream")
+    _, job = await client.call("POST", "/api/v1/imports/files", data=form, expect=202)
+    return await client.job(job["job_id"], {"succeeded"})
+
+
+def comparable(entry: dict[str, Any], export_format: str) -> tuple[Any, ...]:
+    track = entry["track"]
+    ids = track["provider_ids"]
+    if export_format == "csv":  # Exportify's columns name Spotify's ids only
+        ids = {k: v for k, v in ids.items() if k == "spotify"}
+    return (track["title"], track["artists"], track["album"], track["duration_ms"], track["isrc"], ids)
+
+
+async def test_a_10000_track_playlist_goes_out_and_back_in_every_format(register_user, gateway_url, stack):
+    async with aiohttp.ClientSession() as session:
+        emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
+        client = Client(session, gateway_url, emulator, await register_user())
+        _, original = await client.call(
+            "POST",
+            "/api/v1/playlists",
+            json={"name": "Ten thousand", "description": "All of them", "tracks": described(10_000)},
+            expect=201,
+        )
+        expected = await entries_of(client, original["id"])
+        assert len(expected) == 10_000
+
+        for export_format in FORMATS:
+            _, job = await client.call(
+                "POST",
+                "/api/v1/exports",
+                json={"playlists": [original["id"]], "format": export_format},
+                expect=202,
+            )
+            done = await client.job(job["job_id"], {"succeeded"})
+            export = done["result"]
+            async with session.get(export["download_url"]) as r:
+                assert r.status == 200
+                data = await r.read()
+            assert len(data) == export["size_bytes"]
+
+            imported = await import_file(client, data, export["file_name"])
+            [playlist] = imported["result"]["playlists"]
+            assert (playlist["name"], playlist["entries"]) == ("Ten thousand", 10_000), imported["result"]
+            assert imported["result"]["skipped"] == 0, imported["result"]["skipped_entries"][:5]
+            copy = await playlist_when_there(client, playlist["id"])
+            assert copy["origin"] is None and copy["entry_count"] == 10_000
+            if export_format != "csv":
+                assert copy["description"] == "All of them"
+            got = await entries_of(client, playlist["id"])
+            want = [comparable(e, export_format) for e in expected]
+            assert [comparable(e, export_format) for e in got] == want, export_format
+            if export_format != "csv":  # the same recordings: the library's own tracks, not copies
+                assert [e["track"]["id"] for e in got] == [e["track"]["id"] for e in expected]
+
+
+async def test_a_file_by_presigned_upload_is_imported_and_a_broken_one_saves_nothing(
+    register_user, gateway_url, stack
+):
+    async with aiohttp.ClientSession() as session:
+        emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
+        client = Client(session, gateway_url, emulator, await register_user())
+        _, slot = await client.call("POST", "/api/v1/imports/uploads", expect=201)
+        lines = ["#EXTM3U", "#PLAYLIST:Uploaded"]
+        for i in range(3):
+            lines += [f"#EXTINF:{200 + i},Band - Track {i}", f"/music/track-{i}.mp3"]
+        async with session.put(slot["upload_url"], data="\r\n".join(lines).encode()) as r:
+            assert r.status == 200, await r.text()
+        _, job = await client.call(
+            "POST",
+            "/api/v1/imports/files",
+            json={"upload_id": slot["upload_id"], "file_name": "x.m3u8"},
+            expect=202,
+        )
+        done = await client.job(job["job_id"], {"succeeded"})
+        [playlist] = done["result"]["playlists"]
+        copy = await playlist_when_there(client, playlist["id"])
+        assert copy["name"] == "Uploaded" and copy["entry_count"] == 3
+
+        form = aiohttp.FormData()
+        form.add_field("file", b'{"playlist": {"title": "Broken", "track": [', filename="broken.jspf")
+        _, job = await client.call("POST", "/api/v1/imports/files", data=form, expect=202)
+        failed = await client.job(job["job_id"], {"failed"})
+        assert failed["error"]["code"] == "malformed-file", failed
+        _, listed = await client.call("GET", "/api/v1/playlists")
+        assert [p["name"] for p in listed["playlists"]] == ["Uploaded"]

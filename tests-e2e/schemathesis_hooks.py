@@ -28,6 +28,11 @@ getPlaylist, or a real turn's playlist that schemathesis varies further) goes ou
 owner, so generated bodies and headers reach real playlists too. Since those all land on one user, every
 user's requests are paced by the RateLimit-* headers the gateway answered them with, instead of 429s.
 
+Files: an account of their own (made on the first real turn) with a playlist, a finished export of it and
+a finished backup: a real turn exports that playlist (each format in turn), or reads the export or backup
+(view, download); an import or a restore on a real turn names an upload of the caller's, an M3U put at
+its presigned link. Ids of exports and backups the API handed out go out with their owner's token.
+
 Transfers: an account of their own (made on the first real turn), whose token nothing else uses, so no
 generated request unlinks its providers: Spotify linked with a real playlist of the emulator's catalog
 and imported, Deezer linked, a dry run to Deezer that succeeded and its apply. A real turn starts a dry
@@ -1026,6 +1031,100 @@ def learn_transfer(case: Any, response: Any) -> None:
         _transfers[str(body["job_id"])] = _sent_token(case)
 
 
+# ---- files: exports, imports, backups -----------------------------------------------------------------------
+
+EXPORTS, EXPORT = "/api/v1/exports", "/api/v1/exports/{job_id}"
+BACKUPS, BACKUP = "/api/v1/backups", "/api/v1/backups/{job_id}"
+_EXPORT_FORMATS = itertools.cycle(["m3u8", "xspf", "jspf", "csv", "json"])
+_files_jobs: dict[str, str] = {}  # export or backup (job) id the API handed out → token of its owner
+
+
+@dataclass
+class Files:
+    """The files account: a playlist, an export of it and a backup of its library, both finished."""
+
+    owner: str
+    playlist_id: str
+    export: str
+    backup: str
+
+
+def _finished(token: str, job_id: str) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        answer = _library("GET", f"/api/v1/jobs/{job_id}", token, (200, 404))
+        if answer.status_code == 200 and answer.json()["state"] in TERMINAL:
+            if answer.json()["state"] != "succeeded":
+                raise FixtureError(f"job {job_id} did not succeed: {answer.text[:300]}")
+            return
+        time.sleep(0.3)
+    raise FixtureError(f"job {job_id} did not end within 120 s")
+
+
+def _files_account() -> Files:
+    """Made once, on the first real turn of a files operation (a second or two: two small jobs)."""
+    if "files" not in _state:
+        owner = Account.register("st-files").login().token
+        playlist = _real_playlist(owner)
+        body = {"playlists": [playlist.id], "format": "xspf"}
+        export = str(_library("POST", EXPORTS, owner, 202, json=body).json()["job_id"])
+        backup = str(_library("POST", BACKUPS, owner, 202).json()["job_id"])
+        for job_id in (export, backup):
+            _finished(owner, job_id)
+            _files_jobs[job_id] = owner
+        _state["files"] = Files(owner, playlist.id, export, backup)
+    found: Files = _state["files"]
+    return found
+
+
+def _files_owner(case: Any, token: str | None) -> str | None:
+    """A positive case naming an export or backup the API handed out goes out with its owner's token."""
+    meta = case.meta
+    if meta is not None and meta.generation.mode.value == "negative":
+        return token
+    return _files_jobs.get(str(case.path_parameters.get("job_id", "")), token)
+
+
+def prepare_start_export(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn: an export of the files account's playlist, in each format in turn."""
+    if not real:
+        return token
+    account = _files_account()
+    case.body = {"playlists": [account.playlist_id], "format": next(_EXPORT_FORMATS)}
+    return account.owner
+
+
+def _on_stored_file(job: Callable[[Files], str]) -> Prepare:
+    def prepare(case: Any, real: bool, token: str | None) -> str | None:
+        """A real turn: the files account's finished export (or backup)."""
+        if not real:
+            return _files_owner(case, token)
+        account = _files_account()
+        case.path_parameters = {**case.path_parameters, "job_id": job(account)}
+        return account.owner
+
+    return prepare
+
+
+def prepare_upload(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn names an upload of the token's user, an M3U put at its presigned link (what is done
+    with it — an import, a restore that finds it is no backup — is the job's)."""
+    if not real or token is None:
+        return token
+    slot = _library("POST", "/api/v1/imports/uploads", token, 201).json()
+    m3u = "#EXTM3U\n#PLAYLIST:Schemathesis\n#EXTINF:180,Band - Song\n/music/song.mp3\n"
+    _call("PUT", slot["upload_url"], data=m3u.encode(), expect=200)
+    case.media_type = "application/json"
+    case.body = {"upload_id": slot["upload_id"], "file_name": "schemathesis.m3u8"}
+    return token
+
+
+def learn_files_job(case: Any, response: Any) -> None:
+    body = _json(response)
+    if response.status_code == 202 and isinstance(body, dict):
+        _files_jobs[str(body["job_id"])] = _sent_token(case)
+
+
 _PREPARE: dict[tuple[str, str], Prepare] = {
     ("POST", "/api/v1/library/imports"): prepare_import,
     ("POST", "/api/v1/auth/register"): prepare_register,
@@ -1066,6 +1165,13 @@ _PREPARE: dict[tuple[str, str], Prepare] = {
     ("GET", f"{TRANSFER}/report"): prepare_transfer,
     ("GET", f"{TRANSFER}/report.csv"): prepare_transfer,
     ("POST", f"{TRANSFER}/apply"): prepare_apply,
+    ("POST", EXPORTS): prepare_start_export,
+    ("GET", EXPORT): _on_stored_file(lambda files: files.export),
+    ("GET", f"{EXPORT}/download"): _on_stored_file(lambda files: files.export),
+    ("GET", BACKUP): _on_stored_file(lambda files: files.backup),
+    ("GET", f"{BACKUP}/download"): _on_stored_file(lambda files: files.backup),
+    ("POST", "/api/v1/imports/files"): prepare_upload,
+    ("POST", f"{BACKUPS}/restore"): prepare_upload,
 }
 # Real data on every n-th positive case rather than every other one: slow to prepare (two password hashes).
 # Transfers and applies: each a job (a dry run, or writing a playlist to the emulated Deezer).
@@ -1083,4 +1189,6 @@ _LEARN: dict[tuple[str, str], Callable[[Any, Any], None]] = {
     ("DELETE", PLAYLIST): learn_deleted_playlist,
     ("POST", TRANSFERS): learn_transfer,
     ("POST", f"{TRANSFER}/apply"): learn_transfer,
+    ("POST", EXPORTS): learn_files_job,
+    ("POST", BACKUPS): learn_files_job,
 }

@@ -164,3 +164,68 @@ async def test_a_file_by_presigned_upload_is_imported_and_a_broken_one_saves_not
         assert failed["error"]["code"] == "malformed-file", failed
         _, listed = await client.call("GET", "/api/v1/playlists")
         assert [p["name"] for p in listed["playlists"]] == ["Uploaded"]
+
+
+def comparable_playlist(detail: dict[str, Any]) -> dict[str, Any]:
+    """A playlist's answer as a restore must give it back: all but its version and last change (a
+    restore is the playlist's first version again)."""
+    return {k: v for k, v in detail.items() if k not in ("version", "updated_at", "entries")}
+
+
+async def test_a_backed_up_library_deleted_and_restored_answers_the_same(register_user, gateway_url, stack):
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
+        client = Client(session, gateway_url, emulator, await register_user())
+        # A library of a provider's playlists (imported, liked songs too) and playlists made here.
+        await client.link(
+            "spotify", {"playlists": [{"name": "Verano", "source_playlist": 1}], "liked_count": 30}
+        )
+        await client.import_all(["spotify"])
+        await client.library_when(lambda found: len(found) == 2)
+        for name, count in (("Made here", 1_200), ("Empty", 0)):
+            await client.call(
+                "POST", "/api/v1/playlists", json={"name": name, "tracks": described(count)}, expect=201
+            )
+        _, listed = await client.call("GET", "/api/v1/playlists", params={"limit": "200"})
+        before = {p["id"]: p for p in listed["playlists"]}
+        assert len(before) == 4
+        entries = {pid: await entries_of(client, pid) for pid in before}
+
+        _, job = await client.call("POST", "/api/v1/backups", expect=202)
+        backup = (await client.job(job["job_id"], {"succeeded"}))["result"]
+        assert (backup["format"], backup["playlists"]) == ("backup", 4)
+        async with session.get(backup["download_url"]) as r:
+            assert r.status == 200
+            data = await r.read()
+
+        for pid in before:
+            await client.call("DELETE", f"/api/v1/playlists/{pid}", expect=204)
+        form = aiohttp.FormData()
+        form.add_field("file", data, filename=backup["file_name"])
+        _, job = await client.call("POST", "/api/v1/backups/restore", data=form, expect=202)
+        restored = (await client.job(job["job_id"], {"succeeded"}))["result"]
+        assert sorted(p["id"] for p in restored["playlists"]) == sorted(before)
+        assert [link["provider"] for link in restored["providers"]] == ["spotify"]
+
+        for pid, original in before.items():
+            detail = await playlist_when_there(client, pid)
+            assert comparable_playlist(detail) == comparable_playlist(original), pid
+            assert await entries_of(client, pid) == entries[pid], original["name"]
+
+        # Restoring again changes nothing: the library holds every playlist already. (A file imported
+        # after it reaches the library after it, on the user's partition: once that is there, so is all the
+        # restore would have done.)
+        again = aiohttp.FormData()
+        again.add_field("file", data, filename=backup["file_name"])
+        _, job = await client.call("POST", "/api/v1/backups/restore", data=again, expect=202)
+        await client.job(job["job_id"], {"succeeded"})
+        sentinel = await import_file(client, b"#EXTM3U\n#EXTINF:1,A - B\n/b.mp3\n", "sentinel.m3u8")
+        await playlist_when_there(client, sentinel["result"]["playlists"][0]["id"])
+        _, listed = await client.call("GET", "/api/v1/playlists", params={"limit": "200"})
+        assert sorted(p["id"] for p in listed["playlists"]) == sorted(
+            [*before, sentinel["result"]["playlists"][0]["id"]]
+        )
+        for pid in before:
+            assert comparable_playlist(await playlist_when_there(client, pid)) == comparable_playlist(
+                before[pid]
+            )

@@ -639,8 +639,8 @@ async def _job_ended(api: Api, token: str, job_id: str) -> dict:
 
 
 async def test_exports(api: Api, register_user):
-    """The export routes (the export service's): an export, its stored file and download redirect, the
-    documented errors."""
+    """The export service's routes: an export, its stored file and download redirect; an import of a
+    presigned upload; a backup, its file, and its restore; the documented errors."""
     api.patient = True
     owner, other = await register_user(), await register_user()
     me, them = owner["access_token"], other["access_token"]
@@ -699,3 +699,40 @@ async def test_exports(api: Api, register_user):
         expect=401,
         validate_request=False,
     )
+
+    # A presigned upload, imported; the same upload named by another user: 422.
+    _, slot = await api.call("POST", "/api/v1/imports/uploads", token=me, expect=201)
+    assert isinstance(slot, dict)
+    async with aiohttp.ClientSession() as session:
+        m3u = b"#EXTM3U\n#PLAYLIST:Uploaded\n#EXTINF:200,Band - Song\n/music/song.mp3\n"
+        async with session.put(slot["upload_url"], data=m3u) as r:
+            assert r.status == 200
+    named = {"upload_id": slot["upload_id"], "file_name": "uploaded.m3u8"}
+    await api.call("POST", "/api/v1/imports/files", token=them, json_body=named, expect=422)
+    _, job = await api.call("POST", "/api/v1/imports/files", token=me, json_body=named, expect=202)
+    assert isinstance(job, dict)
+    ended = await _job_ended(api, me, job["job_id"])
+    assert ended["state"] == "succeeded" and ended["result"]["playlists"][0]["name"] == "Uploaded", ended
+
+    # A backup, its stored file and download; a restore of it (the library holds it all: no change).
+    _, job = await api.call("POST", "/api/v1/backups", token=me, expect=202)
+    assert isinstance(job, dict)
+    ended = await _job_ended(api, me, job["job_id"])
+    assert ended["state"] == "succeeded", ended
+    _, backup = await api.call("GET", f"/api/v1/backups/{job['job_id']}", token=me, expect=200)
+    assert isinstance(backup, dict) and backup["format"] == "backup"
+    await api.call("GET", f"/api/v1/backups/{job['job_id']}/download", token=me, expect=303)
+    await api.call("GET", f"/api/v1/backups/{job['job_id']}", token=them, expect=404)
+    _, slot = await api.call("POST", "/api/v1/imports/uploads", token=me, expect=201)
+    assert isinstance(slot, dict)
+    async with aiohttp.ClientSession() as session:
+        async with session.get(backup["download_url"]) as r:
+            data = await r.read()
+        async with session.put(slot["upload_url"], data=data) as r:
+            assert r.status == 200
+    _, job = await api.call(
+        "POST", "/api/v1/backups/restore", token=me, json_body={"upload_id": slot["upload_id"]}, expect=202
+    )
+    assert isinstance(job, dict)
+    ended = await _job_ended(api, me, job["job_id"])
+    assert ended["state"] == "succeeded", ended

@@ -44,3 +44,17 @@ class ExportFailed(_Payload):
     code: str = Field(max_length=100)
     message: str = Field(max_length=1000)
     failed_at: datetime
+
+
+class BackupCompleted(_Payload):
+    """A library backup is in object storage: ``object_name`` until ``expires_at``."""
+
+    job_id: uuid.UUID
+    user_id: uuid.UUID
+    playlists: int = Field(ge=0)
+    entries: int = Field(ge=0)
+    object_name: str = Field(max_length=1_000)
+    size_bytes: int = Field(ge=0)
+    sha256: str = Field(min_length=64, max_length=64)
+    expires_at: datetime
+    completed_at: datetime

@@ -135,6 +135,61 @@ class FilePlaylistImported(_Payload):
     read_at: datetime
 
 
+class RestoredTrack(FileTrack):
+    """A track as a backup holds it: the library's own id of it beside its description, so a restore
+    into the account it came from finds the same track (a track the library no longer has is made again
+    under that id when it is free, else under a new one)."""
+
+    track_id: uuid.UUID | None = None
+    release_date: date | None = None
+    available: bool | None = None
+
+
+class RestoredEntry(_Payload):
+    entry_id: uuid.UUID
+    track: RestoredTrack
+    added_at: datetime
+    added_by: str | None = Field(default=None, max_length=MAX_ID)
+
+
+class RestoredOrigin(_Payload):
+    provider: ProviderField
+    playlist_id: str = Field(min_length=1, max_length=MAX_ID)
+    owner_id: str | None = Field(default=None, max_length=MAX_ID)
+    owner_name: str | None = Field(default=None, max_length=MAX_NAME)
+
+
+class RestoredPlaylist(_Payload):
+    """A playlist's details as a backup holds them (the library's public answer)."""
+
+    playlist_id: uuid.UUID
+    collection: CollectionKind = "playlist"
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    public: bool | None = None
+    collaborative: bool | None = None
+    cover_url: str | None = Field(default=None, max_length=2_000)
+    origin: RestoredOrigin | None = None
+    read_only: bool = False
+    gone_from_provider: bool = False
+    created_at: datetime
+
+
+class PlaylistRestored(_Payload):
+    """One part of a playlist restored from a library backup (the export service's restore). The
+    library creates it, under its own id when that is free (else under one derived from the job and
+    that id), once every part has arrived; a playlist already in the user's library (that id, or that
+    origin) is left as it is. A redelivered or replayed part changes nothing."""
+
+    user_id: uuid.UUID
+    job_id: uuid.UUID
+    playlist: RestoredPlaylist
+    part: int = Field(ge=1)
+    parts: int = Field(ge=1, le=MAX_PLAYLIST_ENTRIES // MAX_ENTRIES_PER_PART)
+    entries: list[RestoredEntry] = Field(max_length=MAX_ENTRIES_PER_PART)
+    restored_at: datetime
+
+
 class LibraryImportFinished(_Payload):
     """The import of one provider ended having listed every playlist of the user there: those of the
     library that came from the provider and are not in ``provider_playlist_ids`` are gone from it."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pm_contracts.exports import ExportCompleted, ExportFailed
+from pm_contracts.exports import BackupCompleted, ExportCompleted, ExportFailed
 from pm_contracts.jobs import JobError, JobUpdated
 from pm_contracts.library import (
     FileEntry,
@@ -25,6 +25,11 @@ from pm_contracts.library import (
     ImportedTrack,
     LibraryImportFinished,
     PlaylistImported,
+    PlaylistRestored,
+    RestoredEntry,
+    RestoredOrigin,
+    RestoredPlaylist,
+    RestoredTrack,
 )
 from pm_contracts.playlists import (
     PlaylistCreated,
@@ -369,6 +374,51 @@ TOPICS: tuple[TopicSpec, ...] = (
                     ),
                 ),
             ),
+            EventSpec(
+                "library.playlist_restored",
+                1,
+                PlaylistRestored,
+                "One part of a playlist restored from a library backup; the library creates it once every "
+                "part has arrived, unless the user's library already holds it.",
+                (
+                    PlaylistRestored(
+                        user_id=_USER,
+                        job_id=_JOB,
+                        playlist=RestoredPlaylist(
+                            playlist_id=_PLAYLIST,
+                            name="Trip-hop classics",
+                            description="Bristol, 1994-1998",
+                            public=True,
+                            origin=RestoredOrigin(
+                                provider="spotify",
+                                playlist_id="3cEYpjA9oz9GiPac4AsH4n",
+                                owner_id="pmdemo.spotify",
+                                owner_name="PM Demo",
+                            ),
+                            created_at=_T0,
+                        ),
+                        part=1,
+                        parts=1,
+                        entries=[
+                            RestoredEntry(
+                                entry_id=uuid.UUID("5b6f0d1e-8f7a-4c3b-9a2d-1e0f3c4b5a69"),
+                                track=RestoredTrack(
+                                    track_id=uuid.UUID("2f1e7c3a-9b8d-4e6f-a5c4-3b2a1d0e9f87"),
+                                    title="Teardrop",
+                                    artists=["Massive Attack"],
+                                    album="Mezzanine",
+                                    duration_ms=330_000,
+                                    isrc="GBAAA9800004",
+                                    provider_ids={"spotify": "67Hna13dNDkZvBpTXRIaOJ"},
+                                ),
+                                added_at=_T0,
+                                added_by="pmdemo.spotify",
+                            ),
+                        ],
+                        restored_at=_T0,
+                    ),
+                ),
+            ),
         ),
     ),
     TopicSpec(
@@ -509,7 +559,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(
         name="pm.exports",
         owner="export",
-        description="The end of an export of playlist files: what was written where, and until when.",
+        description="The end of an export of playlist files or of a library backup: what was written where, "
+        "and until when.",
         key="job_id",
         producers=("export",),
         consumers=(),
@@ -532,6 +583,25 @@ TOPICS: tuple[TopicSpec, ...] = (
                         size_bytes=5_120,
                         sha256="9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                         expires_at=datetime(2026, 12, 6, 9, 0, tzinfo=UTC),
+                        completed_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "backup.completed",
+                1,
+                BackupCompleted,
+                "A backup of a user's whole library is in object storage until it expires.",
+                (
+                    BackupCompleted(
+                        job_id=_JOB,
+                        user_id=_USER,
+                        playlists=12,
+                        entries=1_840,
+                        object_name=f"backups/{_USER}/{_JOB}/library-backup-2026-11-29.zip",
+                        size_bytes=96_512,
+                        sha256="60303ae22b998861bce3b28f33eec1be758a213c86c93c076dbe9f558c11c752",
+                        expires_at=datetime(2026, 12, 29, 9, 0, tzinfo=UTC),
                         completed_at=_T0,
                     ),
                 ),

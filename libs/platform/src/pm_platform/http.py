@@ -16,7 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import asyncpg
 from aiohttp import hdrs, web
@@ -25,7 +25,7 @@ from loguru import logger
 from prometheus_client import Counter, Histogram
 from pydantic import BaseModel, ValidationError
 
-from pm_platform.api import nul_free
+from pm_platform.api import NO_STORE, nul_free, parse_uuid
 from pm_platform.correlation import (
     CORRELATION_HEADER,
     accept_correlation_id,
@@ -34,6 +34,7 @@ from pm_platform.correlation import (
 )
 from pm_platform.errors import (
     BadRequest,
+    NotFound,
     PayloadTooLarge,
     Problem,
     RequestTimeout,
@@ -44,6 +45,11 @@ from pm_platform.errors import (
     problem_response,
 )
 from pm_platform.metrics import Metrics
+
+if TYPE_CHECKING:
+    import uuid
+
+    from pm_platform.jobs import Job
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -350,3 +356,20 @@ async def read_json(request: web.Request, model: type[M], max_bytes: int = 1 << 
             for e in exc.errors(include_url=False, include_input=False)
         ]
         raise ValidationFailed(f"{len(errors)} invalid field(s)", errors=errors) from None
+
+
+def job_accepted(service: str, job: Job) -> web.Response:
+    """202 with the job as the gateway serves it, and where: ``Location: /api/v1/jobs/{id}``."""
+    return web.json_response(
+        job.to_event(service).model_dump(mode="json"),
+        status=202,
+        headers={"Location": f"/api/v1/jobs/{job.id}", **NO_STORE},
+    )
+
+
+def uuid_in_path(request: web.Request, key: str, what: str) -> uuid.UUID:
+    """The path's ``key`` as a UUID; anything else is the same 404 as an unknown ``what``."""
+    value = parse_uuid(request.match_info[key])
+    if value is None:
+        raise NotFound(f"no such {what}")
+    return value

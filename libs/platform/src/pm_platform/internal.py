@@ -4,6 +4,7 @@ credential (``SERVICE_TOKEN``), never routed by the gateway.
 - :class:`InternalClient`: one HTTP session for a service's calls to the others. A service that cannot be
   reached, or answers 5xx, 401 or 403, raises :class:`PeerUnavailable` (a temporary condition: a job
   fails as retryable and resumes).
+- :class:`AccountsReader`: auth's read of a user's provider links (references, never tokens).
 - :class:`LibraryReader`: the library's internal reads (playlist service), for the user a job belongs to —
   ``GET /internal/users/{user}/playlists`` and ``…/playlists/{id}``, the public answers. A 404 of a
   playlist raises :class:`LibraryPlaylistGone`.
@@ -114,3 +115,19 @@ class LibraryReader:
             raise PeerUnavailable(f"the library answered {status} to a playlist read")
         result: dict[str, Any] = body
         return result
+
+
+class AccountsReader:
+    """Auth's internal read of a user's provider links: references (provider, account, status), never a
+    token."""
+
+    def __init__(self, client: InternalClient, auth_url: str) -> None:
+        self._client = client
+        self._base = auth_url.rstrip("/")
+
+    async def user_links(self, user_id: uuid.UUID) -> list[dict[str, Any]]:
+        status, body = await self._client.call("GET", f"{self._base}/internal/users/{user_id}/providers")
+        if status != 200:
+            raise PeerUnavailable(f"auth answered {status} to a read of links")
+        links: list[dict[str, Any]] = body["links"]
+        return links

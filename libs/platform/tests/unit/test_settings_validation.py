@@ -150,6 +150,7 @@ BAD_VALUES: dict[str, str] = {
     "EXPORT_URL": "http://export:3105?x=1",
     # export
     "EXPORT_RETENTION_DAYS": "0",
+    "BACKUP_RETENTION_DAYS": "3651",
     "DOWNLOAD_URL_TTL_S": "604801",
     "ENRICHMENT_URL": "ftp://enrichment:3106",
     # the provider emulator (EMULATOR_ prefix)

@@ -529,3 +529,26 @@ async def test_the_migration_keeps_links_that_already_shared_an_account(auth: Au
                     )
         finally:
             await tx.rollback()
+
+
+async def test_the_internal_read_of_a_users_links_names_them_without_tokens(auth: Auth, emulator: Emulator):
+    account, other = await register_and_login(auth), await register_and_login(auth)
+    await link(auth, account, "spotify")
+    await link(auth, account, "tidal")
+    path = f"/internal/users/{account.user_id}/providers"
+    r = await auth.client.get(path, headers=auth.service_headers())
+    assert r.status == 200, await r.text()
+    links = (await r.json())["links"]
+    assert sorted(link["provider"] for link in links) == ["spotify", "tidal"]
+    assert all(
+        set(link) == {"provider", "account_id", "display_name", "status", "scopes", "linked_at"}
+        for link in links
+    )
+    assert "token" not in (await r.text()).lower()
+    # Another user's are theirs only; without the service credential (a user's headers too), nothing.
+    r = await auth.client.get(f"/internal/users/{other.user_id}/providers", headers=auth.service_headers())
+    assert (await r.json())["links"] == []
+    for headers in ({}, account.headers):
+        assert (await auth.client.get(path, headers=headers)).status in (401, 403)
+    r = await auth.client.get("/internal/users/not-a-uuid/providers", headers=auth.service_headers())
+    assert (await r.json())["links"] == []

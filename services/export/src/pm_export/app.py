@@ -2,12 +2,14 @@
 
 from importlib import resources
 
+from pm_export.domain.backups import BACKUP_JOB, RESTORE_JOB
 from pm_export.domain.exports import EXPORT_JOB
 from pm_export.domain.imports import IMPORT_JOB
 from pm_export.events.handlers import handlers
 from pm_export.http.routes import add_routes
-from pm_export.resources import bucket_lifecycle, library_reader
+from pm_export.resources import bucket_lifecycle, peer_readers
 from pm_export.settings import ExportSettings
+from pm_export.usecases.backups import run_backup, run_restore
 from pm_export.usecases.exports import run_export
 from pm_export.usecases.imports import run_import
 from pm_export.usecases.users import erase_user_objects
@@ -25,8 +27,13 @@ def definition() -> ServiceDefinition:
         migrations=resources.files("pm_export") / "migrations",
         routes=add_routes,
         event_handlers=handlers,
-        job_handlers={EXPORT_JOB: run_export, IMPORT_JOB: run_import},
+        job_handlers={
+            EXPORT_JOB: run_export,
+            IMPORT_JOB: run_import,
+            BACKUP_JOB: run_backup,
+            RESTORE_JOB: run_restore,
+        },
         user_data=UserData(tables=("exports",), erase=erase_user_objects),
-        resources=[object_store, bucket_lifecycle, library_reader],
+        resources=[object_store, bucket_lifecycle, peer_readers],
         health_checks=lambda rt: [object_store_check(rt)],
     )

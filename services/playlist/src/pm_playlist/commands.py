@@ -54,6 +54,7 @@ def hot_calls(
         "upsert_tracks (fill)": lambda c: tracks.upsert_tracks(c, user_id, [record], known="fill"),
         "owner_of": lambda c: playlists.owner_of(c, playlist_id),
         "owned_tracks": lambda c: tracks.owned_tracks(c, user_id, [track_id]),
+        "track_keys": lambda c: tracks.track_keys(c, [track_id]),
         "load_tracks": lambda c: tracks.load_tracks(c, [track_id]),
         "list_versions": lambda c: history.list_versions(c, playlist_id, None, 50),
         "sizes_since_snapshot": lambda c: history.sizes_since_snapshot(c, playlist_id),

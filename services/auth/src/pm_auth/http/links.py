@@ -18,7 +18,7 @@ from pm_auth.usecases.links import LinkOutcome, known_provider
 from pm_auth.usecases.sessions import require_live_session
 from pm_platform.api import NO_STORE, RequestBody, iso, parse_uuid
 from pm_platform.http import read_json
-from pm_platform.identity import require_identity
+from pm_platform.identity import require_identity, require_service
 from pm_platform.service import RUNTIME
 
 
@@ -135,24 +135,38 @@ async def attempt_status(request: web.Request) -> web.Response:
     return web.json_response(answer, headers=NO_STORE)
 
 
+def _link_view(account: links.LinkedAccount) -> dict[str, object]:
+    return {
+        "provider": account.provider,
+        "account_id": account.account_id,
+        "display_name": account.display_name,
+        "status": account.status,
+        "scopes": account.scopes,
+        "linked_at": iso(account.linked_at),
+    }
+
+
 async def list_links(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     identity = await require_live_session(rt, require_identity(request, rt.identities))
     answer = []
     for account in await links.linked_accounts(rt, identity.user_id):
-        item: dict[str, object] = {
-            "provider": account.provider,
-            "account_id": account.account_id,
-            "display_name": account.display_name,
-            "status": account.status,
-            "scopes": account.scopes,
-            "linked_at": iso(account.linked_at),
-        }
+        item = _link_view(account)
         if account.relink_url is not None:  # needs re-consent
             item["relink_url"] = account.relink_url
             item["reason"] = account.reason
         answer.append(item)
     return web.json_response({"links": answer}, headers=NO_STORE)
+
+
+async def user_links(request: web.Request) -> web.Response:
+    """``GET /internal/users/{user_id}/providers`` (the service credential): the user's links as
+    references — provider, account, status — never a token (a library backup names them)."""
+    rt = request.app[RUNTIME]
+    require_service(request, rt.settings.service_token.get_secret_value())
+    user_id = parse_uuid(request.match_info["user_id"])
+    accounts = await links.linked_accounts(rt, user_id) if user_id is not None else []
+    return web.json_response({"links": [_link_view(a) for a in accounts]}, headers=NO_STORE)
 
 
 async def unlink(request: web.Request) -> web.Response:

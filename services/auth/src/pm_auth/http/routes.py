@@ -29,3 +29,4 @@ def add_routes(app: web.Application, rt: Runtime) -> None:
     r.add_get("/api/v1/providers", links.list_links)
     r.add_delete("/api/v1/providers/{provider}", links.unlink)
     r.add_post("/internal/provider-tokens/{user_id}/{provider}", provider_tokens.provider_token)
+    r.add_get("/internal/users/{user_id}/providers", links.user_links)

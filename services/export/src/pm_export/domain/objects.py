@@ -1,7 +1,8 @@
 """Where a user's objects live in the bucket, and the names of the files in them (pure).
 
 ``exports/{user}/{job}/{file}``: an export's file, deleted by the bucket's lifecycle rule after
-EXPORT_RETENTION_DAYS. ``uploads/{user}/{upload}``: a file uploaded for an import, deleted once read. Every object of a user lives under one of :func:`user_prefixes`, so erasing them
+EXPORT_RETENTION_DAYS. ``uploads/{user}/{upload}``: a file uploaded for an import, deleted once read.
+``backups/{user}/{job}/{file}``: a library backup, deleted after BACKUP_RETENTION_DAYS. Every object of a user lives under one of :func:`user_prefixes`, so erasing them
 is one sweep per prefix.
 """
 
@@ -15,8 +16,10 @@ EXPORTS = "exports/"
 # Files uploaded for an import, deleted once read (or by the bucket's lifecycle rule after a day).
 UPLOADS = "uploads/"
 UPLOAD_RETENTION_DAYS = 1
+# A library backup's file, deleted after BACKUP_RETENTION_DAYS.
+BACKUPS = "backups/"
 # Every top-level prefix that holds users' objects.
-USER_AREAS = (EXPORTS, UPLOADS)
+USER_AREAS = (EXPORTS, UPLOADS, BACKUPS)
 
 # A file name's longest stem, in characters: far inside every file system's 255 bytes once encoded.
 MAX_STEM = 80
@@ -33,6 +36,10 @@ def user_prefixes(user_id: uuid.UUID) -> list[str]:
 
 def export_object(user_id: uuid.UUID, job_id: uuid.UUID, file_name: str) -> str:
     return f"{EXPORTS}{user_id}/{job_id}/{file_name}"
+
+
+def backup_object(user_id: uuid.UUID, job_id: uuid.UUID, file_name: str) -> str:
+    return f"{BACKUPS}{user_id}/{job_id}/{file_name}"
 
 
 def upload_object(user_id: uuid.UUID, upload_id: uuid.UUID) -> str:

@@ -12,15 +12,12 @@ Another user's job is the same 404 as an unknown one.
 
 from __future__ import annotations
 
-import uuid
-
 from aiohttp import web
 
 from pm_export.domain.exports import ExportRequest
 from pm_export.usecases import exports
-from pm_platform.api import NO_STORE, parse_uuid
-from pm_platform.errors import NotFound
-from pm_platform.http import read_json
+from pm_platform.api import NO_STORE
+from pm_platform.http import job_accepted, read_json, uuid_in_path
 from pm_platform.identity import require_identity
 from pm_platform.service import RUNTIME
 
@@ -32,30 +29,18 @@ async def start_export(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     identity = require_identity(request, rt.identities)
     body = await read_json(request, ExportRequest, MAX_BODY_BYTES)
-    job = await exports.request_export(rt, identity.user_id, body)
-    return web.json_response(
-        job.to_event(rt.name).model_dump(mode="json"),
-        status=202,
-        headers={"Location": f"/api/v1/jobs/{job.id}", **NO_STORE},
-    )
-
-
-def _job_id(request: web.Request) -> uuid.UUID:
-    job_id = parse_uuid(request.match_info["job_id"])
-    if job_id is None:
-        raise NotFound("no such export")
-    return job_id
+    return job_accepted(rt.name, await exports.request_export(rt, identity.user_id, body))
 
 
 async def get_export(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     identity = require_identity(request, rt.identities)
-    view = await exports.stored_export(rt, identity.user_id, _job_id(request))
+    view = await exports.stored_export(rt, identity.user_id, uuid_in_path(request, "job_id", "export"))
     return web.json_response(view, headers=NO_STORE)
 
 
 async def download_export(request: web.Request) -> web.Response:
     rt = request.app[RUNTIME]
     identity = require_identity(request, rt.identities)
-    view = await exports.stored_export(rt, identity.user_id, _job_id(request))
+    view = await exports.stored_export(rt, identity.user_id, uuid_in_path(request, "job_id", "export"))
     raise web.HTTPSeeOther(location=view["download_url"], headers=NO_STORE)

@@ -3,7 +3,7 @@
 
 from aiohttp import web
 
-from pm_export.http import exports, imports
+from pm_export.http import backups, exports, uploads
 from pm_platform.service import Runtime
 
 
@@ -12,5 +12,9 @@ def add_routes(app: web.Application, rt: Runtime) -> None:
     r.add_post("/api/v1/exports", exports.start_export)
     r.add_get("/api/v1/exports/{job_id}", exports.get_export)
     r.add_get("/api/v1/exports/{job_id}/download", exports.download_export)
-    r.add_post("/api/v1/imports/files", imports.import_file)
-    r.add_post("/api/v1/imports/uploads", imports.new_upload)
+    r.add_post("/api/v1/imports/files", uploads.import_file)
+    r.add_post("/api/v1/imports/uploads", uploads.new_upload)
+    r.add_post("/api/v1/backups", backups.start_backup)
+    r.add_post("/api/v1/backups/restore", uploads.restore_backup)
+    r.add_get("/api/v1/backups/{job_id}", backups.get_backup)
+    r.add_get("/api/v1/backups/{job_id}/download", backups.download_backup)

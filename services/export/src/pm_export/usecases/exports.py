@@ -13,10 +13,7 @@
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import tempfile
-import threading
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -29,6 +26,7 @@ from minio.error import MinioException
 from urllib3.exceptions import HTTPError
 
 from pm_contracts.exports import ExportCompleted, ExportFailed
+from pm_export.domain.backups import BACKUP_JOB
 from pm_export.domain.exports import (
     ARCHIVE,
     EXPORT_JOB,
@@ -44,18 +42,14 @@ from pm_export.domain.objects import FileNames, export_object
 from pm_export.resources import LIBRARY
 from pm_export.settings import export_settings
 from pm_export.storage.exports import StoredExport, find_export, save_export
+from pm_export.usecases.rendering import WRITTEN, LibraryPages, size_and_digest
 from pm_formats import FileTrack
-from pm_formats.detect import Writer
 from pm_platform.db import lock_until_commit
 from pm_platform.errors import Conflict, NotFound, Problem, TooManyRequests
-from pm_platform.internal import LIBRARY_PAGE, LibraryPlaylistGone, LibraryReader, PeerUnavailable
+from pm_platform.internal import LibraryPlaylistGone, LibraryReader, PeerUnavailable
 from pm_platform.jobs import Job, JobContext, JobFailed, JobNotFound
 from pm_platform.s3 import OBJECT_STORE
 from pm_platform.service import Runtime
-
-# The share of a job's progress that rendering takes; storing the file is the rest.
-RENDERED = 0.95
-HASH_CHUNK = 1 << 20
 
 
 async def request_export(rt: Runtime, user_id: uuid.UUID, request: ExportRequest) -> Job:
@@ -91,7 +85,7 @@ async def run_export(ctx: JobContext) -> dict[str, Any]:
             chosen = await _chosen_playlists(rt[LIBRARY], job.user_id, request)
             with tempfile.TemporaryDirectory(prefix="pm-export-") as scratch:
                 rendered = await _render(ctx, job.user_id, request, chosen, Path(scratch))
-                await ctx.progress(RENDERED, "storing the file", force=True)
+                await ctx.progress(WRITTEN, "storing the file", force=True)
                 object_name = export_object(job.user_id, job.id, rendered.file_name)
                 await rt[OBJECT_STORE].put_file(object_name, rendered.path, rendered.media_type)
         except LibraryPlaylistGone:
@@ -168,32 +162,9 @@ async def _chosen_playlists(
 async def _render(
     ctx: JobContext, user_id: uuid.UUID, request: ExportRequest, chosen: list[dict[str, Any]], scratch: Path
 ) -> _Rendered:
-    """Write the file in a worker thread; the thread asks the event loop for each page of entries, so
-    one page at a time is in memory."""
-    loop = asyncio.get_running_loop()
-    library = ctx.runtime[LIBRARY]
+    """Write the file in a worker thread, one page of entries at a time (rendering.LibraryPages)."""
+    pages = LibraryPages(ctx, user_id, chosen)
     writer = writer_of(request.format)
-    total = max(1, sum(int(p.get("entry_count") or 0) for p in chosen))
-    written = 0
-    stop = threading.Event()  # the job stopped (failed, cancelled): the thread ends at its next page
-
-    async def page(playlist_id: uuid.UUID, offset: int) -> dict[str, Any]:
-        nonlocal written
-        body = await library.page(user_id, playlist_id, offset, LIBRARY_PAGE)
-        written += len(body["entries"]["items"])
-        await ctx.progress(RENDERED * min(1.0, written / total), f"{written} of {total} entries written")
-        return body
-
-    def tracks(playlist: dict[str, Any]) -> Iterator[FileTrack]:
-        offset: int | None = 0
-        while offset is not None:
-            if stop.is_set():
-                raise asyncio.CancelledError()
-            body = asyncio.run_coroutine_threadsafe(page(uuid.UUID(playlist["id"]), offset), loop).result()
-            for entry in body["entries"]["items"]:
-                yield file_track(entry)
-            offset = body["entries"].get("next_offset")
-
     single = len(chosen) == 1
     file_name = (
         FileNames().name(chosen[0]["name"], writer.extension)
@@ -202,46 +173,34 @@ async def _render(
     )
     path = scratch / "export"
 
+    def tracks(playlist: dict[str, Any]) -> Iterator[FileTrack]:
+        return (file_track(entry) for entry in pages.entries(playlist))
+
     def write() -> tuple[int, str]:
         if single:
             with path.open("wb") as out:
                 writer.write(playlist_info(chosen[0]), tracks(chosen[0]), out)
         else:
-            _write_archive(path, writer, chosen, tracks)
-        return _size_and_digest(path)
+            names = FileNames()
+            with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+                for playlist in chosen:
+                    member = archive.open(
+                        names.name(playlist["name"], writer.extension), "w", force_zip64=True
+                    )
+                    with member:
+                        writer.write(playlist_info(playlist), tracks(playlist), cast(BinaryIO, member))
+        return size_and_digest(path)
 
-    try:
-        size, digest = await asyncio.to_thread(write)
-    finally:
-        stop.set()
+    size, digest = await pages.run(write)
     return _Rendered(
         path=path,
         file_name=file_name,
         media_type=writer.media_type if single else ARCHIVE.media_type,
         playlists=len(chosen),
-        entries=written,
+        entries=pages.written,
         size_bytes=size,
         sha256=digest,
     )
-
-
-def _write_archive(path: Path, writer: Writer, chosen: list[dict[str, Any]], tracks: Any) -> None:
-    names = FileNames()
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        for playlist in chosen:
-            member = archive.open(names.name(playlist["name"], writer.extension), "w", force_zip64=True)
-            with member:
-                writer.write(playlist_info(playlist), tracks(playlist), cast(BinaryIO, member))
-
-
-def _size_and_digest(path: Path) -> tuple[int, str]:
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("rb") as stored:
-        while chunk := stored.read(HASH_CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-    return size, digest.hexdigest()
 
 
 async def _failed(rt: Runtime, job: Job, request: ExportRequest, failure: JobFailed) -> None:
@@ -283,21 +242,27 @@ def export_view(rt: Runtime, stored: StoredExport) -> dict[str, Any]:
     }
 
 
-async def stored_export(rt: Runtime, user_id: uuid.UUID, job_id: uuid.UUID) -> dict[str, Any]:
-    """The user's export of ``job_id`` with a fresh download link: 404 for another user's or an unknown
-    job, 409 while it runs (or when it failed), 410 once its file expired."""
+async def stored_export(
+    rt: Runtime, user_id: uuid.UUID, job_id: uuid.UUID, kind: str = EXPORT_JOB
+) -> dict[str, Any]:
+    """The user's stored file of job ``job_id`` (an export, or a backup: ``kind``) with a fresh download
+    link: 404 for another user's, an unknown job or one of another kind, 409 while it runs (or when it
+    failed), 410 once its file expired."""
+    what = "backup" if kind == BACKUP_JOB else "export"
     async with rt.transaction() as conn:
         stored = await find_export(conn, user_id, job_id)
+        if stored is not None and (stored.format == "backup") != (kind == BACKUP_JOB):
+            raise NotFound(f"no such {what}")
         if stored is None:
             try:
                 job = await rt.jobs.get(conn, job_id)
             except JobNotFound:
                 job = None
-            if job is None or job.user_id != user_id or job.kind != EXPORT_JOB:
-                raise NotFound("no such export")
-            raise Conflict(f"the export is {job.state}: its file is not there", code="export-not-ready")
+            if job is None or job.user_id != user_id or job.kind != kind:
+                raise NotFound(f"no such {what}")
+            raise Conflict(f"the {what} is {job.state}: its file is not there", code=f"{what}-not-ready")
     if stored.expires_at <= datetime.now(UTC):
         raise Problem(
-            "the export's file has expired: export again", status=410, code="export-expired", title="Gone"
+            f"the {what}'s file has expired: make a new one", status=410, code=f"{what}-expired", title="Gone"
         )
     return export_view(rt, stored)

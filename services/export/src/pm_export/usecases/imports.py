@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import tempfile
 import uuid
 import zipfile
@@ -36,15 +35,14 @@ from pm_export.domain.imports import (
     MAX_MEMBERS,
     MAX_PLAYLISTS,
     MAX_UNPACKED_BYTES,
-    PART,
     ReadPlaylist,
     ReadReport,
     file_entry,
     member_name,
-    parts_of,
     playlist_id_of,
 )
 from pm_export.domain.objects import upload_object
+from pm_export.usecases.rendering import spooled_parts
 from pm_formats import Entry, FormatError, PlaylistInfo, PlaylistStart, Skipped
 from pm_formats.detect import detect, read
 from pm_platform.jobs import Job, JobContext, JobFailed
@@ -79,30 +77,37 @@ async def start_import(rt: Runtime, user_id: uuid.UUID, upload_id: uuid.UUID, fi
         return await rt.jobs.create(conn, IMPORT_JOB, user_id, params)
 
 
+async def fetch_upload(rt: Runtime, user_id: uuid.UUID, upload_id: uuid.UUID, path: Path) -> str:
+    """The user's upload, into the file at ``path``; its object's name (to delete once read). A job
+    failure when there is none, or it is larger than MAX_FILE_BYTES (then it is deleted)."""
+    store = rt[OBJECT_STORE]
+    name = upload_object(user_id, upload_id)
+    size = await store.size(name)
+    if size is None:
+        raise JobFailed("upload-not-found", "nothing was uploaded there (or the upload expired)")
+    if size > MAX_FILE_BYTES:
+        await store.delete_prefix(name)
+        raise JobFailed("file-too-large", f"the file is larger than {MAX_FILE_BYTES >> 20} MB")
+    await store.download(name, path)
+    return name
+
+
 async def run_import(ctx: JobContext) -> dict[str, Any]:
     rt = ctx.runtime
     job = ctx.job
     assert job.user_id is not None, "an import belongs to a user"
-    store = rt[OBJECT_STORE]
-    name = upload_object(job.user_id, uuid.UUID(ctx.params["upload_id"]))
     file_name: str | None = ctx.params.get("file_name")
     try:
-        size = await store.size(name)
-        if size is None:
-            raise JobFailed("upload-not-found", "nothing was uploaded there (or the upload expired)")
-        if size > MAX_FILE_BYTES:
-            await store.delete_prefix(name)
-            raise JobFailed("file-too-large", f"the file is larger than {MAX_FILE_BYTES >> 20} MB")
         with tempfile.TemporaryDirectory(prefix="pm-import-") as scratch:
             path = Path(scratch) / "upload"
-            await store.download(name, path)
+            name = await fetch_upload(rt, job.user_id, uuid.UUID(ctx.params["upload_id"]), path)
             await ctx.progress(0.1, "reading the file", force=True)
             report = await asyncio.to_thread(read_upload, path, file_name, Path(scratch))
             if not report.playlists:
                 raise JobFailed("no-playlists", "the file holds no playlist")
             await ctx.progress(0.8, "adding the playlists to your library", force=True)
             await _send(rt, job, report, Path(scratch))
-        await store.delete_prefix(name)
+        await rt[OBJECT_STORE].delete_prefix(name)
     except (MinioException, HTTPError) as error:
         raise JobFailed(
             "storage-unavailable", f"the file could not be read ({type(error).__name__})", retryable=True
@@ -111,8 +116,13 @@ async def run_import(ctx: JobContext) -> dict[str, Any]:
     return report.result(job.id)
 
 
-class _Bounded(io.RawIOBase):
-    """A zip member's stream that counts what it unpacks against the archive's allowance."""
+class ArchiveTooLarge(Exception):
+    """A zip unpacks to more than it may (a zip bomb)."""
+
+
+class Bounded(io.RawIOBase):
+    """A zip member's stream that counts what it unpacks against the archive's allowance (a list of one
+    number, shared by the archive's members): past it, :class:`ArchiveTooLarge`."""
 
     def __init__(self, raw: IO[bytes], allowance: list[int]) -> None:
         self._raw, self._allowance = raw, allowance
@@ -153,14 +163,10 @@ def _sources(
                 continue
             try:
                 with archive.open(member) as raw:
-                    yield base, io.BufferedReader(_Bounded(raw, allowance)), True
+                    yield base, io.BufferedReader(Bounded(raw, allowance)), True
             except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError) as error:
                 # Encrypted, an unknown compression, a broken member: that member is skipped.
                 report.skip(base, f"the archive's file cannot be unpacked ({type(error).__name__})")
-
-
-class ArchiveTooLarge(Exception):
-    """A zip unpacks to more than it may (a zip bomb)."""
 
 
 def read_upload(
@@ -220,23 +226,17 @@ async def _send(rt: Runtime, job: Job, report: ReadReport, scratch: Path) -> Non
     read_at = datetime.now(UTC)
     async with rt.transaction() as conn:
         for playlist in report.playlists:
-            parts = parts_of(playlist.entries)
-            playlist_id = playlist_id_of(job.id, playlist.index)
-            with (scratch / f"playlist-{playlist.index}.jsonl").open(encoding="utf-8") as spooled:
-                for part in range(1, parts + 1):
-                    entries = [
-                        FileEntry.model_validate(json.loads(line))
-                        for _, line in zip(range(PART), spooled, strict=False)
-                    ]
-                    event = FilePlaylistImported(
-                        user_id=job.user_id,
-                        job_id=job.id,
-                        playlist_id=playlist_id,
-                        name=playlist.name or "Imported playlist",
-                        description=playlist.description,
-                        part=part,
-                        parts=parts,
-                        entries=entries,
-                        read_at=read_at,
-                    )
-                    await rt.emit(conn, "library.file_playlist_imported", str(job.user_id), event)
+            spool = scratch / f"playlist-{playlist.index}.jsonl"
+            for part, parts, entries in spooled_parts(spool, FileEntry, playlist.entries):
+                event = FilePlaylistImported(
+                    user_id=job.user_id,
+                    job_id=job.id,
+                    playlist_id=playlist_id_of(job.id, playlist.index),
+                    name=playlist.name or "Imported playlist",
+                    description=playlist.description,
+                    part=part,
+                    parts=parts,
+                    entries=entries,
+                    read_at=read_at,
+                )
+                await rt.emit(conn, "library.file_playlist_imported", str(job.user_id), event)

@@ -136,7 +136,10 @@ ROUTES: tuple[Route, ...] = (
     _route(
         "/api/v1/imports", "export", BEARER, max_body=IMPORT_UPLOAD_BYTES, slow_timeout_s=IMPORT_TIMEOUT_S
     ),
-    _route("/api/v1/backups", "export", BEARER),
+    # A backup to restore is sent as an import's file is.
+    _route(
+        "/api/v1/backups", "export", BEARER, max_body=IMPORT_UPLOAD_BYTES, slow_timeout_s=IMPORT_TIMEOUT_S
+    ),
     _route("/api/v1/catalog", "enrichment", BEARER),
     _route("/api/v1/enrichment", "enrichment", BEARER),
     _route("/api/v1/jobs/{id}", GATEWAY, BEARER, prefix=False),

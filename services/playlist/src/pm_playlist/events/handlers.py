@@ -2,9 +2,14 @@
 calls a use case; the cache hears of the change once it is committed. A deleted user's data is erased by
 the chassis (app.py declares what it keeps)."""
 
-from pm_contracts.library import FilePlaylistImported, LibraryImportFinished, PlaylistImported
+from pm_contracts.library import (
+    FilePlaylistImported,
+    LibraryImportFinished,
+    PlaylistImported,
+    PlaylistRestored,
+)
 from pm_platform.consumers import EventContext, EventHandlers
-from pm_playlist.usecases import file_imports, imports
+from pm_playlist.usecases import file_imports, imports, restores
 
 handlers = EventHandlers()
 
@@ -24,4 +29,10 @@ async def on_import_finished(ctx: EventContext, event: LibraryImportFinished) ->
 @handlers.on(FilePlaylistImported)
 async def on_file_playlist_imported(ctx: EventContext, event: FilePlaylistImported) -> None:
     committed = await file_imports.apply_file_part(ctx.conn, ctx.runtime, event)
+    ctx.after_commit.append(lambda: committed.tell_cache(ctx.runtime))
+
+
+@handlers.on(PlaylistRestored)
+async def on_playlist_restored(ctx: EventContext, event: PlaylistRestored) -> None:
+    committed = await restores.apply_restored_part(ctx.conn, ctx.runtime, event)
     ctx.after_commit.append(lambda: committed.tell_cache(ctx.runtime))

@@ -1,9 +1,10 @@
 """SQL for the parts of an imported playlist held until its last part arrives.
 
-Both imports hold their parts here: a provider's (``source`` the provider, ``playlist`` its playlist
-id) and a file's (``source`` 'file', never a provider's name, ``playlist`` the library id the importer
-named). A part is the same thing for both — a few thousand entries of one playlist of one job, let go
-once the last arrives — so one table and one set of statements serve them.
+Every import holds its parts here: a provider's (``source`` the provider, ``playlist`` its playlist
+id), a file's (``source`` 'file', never a provider's name, ``playlist`` the library id the importer
+named) and a restored backup's (``source`` 'restore', ``playlist`` the backup's playlist id). A part is
+the same thing for all — a few thousand entries of one playlist of one job, let go once the last
+arrives — so one table and one set of statements serve them.
 """
 
 from __future__ import annotations

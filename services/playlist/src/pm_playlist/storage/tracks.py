@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 import asyncpg
 
 from pm_contracts.providers import ProviderName, is_provider
+from pm_playlist.domain.imports import TrackKey
 from pm_playlist.domain.playlists import TrackRecord
 from pm_playlist.domain.tracks import Track
 
@@ -52,12 +54,18 @@ _ON_CONFLICT: dict[Known, str] = {
 
 
 async def upsert_tracks(
-    conn: asyncpg.Connection, user_id: uuid.UUID, tracks: list[TrackRecord], *, known: Known = "refresh"
+    conn: asyncpg.Connection,
+    user_id: uuid.UUID,
+    tracks: list[TrackRecord],
+    *,
+    known: Known = "refresh",
+    new_ids: Mapping[str, uuid.UUID] | None = None,
 ) -> TrackUpsert:
     """Write the user's tracks: new ones are added; known ones are changed as ``known`` says —
     ``refresh`` (a provider's description): they take the newer metadata and gain any provider id they
     lacked; ``fill`` (a file's): they keep their metadata and gain the provider ids and ISRC they lacked;
-    ``keep`` (a user's): they stay as they are.
+    ``keep`` (a user's): they stay as they are. A new track takes the id ``new_ids`` gives its identity
+    (a restore's: the id its backup knew, which the caller found free), else a random one.
 
     Rows are written in the order of their identity, so two writers of the same tracks never wait for
     each other in a circle (a deadlock)."""
@@ -68,13 +76,13 @@ async def upsert_tracks(
     rows = await conn.fetch(
         f"""INSERT INTO tracks (id, user_id, identity, title, artists, album, duration_ms, isrc, explicit,
                                release_date, provider_ids, media_type, is_local, available)
-           SELECT gen_random_uuid(), $1, t.identity, t.title,
+           SELECT COALESCE(t.id, gen_random_uuid()), $1, t.identity, t.title,
                   ARRAY(SELECT jsonb_array_elements_text(t.artists)), t.album, t.duration_ms, t.isrc,
                   t.explicit, t.release_date, t.provider_ids, t.media_type, t.is_local, t.available
            FROM unnest($2::text[], $3::text[], $4::jsonb[], $5::text[], $6::int[], $7::text[], $8::bool[],
-                       $9::date[], $10::jsonb[], $11::text[], $12::bool[], $13::bool[])
+                       $9::date[], $10::jsonb[], $11::text[], $12::bool[], $13::bool[], $14::uuid[])
                 AS t(identity, title, artists, album, duration_ms, isrc, explicit, release_date,
-                     provider_ids, media_type, is_local, available)
+                     provider_ids, media_type, is_local, available, id)
            ON CONFLICT (user_id, identity) {_ON_CONFLICT[known]}
            RETURNING id, identity, (xmax = 0) AS inserted""",
         user_id,
@@ -90,6 +98,7 @@ async def upsert_tracks(
         [t.media_type for t in unique],
         [t.is_local for t in unique],
         [t.available for t in unique],
+        [(new_ids or {}).get(t.identity) for t in unique],
     )
     ids = {r["identity"]: r["id"] for r in rows}
     changed = [r["id"] for r in rows if not r["inserted"]]
@@ -112,6 +121,15 @@ async def owned_tracks(
         "SELECT id FROM tracks WHERE user_id = $1 AND id = ANY($2::uuid[])", user_id, track_ids
     )
     return {r["id"] for r in rows}
+
+
+async def track_keys(conn: asyncpg.Connection, track_ids: list[uuid.UUID]) -> dict[uuid.UUID, TrackKey]:
+    """What the library holds under these ids, any user's (a restore's backup names ids: one of the
+    user's is that track, one of another user's is taken and never touched). Ids of no track are absent."""
+    rows = await conn.fetch(
+        "SELECT id, user_id, identity FROM tracks WHERE id = ANY($1::uuid[])", list(set(track_ids))
+    )
+    return {r["id"]: TrackKey(r["user_id"], r["identity"]) for r in rows}
 
 
 async def load_tracks(conn: asyncpg.Connection, track_ids: list[uuid.UUID]) -> dict[uuid.UUID, Track]:

@@ -142,13 +142,14 @@ def refuse_read_only(playlist: Playlist) -> None:
 async def start_history(
     conn: asyncpg.Connection, rt: Runtime, playlist: Playlist, entries: Entries, kind: str, author: str | None
 ) -> None:
-    """A new playlist: its row, its entries, version 1 kept whole, and ``playlist.created``."""
+    """A new playlist: its row, its entries, version 1 kept whole, and ``playlist.created``. Version 1 is
+    dated ``updated_at``: when it was made (a restored playlist keeps the ``created_at`` of its backup)."""
     await insert_playlist(conn, playlist)
     await write_changes(conn, playlist.id, NONE_STORED, entries)
     await add_version(
         conn,
         playlist.id,
-        Version(1, kind, author, playlist.created_at, len(entries), 0, 0, len(entries), playlist.details()),
+        Version(1, kind, author, playlist.updated_at, len(entries), 0, 0, len(entries), playlist.details()),
         None,
     )
     await add_snapshot(conn, playlist.id, 1, entries)

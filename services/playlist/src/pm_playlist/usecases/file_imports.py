@@ -13,22 +13,32 @@ id that is another user's playlist is never touched (the event is logged and dro
 entries than a playlist may hold is refused whole (logged, dropped): nothing of it is saved. Parts of an
 import whose last part never comes are never applied; they go a day later, with the user's next part
 (storage/imports.py).
+
+A restored backup (usecases/restores.py) is a playlist file that knows more: it takes its parts and its
+creation from here (``whole_playlist``, ``create_playlist``).
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
 import asyncpg
 from loguru import logger
+from pydantic import BaseModel
 
 from pm_contracts.library import FileEntry, FilePlaylistImported
 from pm_platform.service import Runtime
-from pm_playlist.domain.entries import MAX_ENTRIES
+from pm_playlist.domain.entries import MAX_ENTRIES, Entries
 from pm_playlist.domain.imports import file_entries, file_track_record
-from pm_playlist.domain.playlists import new_playlist
+from pm_playlist.domain.playlists import Playlist, TrackRecord, new_playlist
 from pm_playlist.storage.imports import PartsOf, held_parts, let_go
 from pm_playlist.storage.playlists import owner_of, touch_playlists_holding
 from pm_playlist.storage.tracks import upsert_tracks
 from pm_playlist.usecases.changes import Committed, now, start_history
+
+E = TypeVar("E", bound=BaseModel)
 
 # The source file imports hold their parts under (no provider is named so).
 SOURCE = "file"
@@ -37,7 +47,6 @@ AUTHOR = "import:file"
 
 async def apply_file_part(conn: asyncpg.Connection, rt: Runtime, event: FilePlaylistImported) -> Committed:
     """Hold this part, or create the playlist once it is the last; nothing when the playlist exists."""
-    committed = Committed()
     owner = await owner_of(conn, event.playlist_id)
     if owner is not None:
         if owner != event.user_id:
@@ -45,31 +54,70 @@ async def apply_file_part(conn: asyncpg.Connection, rt: Runtime, event: FilePlay
                 "file import {} names playlist {}, another user's: dropped", event.job_id, event.playlist_id
             )
         await let_go(conn, event.user_id, SOURCE, str(event.playlist_id))
-        return committed
-    entries: list[FileEntry] | None = event.entries
-    if event.parts > 1:
-        of = PartsOf(event.user_id, SOURCE, str(event.playlist_id), event.job_id)
-        entries = await held_parts(conn, of, event.part, event.parts, event.entries, FileEntry)
+        return Committed()
+    of = PartsOf(event.user_id, SOURCE, str(event.playlist_id), event.job_id)
+    entries = await whole_playlist(conn, of, event.part, event.parts, event.entries, FileEntry)
     if entries is None:
-        return committed
-    if len(entries) > MAX_ENTRIES:
+        return Committed()
+    records = [file_track_record(e.track) for e in entries]
+    playlist = new_playlist(
+        event.user_id, event.name, now(), len(records), id=event.playlist_id, description=event.description
+    )
+    return await create_playlist(
+        conn,
+        rt,
+        playlist,
+        records,
+        lambda ids: file_entries(entries, ids, event.read_at, added_by=str(event.user_id)),
+        "import",
+        AUTHOR,
+    )
+
+
+async def whole_playlist(
+    conn: asyncpg.Connection, of: PartsOf, part: int, parts: int, entries: list[E], model: type[E]
+) -> list[E] | None:
+    """Every entry of the playlist in order once its last part is here (this one held until then), else
+    None. A playlist of more entries than one may hold is None too: dropped whole (logged), its parts
+    let go."""
+    whole: list[E] | None = entries
+    if parts > 1:
+        whole = await held_parts(conn, of, part, parts, entries, model)
+    if whole is None:
+        return None
+    if len(whole) > MAX_ENTRIES:
         logger.warning(
-            "file import {}: {} entries, more than a playlist holds ({}): dropped",
-            event.job_id,
-            len(entries),
+            "{} {} of job {}: {} entries, more than a playlist holds ({}): dropped",
+            of.source,
+            of.playlist,
+            of.job_id,
+            len(whole),
             MAX_ENTRIES,
         )
-        return committed
-    records = [file_track_record(e.track) for e in entries]
-    tracks = await upsert_tracks(conn, event.user_id, records, known="fill")
+        return None
+    return whole
+
+
+async def create_playlist(
+    conn: asyncpg.Connection,
+    rt: Runtime,
+    playlist: Playlist,
+    records: list[TrackRecord],
+    entries_of: Callable[[list[uuid.UUID]], Entries],
+    kind: str,
+    author: str,
+    *,
+    new_track_ids: Mapping[str, uuid.UUID] | None = None,
+) -> Committed:
+    """Create ``playlist`` whole in the caller's transaction: its tracks written as a file's are
+    (``fill``: one the library has keeps its metadata and gains the ids it lacked; a new one takes the id
+    ``new_track_ids`` gives it, if any), the entries ``entries_of`` makes from their ids (one per record,
+    in order), version 1 and ``playlist.created``."""
+    committed = Committed()
+    tracks = await upsert_tracks(conn, playlist.user_id, records, known="fill", new_ids=new_track_ids)
     for playlist_id in await touch_playlists_holding(conn, tracks.changed):  # they gained provider ids
-        committed.forget(event.user_id, playlist_id)
-    new = file_entries(
-        entries, [tracks.ids[r.identity] for r in records], event.read_at, added_by=str(event.user_id)
-    )
-    playlist = new_playlist(
-        event.user_id, event.name, now(), len(new), id=event.playlist_id, description=event.description
-    )
-    await start_history(conn, rt, playlist, new, "import", AUTHOR)
+        committed.forget(playlist.user_id, playlist_id)
+    entries = entries_of([tracks.ids[r.identity] for r in records])
+    await start_history(conn, rt, playlist, entries, kind, author)
     committed.playlist(playlist)
     return committed

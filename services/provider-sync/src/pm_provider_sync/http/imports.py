@@ -11,8 +11,8 @@ from aiohttp import web
 from pydantic import Field
 
 from pm_contracts.providers import PROVIDERS
-from pm_platform.api import NO_STORE, LenientProvider, RequestBody
-from pm_platform.http import read_json
+from pm_platform.api import LenientProvider, RequestBody
+from pm_platform.http import job_accepted, read_json
 from pm_platform.identity import require_identity
 from pm_platform.service import RUNTIME
 from pm_provider_sync.usecases import imports
@@ -30,8 +30,4 @@ async def start_import(request: web.Request) -> web.Response:
     identity = require_identity(request, rt.identities)
     body = await read_json(request, ImportRequest, MAX_BODY_BYTES) if request.body_exists else ImportRequest()
     job, _ = await imports.request_import(rt, identity.user_id, body.providers)
-    return web.json_response(
-        job.to_event(rt.name).model_dump(mode="json"),
-        status=202,
-        headers={"Location": f"/api/v1/jobs/{job.id}", **NO_STORE},
-    )
+    return job_accepted(rt.name, job)

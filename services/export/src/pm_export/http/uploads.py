@@ -1,8 +1,9 @@
-"""Imports of playlist files in the public API (usecases/imports.py):
+"""The routes that receive a file (usecases/imports.py, usecases/backups.py):
 
-- ``POST /api/v1/imports/files``: the file as ``multipart/form-data`` (one part named ``file``, at most
-  MAX_UPLOAD_BYTES), or ``{"upload_id": …, "file_name": …}`` naming a presigned upload → 202 with the
+- ``POST /api/v1/imports/files``: a playlist file as ``multipart/form-data`` (one part named ``file``, at
+  most MAX_UPLOAD_BYTES), or ``{"upload_id": …, "file_name": …}`` naming a presigned upload → 202 with the
   job (``Location: /api/v1/jobs/{id}``); its result lists the new playlists and what was skipped.
+- ``POST /api/v1/backups/restore``: a library backup, sent the same ways → 202 with the restore's job.
 - ``POST /api/v1/imports/uploads`` → a presigned PUT for a file too big to send through the gateway.
 """
 
@@ -20,10 +21,10 @@ from pydantic import Field
 
 from pm_export.domain.imports import MAX_UPLOAD_BYTES
 from pm_export.domain.objects import upload_object
-from pm_export.usecases import imports
+from pm_export.usecases import backups, imports
 from pm_platform.api import NO_STORE, LenientId, RequestBody
 from pm_platform.errors import PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed
-from pm_platform.http import read_json
+from pm_platform.http import job_accepted, read_json
 from pm_platform.identity import require_identity
 from pm_platform.s3 import OBJECT_STORE
 from pm_platform.service import RUNTIME, Runtime
@@ -36,10 +37,6 @@ CHUNK = 1 << 16
 class UploadedImport(RequestBody):
     upload_id: LenientId
     file_name: Annotated[str, Field(min_length=1, max_length=255)] | None = None
-
-
-def _accepted(rt: Runtime, job_id: uuid.UUID, body: dict[str, object]) -> web.Response:
-    return web.json_response(body, status=202, headers={"Location": f"/api/v1/jobs/{job_id}", **NO_STORE})
 
 
 def _refused(message: str) -> ValidationFailed:
@@ -71,9 +68,12 @@ async def _receive(request: web.Request, path: Path) -> str | None:
     return received
 
 
-async def import_file(request: web.Request) -> web.Response:
-    rt = request.app[RUNTIME]
-    identity = require_identity(request, rt.identities)
+async def _received_upload(
+    request: web.Request, rt: Runtime, user_id: uuid.UUID
+) -> tuple[uuid.UUID, str | None]:
+    """The upload a request names, and its file's name: the multipart body's ``file`` part, stored as an
+    upload of the user's, or ``{"upload_id", "file_name"}`` naming one the user put at a presigned link
+    (422 when there is none: another user's upload id is not theirs)."""
     if request.content_type == "multipart/form-data":
         with tempfile.TemporaryDirectory(prefix="pm-upload-") as scratch:
             path = Path(scratch) / "upload"
@@ -84,18 +84,28 @@ async def import_file(request: web.Request) -> web.Response:
                 raise RequestTimeout("the upload was too slow") from None
             except ValueError as error:  # a malformed multipart body
                 raise _refused(f"a malformed multipart body ({error})") from None
-            upload_id = await imports.store_upload(rt, identity.user_id, path)
-    elif request.content_type == "application/json":
+            return await imports.store_upload(rt, user_id, path), _base_name(file_name)
+    if request.content_type == "application/json":
         body = await read_json(request, UploadedImport, 4096)
-        upload_id, file_name = body.upload_id, body.file_name
-        if await rt[OBJECT_STORE].size(upload_object(identity.user_id, upload_id)) is None:
+        if await rt[OBJECT_STORE].size(upload_object(user_id, body.upload_id)) is None:
             raise _refused("nothing was uploaded under that upload_id (or the upload expired)")
-    else:
-        raise UnsupportedMediaType(
-            "send the file as multipart/form-data, or name an upload as application/json"
-        )
-    job = await imports.start_import(rt, identity.user_id, upload_id, _base_name(file_name))
-    return _accepted(rt, job.id, job.to_event(rt.name).model_dump(mode="json"))
+        return body.upload_id, _base_name(body.file_name)
+    raise UnsupportedMediaType("send the file as multipart/form-data, or name an upload as application/json")
+
+
+async def import_file(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    identity = require_identity(request, rt.identities)
+    upload_id, file_name = await _received_upload(request, rt, identity.user_id)
+    job = await imports.start_import(rt, identity.user_id, upload_id, file_name)
+    return job_accepted(rt.name, job)
+
+
+async def restore_backup(request: web.Request) -> web.Response:
+    rt = request.app[RUNTIME]
+    identity = require_identity(request, rt.identities)
+    upload_id, _ = await _received_upload(request, rt, identity.user_id)
+    return job_accepted(rt.name, await backups.start_restore(rt, identity.user_id, upload_id))
 
 
 def _base_name(file_name: str | None) -> str | None:

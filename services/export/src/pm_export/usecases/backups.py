@@ -1,0 +1,296 @@
+"""Backups of a user's whole library, and their restore (the file: domain/backups.py).
+
+- :func:`request_backup` (``POST /api/v1/backups``): a job ``backup.create``.
+- :func:`run_backup`: the library's playlists (liked collections too) with every entry, page by page
+  (rendering.LibraryPages), and the provider links as references (auth's internal read; never a token),
+  written as ``backup.jsonl`` in a zip in a worker thread; stored at ``backups/{user}/{job}/…`` for
+  BACKUP_RETENTION_DAYS, recorded, and ``backup.completed`` emitted in one transaction. The job's result
+  is the stored file with a presigned download link, as an export's is.
+- :func:`run_restore` (``POST /api/v1/backups/restore``, the file as an import's is sent): reads the
+  backup line by line, checks it whole (its end line and counts), spools each playlist's entries, then
+  sends every playlist as ``library.playlist_restored`` events in parts, in one transaction. A backup that
+  is cut short or broken restores nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import tempfile
+import uuid
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from minio.error import MinioException
+from urllib3.exceptions import HTTPError
+
+from pm_contracts.exports import BackupCompleted
+from pm_contracts.library import MAX_ENTRIES_PER_PART, PlaylistRestored, RestoredEntry, RestoredPlaylist
+from pm_export.domain.backups import (
+    BACKUP_JOB,
+    MAX_LINE_BYTES,
+    MAX_PLAYLISTS,
+    MEDIA_TYPE,
+    MEMBER,
+    RESTORE_JOB,
+    BackupError,
+    End,
+    Header,
+    end_line,
+    entry_line,
+    file_name,
+    header_line,
+    parse_line,
+    playlist_line,
+)
+from pm_export.domain.exports import MAX_ACTIVE_EXPORTS
+from pm_export.domain.imports import MAX_UNPACKED_BYTES
+from pm_export.domain.objects import backup_object
+from pm_export.resources import LIBRARY, PEERS
+from pm_export.settings import export_settings
+from pm_export.storage.exports import StoredExport, save_export
+from pm_export.usecases.exports import export_view
+from pm_export.usecases.imports import ArchiveTooLarge, Bounded, fetch_upload
+from pm_export.usecases.rendering import WRITTEN, LibraryPages, size_and_digest, spooled_parts
+from pm_platform.db import lock_until_commit
+from pm_platform.errors import TooManyRequests
+from pm_platform.internal import LibraryPlaylistGone, PeerUnavailable
+from pm_platform.jobs import Job, JobContext, JobFailed
+from pm_platform.s3 import OBJECT_STORE
+from pm_platform.service import Runtime
+
+
+async def request_backup(rt: Runtime, user_id: uuid.UUID) -> Job:
+    async with rt.transaction() as conn:
+        await lock_until_commit(conn, f"backups:{user_id}")
+        if await rt.jobs.count_active(conn, user_id, BACKUP_JOB) >= MAX_ACTIVE_EXPORTS:
+            raise TooManyRequests(
+                f"{MAX_ACTIVE_EXPORTS} of your backups are already waiting or running: wait for one to end",
+                code="too-many-backups",
+                headers={"Retry-After": "30"},
+            )
+        return await rt.jobs.create(conn, BACKUP_JOB, user_id, {})
+
+
+async def start_restore(rt: Runtime, user_id: uuid.UUID, upload_id: uuid.UUID) -> Job:
+    async with rt.transaction() as conn:
+        return await rt.jobs.create(conn, RESTORE_JOB, user_id, {"upload_id": str(upload_id)})
+
+
+async def run_backup(ctx: JobContext) -> dict[str, Any]:
+    rt = ctx.runtime
+    job = ctx.job
+    assert job.user_id is not None, "a backup belongs to a user"
+    created_at = datetime.now(UTC)
+    name = file_name(created_at)
+    try:
+        playlists = await rt[LIBRARY].playlists(job.user_id)
+        links = await rt[PEERS].user_links(job.user_id)
+        with tempfile.TemporaryDirectory(prefix="pm-backup-") as scratch:
+            path = Path(scratch) / "backup.zip"
+            pages = LibraryPages(ctx, job.user_id, playlists)
+
+            def write() -> tuple[int, str]:
+                with (
+                    zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive,
+                    archive.open(MEMBER, "w", force_zip64=True) as raw,
+                    io.TextIOWrapper(raw, encoding="utf-8", newline="\n") as out,
+                ):
+                    out.write(header_line(created_at, links))
+                    for playlist in playlists:
+                        out.write(playlist_line(playlist))
+                        for entry in pages.entries(playlist):
+                            out.write(entry_line(entry))
+                    out.write(end_line(len(playlists), pages.written))
+                return size_and_digest(path)
+
+            size, digest = await pages.run(write)
+            await ctx.progress(WRITTEN, "storing the backup", force=True)
+            object_name = backup_object(job.user_id, job.id, name)
+            await rt[OBJECT_STORE].put_file(object_name, path, MEDIA_TYPE)
+    except LibraryPlaylistGone:
+        raise JobFailed(
+            "playlist-gone", "a playlist was deleted during the backup: back up again", retryable=True
+        ) from None
+    except PeerUnavailable as error:
+        raise JobFailed("library-unavailable", str(error), retryable=True) from None
+    except (MinioException, HTTPError, OSError) as error:
+        raise JobFailed(
+            "storage-unavailable", f"the backup could not be stored ({type(error).__name__})", retryable=True
+        ) from None
+    settings = export_settings(rt.settings)
+    stored = StoredExport(
+        job_id=job.id,
+        user_id=job.user_id,
+        format="backup",
+        object_name=object_name,
+        file_name=name,
+        media_type=MEDIA_TYPE,
+        size_bytes=size,
+        sha256=digest,
+        playlists=len(playlists),
+        entries=pages.written,
+        created_at=created_at,
+        expires_at=created_at + timedelta(days=settings.backup_retention_days),
+    )
+    async with rt.transaction() as conn:
+        await save_export(conn, stored)
+        completed = BackupCompleted(
+            job_id=job.id,
+            user_id=job.user_id,
+            playlists=stored.playlists,
+            entries=stored.entries,
+            object_name=object_name,
+            size_bytes=size,
+            sha256=digest,
+            expires_at=stored.expires_at,
+            completed_at=datetime.now(UTC),
+        )
+        await rt.emit(conn, "backup.completed", str(job.id), completed)
+    ctx.last_message = f"{stored.entries} entries of {stored.playlists} playlist(s) backed up"
+    return export_view(rt, stored)
+
+
+# ---- restore --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Read:
+    header: Header | None = None
+    playlists: list[RestoredPlaylist] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The backup's lines, numbered: ``backup.jsonl`` of the zip (its unpacking bounded), or the file
+    itself when it is the JSON Lines."""
+    if zipfile.is_zipfile(path):
+        try:
+            archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError) as error:
+            raise BackupError(f"a broken zip archive ({error})") from None
+        with archive:
+            if MEMBER not in archive.namelist():
+                raise BackupError(f"the archive holds no {MEMBER}: not a library backup")
+            with archive.open(MEMBER) as raw:
+                yield from _numbered(io.BufferedReader(Bounded(raw, [MAX_UNPACKED_BYTES])))
+        return
+    with path.open("rb") as source:
+        yield from _numbered(source)
+
+
+def _numbered(source: IO[bytes] | BinaryIO) -> Iterator[tuple[int, bytes]]:
+    number = 0
+    while True:
+        line = source.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_BYTES:
+            raise BackupError(f"a line longer than {MAX_LINE_BYTES >> 20} MB", number)
+        if line.strip():
+            yield number, line
+
+
+def read_backup(path: Path, scratch: Path) -> _Read:
+    """The backup checked whole, each playlist's entries spooled to ``scratch`` (JSON lines)."""
+    read = _Read()
+    spool: IO[str] | None = None
+    end: End | None = None
+    try:
+        for number, raw in _lines(path):
+            record = parse_line(raw, number)
+            if end is not None:
+                raise BackupError("a record after the end", number)
+            if read.header is None:
+                if not isinstance(record, Header):
+                    raise BackupError("not a library backup: it does not begin with its header", number)
+                read.header = record
+            elif isinstance(record, RestoredPlaylist):
+                if len(read.playlists) >= MAX_PLAYLISTS:
+                    raise BackupError(f"more than {MAX_PLAYLISTS} playlists", number)
+                if spool is not None:
+                    spool.close()
+                read.playlists.append(record)
+                read.counts.append(0)
+                spool = (scratch / f"restore-{len(read.playlists) - 1}.jsonl").open("w", encoding="utf-8")
+            elif isinstance(record, RestoredEntry):
+                if spool is None:
+                    raise BackupError("an entry before any playlist", number)
+                if read.counts[-1] >= MAX_ENTRIES_PER_PART * 50:
+                    raise BackupError("a playlist of more entries than the library holds", number)
+                spool.write(record.model_dump_json() + "\n")
+                read.counts[-1] += 1
+            elif isinstance(record, End):
+                end = record
+            else:
+                raise BackupError("a second header", number)
+    except ArchiveTooLarge:
+        raise BackupError(f"the archive unpacks to more than {MAX_UNPACKED_BYTES >> 20} MB") from None
+    finally:
+        if spool is not None:
+            spool.close()
+    if read.header is None:
+        raise BackupError("an empty file: not a library backup")
+    if end is None or (end.playlists, end.entries) != (len(read.playlists), sum(read.counts)):
+        raise BackupError(
+            "the backup is cut short (its end is missing or its counts differ): nothing restored"
+        )
+    return read
+
+
+async def run_restore(ctx: JobContext) -> dict[str, Any]:
+    rt = ctx.runtime
+    job = ctx.job
+    assert job.user_id is not None, "a restore belongs to a user"
+    try:
+        with tempfile.TemporaryDirectory(prefix="pm-restore-") as scratch:
+            path = Path(scratch) / "upload"
+            name = await fetch_upload(rt, job.user_id, uuid.UUID(ctx.params["upload_id"]), path)
+            await ctx.progress(0.1, "reading the backup", force=True)
+            try:
+                read = await asyncio.to_thread(read_backup, path, Path(scratch))
+            except BackupError as error:
+                raise JobFailed("malformed-backup", str(error)) from None
+            await ctx.progress(0.8, "restoring the playlists", force=True)
+            await _send(rt, job, read, Path(scratch))
+        await rt[OBJECT_STORE].delete_prefix(name)
+    except (MinioException, HTTPError) as error:
+        raise JobFailed(
+            "storage-unavailable", f"the backup could not be read ({type(error).__name__})", retryable=True
+        ) from None
+    assert read.header is not None
+    ctx.last_message = f"{len(read.playlists)} playlist(s) restored"
+    return {
+        "backup_created_at": read.header.created_at.isoformat(),
+        "playlists": [
+            {"id": str(p.playlist_id), "name": p.name, "entries": count}
+            for p, count in zip(read.playlists, read.counts, strict=True)
+        ],
+        "entries": sum(read.counts),
+        # The links the backup names: a restore cannot link a provider (that takes the user's consent).
+        "providers": [link.model_dump(mode="json") for link in read.header.providers],
+    }
+
+
+async def _send(rt: Runtime, job: Job, read: _Read, scratch: Path) -> None:
+    assert job.user_id is not None
+    restored_at = datetime.now(UTC)
+    async with rt.transaction() as conn:
+        for index, (playlist, count) in enumerate(zip(read.playlists, read.counts, strict=True)):
+            spool = scratch / f"restore-{index}.jsonl"
+            for part, parts, entries in spooled_parts(spool, RestoredEntry, count):
+                event = PlaylistRestored(
+                    user_id=job.user_id,
+                    job_id=job.id,
+                    playlist=playlist,
+                    part=part,
+                    parts=parts,
+                    entries=entries,
+                    restored_at=restored_at,
+                )
+                await rt.emit(conn, "library.playlist_restored", str(job.user_id), event)

@@ -7,7 +7,10 @@ after its job ended: the new playlists are awaited, not timed."""
 from __future__ import annotations
 
 import asyncio
+import io
 import uuid
+import zipfile
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -229,3 +232,134 @@ async def test_a_backed_up_library_deleted_and_restored_answers_the_same(registe
             assert comparable_playlist(await playlist_when_there(client, pid)) == comparable_playlist(
                 before[pid]
             )
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "files"
+
+
+def zipped(members: dict[str, str]) -> bytes:
+    """A zip of fixture files under the paths given (as the services' own exports arrive)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, fixture in members.items():
+            archive.write(FIXTURES / fixture, path)
+    return buffer.getvalue()
+
+
+READ_ONLY = {
+    "spotify-data-export": (
+        "my_spotify_data.zip",
+        lambda: zipped(
+            {
+                "Spotify Account Data/Playlist1.json": "Playlist1.json",
+                "Spotify Account Data/YourLibrary.json": "YourLibrary.json",
+                "Spotify Account Data/StreamingHistory_music_0.json": "StreamingHistory_music_0.json",
+            }
+        ),
+        [
+            ("Gym", ["Teardrop", "On running", "Demo Tape", "Angel"]),
+            ("Empty for now", []),
+            ("Liked Songs", ["Roads", "Jóga"]),
+        ],
+        {"Teardrop": {"spotify": "67Hna13dNDkZvBpTXRIaOJ"}, "Roads": {"spotify": "60Ntd7QgMXxpC1pXiGwkKb"}},
+    ),
+    "itunes-library": (
+        "Library.xml",
+        lambda: (FIXTURES / "Library.xml").read_bytes(),
+        [("Trip-hop", ["Glory Box", "Roads"])],
+        {},
+    ),
+    "google-takeout": (
+        "takeout-20260301.zip",
+        lambda: zipped(
+            {
+                "Takeout/YouTube and YouTube Music/playlists/Road trip-videos.csv": "Road trip-videos.csv",
+                "Takeout/YouTube and YouTube Music/music (library and uploads)/music library songs.csv": (
+                    "music library songs.csv"
+                ),
+            }
+        ),
+        [
+            ("Road trip", ["dQw4w9WgXcQ", "9bZkp7q19f0"]),
+            ("music library songs", ["Despacito", "Bohemian Rhapsody"]),
+        ],
+        {"Despacito": {"youtube": "kJQP7kiw5Fk"}, "dQw4w9WgXcQ": {"youtube": "dQw4w9WgXcQ"}},
+    ),
+    "tunemymusic-csv": (
+        "tunemymusic.csv",
+        lambda: (FIXTURES / "tunemymusic.csv").read_bytes(),
+        [("Moved from Deezer", ["Teardrop", "Roads"]), ("Other list", ["Jóga"])],
+        {},
+    ),
+}
+
+
+@pytest.mark.parametrize("fixture", sorted(READ_ONLY))
+async def test_a_services_own_export_is_imported(register_user, gateway_url, stack, fixture):
+    file_name, data, expected, ids = READ_ONLY[fixture]
+    async with aiohttp.ClientSession() as session:
+        emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
+        client = Client(session, gateway_url, emulator, await register_user())
+        done = await import_file(client, data(), file_name)
+        result = done["result"]
+        got = []
+        for playlist in result["playlists"]:
+            await playlist_when_there(client, playlist["id"])
+            entries = await entries_of(client, playlist["id"])
+            got.append((playlist["name"], [e["track"]["title"] for e in entries]))
+            for entry in entries:
+                if entry["track"]["title"] in ids:
+                    assert entry["track"]["provider_ids"] == ids[entry["track"]["title"]]
+        assert got == expected, result
+        # What was passed over is said, with its line where the format has lines.
+        if fixture == "google-takeout":
+            assert [(s["file"], s["line"]) for s in result["skipped_entries"]] == [
+                ("Road trip-videos.csv", 4)
+            ]
+        if fixture == "spotify-data-export":
+            assert [s["file"] for s in result["skipped_entries"]] == ["StreamingHistory_music_0.json"]
+
+
+async def test_an_oversize_or_slow_upload_is_refused_and_imports_nothing(register_user, gateway_url, stack):
+    """Through the gateway: a file over the limit is a 413 (the presigned upload is the way), one that
+    trickles in is cut with a 408 (docs/security.md, Request limits); the library stays empty."""
+    import importlib.util
+    import sys
+    from urllib.parse import urlsplit
+
+    spec = importlib.util.spec_from_file_location(
+        "security_edge", Path(__file__).resolve().parent / "test_security_edge.py"
+    )
+    assert spec is not None and spec.loader is not None
+    edge = sys.modules.get("security_edge") or importlib.util.module_from_spec(spec)
+    if "security_edge" not in sys.modules:
+        sys.modules["security_edge"] = edge
+        spec.loader.exec_module(edge)
+
+    async with aiohttp.ClientSession() as session:
+        emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
+        client = Client(session, gateway_url, emulator, await register_user())
+        form = aiohttp.FormData()
+        form.add_field("file", b"#EXTM3U\n" + b"#" * (17 << 20), filename="huge.m3u8")
+        status, problem = await client.call("POST", "/api/v1/imports/files", data=form, expect=None)
+        assert status == 413, problem
+
+        boundary = "pmboundary"
+        body = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="slow.m3u8"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n#EXTM3U\n#EXTINF:1,A - B\n/b.mp3\n"
+            f"\r\n--{boundary}--\r\n"
+        ).encode()
+        head = (
+            f"POST /api/v1/imports/files HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Authorization: Bearer {client.user['access_token']}\r\nX-Forwarded-For: {client.user['ip']}\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body) + 100}\r\n\r\n"
+        ).encode()
+        port = urlsplit(gateway_url).port
+        assert port is not None
+        answer, closed = await edge._exchange(port, head + body[:1], trickle=body[1:] + b" " * 40)
+        assert closed, answer
+        [(status, _, _)] = edge._answers(answer)
+        assert status == 408, answer
+        _, listed = await client.call("GET", "/api/v1/playlists")
+        assert listed["playlists"] == []

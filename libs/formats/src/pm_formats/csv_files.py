@@ -136,26 +136,34 @@ def _datetime(text: str) -> datetime | None:
 
 class _Playlists:
     """The playlists of a CSV reader: the first begins at the top; a change in a playlist-name column
-    begins the next. Counts each playlist's entries against MAX_ENTRIES."""
+    begins the next. With such a column (``by_column``), its first value names the first playlist, and
+    ``name`` (the file's) only where it is empty. Counts each playlist's entries against MAX_ENTRIES."""
 
-    def __init__(self, name: str | None) -> None:
+    def __init__(self, name: str | None, by_column: bool = False) -> None:
         self._name = name
+        self._by_column = by_column
+        self._named = not by_column
         self._current: str | None = None
         self._entries = 0
 
     def begin(self) -> Iterator[Item]:
         yield PlaylistStart(line=1)
-        if self._name is not None:
+        if self._name is not None and not self._by_column:
             yield PlaylistInfo(self._name)
 
     def row(self, line: int, playlist: str) -> Iterator[Item]:
         playlist = playlist.strip()
+        if not self._named:
+            self._named = True
+            self._current = playlist or None
+            if playlist or self._name is not None:
+                yield PlaylistInfo(playlist or str(self._name))
+            return
         if not playlist or playlist == self._current:
             return
-        if self._current is None:
+        if self._current is None:  # the first playlist had no name of the column's: now it has
             self._current = playlist
-            if self._name is None:
-                yield PlaylistInfo(playlist)
+            yield PlaylistInfo(playlist)
             return
         self._current = playlist
         self._entries = 0
@@ -231,6 +239,7 @@ _EXPORTIFY_POSITIONS = {
     "added_at": 18,
 }
 _FORMULA_START = re.compile(r"'*[=+\-@\t\r]")
+_FORMULA_FIRST = frozenset("'=+-@\t\r")  # what a cell _FORMULA_START matches can begin with
 _QUOTED_FORMULA_START = re.compile(r"'+[=+\-@\t\r]")
 _ARTIST_SEPARATOR = re.compile(r"(?<!\\), ")
 _FILE_NAME_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\<>:;"|=,.?*\[\] ]+')
@@ -294,47 +303,71 @@ def read_exportify(source: BinaryIO, name: str | None = None) -> Iterator[Item]:
         )
     playlists = _Playlists(name)
     yield from playlists.begin()
+    indexes: tuple[int | None, ...] | None = None
+    playlist_column: int | None = None
     for line, cells in records:
-        if not settled:
-            offset = _exportify_offset(len(header), cells) or 0
-            columns = {field: index + offset for field, index in _EXPORTIFY_POSITIONS.items()}
-            if offset:
-                columns["playlist"] = 0
-            settled = True
-        yield from playlists.row(line, _unformula(_cell(cells, columns.get("playlist"))))
-        yield from _exportify_row(playlists, line, cells, columns)
+        if indexes is None:
+            if not settled:
+                offset = _exportify_offset(len(header), cells) or 0
+                columns = {field: index + offset for field, index in _EXPORTIFY_POSITIONS.items()}
+                if offset:
+                    columns["playlist"] = 0
+                settled = True
+            indexes = tuple(columns.get(field_name) for field_name in _EXPORTIFY_FIELDS)
+            playlist_column = columns.get("playlist")
+        if playlist_column is not None:
+            yield from playlists.row(line, _unformula(_cell(cells, playlist_column)))
+        yield _exportify_row(playlists, line, cells, indexes)
+
+
+# The fields read from an Exportify row, in the order _exportify_row takes them.
+_EXPORTIFY_FIELDS = (
+    "uri",
+    "title",
+    "spotify_id",
+    "artists",
+    "album",
+    "duration",
+    "isrc",
+    "explicit",
+    "added_at",
+)
 
 
 def _exportify_row(
-    playlists: _Playlists, line: int, cells: Sequence[str], columns: dict[str, int]
-) -> Iterator[Item]:
-    def value(field_name: str) -> str:
-        return _unformula(_cell(cells, columns.get(field_name)))
-
-    uri, title = value("uri").strip(), value("title")
-    spotify_id = value("spotify_id").strip()
+    playlists: _Playlists, line: int, cells: Sequence[str], indexes: tuple[int | None, ...]
+) -> Entry | Skipped:
+    """The row's entry; ``indexes``: the column of each of ``_EXPORTIFY_FIELDS`` (None: no such column)."""
+    count = len(cells)
+    raw = [cells[index] if index is not None and index < count else "" for index in indexes]
+    uri, title, spotify_id, artists, album, duration, isrc, explicit, added_at = [
+        _unformula(cell) if cell[:1] == "'" else cell for cell in raw
+    ]
+    uri, spotify_id = uri.strip(), spotify_id.strip()
     if not title.strip() and not uri and not spotify_id:
-        yield Skipped("a row with neither a track name nor a track URI", line)
-        return
+        return Skipped("a row with neither a track name nor a track URI", line)
     link = track_link(uri)
     provider_ids = {"spotify": link.id} if link and link.provider == "spotify" and link.id else {}
     if not provider_ids and is_spotify_id(spotify_id):
         provider_ids = {"spotify": spotify_id}
     media_type: MediaType = link.media_type if link else "track"
-    duration = value("duration").strip()
+    duration = duration.strip()
     track = FileTrack(
         title=title,
-        artists=_split_artists(value("artists")),
-        album=value("album") or None,
+        artists=_split_artists(artists),
+        album=album or None,
         duration_ms=int(duration) if _DIGITS.fullmatch(duration) else None,
-        isrc=clean_isrc(value("isrc")),
-        explicit={"true": True, "false": False}.get(value("explicit").strip().casefold()),
+        isrc=clean_isrc(isrc),
+        explicit=_EXPLICIT.get(explicit.strip().casefold()),
         provider_ids=provider_ids,
         location=uri if media_type == "local" else None,
-        added_at=_datetime(value("added_at")),
+        added_at=_datetime(added_at),
         media_type=media_type,
     )
-    yield playlists.entry(track, line)
+    return playlists.entry(track, line)
+
+
+_EXPLICIT = {"true": True, "false": False}
 
 
 def _unformula(cell: str) -> str:
@@ -343,6 +376,8 @@ def _unformula(cell: str) -> str:
 
 
 def _split_artists(cell: str) -> tuple[str, ...]:
+    if "\\" not in cell:  # no escaped comma: a plain split is the same, and quicker
+        return tuple(name for name in cell.split(", ") if name)
     return tuple(name.replace("\\,", ",") for name in _ARTIST_SEPARATOR.split(cell) if name)
 
 
@@ -353,8 +388,10 @@ def write_exportify(info: PlaylistInfo, tracks: Iterable[FileTrack], out: TextIO
     del info  # Exportify keeps the playlist's name in the file's name only
     writer = csv.writer(out, quoting=csv.QUOTE_ALL, lineterminator="\n")
     writer.writerow(EXPORTIFY_COLUMNS)
-    for track in tracks:
-        writer.writerow([_safe_cell(cell) for cell in _exportify_cells(track)])
+    # Row by row as the tracks come (writerows takes one row at a time from the generator).
+    writer.writerows(
+        [_safe_cell(cell) if cell else cell for cell in _exportify_cells(track)] for track in tracks
+    )
 
 
 def _exportify_cells(track: FileTrack) -> list[str]:
@@ -393,8 +430,9 @@ def _exportify_cells(track: FileTrack) -> list[str]:
 
 def _safe_cell(text: str) -> str:
     """A cell as written: line breaks as "\\n" (all a CSV reader gives back), a formula-like start quoted."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "'" + text if _FORMULA_START.match(text) else text
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return "'" + text if text[:1] in _FORMULA_FIRST and _FORMULA_START.match(text) else text
 
 
 # --- Google Takeout (YouTube and YouTube Music) ---
@@ -654,7 +692,7 @@ def read_generic_csv(source: BinaryIO, name: str | None = None) -> Iterator[Item
         raise FormatError(
             "no column of track titles (Track name, Title, Song…) in the header row", header_line
         )
-    playlists = _Playlists(name)
+    playlists = _Playlists(name, by_column=columns.playlist is not None)
     yield from playlists.begin()
     for line, cells in rows:
         yield from playlists.row(line, _cell(cells, columns.playlist))

@@ -34,8 +34,8 @@ from urllib.parse import unquote, urlsplit
 from xml.etree.ElementTree import Element
 
 from pm_formats.errors import FormatError
+from pm_formats.json_stream import Event, build, elements, finish, members, skip
 from pm_formats.limits import MAX_ENTRIES
-from pm_formats.lossless import Event, build, elements, finish, members, skip
 from pm_formats.model import Entry, FileTrack, Item, PlaylistInfo, PlaylistStart, Skipped
 from pm_formats.xspf import xml_events
 

@@ -28,17 +28,18 @@ from typing import Any, BinaryIO, TextIO
 
 from pm_formats.errors import FormatError
 from pm_formats.ids import clean_isrc
-from pm_formats.limits import MAX_ENTRIES
-from pm_formats.lossless import (
+from pm_formats.json_stream import (
     Event,
+    JsonEvents,
     build,
-    elements,
+    element_values,
     finish,
     json_events,
     members,
     next_event,
     skip,
 )
+from pm_formats.limits import MAX_ENTRIES
 from pm_formats.model import Entry, FileTrack, Item, PlaylistInfo, PlaylistStart, Skipped
 from pm_formats.xspf import (
     artists_from_creator,
@@ -47,6 +48,7 @@ from pm_formats.xspf import (
     identifier_uris,
     iso_datetime,
     media_type_of,
+    told_media_type,
     uri_facts,
 )
 
@@ -107,7 +109,7 @@ def read_jspf(source: BinaryIO) -> Iterator[Item]:
         raise FormatError('not a JSPF playlist: no "playlist" object')
 
 
-def _read_playlist(events: Iterator[Event]) -> Iterator[Item]:
+def _read_playlist(events: JsonEvents) -> Iterator[Item]:
     yield PlaylistStart()
     title: str | None = None
     annotation: str | None = None
@@ -137,11 +139,10 @@ def _read_playlist(events: Iterator[Event]) -> Iterator[Item]:
             if title is not None and not info_given:
                 yield PlaylistInfo(title, annotation)
                 info_given = True
-            for element_event, element_value in elements(events):
+            too_many = f"more than {MAX_ENTRIES} tracks"
+            for value in element_values(events, MAX_ENTRIES - track_count, too_many):
                 track_count += 1
-                if track_count > MAX_ENTRIES:
-                    raise FormatError(f"more than {MAX_ENTRIES} tracks")
-                yield _entry(build(element_event, element_value, events), track_count)
+                yield _entry(value, track_count)
     if not info_given and (title is not None or annotation is not None):
         yield PlaylistInfo(title or "", annotation)
 
@@ -240,16 +241,18 @@ def write_jspf(info: PlaylistInfo, tracks: Iterable[FileTrack], out: TextIO) -> 
 
 
 def _text(text: str) -> str:
-    return _LONE_SURROGATES.sub("", text)
+    # Printable text has no surrogate (they are not printable): no substitution to try.
+    return text if text.isprintable() else _LONE_SURROGATES.sub("", text)
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
+# json.dumps(value, ensure_ascii=False), without making an encoder for each value.
+_dumps = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _track_json(track: FileTrack) -> dict[str, Any]:
     provider_ids = {_text(name): _text(value) for name, value in track.provider_ids.items()}
-    identifiers, unwritten = identifier_uris(track.mbid, provider_ids, track.media_type)
+    written = identifier_uris(track.mbid, provider_ids, track.media_type)
+    identifiers = written.uris
     location = _text(track.location) if track.location is not None else ""
     fields: dict[str, Any] = {"title": _text(track.title)}
     if track.artists:
@@ -272,10 +275,10 @@ def _track_json(track: FileTrack) -> dict[str, Any]:
     if track.explicit is not None:
         ours["explicit"] = track.explicit
     # The media type, when the URIs would not tell it (or would tell another).
-    if track.media_type != (uri_facts([location] if location else [], identifiers).media_type or "track"):
+    if track.media_type != told_media_type(location, written):
         ours["media_type"] = track.media_type
-    if unwritten:
-        ours["provider_ids"] = unwritten
+    if written.unwritten:
+        ours["provider_ids"] = written.unwritten
     extension = {
         application: content
         for application, content in ((LISTENBRAINZ_TRACK, listenbrainz), (EXTENSION_APPLICATION, ours))

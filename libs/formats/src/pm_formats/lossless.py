@@ -17,23 +17,32 @@ and ``"description"`` may come before or after its ``"entries"``. Readers ignore
 (a later writer may add some); an entry whose known member has the wrong type is skipped with the member's
 name in the reason.
 
-The JSON plumbing here (:func:`json_events` and the member/element walkers) is shared with the other JSON
-readers of this package.
+The JSON is read through :mod:`pm_formats.json_stream`: each entry on a line of its own, as the writer puts
+it, is decoded a line at a time.
 """
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, TextIO, cast, get_args
 
-import ijson
-
 from pm_formats.errors import FormatError
 from pm_formats.ids import clean_isrc
+from pm_formats.json_stream import (
+    JsonEvents,
+    build,
+    element_values,
+    elements,
+    finish,
+    json_events,
+    members,
+    next_event,
+    only_strings,
+    skip,
+)
 from pm_formats.limits import MAX_ENTRIES
 from pm_formats.model import Entry, FileTrack, Item, MediaType, PlaylistInfo, PlaylistStart, Skipped
 
@@ -48,138 +57,6 @@ def sniff(head: str) -> bool:
     """True when ``head`` (a file's first few KB, decoded) is a JSON object naming this format."""
     text = head.lstrip("\ufeff \t\r\n")
     return text.startswith("{") and _SNIFF.search(text) is not None
-
-
-# --- JSON plumbing, shared with the other JSON readers ------------------------------------------------------
-
-Event = tuple[str, Any]
-
-
-class _Prefixed:
-    """``rest`` with ``head`` put back in front (the bytes read to look for a byte order mark)."""
-
-    def __init__(self, head: bytes, rest: Any) -> None:
-        self._head = head
-        self._rest = rest
-
-    def read(self, size: int = -1) -> bytes:
-        if size == 0:
-            return b""
-        if self._head:
-            chunk = self._head if size < 0 else self._head[:size]
-            self._head = self._head[len(chunk) :]
-            return chunk
-        data: bytes = self._rest.read(size)
-        return data
-
-
-def _utf8(source: BinaryIO) -> _Prefixed:
-    """``source`` as UTF-8 bytes without a BOM: JSON is UTF-8, but editors on Windows add a BOM, or save
-    UTF-16 with one."""
-    head = b""
-    while len(head) < 3:
-        chunk = source.read(3 - len(head))
-        if not chunk:
-            break
-        head += chunk
-    if head.startswith(codecs.BOM_UTF8):
-        return _Prefixed(b"", source)
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        utf16 = codecs.getreader("utf-16")(_Prefixed(head, source))  # type: ignore[arg-type]
-        return _Prefixed(b"", _Utf16AsUtf8(utf16))
-    return _Prefixed(head, source)
-
-
-class _Utf16AsUtf8:
-    def __init__(self, text: codecs.StreamReader) -> None:
-        self._text = text
-
-    def read(self, size: int = -1) -> bytes:
-        # Characters, not bytes, but any positive count is a fine chunk for the parser.
-        return self._text.read(size if size > 0 else -1).encode("utf-8", errors="surrogatepass")
-
-
-def _json_error(error: Exception) -> FormatError:
-    detail = error.args[0] if error.args else str(error)
-    if isinstance(detail, bytes):
-        detail = detail.decode("utf-8", errors="replace")
-    first_line = str(detail).strip().splitlines()[0] if str(detail).strip() else type(error).__name__
-    return FormatError(f"not valid JSON: {first_line}")
-
-
-def json_events(source: BinaryIO) -> Iterator[Event]:
-    """The (event, value) pairs of ijson's basic parser over ``source``; a file that is not JSON (or not
-    UTF-8) ends the stream with a :class:`FormatError`. Numbers are ``int`` or ``Decimal``."""
-    try:
-        yield from ijson.basic_parse(_utf8(source))
-    except (ijson.JSONError, UnicodeError, ValueError, OverflowError) as error:
-        raise _json_error(error) from None
-
-
-def next_event(events: Iterator[Event]) -> Event:
-    """The next event; the end of the file here is a broken file."""
-    event = next(events, None)
-    if event is None:
-        raise FormatError("not valid JSON: the file ends too early")
-    return event
-
-
-def members(events: Iterator[Event]) -> Iterator[tuple[str, str, Any]]:
-    """(key, first event, its value) of each member of the object whose ``start_map`` was just read. The
-    caller consumes each member's value (:func:`build`, :func:`skip`, or walking it) before asking for the
-    next; the object's ``end_map`` is consumed here."""
-    while True:
-        event, value = next_event(events)
-        if event == "end_map":
-            return
-        key = value
-        event, value = next_event(events)
-        yield key, event, value
-
-
-def elements(events: Iterator[Event]) -> Iterator[tuple[str, Any]]:
-    """(first event, its value) of each element of the array whose ``start_array`` was just read; the
-    caller consumes each element as with :func:`members`."""
-    while True:
-        event, value = next_event(events)
-        if event == "end_array":
-            return
-        yield event, value
-
-
-def build(event: str, value: Any, events: Iterator[Event]) -> Any:
-    """The whole JSON value that begins with (``event``, ``value``): for the small things (one entry, a
-    name), never for a whole array of entries."""
-    if event not in ("start_map", "start_array"):
-        return value
-    builder = ijson.ObjectBuilder()
-    builder.event(event, value)
-    depth = 1
-    while depth:
-        event, value = next_event(events)
-        builder.event(event, value)
-        if event in ("start_map", "start_array"):
-            depth += 1
-        elif event in ("end_map", "end_array"):
-            depth -= 1
-    return builder.value
-
-
-def skip(event: str, events: Iterator[Event]) -> None:
-    """Consume the value that begins with ``event`` without keeping it."""
-    depth = 1 if event in ("start_map", "start_array") else 0
-    while depth:
-        event, _ = next_event(events)
-        if event in ("start_map", "start_array"):
-            depth += 1
-        elif event in ("end_map", "end_array"):
-            depth -= 1
-
-
-def finish(events: Iterator[Event]) -> None:
-    """Read to the end: trailing garbage after the document is an error, as anywhere else."""
-    for _ in events:
-        raise FormatError("not valid JSON: more after the end of the document")
 
 
 # --- Reading ------------------------------------------------------------------------------------------------
@@ -230,7 +107,7 @@ def read_lossless(source: BinaryIO) -> Iterator[Item]:
         raise FormatError(f'a {FORMAT} file without "playlists"')
 
 
-def _read_playlist(number: int, events: Iterator[Event]) -> Iterator[Item]:
+def _read_playlist(number: int, events: JsonEvents) -> Iterator[Item]:
     yield PlaylistStart()
     fields: dict[str, Any] = {}
     info_given = False
@@ -238,10 +115,9 @@ def _read_playlist(number: int, events: Iterator[Event]) -> Iterator[Item]:
         if key == "entries":
             if event != "start_array":
                 raise FormatError(f'playlist {number}: "entries" is not an array')
-            for index, (event, value) in enumerate(elements(events), start=1):
-                if index > MAX_ENTRIES:
-                    raise FormatError(f"playlist {number} has more than {MAX_ENTRIES} entries")
-                yield _entry(build(event, value, events), number, index)
+            too_many = f"playlist {number} has more than {MAX_ENTRIES} entries"
+            for index, value in enumerate(element_values(events, MAX_ENTRIES, too_many), start=1):
+                yield _entry(value, number, index)
         elif key in ("name", "description"):
             fields[key] = build(event, value, events)
             if not info_given and len(fields) == 2:
@@ -279,7 +155,7 @@ def _track(entry: dict[str, Any]) -> tuple[str, FileTrack | None]:
         return f'"title" is {_describe(title)}, not a string', None
     artists = entry.get("artists", [])
     artists = [] if artists is None else artists
-    if not isinstance(artists, list) or not all(isinstance(a, str) for a in artists):
+    if not isinstance(artists, list) or not only_strings(artists):
         return '"artists" is not an array of strings', None
     duration_ms = entry.get("duration_ms")
     if duration_ms is not None and (type(duration_ms) is not int or duration_ms < 0):
@@ -289,7 +165,7 @@ def _track(entry: dict[str, Any]) -> tuple[str, FileTrack | None]:
         return f'"explicit" is {_describe(explicit)}, not true or false', None
     provider_ids = entry.get("provider_ids", {})
     provider_ids = {} if provider_ids is None else provider_ids
-    if not isinstance(provider_ids, dict) or not all(isinstance(i, str) for i in provider_ids.values()):
+    if not isinstance(provider_ids, dict) or not only_strings(provider_ids.values()):
         return '"provider_ids" is not an object of strings', None
     strings: dict[str, str | None] = {}
     for key in ("album", "isrc", "location", "mbid", "added_at", "media_type"):
@@ -383,5 +259,5 @@ def _entry_json(track: FileTrack) -> dict[str, Any]:
     }
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+# json.dumps(value, ensure_ascii=False), without making an encoder for each value.
+_dumps = json.JSONEncoder(ensure_ascii=False).encode

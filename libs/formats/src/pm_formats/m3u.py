@@ -29,8 +29,6 @@ Other tools keep or drop these lines; a reader that ignores them sees the plain 
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -41,6 +39,7 @@ from urllib.parse import unquote
 
 from pm_formats.errors import FormatError
 from pm_formats.ids import clean_isrc
+from pm_formats.json_stream import only_strings
 from pm_formats.limits import MAX_ENTRIES
 from pm_formats.model import Entry, FileTrack, Item, MediaType, PlaylistInfo, PlaylistStart, Skipped
 from pm_formats.text import lines, text_stream
@@ -140,14 +139,17 @@ def read_m3u(source: BinaryIO) -> Iterator[Item]:
     :func:`pm_formats.text.text_stream` knows. Raises :class:`FormatError` only."""
     yield PlaylistStart(line=1)
     parser = _Parser()
+    feed = parser.feed
     for number, line in lines(text_stream(source)):
-        yield from parser.feed(number, line)
+        yield from feed(number, line)
     yield from parser.finish()
 
 
+_NO_ITEMS: tuple[Item, ...] = ()
+
+
 class _Parser:
-    """M3U lines in, items out, one line at a time. The writer runs it too, to know what a reader that
-    ignores our comment lines makes of its lines."""
+    """M3U lines in, items out, one line at a time. The writer runs it too, on its ``#PLAYLIST`` line."""
 
     def __init__(self) -> None:
         self._name: str | None = None
@@ -163,79 +165,107 @@ class _Parser:
         self._artist: str | None = None
         self._extras: dict[str, Any] = {}
 
-    def feed(self, number: int, line: str) -> Iterator[Item]:
-        if _CONTROL.search(line):
+    def feed(self, number: int, line: str) -> Iterable[Item]:
+        """The items ``line`` completes (most lines complete none)."""
+        # isprintable() first: one C call rules out control characters on almost every line.
+        if not line.isprintable() and _CONTROL.search(line):
             raise FormatError(
                 "control characters in the text: not an M3U file (or UTF-16 without a BOM)", number
             )
         stripped = line.strip()
         if not stripped:
-            return
-        if stripped.startswith("#"):
-            yield from self._directive(number, stripped)
-            return
-        yield from self._info()
+            return _NO_ITEMS
+        if stripped[0] == "#":
+            return self._directive(number, stripped)
+        info = self._take_info()
         self._entries += 1
         if self._entries > MAX_ENTRIES:
-            raise FormatError(f"more than {MAX_ENTRIES} entries in the playlist", number)
-        track = _apply_extras(self._plain_track(stripped), self._extras)
-        yield Entry(track, self._first_line or number)
+            error = FormatError(f"more than {MAX_ENTRIES} entries in the playlist", number)
+            if info is None:
+                raise error
+            return _then_raise(info, error)
+        fields = _plain_fields(self._extinf, self._album, self._artist, stripped)
+        if self._extras:
+            fields.update(self._extras)
+        entry = Entry(FileTrack(**fields), self._first_line or number)
         self._reset()
+        return (entry,) if info is None else (info, entry)
 
     def finish(self) -> Iterator[Item]:
         if self._extinf is not None:
             yield Skipped("#EXTINF without an entry line after it", self._first_line)
-        yield from self._info()
+        info = self._take_info()
+        if info is not None:
+            yield info
 
     @property
     def plain_name(self) -> str | None:
         """The name the ``#PLAYLIST`` line gave, if any."""
         return self._name
 
-    def _directive(self, number: int, line: str) -> Iterator[Item]:
-        if (value := _after("#EXTINF:", line)) is not None:
+    def _directive(self, number: int, line: str) -> Iterable[Item]:
+        # The usual directives are told apart by their first 8 characters, as _after would.
+        head = line[:8].upper()
+        if head == "#EXTINF:":
+            skipped = _NO_ITEMS
             if self._extinf is not None:
-                yield Skipped("#EXTINF without an entry line after it", self._first_line)
+                skipped = (Skipped("#EXTINF without an entry line after it", self._first_line),)
                 self._reset()
-            self._extinf = value
+            self._extinf = line[8:]
             self._first_line = number
-        elif (value := _after("#PLAYLIST:", line)) is not None:
+            return skipped
+        if (value := _after("#PLAYLIST:", line)) is not None:
             if self._name is None:
                 self._name = value.strip() or None
-        elif (value := _after("#EXTALB:", line)) is not None:
-            self._album = value.strip() or None
-        elif (value := _after("#EXTART:", line)) is not None:
-            self._artist = value.strip() or None
-        elif (value := _after(_EXTPM, line)) is not None:
-            self._extras = _decode_extras(value)
+        elif head == "#EXTALB:":
+            self._album = line[8:].strip() or None
+        elif head == "#EXTART:":
+            self._artist = line[8:].strip() or None
+        elif line[:7].upper() == _EXTPM:
+            self._extras = _decode_extras(line[7:])
             self._first_line = self._first_line or number
         elif (value := _after(_EXTPM_PLAYLIST, line)) is not None:
             self._playlist_extras = _decode_playlist_extras(value)
+        return _NO_ITEMS
 
-    def _info(self) -> Iterator[Item]:
+    def _take_info(self) -> PlaylistInfo | None:
+        """The playlist's info, the first time it is known; after that (or before), None."""
         name = self._playlist_extras.get("name", self._name)
         if self._info_sent or name is None:
-            return
+            return None
         self._info_sent = True
-        yield PlaylistInfo(name, self._playlist_extras.get("description"))
+        return PlaylistInfo(name, self._playlist_extras.get("description"))
 
-    def _plain_track(self, entry_line: str) -> FileTrack:
-        duration_ms, display = _split_extinf(self._extinf) if self._extinf is not None else (None, "")
-        artist, title = _split_display(display)
-        if artist is None:
-            artist = self._artist
-        location = None if entry_line == PLACEHOLDER_LOCATION else entry_line
-        link = track_link(entry_line)
-        return FileTrack(
-            title=title or _title_from_location(location),
-            artists=(artist,) if artist else (),
-            album=self._album,
-            duration_ms=duration_ms,
-            provider_ids={link.provider: link.id} if link and link.provider and link.id else {},
-            location=location,
-            mbid=link.mbid if link else None,
-            media_type=link.media_type if link else "track",
-        )
+
+def _then_raise(item: Item, error: FormatError) -> Iterator[Item]:
+    """``item``, then ``error``: what a line gives that completes the playlist's info and is one entry too
+    many."""
+    yield item
+    raise error
+
+
+def _plain_fields(
+    extinf: str | None, album: str | None, artist: str | None, entry_line: str
+) -> dict[str, Any]:
+    """The FileTrack fields (as keyword arguments) that an entry's plain lines give: what follows its
+    ``#EXTINF:``, its ``#EXTALB`` and ``#EXTART`` values and its stripped entry line. The writer uses it
+    to know what a reader ignoring our comment lines makes of a track."""
+    duration_ms, display = _split_extinf(extinf) if extinf is not None else (None, "")
+    display_artist, title = _split_display(display)
+    if display_artist is not None:
+        artist = display_artist
+    location = None if entry_line == PLACEHOLDER_LOCATION else entry_line
+    link = track_link(entry_line)
+    return {
+        "title": title or _title_from_location(location),
+        "artists": (artist,) if artist else (),
+        "album": album,
+        "duration_ms": duration_ms,
+        "provider_ids": {link.provider: link.id} if link and link.provider and link.id else {},
+        "location": location,
+        "mbid": link.mbid if link else None,
+        "media_type": link.media_type if link else "track",
+    }
 
 
 def _after(directive: str, line: str) -> str | None:
@@ -245,18 +275,24 @@ def _after(directive: str, line: str) -> str | None:
 
 def _split_extinf(value: str) -> tuple[int | None, str]:
     """(duration in ms, the display text) of what follows ``#EXTINF:``."""
-    quoted = False
-    comma = len(value)
-    for index, character in enumerate(value):
-        if character == '"':
-            quoted = not quoted
-        elif character == "," and not quoted:
-            comma = index
-            break
+    comma = value.find(",")
+    if comma < 0:
+        comma = len(value)
+    elif '"' in value[:comma]:  # attributes with quoted values: the first comma outside quotes
+        quoted = False
+        comma = len(value)
+        for index, character in enumerate(value):
+            if character == '"':
+                quoted = not quoted
+            elif character == "," and not quoted:
+                comma = index
+                break
     head = value[:comma].split(maxsplit=1)
     display = value[comma + 1 :]
     if not head or not _SECONDS.fullmatch(head[0]) or head[0].startswith("-"):
         return None, display
+    if head[0].isascii() and head[0].isdigit():  # whole seconds (12 digits at most): exact as integers
+        return int(head[0]) * 1000, display
     return round(float(head[0]) * 1000), display
 
 
@@ -280,11 +316,17 @@ def _title_from_location(location: str | None) -> str:
 
 
 def _decode_object(text: str) -> dict[str, Any]:
+    """The JSON object that ``text`` is, else {}. As json.loads reads it (JSON's blanks around it allowed),
+    without its checks of what it is given."""
+    text = text.strip(" \t\n\r")
     try:
-        value = json.loads(text)
+        value, end = _JSON_DECODER.raw_decode(text)
     except (ValueError, RecursionError):
         return {}
-    return value if isinstance(value, dict) else {}
+    return value if end == len(text) and isinstance(value, dict) else {}
+
+
+_JSON_DECODER = json.JSONDecoder()
 
 
 def _decode_playlist_extras(text: str) -> dict[str, Any]:
@@ -297,48 +339,61 @@ def _decode_playlist_extras(text: str) -> dict[str, Any]:
     return extras
 
 
-def _optional(value: object, kind: type) -> bool:
-    """``value`` is None or a ``kind`` (JSON's true and false are not numbers here)."""
-    if value is None:
-        return True
-    return isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
-
-
 def _decode_extras(text: str) -> dict[str, Any]:
-    """The fields an ``#EXTPM:`` line sets, those of the right type (a wrong one is ignored, not an error)."""
+    """The fields an ``#EXTPM:`` line sets, those of the right type (a wrong one is ignored, not an error).
+    JSON gives exact types (no subclasses), so ``type(...) in`` tells them apart, true and false from
+    numbers included."""
     extras: dict[str, Any] = {}
     for key, value in _decode_object(text).items():
-        if key == "title" and isinstance(value, str):
+        kinds = _EXTRA_KINDS.get(key)
+        if kinds is None or type(value) not in kinds:
+            continue
+        if value is None or key in _EXTRAS_AS_THEY_ARE:
             extras[key] = value
-        elif key == "artists" and isinstance(value, list) and all(isinstance(a, str) for a in value):
-            extras[key] = tuple(value)
-        elif key in ("album", "location", "mbid") and _optional(value, str):
-            extras[key] = value
-        elif key == "duration_ms" and _optional(value, int):
-            extras[key] = value if value is None or value >= 0 else None
-        elif key == "isrc" and _optional(value, str):
+        elif key == "artists":
+            if only_strings(value):
+                extras[key] = tuple(value)
+        elif key == "duration_ms":
+            extras[key] = value if value >= 0 else None
+        elif key == "isrc":
             extras[key] = clean_isrc(value)
-        elif key == "explicit" and _optional(value, bool):
-            extras[key] = value
-        elif key == "provider_ids" and isinstance(value, dict):
-            if all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-                extras[key] = dict(value)
-        elif key == "media_type" and value in _MEDIA_TYPES:
-            extras[key] = value
-        elif key == "added_at" and _optional(value, str):
-            with contextlib.suppress(ValueError):  # a date that is not ISO: ignored like any wrong field
-                extras[key] = None if value is None else datetime.fromisoformat(value)
+        elif key == "provider_ids":
+            if only_strings(value.values()):
+                extras[key] = value
+        elif key == "media_type":
+            if value in _MEDIA_TYPES:
+                extras[key] = value
+        elif key == "added_at":
+            try:
+                added_at = datetime.fromisoformat(value)
+            except ValueError:  # a date that is not ISO: ignored like any wrong field
+                continue
+            extras[key] = added_at
     return extras
 
 
-def _apply_extras(track: FileTrack, extras: dict[str, Any]) -> FileTrack:
-    return dataclasses.replace(track, **extras) if extras else track
+# The types a field of an #EXTPM line may have (None: null, where the field may be unknown).
+_EXTRA_KINDS: dict[str, tuple[type, ...]] = {
+    "title": (str,),
+    "artists": (list,),
+    "album": (str, type(None)),
+    "duration_ms": (int, type(None)),
+    "isrc": (str, type(None)),
+    "explicit": (bool, type(None)),
+    "provider_ids": (dict,),
+    "location": (str, type(None)),
+    "mbid": (str, type(None)),
+    "added_at": (str, type(None)),
+    "media_type": (str,),
+}
+_EXTRAS_AS_THEY_ARE = frozenset({"title", "album", "explicit", "location", "mbid"})
 
 
 # --- writing ---
 
 _LINE_BREAKS = re.compile(r"\r\n|[\x00-\x08\x0a-\x1f]")
-_FIELDS = tuple(field.name for field in dataclasses.fields(FileTrack))
+# json.dumps(..., ensure_ascii=False) without making an encoder for each line.
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 def write_m3u(info: PlaylistInfo, tracks: Iterable[FileTrack], out: TextIO) -> None:
@@ -358,38 +413,60 @@ def write_m3u(info: PlaylistInfo, tracks: Iterable[FileTrack], out: TextIO) -> N
     if info.description is not None:
         playlist_extras["description"] = info.description
     if playlist_extras:
-        out.write(_EXTPM_PLAYLIST + json.dumps(playlist_extras, ensure_ascii=False) + "\n")
+        out.write(_EXTPM_PLAYLIST + _JSON.encode(playlist_extras) + "\n")
     for track in tracks:
-        out.write("".join(line + "\n" for line in _track_lines(track)))
+        out.write(_track_lines(track))
 
 
 def _one_line(text: str) -> str:
-    return _LINE_BREAKS.sub(" ", text)
+    # Printable text has no line break or control character: no substitution to try.
+    return text if text.isprintable() else _LINE_BREAKS.sub(" ", text)
 
 
-def _track_lines(track: FileTrack) -> list[str]:
+def _track_lines(track: FileTrack) -> str:
+    """A track's lines, each ending in "\\n": EXTINF, EXTALB, then an EXTPM line with the fields that
+    differ from what a reader makes of the plain lines (computed as :class:`_Parser` computes them, from
+    the same values), then the entry line."""
     display = ", ".join(track.artists) + " - " + track.title if track.artists else track.title
-    seconds = -1 if track.duration_ms is None or track.duration_ms < 0 else (track.duration_ms + 500) // 1000
-    block = [f"#EXTINF:{seconds},{_one_line(display)}"]
+    duration_ms = track.duration_ms
+    seconds = -1 if duration_ms is None or duration_ms < 0 else (duration_ms + 500) // 1000
+    extinf = f"{seconds},{_one_line(display)}"
+    block = "#EXTINF:" + extinf + "\n"
+    album: str | None = None
     if track.album:
-        block.append("#EXTALB:" + _one_line(track.album))
+        album_line = _one_line(track.album)
+        block += "#EXTALB:" + album_line + "\n"
+        album = album_line.strip() or None
     entry_line = _entry_line(track)
-    parser = _Parser()
-    plain = next(
-        item.track
-        for number, line in enumerate([*block, entry_line], start=1)
-        for item in parser.feed(number, line)
-        if isinstance(item, Entry)
-    )
-    extras = {
-        name: _json_value(getattr(track, name))
-        for name in _FIELDS
-        if getattr(plain, name) != getattr(track, name)
-    }
+    # The reader strips each line, then each directive's value (the EXTINF line's start is never blank).
+    plain = _plain_fields(extinf.rstrip(), album, None, entry_line.strip())
+    # In FileTrack's field order (the plain lines never give an ISRC, explicit or a date).
+    extras: dict[str, Any] = {}
+    if plain["title"] != track.title:
+        extras["title"] = track.title
+    if plain["artists"] != track.artists:
+        extras["artists"] = list(track.artists)
+    if plain["album"] != track.album:
+        extras["album"] = track.album
+    if plain["duration_ms"] != duration_ms:
+        extras["duration_ms"] = duration_ms
+    if track.isrc is not None:
+        extras["isrc"] = track.isrc
+    if track.explicit is not None:
+        extras["explicit"] = track.explicit
+    if plain["provider_ids"] != track.provider_ids:
+        extras["provider_ids"] = track.provider_ids
+    if plain["location"] != track.location:
+        extras["location"] = track.location
+    if plain["mbid"] != track.mbid:
+        extras["mbid"] = track.mbid
+    if track.added_at is not None:
+        extras["added_at"] = track.added_at.isoformat()
+    if plain["media_type"] != track.media_type:
+        extras["media_type"] = track.media_type
     if extras:
-        block.append(_EXTPM + json.dumps(extras, ensure_ascii=False))
-    block.append(entry_line)
-    return block
+        block += _EXTPM + _JSON.encode(extras) + "\n"
+    return block + entry_line + "\n"
 
 
 def _entry_line(track: FileTrack) -> str:
@@ -410,11 +487,3 @@ def _entry_line(track: FileTrack) -> str:
     if track.mbid is not None and _UUID.fullmatch(track.mbid):
         return f"https://musicbrainz.org/recording/{track.mbid}"
     return PLACEHOLDER_LOCATION
-
-
-def _json_value(value: object) -> object:
-    if isinstance(value, tuple):
-        return list(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value

@@ -27,8 +27,8 @@ from typing import Any, BinaryIO
 from urllib.parse import unquote_plus
 
 from pm_formats.errors import FormatError
+from pm_formats.json_stream import Event, build, elements, finish, json_events, members, next_event, skip
 from pm_formats.limits import MAX_ENTRIES
-from pm_formats.lossless import Event, build, elements, finish, json_events, members, next_event, skip
 from pm_formats.model import Entry, FileTrack, Item, PlaylistInfo, PlaylistStart, Skipped
 
 # The playlist read from YourLibrary.json's "tracks".

@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import BinaryIO, cast, get_args
+from typing import BinaryIO, NamedTuple, cast, get_args
 from xml.etree.ElementTree import Element, ParseError
 from xml.sax.saxutils import escape, quoteattr
 
@@ -90,6 +90,25 @@ _PROVIDER_URIS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ),
     ("youtube", re.compile(r"https?://youtu\.be/(?P<id>[A-Za-z0-9_-]{11})(?:[?#].*)?")),
 )
+# The same, as one pattern: a fullmatch of alternatives takes the first that fits the whole URI, as trying
+# each in turn would, in one call. Alternative i is the group "uri<i>", its groups "id<i>" and "kind<i>".
+_ANY_PROVIDER_URI = re.compile(
+    "|".join(
+        f"(?P<uri{index}>"
+        + pattern.pattern.replace("(?P<id>", f"(?P<id{index}>").replace("(?P<kind>", f"(?P<kind{index}>")
+        + ")"
+        for index, (_, pattern) in enumerate(_PROVIDER_URIS)
+    )
+)
+# By the number of an alternative's group: (provider, the number of its "id" group, of its "kind" group).
+_ALTERNATIVES: dict[int, tuple[str, int, int | None]] = {
+    _ANY_PROVIDER_URI.groupindex[f"uri{index}"]: (
+        provider,
+        _ANY_PROVIDER_URI.groupindex[f"id{index}"],
+        _ANY_PROVIDER_URI.groupindex.get(f"kind{index}"),
+    )
+    for index, (provider, _) in enumerate(_PROVIDER_URIS)
+}
 _PROVIDER_URLS = {
     "spotify": "https://open.spotify.com/track/{}",
     "deezer": "https://www.deezer.com/track/{}",
@@ -117,12 +136,13 @@ def creator_from_artists(artists: Iterable[str]) -> str:
 
 def provider_of_uri(uri: str) -> tuple[str, str, MediaType] | None:
     """(provider, id, media type) of a Spotify, Deezer, TIDAL or YouTube URL or URI, else None."""
-    for provider, pattern in _PROVIDER_URIS:
-        match = pattern.fullmatch(uri)
-        if match is not None:
-            kind = match.groupdict().get("kind")
-            return provider, match["id"], "episode" if kind == "episode" else "track"
-    return None
+    match = _ANY_PROVIDER_URI.fullmatch(uri)
+    if match is None or match.lastindex is None:
+        return None
+    # The alternative's own group closes last.
+    provider, id_group, kind_group = _ALTERNATIVES[match.lastindex]
+    kind = match.group(kind_group) if kind_group is not None else None
+    return provider, match.group(id_group), "episode" if kind == "episode" else "track"
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,35 +189,47 @@ def normal_mbid(mbid: str) -> str | None:
     return lowered if _MBID.fullmatch(lowered) else None
 
 
-def identifier_uris(
-    mbid: str | None, provider_ids: dict[str, str], media_type: MediaType
-) -> tuple[list[str], dict[str, str]]:
+class IdentifierUris(NamedTuple):
+    uris: list[str]
+    # The provider ids no URL form reads back as: the writer's own extension holds them.
+    unwritten: dict[str, str]
+    # What :func:`uri_facts` tells of the URIs' media type (a Spotify episode's URL), without parsing them.
+    media_type: MediaType | None
+
+
+def identifier_uris(mbid: str | None, provider_ids: dict[str, str], media_type: MediaType) -> IdentifierUris:
     """The identifier URIs of a track's MusicBrainz recording (when ``mbid`` is one) and provider ids, and
-    the provider ids left over (no URL form reads back as that id): those go in the writer's own extension.
-    The ISRC is not among them (XSPF writes it as an ``isrc:`` URN, JSPF in ListenBrainz's extension)."""
+    the provider ids left over. The ISRC is not among them (XSPF writes it as an ``isrc:`` URN, JSPF in
+    ListenBrainz's extension)."""
     uris: list[str] = []
     recording = normal_mbid(mbid) if mbid is not None else None
     if recording is not None:
         uris.append(f"https://musicbrainz.org/recording/{recording}")
     unwritten: dict[str, str] = {}
+    told: MediaType | None = None
     for provider, provider_id in provider_ids.items():
-        url = _provider_url(provider, provider_id, media_type)
-        if url is None:
-            unwritten[provider] = provider_id
-        else:
-            uris.append(url)
-    return uris, unwritten
+        url = _PROVIDER_URLS.get(provider)
+        if url is not None:
+            url = url.format(provider_id)
+            if provider == "spotify" and media_type == "episode":
+                url = url.replace("/track/", "/episode/")
+            # Written only when it reads back as this id.
+            parsed = provider_of_uri(url)
+            if parsed is not None and parsed[:2] == (provider, provider_id):
+                uris.append(url)
+                if parsed[2] != "track":
+                    told = told or parsed[2]
+                continue
+        unwritten[provider] = provider_id
+    return IdentifierUris(uris, unwritten, told)
 
 
-def _provider_url(provider: str, provider_id: str, media_type: MediaType) -> str | None:
-    pattern = _PROVIDER_URLS.get(provider)
-    if pattern is None:
-        return None
-    url = pattern.format(provider_id)
-    if provider == "spotify" and media_type == "episode":
-        url = url.replace("/track/", "/episode/")
-    parsed = provider_of_uri(url)
-    return url if parsed is not None and parsed[:2] == (provider, provider_id) else None
+def told_media_type(location: str, identifiers: IdentifierUris) -> MediaType:
+    """The media type a reader takes from a track's written URIs (``location`` may be ""): as
+    :func:`uri_facts` of them would tell it, "track" when they tell none."""
+    if identifiers.media_type is not None:  # the identifiers come first
+        return identifiers.media_type
+    return (uri_facts([location], []).media_type if location else None) or "track"
 
 
 def iso_datetime(text: str) -> datetime | None:
@@ -270,7 +302,7 @@ def read_xspf(source: BinaryIO) -> Iterator[Item]:
     memory once read. A DTD, an entity, XML that is not well-formed or not XSPF, or more than
     ``MAX_ENTRIES`` tracks are a :class:`FormatError`."""
     open_elements: list[Element] = []
-    prefix = ""
+    tags = _Tags("")
     title: str | None = None
     annotation: str | None = None
     info_given = False
@@ -283,11 +315,11 @@ def read_xspf(source: BinaryIO) -> Iterator[Item]:
                         f"not an XSPF playlist: the root element is <{_local_name(element.tag)}>"
                     )
                 # A file without the namespace is taken as XSPF all the same (its elements are unqualified).
-                prefix = element.tag[: -len("playlist")]
+                tags = _Tags(element.tag[: -len("playlist")])
                 yield PlaylistStart()
             elif (
                 len(open_elements) == 1
-                and element.tag == f"{prefix}trackList"
+                and element.tag == tags.track_list
                 and title is not None
                 and not info_given
             ):
@@ -297,43 +329,59 @@ def read_xspf(source: BinaryIO) -> Iterator[Item]:
             continue
         open_elements.pop()
         depth = len(open_elements)
+        if depth > 2:  # inside a track: read with the track
+            continue
         if depth == 0:
             if not info_given and (title is not None or annotation is not None):
                 yield PlaylistInfo(title or "", annotation)
             continue
         parent = open_elements[-1]
         if depth == 1:
-            if element.tag == f"{prefix}title" and title is None:
+            if element.tag == tags.title and title is None:
                 title = _text(element)
-            elif element.tag == f"{prefix}annotation" and annotation is None:
+            elif element.tag == tags.annotation and annotation is None:
                 annotation = _text(element) or None
-        elif depth == 2 and parent.tag == f"{prefix}trackList" and element.tag == f"{prefix}track":
+        elif parent.tag == tags.track_list and element.tag == tags.track:
             track_count += 1
             if track_count > MAX_ENTRIES:
                 raise FormatError(f"more than {MAX_ENTRIES} tracks")
-            yield _entry(element, prefix, track_count)
-        if depth <= 2:
-            # The playlist's parts and the tracks, once read, leave the tree: it stays one track deep.
-            parent.remove(element)
-            element.clear()
+            yield _entry(element, tags, track_count)
+        # The playlist's parts and the tracks, once read, leave the tree: it stays one track deep.
+        parent.remove(element)
+        element.clear()
 
 
-def _entry(track: Element, prefix: str, number: int) -> Entry | Skipped:
+class _Tags:
+    """The tags of XSPF's elements, in the file's namespace (``prefix``: "{namespace}", or "" without one)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.title = f"{prefix}title"
+        self.annotation = f"{prefix}annotation"
+        self.track_list = f"{prefix}trackList"
+        self.track = f"{prefix}track"
+        self.location = f"{prefix}location"
+        self.identifier = f"{prefix}identifier"
+        self.extension = f"{prefix}extension"
+        # A track's elements of one text each, by tag: the field they give.
+        self.texts = {f"{prefix}{name}": name for name in ("title", "creator", "album", "duration")}
+
+
+def _entry(track: Element, tags: _Tags, number: int) -> Entry | Skipped:
     texts: dict[str, str] = {}
     locations: list[str] = []
     identifiers: list[str] = []
     ours: Element | None = None
     for child in track:
         tag = child.tag
-        if tag == f"{prefix}location":
+        if tag == tags.location:
             locations.append(_text(child))
-        elif tag == f"{prefix}identifier":
+        elif tag == tags.identifier:
             identifiers.append(_text(child))
-        elif tag == f"{prefix}extension":
+        elif tag == tags.extension:
             if child.get("application") == EXTENSION_APPLICATION and ours is None:
                 ours = child
-        elif tag in (f"{prefix}title", f"{prefix}creator", f"{prefix}album", f"{prefix}duration"):
-            texts.setdefault(tag[len(prefix) :], _text(child))
+        elif (name := tags.texts.get(tag)) is not None:
+            texts.setdefault(name, _text(child))
     facts = uri_facts([uri for uri in locations if uri], [uri for uri in identifiers if uri])
     provider_ids = dict(facts.provider_ids)
     explicit: bool | None = None
@@ -380,7 +428,11 @@ def xml_text(text: str) -> str:
 
 
 def _element(name: str, text: str, attributes: str = "") -> str:
-    return f"<{name}{attributes}>{escape(xml_text(text), _CARRIAGE_RETURN)}</{name}>"
+    if text.isprintable():  # the usual text: nothing XML cannot hold, no "\r"; only &, < and > to escape
+        content = text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+    else:
+        content = escape(xml_text(text), _CARRIAGE_RETURN)
+    return f"<{name}{attributes}>{content}</{name}>"
 
 
 def write_xspf(info: PlaylistInfo, tracks: Iterable[FileTrack], out: BinaryIO) -> None:
@@ -403,7 +455,8 @@ def _track_xml(track: FileTrack) -> str:
     location = xml_text(track.location).strip() if track.location is not None else ""
     # Cleaned first: the URIs written must read back as these ids.
     provider_ids = {xml_text(name): xml_text(value) for name, value in track.provider_ids.items()}
-    identifiers, unwritten = identifier_uris(track.mbid, provider_ids, track.media_type)
+    written = identifier_uris(track.mbid, provider_ids, track.media_type)
+    identifiers = written.uris
     isrc = clean_isrc(track.isrc.strip()) if track.isrc is not None else None
     if isrc is not None:
         identifiers.append(f"isrc:{isrc}")
@@ -422,11 +475,11 @@ def _track_xml(track: FileTrack) -> str:
     if track.added_at is not None:
         extension.append(_element("pm:addedAt", aware(track.added_at).isoformat()))
     # The media type, when the URIs would not tell it (or would tell another).
-    if track.media_type != (uri_facts([location] if location else [], identifiers).media_type or "track"):
+    if track.media_type != told_media_type(location, written):
         extension.append(_element("pm:mediaType", track.media_type))
     extension.extend(
         _element("pm:providerId", provider_id, f" provider={quoteattr(provider)}")
-        for provider, provider_id in unwritten.items()
+        for provider, provider_id in written.unwritten.items()
     )
     if extension:
         fields.append(

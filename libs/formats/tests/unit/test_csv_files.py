@@ -604,11 +604,26 @@ def test_a_soundiiz_csv_with_semicolons() -> None:
 def test_a_change_of_playlist_name_starts_the_next_playlist_and_name_is_the_fallback() -> None:
     data = b"Playlist,Song,Artist\nA,one,x\nA,two,x\nB,three,y\n"
     items = list(read_generic_csv(io.BytesIO(data), name="Given"))
+    # The column names every playlist, the first too (a TuneMyMusic export of several playlists).
+    assert [item for item in items if not isinstance(item, Entry)] == [
+        PlaylistStart(line=1),
+        PlaylistInfo("A"),
+        PlaylistStart(line=4),
+        PlaylistInfo("B"),
+    ]
+    # Where the column is empty at first, the file's name stands in until it names one.
+    data = b"Playlist,Song,Artist\n,one,x\nA,two,x\n"
+    items = list(read_generic_csv(io.BytesIO(data), name="Given"))
     assert [item for item in items if not isinstance(item, Entry)] == [
         PlaylistStart(line=1),
         PlaylistInfo("Given"),
-        PlaylistStart(line=4),
-        PlaylistInfo("B"),
+        PlaylistInfo("A"),
+    ]
+    data = b"Song,Artist\none,x\n"
+    items = list(read_generic_csv(io.BytesIO(data), name="Given"))
+    assert [item for item in items if not isinstance(item, Entry)] == [
+        PlaylistStart(line=1),
+        PlaylistInfo("Given"),
     ]
     data = b"Song,Artist\none,x\n"
     assert _read(read_generic_csv, data)[:2] == [

@@ -293,6 +293,9 @@ def test_a_broken_extpm_line_is_ignored_like_any_comment() -> None:
     )
     [track] = _entries(_read(data))
     assert (track.added_at, track.media_type, track.artists) == (None, "track", ("A",))
+    data = b'#EXTINF:1,A - T\n#EXTPM:{"media_type": ["track"], "provider_ids": {"deezer": 1}}\na.mp3\n'
+    [track] = _entries(_read(data))
+    assert (track.media_type, track.provider_ids) == ("track", {})
     deep = b"#EXTPM:" + b"[" * 100_000 + b"\na.mp3\n"
     assert _entries(_read(deep)) == [FileTrack("a", location="a.mp3")]
 

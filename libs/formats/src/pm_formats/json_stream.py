@@ -111,20 +111,20 @@ def _refuse_constant(name: str) -> Any:
 _DECODE_VALUE = json.JSONDecoder(parse_float=Decimal, parse_constant=_refuse_constant).raw_decode
 # A \u escape of a surrogate: ijson reads a lone one differently (or not at all), so such lines go to it.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
-_NOT_DECODED = object()
+NOT_DECODED = object()
 
 
-def _decode_line(line: bytes) -> Any:
-    """The JSON value that ``line`` (without its comma, line end and blanks around) is, or ``_NOT_DECODED``
+def decode_line(line: bytes) -> Any:
+    """The JSON value that ``line`` (without its comma, line end and blanks around) is, or ``NOT_DECODED``
     for a line the standard decoder might read otherwise than ijson (or not at all): ijson reads that one."""
     try:
         text = line.decode("utf-8")
         if "\\u" in text and _SURROGATE_ESCAPE.search(text):
-            return _NOT_DECODED
+            return NOT_DECODED
         value, end = _DECODE_VALUE(text)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        return _NOT_DECODED
-    return value if end == len(text) else _NOT_DECODED
+        return NOT_DECODED
+    return value if end == len(text) else NOT_DECODED
 
 
 # --- Events -------------------------------------------------------------------------------------------------
@@ -251,8 +251,8 @@ class JsonEvents:
         while (line := self._whole_line()) is not None:
             text = line.strip(_BLANK)
             has_comma = text.endswith(b",")
-            value = _decode_line(text[:-1].rstrip(_BLANK) if has_comma else text)
-            if value is _NOT_DECODED:
+            value = decode_line(text[:-1].rstrip(_BLANK) if has_comma else text)
+            if value is NOT_DECODED:
                 self._start -= len(line)  # put back: ijson reads it
                 break
             given, last_had_comma = True, has_comma

@@ -63,7 +63,7 @@ def _outcome(read: Reader, data: bytes) -> list[str]:
 
 def _ijson_alone(read: Reader, data: bytes) -> list[str]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(json_stream, "_decode_line", lambda line: json_stream._NOT_DECODED)
+        patch.setattr(json_stream, "decode_line", lambda line: json_stream.NOT_DECODED)
         return _outcome(read, data)
 
 

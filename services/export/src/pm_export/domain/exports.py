@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from pm_contracts.exports import ExportFormat
-from pm_formats import FileTrack, PlaylistInfo
+from pm_formats import FileTrack, MediaType, PlaylistInfo
 from pm_formats.detect import WRITERS, WritableFormat, Writer
 from pm_platform.api import LenientId, RequestBody
 
@@ -63,7 +63,17 @@ def file_track(entry: dict[str, Any]) -> FileTrack:
         explicit=track.get("explicit"),
         provider_ids=dict(track.get("provider_ids") or {}),
         added_at=datetime.fromisoformat(added) if added else None,
+        media_type=media_type_of(track),
     )
+
+
+def media_type_of(track: dict[str, Any]) -> MediaType:
+    """The library's kind of item as a file's: a local file, an episode, else a track (a file has no
+    "video": YouTube's are tracks there)."""
+    if track.get("is_local"):
+        return "local"
+    kind = track.get("media_type")
+    return "episode" if kind == "episode" else "unknown" if kind == "unknown" else "track"
 
 
 def archive_name(export_format: ExportFormat, playlists: int) -> str:

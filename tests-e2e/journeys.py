@@ -4,7 +4,11 @@ API, with linking an emulated provider account through the real OAuth flow."""
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import sys
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import aiohttp
@@ -140,3 +144,19 @@ async def forget_youtube_quota_days(redis_url: str) -> None:
             await redis.delete(*used)
     finally:
         await redis.aclose()
+
+
+def security_edge() -> ModuleType:
+    """The raw-socket helpers of the transport's attack suite (tests-e2e/test_security_edge.py), loaded
+    once under the name ``security_edge`` (pytest's importlib mode puts no test module on the path)."""
+    loaded = sys.modules.get("security_edge")
+    if loaded is not None:
+        return loaded
+    spec = importlib.util.spec_from_file_location(
+        "security_edge", Path(__file__).resolve().parent / "test_security_edge.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["security_edge"] = module
+    spec.loader.exec_module(module)
+    return module

@@ -12,10 +12,11 @@ import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
-from journeys import Client
+from journeys import Client, security_edge
 
 pytestmark = pytest.mark.e2e
 
@@ -323,18 +324,7 @@ async def test_a_services_own_export_is_imported(register_user, gateway_url, sta
 async def test_an_oversize_or_slow_upload_is_refused_and_imports_nothing(register_user, gateway_url, stack):
     """Through the gateway: a file over the limit is a 413 (the presigned upload is the way), one that
     trickles in is cut with a 408 (docs/security.md, Request limits); the library stays empty."""
-    import importlib.util
-    import sys
-    from urllib.parse import urlsplit
-
-    spec = importlib.util.spec_from_file_location(
-        "security_edge", Path(__file__).resolve().parent / "test_security_edge.py"
-    )
-    assert spec is not None and spec.loader is not None
-    edge = sys.modules.get("security_edge") or importlib.util.module_from_spec(spec)
-    if "security_edge" not in sys.modules:
-        sys.modules["security_edge"] = edge
-        spec.loader.exec_module(edge)
+    edge = security_edge()
 
     async with aiohttp.ClientSession() as session:
         emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"

@@ -11,30 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib.util
 import json
-import sys
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import aiohttp
 import pytest
+from journeys import security_edge as load_security_edge
 from multidict import CIMultiDict
 
 pytestmark = pytest.mark.e2e
 
 # The raw-socket helpers of the transport's attack suite (tests-e2e/test_security_edge.py).
-_spec = importlib.util.spec_from_file_location(
-    "security_edge", Path(__file__).resolve().parent / "test_security_edge.py"
-)
-assert _spec is not None and _spec.loader is not None
-security_edge = importlib.util.module_from_spec(_spec)
-sys.modules["security_edge"] = security_edge
-_spec.loader.exec_module(security_edge)
+security_edge = load_security_edge()
 
 PLAYLISTS = "/api/v1/playlists"
 TEN_MB = 10 * 1024 * 1024

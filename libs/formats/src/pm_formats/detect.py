@@ -203,6 +203,12 @@ def read(source: BinaryIO, filename: str | None = None) -> Iterator[Item]:
     format's reader; the playlist's name from ``filename`` where the format keeps it there. Raises
     :class:`FormatError` only (detection happens at the first item)."""
     file_format, stream = detect(source, filename)
+    yield from read_as(file_format, stream, filename)
+
+
+def read_as(file_format: Format, stream: BinaryIO, filename: str | None = None) -> Iterator[Item]:
+    """The items of ``stream`` read as ``file_format`` (what :func:`detect` said of it, with the stream
+    it handed back): for a caller that wants the format too, without detecting twice."""
     yield from _reader(file_format, playlist_name(filename, file_format))(stream)
 
 

@@ -32,7 +32,6 @@ MAX_PLAYLISTS = 1_000
 MAX_LISTED_SKIPS = 500
 # Members of a zip worth reading: playlist files and the JSON / XML / CSV the services export.
 READABLE = (".m3u", ".m3u8", ".xspf", ".jspf", ".json", ".csv", ".xml", ".txt")
-PART = MAX_ENTRIES_PER_PART
 
 
 def playlist_id_of(job_id: uuid.UUID, index: int) -> uuid.UUID:
@@ -41,7 +40,7 @@ def playlist_id_of(job_id: uuid.UUID, index: int) -> uuid.UUID:
 
 
 def parts_of(entries: int) -> int:
-    return max(1, -(-entries // PART))
+    return max(1, -(-entries // MAX_ENTRIES_PER_PART))
 
 
 def file_entry(track: ReadTrack) -> FileEntry:

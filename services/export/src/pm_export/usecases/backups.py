@@ -29,7 +29,7 @@ from minio.error import MinioException
 from urllib3.exceptions import HTTPError
 
 from pm_contracts.exports import BackupCompleted
-from pm_contracts.library import MAX_ENTRIES_PER_PART, PlaylistRestored, RestoredEntry, RestoredPlaylist
+from pm_contracts.library import MAX_PLAYLIST_ENTRIES, PlaylistRestored, RestoredEntry, RestoredPlaylist
 from pm_export.domain.backups import (
     BACKUP_JOB,
     MAX_LINE_BYTES,
@@ -221,7 +221,7 @@ def read_backup(path: Path, scratch: Path) -> _Read:
             elif isinstance(record, RestoredEntry):
                 if spool is None:
                     raise BackupError("an entry before any playlist", number)
-                if read.counts[-1] >= MAX_ENTRIES_PER_PART * 50:
+                if read.counts[-1] >= MAX_PLAYLIST_ENTRIES:
                     raise BackupError("a playlist of more entries than the library holds", number)
                 spool.write(record.model_dump_json() + "\n")
                 read.counts[-1] += 1

@@ -28,7 +28,7 @@ from typing import IO, Any, BinaryIO
 from minio.error import MinioException
 from urllib3.exceptions import HTTPError
 
-from pm_contracts.library import FileEntry, FilePlaylistImported
+from pm_contracts.library import MAX_DESCRIPTION, MAX_NAME, FileEntry, FilePlaylistImported
 from pm_export.domain.imports import (
     IMPORT_JOB,
     MAX_FILE_BYTES,
@@ -44,7 +44,7 @@ from pm_export.domain.imports import (
 from pm_export.domain.objects import upload_object
 from pm_export.usecases.rendering import spooled_parts
 from pm_formats import Entry, FormatError, PlaylistInfo, PlaylistStart, Skipped
-from pm_formats.detect import detect, read
+from pm_formats.detect import detect, read_as
 from pm_platform.jobs import Job, JobContext, JobFailed
 from pm_platform.s3 import OBJECT_STORE
 from pm_platform.service import Runtime
@@ -198,7 +198,7 @@ def _read_one(source_name: str, stream: BinaryIO, scratch: Path, report: ReadRep
     current: ReadPlaylist | None = None
     spool: IO[str] | None = None
     try:
-        for item in read(replayed, source_name):
+        for item in read_as(file_format, replayed, source_name):
             if isinstance(item, PlaylistStart) or (current is None and not isinstance(item, Skipped)):
                 if spool is not None:
                     spool.close()
@@ -208,8 +208,8 @@ def _read_one(source_name: str, stream: BinaryIO, scratch: Path, report: ReadRep
                 report.playlists.append(current)
                 spool = (scratch / f"playlist-{current.index}.jsonl").open("w", encoding="utf-8")
             if isinstance(item, PlaylistInfo) and current is not None:
-                current.name = item.name.strip()[:500] or stem
-                current.description = item.description[:5000] if item.description else None
+                current.name = item.name.strip()[:MAX_NAME] or stem
+                current.description = item.description[:MAX_DESCRIPTION] if item.description else None
             elif isinstance(item, Entry) and current is not None and spool is not None:
                 spool.write(file_entry(item.track).model_dump_json() + "\n")
                 current.entries += 1

@@ -171,9 +171,30 @@ async def test_a_file_by_presigned_upload_is_imported_and_a_broken_one_saves_not
 
 
 def comparable_playlist(detail: dict[str, Any]) -> dict[str, Any]:
-    """A playlist's answer as a restore must give it back: all but its version and last change (a
-    restore is the playlist's first version again)."""
-    return {k: v for k, v in detail.items() if k not in ("version", "updated_at", "entries")}
+    """A playlist's answer as a restore must give it back: everything, its version and last change
+    too (the backup kept its history); its entries are compared page by page."""
+    return {k: v for k, v in detail.items() if k != "entries"}
+
+
+async def history_of(client: Client, playlist_id: str) -> dict[str, Any]:
+    """A playlist's versions (every page) and the diff of each from the one before, and of the newest
+    from the first."""
+    versions: list[dict[str, Any]] = []
+    params: dict[str, str] = {"limit": "100"}
+    while True:
+        _, page = await client.call("GET", f"/api/v1/playlists/{playlist_id}/versions", params=params)
+        versions += page["versions"]
+        if page["next_before"] is None:
+            break
+        params["before"] = str(page["next_before"])
+    numbers = [v["version"] for v in versions]
+    pairs = [(n - 1, n) for n in numbers if n > 1] + ([(1, numbers[0])] if numbers[0] > 2 else [])
+    diffs = {}
+    for older, newer in pairs:
+        _, diffs[f"{older}-{newer}"] = await client.call(
+            "GET", f"/api/v1/playlists/{playlist_id}/diff", params={"from": str(older), "to": str(newer)}
+        )
+    return {"versions": versions, "diffs": diffs}
 
 
 async def test_a_backed_up_library_deleted_and_restored_answers_the_same(register_user, gateway_url, stack):
@@ -191,13 +212,25 @@ async def test_a_backed_up_library_deleted_and_restored_answers_the_same(registe
                 "POST", "/api/v1/playlists", json={"name": name, "tracks": described(count)}, expect=201
             )
         _, listed = await client.call("GET", "/api/v1/playlists", params={"limit": "200"})
+        made_here = next(p["id"] for p in listed["playlists"] if p["name"] == "Made here")
+        # Its history: renamed, entries added, removed, moved, and sorted (a change of most positions).
+        at = f"/api/v1/playlists/{made_here}"
+        ids = [e["id"] for e in await entries_of(client, made_here)]
+        await client.call("PATCH", at, json={"name": "Made here, renamed", "description": "mine"})
+        await client.call("POST", f"{at}/entries", json={"tracks": described(3), "position": 10})
+        await client.call("POST", f"{at}/entries/remove", json={"entry_ids": ids[100:140]})
+        await client.call("POST", f"{at}/entries/move", json={"entry_ids": ids[500:503], "to": 0})
+        await client.call("POST", f"{at}/sort", json={"by": "title"})
+        _, listed = await client.call("GET", "/api/v1/playlists", params={"limit": "200"})
         before = {p["id"]: p for p in listed["playlists"]}
-        assert len(before) == 4
+        assert len(before) == 4 and before[made_here]["version"] == 6
         entries = {pid: await entries_of(client, pid) for pid in before}
+        histories = {pid: await history_of(client, pid) for pid in before}
 
-        _, job = await client.call("POST", "/api/v1/backups", expect=202)
+        _, job = await client.call("POST", "/api/v1/backups", json={"versions": "all"}, expect=202)
         backup = (await client.job(job["job_id"], {"succeeded"}))["result"]
         assert (backup["format"], backup["playlists"]) == ("backup", 4)
+        assert backup["versions"] == sum(len(h["versions"]) for h in histories.values())
         async with session.get(backup["download_url"]) as r:
             assert r.status == 200
             data = await r.read()
@@ -215,6 +248,7 @@ async def test_a_backed_up_library_deleted_and_restored_answers_the_same(registe
             detail = await playlist_when_there(client, pid)
             assert comparable_playlist(detail) == comparable_playlist(original), pid
             assert await entries_of(client, pid) == entries[pid], original["name"]
+            assert await history_of(client, pid) == histories[pid], original["name"]
 
         # Restoring again changes nothing: the library holds every playlist already. (A file imported
         # after it reaches the library after it, on the user's partition: once that is there, so is all the
@@ -233,6 +267,10 @@ async def test_a_backed_up_library_deleted_and_restored_answers_the_same(registe
             assert comparable_playlist(await playlist_when_there(client, pid)) == comparable_playlist(
                 before[pid]
             )
+        # An old version of the restored playlist is one to go back to, as it was.
+        _, back = await client.call("POST", f"/api/v1/playlists/{made_here}/versions/1/restore")
+        assert back["version"] == 7
+        assert [e["id"] for e in await entries_of(client, made_here)] == ids
 
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "files"

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from pm_contracts.providers import ProviderField
 
@@ -29,6 +29,9 @@ MAX_NAME = 500
 MAX_DESCRIPTION = 5_000
 MAX_ARTISTS = 50
 MAX_ID = 200
+# The steps of one playlist's history a restore carries at most (its kept versions and their changes):
+# a 10,000-entry playlist replaced whole five times over, or thousands of small edits.
+MAX_HISTORY_STEPS = 100_000
 # Playlists one import lists per provider at most (ids of 40 characters keep the end event under 500 kB).
 MAX_PLAYLISTS = 10_000
 
@@ -173,6 +176,57 @@ class RestoredPlaylist(_Payload):
     read_only: bool = False
     gone_from_provider: bool = False
     created_at: datetime
+    # The version the backup was taken at and when the playlist last changed: given back when the
+    # backup kept that version's history.
+    version: int | None = Field(default=None, ge=1)
+    updated_at: datetime | None = None
+
+
+class RestoredVersion(_Payload):
+    """One version of a playlist a backup kept, as the library's history shows it."""
+
+    version: int = Field(ge=1)
+    kind: str = Field(min_length=1, max_length=50)
+    author: str | None = Field(default=None, max_length=MAX_ID)
+    created_at: datetime
+    added: int = Field(default=0, ge=0)
+    removed: int = Field(default=0, ge=0)
+    moved: int = Field(default=0, ge=0)
+    entry_count: int = Field(ge=0, le=MAX_PLAYLIST_ENTRIES)
+    # The details this version changed (a change of name, description…), None for a change of entries.
+    details: dict[str, Any] | None = None
+
+
+class RestoredChange(_Payload):
+    """One difference between a kept version and the version before it, as the library's diff shows
+    it: an entry ``added`` (``position`` in this version), ``removed`` (``position`` in the version
+    before) or ``moved`` (from ``from_position`` in the version before to ``position`` in this one)."""
+
+    change: Literal["added", "removed", "moved"]
+    position: int = Field(ge=0, lt=MAX_PLAYLIST_ENTRIES)
+    from_position: int | None = Field(default=None, ge=0, lt=MAX_PLAYLIST_ENTRIES)
+    entry: RestoredEntry
+
+    @model_validator(mode="after")
+    def _moves_say_from_where(self) -> RestoredChange:
+        if (self.change == "moved") != (self.from_position is not None):
+            raise ValueError("from_position is given for a moved entry, and only for one")
+        return self
+
+
+class RestoredStep(_Payload):
+    """One step of a playlist's kept history, in a backup's order: its newest version first (the
+    playlist as the backup holds it), each kept version followed by its changes from the version before
+    it; the oldest kept version has none."""
+
+    version: RestoredVersion | None = None
+    change: RestoredChange | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> RestoredStep:
+        if (self.version is None) == (self.change is None):
+            raise ValueError("a step is a version or a change")
+        return self
 
 
 class PlaylistRestored(_Payload):
@@ -185,9 +239,19 @@ class PlaylistRestored(_Payload):
     job_id: uuid.UUID
     playlist: RestoredPlaylist
     part: int = Field(ge=1)
-    parts: int = Field(ge=1, le=MAX_PLAYLIST_ENTRIES // MAX_ENTRIES_PER_PART)
+    parts: int = Field(ge=1, le=(MAX_PLAYLIST_ENTRIES + MAX_HISTORY_STEPS) // MAX_ENTRIES_PER_PART)
     entries: list[RestoredEntry] = Field(max_length=MAX_ENTRIES_PER_PART)
+    # The kept history (RestoredStep), after every entry: the parts carry the entries first, then the
+    # steps, at most MAX_ENTRIES_PER_PART items a part. Empty: the backup kept no history, and the
+    # playlist begins a new one at version 1.
+    history: list[RestoredStep] = Field(default_factory=list, max_length=MAX_ENTRIES_PER_PART)
     restored_at: datetime
+
+    @model_validator(mode="after")
+    def _part_size(self) -> PlaylistRestored:
+        if len(self.entries) + len(self.history) > MAX_ENTRIES_PER_PART:
+            raise ValueError(f"a part carries at most {MAX_ENTRIES_PER_PART} entries and steps")
+        return self
 
 
 class LibraryImportFinished(_Payload):

@@ -26,10 +26,13 @@ from pm_contracts.library import (
     LibraryImportFinished,
     PlaylistImported,
     PlaylistRestored,
+    RestoredChange,
     RestoredEntry,
     RestoredOrigin,
     RestoredPlaylist,
+    RestoredStep,
     RestoredTrack,
+    RestoredVersion,
 )
 from pm_contracts.playlists import (
     PlaylistCreated,
@@ -396,6 +399,8 @@ TOPICS: tuple[TopicSpec, ...] = (
                                 owner_name="PM Demo",
                             ),
                             created_at=_T0,
+                            version=2,
+                            updated_at=_T0,
                         ),
                         part=1,
                         parts=1,
@@ -413,6 +418,43 @@ TOPICS: tuple[TopicSpec, ...] = (
                                 ),
                                 added_at=_T0,
                                 added_by="pmdemo.spotify",
+                            ),
+                        ],
+                        history=[
+                            RestoredStep(
+                                version=RestoredVersion(
+                                    version=2,
+                                    kind="add",
+                                    author="pmdemo.spotify",
+                                    created_at=_T0,
+                                    added=1,
+                                    entry_count=1,
+                                )
+                            ),
+                            RestoredStep(
+                                change=RestoredChange(
+                                    change="added",
+                                    position=0,
+                                    entry=RestoredEntry(
+                                        entry_id=uuid.UUID("5b6f0d1e-8f7a-4c3b-9a2d-1e0f3c4b5a69"),
+                                        track=RestoredTrack(
+                                            track_id=uuid.UUID("2f1e7c3a-9b8d-4e6f-a5c4-3b2a1d0e9f87"),
+                                            title="Teardrop",
+                                            artists=["Massive Attack"],
+                                        ),
+                                        added_at=_T0,
+                                        added_by="pmdemo.spotify",
+                                    ),
+                                )
+                            ),
+                            RestoredStep(
+                                version=RestoredVersion(
+                                    version=1,
+                                    kind="import",
+                                    author="import:spotify",
+                                    created_at=_T0,
+                                    entry_count=0,
+                                )
                             ),
                         ],
                         restored_at=_T0,

@@ -6,8 +6,8 @@ credential (``SERVICE_TOKEN``), never routed by the gateway.
   fails as retryable and resumes).
 - :class:`AccountsReader`: auth's read of a user's provider links (references, never tokens).
 - :class:`LibraryReader`: the library's internal reads (playlist service), for the user a job belongs to —
-  ``GET /internal/users/{user}/playlists`` and ``…/playlists/{id}``, the public answers. A 404 of a
-  playlist raises :class:`LibraryPlaylistGone`.
+  ``GET /internal/users/{user}/playlists``, ``…/playlists/{id}``, its ``…/versions`` and ``…/diff``, the
+  public answers. A 404 of a playlist raises :class:`LibraryPlaylistGone`.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ TIMEOUT = aiohttp.ClientTimeout(total=30)
 LIBRARY_PAGE = 500
 # Playlists per page of the library's listing (its maximum).
 LISTING_PAGE = 200
+# Versions per page of a playlist's history (its maximum).
+VERSIONS_PAGE = 100
 
 
 class PeerUnavailable(Exception):
@@ -104,15 +106,36 @@ class LibraryReader:
         self, user_id: uuid.UUID, playlist_id: uuid.UUID, offset: int, limit: int
     ) -> dict[str, Any]:
         """One page of the playlist: its public answer (details, and ``entries`` from ``offset``)."""
-        status, body = await self._client.call(
-            "GET",
-            f"{self._base}/internal/users/{user_id}/playlists/{playlist_id}",
-            params={"offset": str(offset), "limit": str(limit)},
+        return await self._read(
+            user_id, playlist_id, "", {"offset": str(offset), "limit": str(limit)}, "a playlist read"
         )
+
+    async def versions(
+        self, user_id: uuid.UUID, playlist_id: uuid.UUID, before: int | None = None
+    ) -> dict[str, Any]:
+        """One page of the playlist's versions, newest first, older than ``before`` when given:
+        ``{"versions": [...], "next_before": n | None}``."""
+        params = {"limit": str(VERSIONS_PAGE)}
+        if before is not None:
+            params["before"] = str(before)
+        return await self._read(user_id, playlist_id, "/versions", params, "a history read")
+
+    async def diff(
+        self, user_id: uuid.UUID, playlist_id: uuid.UUID, older: int, newer: int
+    ) -> dict[str, Any]:
+        """What changed from version ``older`` to ``newer``: ``added``, ``removed``, ``moved`` entries."""
+        params = {"from": str(older), "to": str(newer)}
+        return await self._read(user_id, playlist_id, "/diff", params, "a diff")
+
+    async def _read(
+        self, user_id: uuid.UUID, playlist_id: uuid.UUID, suffix: str, params: dict[str, str], what: str
+    ) -> dict[str, Any]:
+        url = f"{self._base}/internal/users/{user_id}/playlists/{playlist_id}{suffix}"
+        status, body = await self._client.call("GET", url, params=params)
         if status == 404:
             raise LibraryPlaylistGone(str(playlist_id))
         if status != 200:
-            raise PeerUnavailable(f"the library answered {status} to a playlist read")
+            raise PeerUnavailable(f"the library answered {status} to {what}")
         result: dict[str, Any] = body
         return result
 

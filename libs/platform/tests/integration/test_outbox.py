@@ -218,3 +218,43 @@ async def test_a_relay_that_stops_hands_the_lead_to_another(pool, infra):
         assert (first.published_total, second.published_total) == (1, 1)
     finally:
         await bus.close()
+
+
+async def test_an_event_accepted_at_its_limit_is_published_whole(pool, infra):
+    """PostgreSQL's jsonb text spaces every ',' and ':': an event written just under the limit reads
+    back larger than it, and must still go out (as it was measured: compact)."""
+    from pm_contracts.jobs import JobUpdated
+    from pm_platform.outbox import MAX_EVENT_BYTES
+
+    now = datetime.now(UTC)
+    job_id = uuid.uuid4()
+    event = JobUpdated(
+        job_id=job_id,
+        service="export",
+        kind="k",
+        user_id=None,
+        state="succeeded",
+        progress=1,
+        result={f"k{i}": i for i in range(56_000)},
+        created_at=now,
+        updated_at=now,
+    )
+    prefix = f"t-{uuid.uuid4().hex[:8]}."
+    bus = KafkaBus(infra.kafka_bootstrap, client_id="outbox-limit", topic_prefix=prefix)
+    bus.start_in_background([topic("pm.jobs")], [])
+    await asyncio.wait_for(bus.connected.wait(), 60)
+    relay = OutboxRelay(pool, bus, "playlist", Metrics("outbox-limit"))
+    try:
+        async with pool.acquire() as conn, conn.transaction():
+            written = await add_event(
+                conn, schema="playlist", source="export", event_type="job.updated", subject="j", data=event
+            )
+            stored = await conn.fetchval("SELECT envelope::text FROM outbox WHERE event_id = $1", written.id)
+        assert len(written.model_dump_json()) <= MAX_EVENT_BYTES < len(stored.encode())
+        assert await relay.publish_batch() == 1
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM outbox WHERE event_id = $1", written.id) == 0
+        _, value = await _consume_one(infra.kafka_bootstrap, prefix + "pm.jobs", 30)
+        assert Envelope.model_validate_json(value) == written
+    finally:
+        await bus.close()

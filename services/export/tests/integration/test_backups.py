@@ -6,6 +6,7 @@ answers it; a restore sends it back as ``library.playlist_restored``; a broken b
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -79,3 +80,48 @@ async def test_a_broken_backup_restores_nothing(services: Services) -> None:
     assert (job.error.code, job.error.retryable) == ("malformed-backup", False)
     assert "cut short" in job.error.message
     assert await restored_events(services, user) == []
+
+
+async def test_a_backup_keeps_the_versions_asked_for_and_restores_them_as_history(
+    services: Services, tmp_path: Path
+) -> None:
+    user = services.user()
+    mix = await user.playlist("Mix", [{"title": f"Song {i}", "artists": ["A"]} for i in range(30)])
+    at = f"/playlists/{mix['id']}"
+    ids = [e["id"] for e in await user.entries(mix["id"])]
+    await user.call("PATCH", at, service="library", json={"name": "Mix 2"}, expect=200)
+    await user.call(
+        "POST", f"{at}/entries/remove", service="library", json={"entry_ids": ids[:5]}, expect=200
+    )
+    await user.call(
+        "POST", f"{at}/entries/move", service="library", json={"entry_ids": ids[20:22], "to": 0}, expect=200
+    )
+    await user.call(
+        "POST", f"{at}/entries", service="library", json={"tracks": [{"title": "New"}]}, expect=200
+    )
+
+    async def backed_up(body: Any) -> Any:
+        _, job, _ = await user.call("POST", "/backups", json=body, expect=202)
+        done = await services.wait(job["job_id"])
+        assert done.state == "succeeded", done.error
+        async with aiohttp.ClientSession() as session, session.get(done.result["download_url"]) as r:
+            (tmp_path / "b.zip").write_bytes(await r.read())
+        return done.result, read_backup(tmp_path / "b.zip", tmp_path)
+
+    result, read = await backed_up({"versions": "all"})
+    assert result["versions"] == 5 and read.versions == [5] and read.playlists[0].version == 5
+    steps = [line for line in (tmp_path / "restore-0.history.jsonl").read_text().splitlines()]
+    assert sum(1 for line in steps if json.loads(line)["version"] is not None) == 5
+    # 5 ← 4: one added; 4 ← 3: two moved; 3 ← 2: five removed; 2 ← 1: the name only; 1: the oldest.
+    assert len(steps) == 5 + 1 + 2 + 5
+    _, read = await backed_up({"versions": 2})
+    assert read.versions == [2] and read.steps == [2 + 1]
+    _, read = await backed_up(None)
+    assert read.versions == [1] and read.steps == [1]
+
+    for bad in ({"versions": 0}, {"versions": "some"}, {"versions": True}, {"keep": "all"}):
+        await user.call("POST", "/backups", json=bad, expect=422)
+
+    job = await restore(services, user, (tmp_path / "b.zip").read_bytes())
+    assert job.state == "succeeded", job.error
+    assert job.result is not None and job.result["playlists"][0]["versions"] == 1

@@ -169,6 +169,22 @@ async def test_upload_attacks_are_refused(services: Services) -> None:
     form.add_field("file", b"#EXTM3U\n", filename="a.m3u8")
     form.add_field("file", b"#EXTM3U\n", filename="b.m3u8")
     await alice.call("POST", "/imports/files", data=form, expect=422)
+    # A part whose headers hold control characters (the fuzzer's find: it was a 500), on both routes.
+    boundary = "b0undary"
+    hostile = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="\x0c\u2603"\r\n\r\nx\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.m3u8"\r\n\r\n#EXTM3U\r\n'
+        f"--{boundary}--\r\n"
+    ).encode()
+    for route in ("/imports/files", "/backups/restore"):
+        _, problem, _ = await alice.call(
+            "POST",
+            route,
+            data=hostile,
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            expect=422,
+        )
+        assert "malformed multipart" in problem["detail"]
     # Another user's upload is not one's own: the id names an object under its uploader only.
     _, slot, _ = await alice.call("POST", "/imports/uploads", expect=201)
     async with aiohttp.ClientSession() as session, session.put(slot["upload_url"], data=M3U.encode()) as r:

@@ -16,11 +16,15 @@ import pytest
 from pm_export.domain.backups import (
     MEMBER,
     BackupError,
+    change_lines,
     end_line,
     entry_line,
     header_line,
+    history_budget_allows,
     line_schema,
+    oldest_kept,
     playlist_line,
+    version_line,
 )
 from pm_export.usecases.backups import read_backup
 
@@ -92,7 +96,7 @@ def test_a_backup_reads_back_as_written(tmp_path: Path) -> None:
     lines = [header_line(NOW, [{"provider": "spotify", "account_id": "me", "status": "linked"}])]
     for view, items in zip(lists, entries, strict=True):
         lines += [playlist_line(view), *(entry_line(e) for e in items)]
-    lines.append(end_line(2, 2))
+    lines.append(end_line(2, 2, 0, 0))
     for zipped in (True, False):
         read = restore(tmp_path, backup(*lines, zipped=zipped))
         assert [str(p.playlist_id) for p in read.playlists] == [v["id"] for v in lists]
@@ -108,16 +112,21 @@ def test_a_backup_reads_back_as_written(tmp_path: Path) -> None:
 
 
 def _valid() -> list[str]:
-    return [header_line(NOW, []), playlist_line(playlist_view()), entry_line(entry_view()), end_line(1, 1)]
+    return [
+        header_line(NOW, []),
+        playlist_line(playlist_view()),
+        entry_line(entry_view()),
+        end_line(1, 1, 0, 0),
+    ]
 
 
 @pytest.mark.parametrize(
     ("lines", "message"),
     [
         (_valid()[:-1], "cut short"),
-        ([*_valid()[:-1], end_line(1, 2)], "cut short"),
+        ([*_valid()[:-1], end_line(1, 2, 0, 0)], "cut short"),
         (_valid()[1:], "does not begin with its header"),
-        ([_valid()[0], _valid()[2], *_valid()[1:]], "an entry before any playlist"),
+        ([_valid()[0], _valid()[2], *_valid()[1:]], "an entry, version or change before any playlist"),
         ([*_valid(), _valid()[2]], "a record after the end"),
         ([_valid()[0], '{"playlist": {"name": "x"}}\n'], "line 2: playlist"),
         ([_valid()[0], '{"entry": {}, "playlist": {}}\n'], "line 2: a line holds one record"),
@@ -164,6 +173,110 @@ def test_the_published_schema_is_the_models_and_every_line_we_write_holds_to_it(
     published = json.loads((Path(__file__).parents[4] / "proto/files/library-backup.v1.json").read_text())
     assert published == line_schema(), "regenerate proto/files/library-backup.v1.json from line_schema()"
     validator = jsonschema.Draft202012Validator(published)
-    for line in [*_valid(), playlist_line(playlist_view(collection="liked", origin=None))]:
+    for line in [
+        *_valid(),
+        playlist_line(playlist_view(collection="liked", origin=None)),
+        *_history(),
+        end_line(1, 1, 3, 2),
+    ]:
         validator.validate(json.loads(line))
     assert not validator.is_valid({"entry": {}, "end": {"playlists": 0, "entries": 0}})
+
+
+def version_view(number: int, entry_count: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "version": number,
+        "kind": "add",
+        "author": "me",
+        "created_at": f"2026-02-0{number}T03:04:05+00:00",
+        "added": 1,
+        "removed": 0,
+        "moved": 0,
+        "entry_count": entry_count,
+        "details": None,
+        **extra,
+    }
+
+
+def _history() -> list[str]:
+    """Versions 3, 2, 1 of a playlist of one entry: 3 renamed it, 2 added its entry (1 was empty)."""
+    moved = {**entry_view("moved"), "position": 0, "from_position": 1}
+    return [
+        version_line(version_view(3, 1, kind="details", added=0, details={"name": "Mix"})),
+        *change_lines({"added": [], "removed": [], "moved": []}),
+        version_line(version_view(2, 1)),
+        *change_lines({"added": [entry_view()], "removed": [], "moved": [moved]}),
+        version_line(version_view(1, 0, kind="create", added=0)),
+    ]
+
+
+def test_kept_versions_read_back_newest_first_after_the_entries(tmp_path: Path) -> None:
+    history = _history()
+    lines = [*_valid()[:-1], *history, end_line(1, 1, 3, 2)]
+    read = restore(tmp_path, backup(*lines))
+    assert read.versions == [3] and read.steps == [5] and read.counts == [1]
+    spooled = [json.loads(x) for x in (tmp_path / "restore-0.history.jsonl").read_text().splitlines()]
+    kinds = ["version" if step["version"] is not None else "change" for step in spooled]
+    assert kinds == ["version", "version", "change", "change", "version"]
+    assert [s["version"]["version"] for s in spooled if s["version"] is not None] == [3, 2, 1]
+    assert spooled[0]["version"]["details"] == {"name": "Mix"}
+    changes = [s["change"] for s in spooled if s["change"] is not None]
+    assert [(c["change"], c["position"], c.get("from_position")) for c in changes] == [
+        ("moved", 0, 1),
+        ("added", 0, None),
+    ]
+    assert read.playlists[0].version == 3 and read.playlists[0].updated_at is not None
+
+
+@pytest.mark.parametrize(
+    ("history", "message"),
+    [
+        ([version_line(version_view(2, 1))], "the one it was backed up at"),
+        ([version_line(version_view(3, 5))], "holds its entries"),
+        ([version_line(version_view(3, 1)), version_line(version_view(1, 0))], "follow each other"),
+        ([version_line(version_view(3, 1)), version_line(version_view(4, 0))], "follow each other"),
+        (
+            [version_line(version_view(3, 1)), entry_line(entry_view())],
+            "an entry after the playlist's versions",
+        ),
+        (change_lines({"added": [entry_view()], "removed": [], "moved": []}), "a change before its version"),
+        (
+            [
+                version_line(version_view(3, 1)),
+                '{"change": {"change": "moved", "position": 0, "entry": {}}}\n',
+            ],
+            "change",
+        ),
+    ],
+    ids=[
+        "not-current",
+        "count-differs",
+        "gap",
+        "not-descending",
+        "entry-after",
+        "change-first",
+        "bad-change",
+    ],
+)
+def test_a_broken_history_restores_nothing(tmp_path: Path, history: list[str], message: str) -> None:
+    versions = sum(1 for line in history if line.startswith('{"version"'))
+    changes = sum(1 for line in history if line.startswith('{"change"'))
+    lines = [*_valid()[:-1], *history, end_line(1, 1, versions, changes)]
+    with pytest.raises(BackupError) as refused:
+        restore(tmp_path, backup(*lines))
+    assert message in str(refused.value)
+
+
+def test_the_end_counts_the_versions_and_changes(tmp_path: Path) -> None:
+    lines = [*_valid()[:-1], *_history(), end_line(1, 1, 2, 2)]
+    with pytest.raises(BackupError, match="cut short"):
+        restore(tmp_path, backup(*lines))
+
+
+def test_which_versions_are_kept() -> None:
+    assert oldest_kept(7, "latest") == 7
+    assert oldest_kept(7, "all") == 1
+    assert oldest_kept(7, 3) == 5
+    assert oldest_kept(2, 5) == 1
+    assert history_budget_allows(0, version_view(1, 0, added=99_998))
+    assert not history_budget_allows(2, version_view(1, 0, added=99_998))

@@ -443,3 +443,52 @@ async def test_internal_reads_serve_other_services_with_the_service_credential_o
     assert (await library.client.get(base)).status == 401
     assert (await library.client.get(base, headers={"Authorization": "Service deadbeef"})).status == 403
     assert (await library.client.get(base, headers=user.headers())).status in (401, 403)
+
+
+async def test_internal_history_reads_answer_as_the_public_ones_for_the_service_credential_only(library):
+    """A backup reads a playlist's history through …/versions and …/diff under
+    /internal/users/{user}/playlists/{id}: the public answers (diff entries with their author), for the
+    user the calling service names, and only for holders of the service credential."""
+    from pm_platform.identity import service_credential
+
+    user, other = library.user(), library.user()
+    pid = (await user.create("History", tracks=3))["id"]
+    ids = await _ids(user, pid)
+    await user.call(
+        "POST", f"/playlists/{pid}/entries/move", json={"entry_ids": [ids[0]], "to": 2}, expect=200
+    )
+    await user.call("PATCH", f"/playlists/{pid}", json={"name": "Renamed"}, expect=200)
+    internal = {"Authorization": service_credential(library.rt.settings.service_token.get_secret_value())}
+    base = f"/internal/users/{user.id}/playlists/{pid}"
+
+    for suffix, query in [
+        ("/versions", {}),
+        ("/versions", {"before": "3", "limit": "1"}),
+        ("/diff", {"from": "1", "to": "2"}),
+        ("/diff", {"from": "3", "to": "1"}),
+    ]:
+        inside = await library.client.get(f"{base}{suffix}", params=query, headers=internal)
+        _, public = await user.call("GET", f"/playlists/{pid}{suffix}", params=query, expect=200)
+        assert inside.status == 200, (suffix, query)
+        assert await inside.json() == public, (suffix, query)
+    moved = await (await library.client.get(f"{base}/diff?from=1&to=2", headers=internal)).json()
+    assert [(m["id"], m["added_by"]) for m in moved["moved"]] == [(ids[0], str(user.id))]
+    history = await (await library.client.get(f"{base}/versions?limit=1", headers=internal)).json()
+    assert [v["version"] for v in history["versions"]] == [3] and history["next_before"] == 3
+
+    # A version the playlist does not have, and a query missing a version: as the public answers.
+    assert (await library.client.get(f"{base}/diff?from=1&to=9", headers=internal)).status == 404
+    assert (await library.client.get(f"{base}/diff?from=1", headers=internal)).status == 422
+    # Another user's playlist under this user's path is the same 404 as none at all.
+    foreign = (await other.create("Foreign", tracks=1))["id"]
+    for suffix in ("/versions", "/diff?from=1&to=1"):
+        theirs = f"/internal/users/{user.id}/playlists/{foreign}{suffix}"
+        assert (await library.client.get(theirs, headers=internal)).status == 404, suffix
+        unknown = f"/internal/users/not-a-uuid/playlists/{pid}{suffix}"
+        assert (await library.client.get(unknown, headers=internal)).status == 404, suffix
+    # No credential, a wrong one, or a user's own signed identity: refused.
+    for suffix in ("/versions", "/diff?from=1&to=2"):
+        assert (await library.client.get(f"{base}{suffix}")).status == 401, suffix
+        wrong = {"Authorization": "Service deadbeef"}
+        assert (await library.client.get(f"{base}{suffix}", headers=wrong)).status == 403, suffix
+        assert (await library.client.get(f"{base}{suffix}", headers=user.headers())).status in (401, 403)

@@ -4,11 +4,16 @@ A backup is a zip holding ``backup.jsonl``, JSON Lines (schema: proto/files/libr
 
 1. ``{"backup": {"format": "playlist-manager-backup", "version": 1, "created_at", "providers": [...]}}``
    — the provider links as references (provider, account, status), never a token;
-2. per playlist ``{"playlist": {...}}`` — its details as the library shows them, with its own id —
-   followed by ``{"entry": {...}}`` for each entry in order: its id, when and by whom it was added, and
-   its track (the library's track id beside everything it knows of it);
-3. ``{"end": {"playlists": n, "entries": m}}``: a backup without it, or whose counts differ, was cut
-   short and is refused whole.
+2. per playlist ``{"playlist": {...}}`` — its details as the library shows them, with its own id and
+   version — followed by ``{"entry": {...}}`` for each entry in order: its id, when and by whom it was
+   added, and its track (the library's track id beside everything it knows of it);
+3. then the versions the user chose to keep, newest first: ``{"version": {...}}`` as the library's
+   history lists it (the first is the playlist as backed up), each followed by ``{"change": {...}}``
+   lines, its differences from the version before it as the library's diff shows them (added, removed,
+   moved, each with its entry); the oldest kept version has none. A restore rebuilds every kept version
+   from the entries backwards;
+4. ``{"end": {"playlists": n, "entries": m, "versions": v, "changes": c}}``: a backup without it, or
+   whose counts differ, was cut short and is refused whole.
 
 One line per record keeps writing and reading streaming: a 100,000-entry library is never in memory.
 """
@@ -18,11 +23,18 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pm_contracts.library import RestoredEntry, RestoredPlaylist
+from pm_contracts.library import (
+    MAX_HISTORY_STEPS,
+    RestoredChange,
+    RestoredEntry,
+    RestoredPlaylist,
+    RestoredVersion,
+)
+from pm_platform.api import RequestBody
 
 BACKUP_JOB = "backup.create"
 RESTORE_JOB = "backup.restore"
@@ -34,6 +46,36 @@ MEDIA_TYPE = "application/zip"
 MAX_LINE_BYTES = 1 << 20
 # Playlists one backup holds at most (a library of ten providers' worth of playlists).
 MAX_PLAYLISTS = 20_000
+# Versions of each playlist a backup keeps at most when asked for a number of them.
+MAX_KEPT_VERSIONS = 10_000
+
+# Which versions of each playlist a backup keeps: the current one only, every one, or the newest N.
+KeptVersions = Literal["latest", "all"] | Annotated[int, Field(ge=1, le=MAX_KEPT_VERSIONS)]
+
+
+class BackupRequest(RequestBody):
+    """``POST /api/v1/backups`` (the body is optional): which versions of each playlist to keep."""
+
+    versions: KeptVersions = "latest"
+
+
+def oldest_kept(current: int, kept: KeptVersions) -> int:
+    """The oldest version of a playlist at version ``current`` a backup keeps."""
+    if kept == "all":
+        return 1
+    if kept == "latest":
+        return current
+    return max(1, current - kept + 1)
+
+
+def history_budget_allows(steps_so_far: int, version: dict[str, Any]) -> bool:
+    """Whether a playlist's history may keep ``version`` too: the steps a restore carries (a version and
+    about as many changes as its counts say) stay within MAX_HISTORY_STEPS. Older versions beyond are
+    left out (the newest are kept)."""
+    changes = (
+        int(version.get("added") or 0) + int(version.get("removed") or 0) + int(version.get("moved") or 0)
+    )
+    return steps_so_far + 1 + changes <= MAX_HISTORY_STEPS
 
 
 class BackupError(ValueError):
@@ -67,9 +109,11 @@ class Header(BaseModel):
 class End:
     playlists: int
     entries: int
+    versions: int = 0
+    changes: int = 0
 
 
-Record = Header | RestoredPlaylist | RestoredEntry | End
+Record = Header | RestoredPlaylist | RestoredEntry | RestoredVersion | RestoredChange | End
 
 
 def file_name(created_at: datetime) -> str:
@@ -92,7 +136,6 @@ def header_line(created_at: datetime, links: list[dict[str, Any]]) -> str:
 
 def playlist_line(view: dict[str, Any]) -> str:
     """A playlist's public answer as its backup line (validated as a restore will read it)."""
-    origin = view.get("origin")
     playlist = RestoredPlaylist(
         playlist_id=view["id"],
         collection=view["collection"],
@@ -101,18 +144,19 @@ def playlist_line(view: dict[str, Any]) -> str:
         public=view.get("public"),
         collaborative=view.get("collaborative"),
         cover_url=view.get("cover_url"),
-        origin=origin,
+        origin=view.get("origin"),
         read_only=view.get("read_only", False),
         gone_from_provider=view.get("gone_from_provider", False),
         created_at=view["created_at"],
+        version=view.get("version"),
+        updated_at=view.get("updated_at"),
     )
     return _line("playlist", playlist.model_dump(mode="json", exclude_none=True))
 
 
-def entry_line(view: dict[str, Any]) -> str:
-    """An entry's public answer as its backup line."""
+def _entry(view: dict[str, Any]) -> RestoredEntry:
     track = view["track"]
-    entry = RestoredEntry.model_validate(
+    return RestoredEntry.model_validate(
         {
             "entry_id": view["id"],
             "added_at": view["added_at"],
@@ -120,11 +164,40 @@ def entry_line(view: dict[str, Any]) -> str:
             "track": {"track_id": track["id"], **{k: v for k, v in track.items() if k != "id"}},
         }
     )
-    return _line("entry", entry.model_dump(mode="json", exclude_none=True))
 
 
-def end_line(playlists: int, entries: int) -> str:
-    return _line("end", {"playlists": playlists, "entries": entries})
+def entry_line(view: dict[str, Any]) -> str:
+    """An entry's public answer as its backup line."""
+    return _line("entry", _entry(view).model_dump(mode="json", exclude_none=True))
+
+
+def version_line(view: dict[str, Any]) -> str:
+    """A version as the library's history lists it, as its backup line."""
+    version = RestoredVersion.model_validate(view)
+    return _line("version", version.model_dump(mode="json", exclude_none=True))
+
+
+def change_lines(diff: dict[str, Any]) -> list[str]:
+    """The library's diff from one version to the next as backup lines: removed, moved, added."""
+    changes = [
+        RestoredChange(change="removed", position=v["position"], entry=_entry(v)) for v in diff["removed"]
+    ]
+    changes += [
+        RestoredChange(
+            change="moved", position=v["position"], from_position=v["from_position"], entry=_entry(v)
+        )
+        for v in diff["moved"]
+    ]
+    changes += [
+        RestoredChange(change="added", position=v["position"], entry=_entry(v)) for v in diff["added"]
+    ]
+    return [_line("change", c.model_dump(mode="json", exclude_none=True)) for c in changes]
+
+
+def end_line(playlists: int, entries: int, versions: int, changes: int) -> str:
+    return _line(
+        "end", {"playlists": playlists, "entries": entries, "versions": versions, "changes": changes}
+    )
 
 
 def parse_line(raw: bytes, line: int) -> Record:
@@ -134,7 +207,7 @@ def parse_line(raw: bytes, line: int) -> Record:
     except (ValueError, RecursionError):
         raise BackupError("not a JSON line", line) from None
     if not isinstance(data, dict) or len(data) != 1:
-        raise BackupError("a line holds one record: backup, playlist, entry or end", line)
+        raise BackupError("a line holds one record: backup, playlist, entry, version, change or end", line)
     [(kind, value)] = data.items()
     try:
         if kind == "backup":
@@ -143,10 +216,13 @@ def parse_line(raw: bytes, line: int) -> Record:
             return RestoredPlaylist.model_validate(value)
         if kind == "entry":
             return RestoredEntry.model_validate(value)
-        if kind == "end" and isinstance(value, dict):
-            playlists, entries = value.get("playlists"), value.get("entries")
-            if isinstance(playlists, int) and isinstance(entries, int):
-                return End(playlists, entries)
+        if kind == "version":
+            return RestoredVersion.model_validate(value)
+        if kind == "change":
+            return RestoredChange.model_validate(value)
+        if kind == "end":
+            counts = _EndCounts.model_validate(value)
+            return End(counts.playlists, counts.entries, counts.versions, counts.changes)
     except ValidationError as error:
         first = error.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
@@ -155,18 +231,25 @@ def parse_line(raw: bytes, line: int) -> Record:
 
 
 class _EndCounts(BaseModel):
+    model_config = ConfigDict(strict=True)
+
     playlists: int = Field(ge=0)
     entries: int = Field(ge=0)
+    # Absent from a backup that kept no history (the counts then must be 0).
+    versions: int = Field(default=0, ge=0)
+    changes: int = Field(default=0, ge=0)
 
 
 class _Line(BaseModel):
-    """One line of a backup (for its published JSON Schema): exactly one of the four records."""
+    """One line of a backup (for its published JSON Schema): exactly one of the six records."""
 
     model_config = ConfigDict(extra="forbid")
 
     backup: Header | None = None
     playlist: RestoredPlaylist | None = None
     entry: RestoredEntry | None = None
+    version: RestoredVersion | None = None
+    change: RestoredChange | None = None
     end: _EndCounts | None = None
 
 
@@ -178,8 +261,9 @@ def line_schema() -> dict[str, Any]:
     schema["title"] = "Playlist Manager library backup, version 1: one line of backup.jsonl"
     schema["description"] = (
         "A library backup is a zip holding backup.jsonl: JSON Lines, each an object of exactly one of "
-        "backup (the first line), playlist (its entries follow it), entry, end (the last line, with the "
-        "counts). Written and read by the export service (docs/files.md)."
+        "backup (the first line), playlist (its entries follow it, then its kept versions, newest first), "
+        "entry, version (its changes from the version before it follow it), change, end (the last line, "
+        "with the counts). Written and read by the export service (docs/files.md)."
     )
     schema["minProperties"] = 1
     schema["maxProperties"] = 1

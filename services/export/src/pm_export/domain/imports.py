@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
 
-from pm_contracts.library import MAX_ARTISTS, MAX_ENTRIES_PER_PART, MAX_ID, MAX_NAME, FileEntry, FileTrack
+from pm_contracts.library import MAX_ARTISTS, MAX_ID, MAX_NAME, FileEntry, FileTrack
 from pm_contracts.providers import is_provider
 from pm_formats import FileTrack as ReadTrack
 
@@ -37,10 +37,6 @@ READABLE = (".m3u", ".m3u8", ".xspf", ".jspf", ".json", ".csv", ".xml", ".txt")
 def playlist_id_of(job_id: uuid.UUID, index: int) -> uuid.UUID:
     """The library playlist an import's ``index``-th playlist becomes: the same for every retry."""
     return uuid.uuid5(job_id, f"playlist-{index}")
-
-
-def parts_of(entries: int) -> int:
-    return max(1, -(-entries // MAX_ENTRIES_PER_PART))
 
 
 def file_entry(track: ReadTrack) -> FileEntry:

@@ -17,6 +17,7 @@ from typing import Annotated
 from urllib.parse import unquote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import Field
 
 from pm_export.domain.imports import MAX_UPLOAD_BYTES
@@ -82,6 +83,8 @@ async def _received_upload(
                     file_name = await _receive(request, path)
             except TimeoutError:
                 raise RequestTimeout("the upload was too slow") from None
+            except HttpProcessingError:  # a part's headers aiohttp cannot parse (control characters…)
+                raise _refused("a malformed multipart body (a part's headers)") from None
             except ValueError as error:  # a malformed multipart body
                 raise _refused(f"a malformed multipart body ({error})") from None
             return await imports.store_upload(rt, user_id, path), _base_name(file_name)

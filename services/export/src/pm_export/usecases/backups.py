@@ -29,7 +29,16 @@ from minio.error import MinioException
 from urllib3.exceptions import HTTPError
 
 from pm_contracts.exports import BackupCompleted
-from pm_contracts.library import MAX_PLAYLIST_ENTRIES, PlaylistRestored, RestoredEntry, RestoredPlaylist
+from pm_contracts.library import (
+    MAX_HISTORY_STEPS,
+    MAX_PLAYLIST_ENTRIES,
+    PlaylistRestored,
+    RestoredChange,
+    RestoredEntry,
+    RestoredPlaylist,
+    RestoredStep,
+    RestoredVersion,
+)
 from pm_export.domain.backups import (
     BACKUP_JOB,
     MAX_LINE_BYTES,
@@ -38,14 +47,20 @@ from pm_export.domain.backups import (
     MEMBER,
     RESTORE_JOB,
     BackupError,
+    BackupRequest,
     End,
     Header,
+    KeptVersions,
+    change_lines,
     end_line,
     entry_line,
     file_name,
     header_line,
+    history_budget_allows,
+    oldest_kept,
     parse_line,
     playlist_line,
+    version_line,
 )
 from pm_export.domain.exports import MAX_ACTIVE_EXPORTS
 from pm_export.domain.imports import MAX_UNPACKED_BYTES
@@ -55,7 +70,14 @@ from pm_export.settings import export_settings
 from pm_export.storage.exports import StoredExport, save_export
 from pm_export.usecases.exports import export_view
 from pm_export.usecases.imports import ArchiveTooLarge, Bounded, fetch_upload
-from pm_export.usecases.rendering import WRITTEN, LibraryPages, size_and_digest, spooled_parts
+from pm_export.usecases.rendering import (
+    WRITTEN,
+    LibraryPages,
+    PlaylistChanged,
+    Spooled,
+    size_and_digest,
+    spooled_parts,
+)
 from pm_platform.db import lock_until_commit
 from pm_platform.errors import TooManyRequests
 from pm_platform.internal import LibraryPlaylistGone, PeerUnavailable
@@ -64,7 +86,7 @@ from pm_platform.s3 import OBJECT_STORE
 from pm_platform.service import Runtime
 
 
-async def request_backup(rt: Runtime, user_id: uuid.UUID) -> Job:
+async def request_backup(rt: Runtime, user_id: uuid.UUID, request: BackupRequest) -> Job:
     async with rt.transaction() as conn:
         await lock_until_commit(conn, f"backups:{user_id}")
         if await rt.jobs.count_active(conn, user_id, BACKUP_JOB) >= MAX_ACTIVE_EXPORTS:
@@ -73,7 +95,7 @@ async def request_backup(rt: Runtime, user_id: uuid.UUID) -> Job:
                 code="too-many-backups",
                 headers={"Retry-After": "30"},
             )
-        return await rt.jobs.create(conn, BACKUP_JOB, user_id, {})
+        return await rt.jobs.create(conn, BACKUP_JOB, user_id, request.model_dump(mode="json"))
 
 
 async def start_restore(rt: Runtime, user_id: uuid.UUID, upload_id: uuid.UUID) -> Job:
@@ -93,6 +115,8 @@ async def run_backup(ctx: JobContext) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="pm-backup-") as scratch:
             path = Path(scratch) / "backup.zip"
             pages = LibraryPages(ctx, job.user_id, playlists)
+            kept = BackupRequest.model_validate(ctx.params).versions
+            counts = _HistoryCounts()
 
             def write() -> tuple[int, str]:
                 with (
@@ -102,10 +126,13 @@ async def run_backup(ctx: JobContext) -> dict[str, Any]:
                 ):
                     out.write(header_line(created_at, links))
                     for playlist in playlists:
-                        out.write(playlist_line(playlist))
-                        for entry in pages.entries(playlist):
+                        details, entries = pages.read(playlist)
+                        out.write(playlist_line(details))
+                        for entry in entries:
                             out.write(entry_line(entry))
-                    out.write(end_line(len(playlists), pages.written))
+                        for line in _history_lines(pages, details, kept, counts):
+                            out.write(line)
+                    out.write(end_line(len(playlists), pages.written, counts.versions, counts.changes))
                 return size_and_digest(path)
 
             size, digest = await pages.run(write)
@@ -115,6 +142,10 @@ async def run_backup(ctx: JobContext) -> dict[str, Any]:
     except LibraryPlaylistGone:
         raise JobFailed(
             "playlist-gone", "a playlist was deleted during the backup: back up again", retryable=True
+        ) from None
+    except PlaylistChanged:
+        raise JobFailed(
+            "playlist-changed", "a playlist was edited during the backup: back up again", retryable=True
         ) from None
     except PeerUnavailable as error:
         raise JobFailed("library-unavailable", str(error), retryable=True) from None
@@ -151,8 +182,40 @@ async def run_backup(ctx: JobContext) -> dict[str, Any]:
             completed_at=datetime.now(UTC),
         )
         await rt.emit(conn, "backup.completed", str(job.id), completed)
-    ctx.last_message = f"{stored.entries} entries of {stored.playlists} playlist(s) backed up"
-    return export_view(rt, stored)
+    ctx.last_message = f"{stored.entries} entries of {stored.playlists} playlist(s) backed up, with {counts.versions} version(s)"
+    return {**export_view(rt, stored), "versions": counts.versions, "versions_left_out": counts.left_out}
+
+
+@dataclass
+class _HistoryCounts:
+    versions: int = 0
+    changes: int = 0
+    # Versions asked for but left out: a playlist's kept history would exceed MAX_HISTORY_STEPS.
+    left_out: int = 0
+
+
+def _history_lines(
+    pages: LibraryPages, details: dict[str, Any], kept: KeptVersions, counts: _HistoryCounts
+) -> Iterator[str]:
+    """The playlist's kept versions, newest first, each followed by its changes from the version before
+    it (the oldest kept has none); in the writing thread."""
+    playlist_id = uuid.UUID(details["id"])
+    newest = int(details["version"])
+    oldest = oldest_kept(newest, kept)
+    steps = 0
+    for version in pages.versions(playlist_id, newest, oldest):
+        number = version["version"]
+        if not history_budget_allows(steps, version):
+            counts.left_out += number - oldest + 1
+            return
+        yield version_line(version)
+        counts.versions += 1
+        steps += 1
+        if number > oldest:
+            lines = change_lines(pages.diff(playlist_id, number - 1, number))
+            yield from lines
+            counts.changes += len(lines)
+            steps += len(lines)
 
 
 # ---- restore --------------------------------------------------------------------------------------------
@@ -163,6 +226,58 @@ class _Read:
     header: Header | None = None
     playlists: list[RestoredPlaylist] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
+    # Per playlist: the steps of its kept history (versions and their changes), and its versions.
+    steps: list[int] = field(default_factory=list)
+    versions: list[int] = field(default_factory=list)
+
+
+class _Spool:
+    """Where one playlist's entries and kept history are spooled while the backup is read, and the
+    checks its history must pass: versions consecutive and newest first, the newest the playlist as
+    backed up, every change after a version."""
+
+    def __init__(self, scratch: Path, index: int, playlist: RestoredPlaylist) -> None:
+        self.playlist = playlist
+        self.entries = (scratch / f"restore-{index}.jsonl").open("w", encoding="utf-8")
+        self.history = (scratch / f"restore-{index}.history.jsonl").open("w", encoding="utf-8")
+        self.entry_count = self.steps = self.versions = 0
+        self.last_version: int | None = None
+
+    def entry(self, entry: RestoredEntry, line: int) -> None:
+        if self.last_version is not None:
+            raise BackupError("an entry after the playlist's versions", line)
+        if self.entry_count >= MAX_PLAYLIST_ENTRIES:
+            raise BackupError("a playlist of more entries than the library holds", line)
+        self.entries.write(entry.model_dump_json() + "\n")
+        self.entry_count += 1
+
+    def version(self, version: RestoredVersion, line: int) -> None:
+        if self.last_version is None:
+            if self.playlist.version is not None and version.version != self.playlist.version:
+                raise BackupError("a playlist's first version is the one it was backed up at", line)
+            if version.entry_count != self.entry_count:
+                raise BackupError("a playlist's newest version holds its entries", line)
+        elif version.version != self.last_version - 1:
+            raise BackupError("a playlist's versions follow each other, newest first", line)
+        self.last_version = version.version
+        self.versions += 1
+        self._step(RestoredStep(version=version), line)
+
+    def change(self, change: RestoredChange, line: int) -> None:
+        if self.last_version is None:
+            raise BackupError("a change before its version", line)
+        self._step(RestoredStep(change=change), line)
+
+    def _step(self, step: RestoredStep, line: int) -> None:
+        if self.steps >= MAX_HISTORY_STEPS:
+            raise BackupError(f"a playlist's history of more than {MAX_HISTORY_STEPS} steps", line)
+        # As the event will carry it (nulls too): the parts are cut by these lines' sizes.
+        self.history.write(step.model_dump_json() + "\n")
+        self.steps += 1
+
+    def close(self) -> None:
+        self.entries.close()
+        self.history.close()
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -197,10 +312,19 @@ def _numbered(source: IO[bytes] | BinaryIO) -> Iterator[tuple[int, bytes]]:
 
 
 def read_backup(path: Path, scratch: Path) -> _Read:
-    """The backup checked whole, each playlist's entries spooled to ``scratch`` (JSON lines)."""
+    """The backup checked whole, each playlist's entries and kept history spooled to ``scratch`` (JSON
+    lines: ``restore-{i}.jsonl``, ``restore-{i}.history.jsonl``)."""
     read = _Read()
-    spool: IO[str] | None = None
+    spool: _Spool | None = None
     end: End | None = None
+
+    def done(spool: _Spool) -> None:
+        spool.close()
+        read.counts.append(spool.entry_count)
+        read.steps.append(spool.steps)
+        read.versions.append(spool.versions)
+
+    versions = changes = 0
     try:
         for number, raw in _lines(path):
             record = parse_line(raw, number)
@@ -214,29 +338,36 @@ def read_backup(path: Path, scratch: Path) -> _Read:
                 if len(read.playlists) >= MAX_PLAYLISTS:
                     raise BackupError(f"more than {MAX_PLAYLISTS} playlists", number)
                 if spool is not None:
-                    spool.close()
+                    done(spool)
+                spool = _Spool(scratch, len(read.playlists), record)
                 read.playlists.append(record)
-                read.counts.append(0)
-                spool = (scratch / f"restore-{len(read.playlists) - 1}.jsonl").open("w", encoding="utf-8")
-            elif isinstance(record, RestoredEntry):
-                if spool is None:
-                    raise BackupError("an entry before any playlist", number)
-                if read.counts[-1] >= MAX_PLAYLIST_ENTRIES:
-                    raise BackupError("a playlist of more entries than the library holds", number)
-                spool.write(record.model_dump_json() + "\n")
-                read.counts[-1] += 1
             elif isinstance(record, End):
                 end = record
-            else:
+            elif isinstance(record, Header):
                 raise BackupError("a second header", number)
+            elif spool is None:
+                raise BackupError("an entry, version or change before any playlist", number)
+            elif isinstance(record, RestoredEntry):
+                spool.entry(record, number)
+            elif isinstance(record, RestoredVersion):
+                spool.version(record, number)
+                versions += 1
+            else:
+                spool.change(record, number)
+                changes += 1
     except ArchiveTooLarge:
         raise BackupError(f"the archive unpacks to more than {MAX_UNPACKED_BYTES >> 20} MB") from None
     finally:
-        if spool is not None:
-            spool.close()
+        if spool is not None and not spool.entries.closed:
+            done(spool)
     if read.header is None:
         raise BackupError("an empty file: not a library backup")
-    if end is None or (end.playlists, end.entries) != (len(read.playlists), sum(read.counts)):
+    if end is None or (end.playlists, end.entries, end.versions, end.changes) != (
+        len(read.playlists),
+        sum(read.counts),
+        versions,
+        changes,
+    ):
         raise BackupError(
             "the backup is cut short (its end is missing or its counts differ): nothing restored"
         )
@@ -268,8 +399,8 @@ async def run_restore(ctx: JobContext) -> dict[str, Any]:
     return {
         "backup_created_at": read.header.created_at.isoformat(),
         "playlists": [
-            {"id": str(p.playlist_id), "name": p.name, "entries": count}
-            for p, count in zip(read.playlists, read.counts, strict=True)
+            {"id": str(p.playlist_id), "name": p.name, "entries": count, "versions": versions}
+            for p, count, versions in zip(read.playlists, read.counts, read.versions, strict=True)
         ],
         "entries": sum(read.counts),
         # The links the backup names: a restore cannot link a provider (that takes the user's consent).
@@ -281,9 +412,12 @@ async def _send(rt: Runtime, job: Job, read: _Read, scratch: Path) -> None:
     assert job.user_id is not None
     restored_at = datetime.now(UTC)
     async with rt.transaction() as conn:
-        for index, (playlist, count) in enumerate(zip(read.playlists, read.counts, strict=True)):
-            spool = scratch / f"restore-{index}.jsonl"
-            for part, parts, entries in spooled_parts(spool, RestoredEntry, count):
+        for index, playlist in enumerate(read.playlists):
+            spooled = [
+                Spooled(scratch / f"restore-{index}.jsonl", RestoredEntry),
+                Spooled(scratch / f"restore-{index}.history.jsonl", RestoredStep),
+            ]
+            for part, parts, (entries, history) in spooled_parts(spooled):
                 event = PlaylistRestored(
                     user_id=job.user_id,
                     job_id=job.id,
@@ -291,6 +425,7 @@ async def _send(rt: Runtime, job: Job, read: _Read, scratch: Path) -> None:
                     part=part,
                     parts=parts,
                     entries=entries,
+                    history=history,
                     restored_at=restored_at,
                 )
                 await rt.emit(conn, "library.playlist_restored", str(job.user_id), event)

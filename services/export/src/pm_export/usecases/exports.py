@@ -42,7 +42,7 @@ from pm_export.domain.objects import FileNames, export_object
 from pm_export.resources import LIBRARY
 from pm_export.settings import export_settings
 from pm_export.storage.exports import StoredExport, find_export, save_export
-from pm_export.usecases.rendering import WRITTEN, LibraryPages, size_and_digest
+from pm_export.usecases.rendering import WRITTEN, LibraryPages, PlaylistChanged, size_and_digest
 from pm_formats import FileTrack
 from pm_platform.db import lock_until_commit
 from pm_platform.errors import Conflict, NotFound, Problem, TooManyRequests
@@ -91,6 +91,10 @@ async def run_export(ctx: JobContext) -> dict[str, Any]:
         except LibraryPlaylistGone:
             raise JobFailed(
                 "playlist-not-found", "a playlist was deleted from your library during the export"
+            ) from None
+        except PlaylistChanged:
+            raise JobFailed(
+                "playlist-changed", "a playlist was edited during the export: export again", retryable=True
             ) from None
         except PeerUnavailable as error:
             raise JobFailed("library-unavailable", str(error), retryable=True) from None

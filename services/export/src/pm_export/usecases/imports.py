@@ -42,7 +42,7 @@ from pm_export.domain.imports import (
     playlist_id_of,
 )
 from pm_export.domain.objects import upload_object
-from pm_export.usecases.rendering import spooled_parts
+from pm_export.usecases.rendering import Spooled, spooled_parts
 from pm_formats import Entry, FormatError, PlaylistInfo, PlaylistStart, Skipped
 from pm_formats.detect import detect, read_as
 from pm_platform.jobs import Job, JobContext, JobFailed
@@ -227,7 +227,7 @@ async def _send(rt: Runtime, job: Job, report: ReadReport, scratch: Path) -> Non
     async with rt.transaction() as conn:
         for playlist in report.playlists:
             spool = scratch / f"playlist-{playlist.index}.jsonl"
-            for part, parts, entries in spooled_parts(spool, FileEntry, playlist.entries):
+            for part, parts, [entries] in spooled_parts([Spooled(spool, FileEntry)]):
                 event = FilePlaylistImported(
                     user_id=job.user_id,
                     job_id=job.id,

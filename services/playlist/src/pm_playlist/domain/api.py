@@ -212,6 +212,7 @@ def diff_entry(position: int, entry: Entry, tracks: dict[Any, Track]) -> dict[st
         "id": str(entry.id),
         "position": position,
         "added_at": iso(entry.added_at),
+        "added_by": entry.added_by,
         "track": _track(entry.track_id, track) if track is not None else {"id": str(entry.track_id)},
     }
 

@@ -10,7 +10,9 @@ edits from its snapshot. A 10,000-entry playlist edited 1,000 times by small edi
 snapshots and 1,000 small edits, not 10 million entries.
 
 Restoring version n is a new version: the edits from the current list to version n's (nothing is
-rewritten).
+rewritten). A playlist may also begin with versions it had elsewhere (a backup that kept its history,
+domain/imports.py's ``restored_versions``): its oldest kept version is kept whole, as version 1 is, and
+the versions before it are none of the library's.
 """
 
 from __future__ import annotations
@@ -30,9 +32,27 @@ from pm_playlist.domain.entries import (
     Remove,
     SingleEdit,
 )
+from pm_playlist.domain.playlists import Playlist, Version
 from pm_providers.domain.reorder import longest_increasing
 
 SNAPSHOT_EVERY = 50
+
+
+@dataclass(frozen=True, slots=True)
+class KeptVersion:
+    """A version as the history keeps it: its row, the edit that made it from the version before (None:
+    the first version kept, or a change of details only), and its entries when it is kept whole."""
+
+    version: Version
+    edit: Edit | None
+    snapshot: Entries | None
+
+
+def first_version(playlist: Playlist, entries: Entries, kind: str, author: str | None) -> KeptVersion:
+    """Version 1 of a new playlist, kept whole, with its details as made. It is dated ``updated_at``: when
+    it was made (a restored playlist keeps the ``created_at`` of its backup)."""
+    row = Version(1, kind, author, playlist.updated_at, len(entries), 0, 0, len(entries), playlist.details())
+    return KeptVersion(row, None, entries)
 
 
 def steps_of(edit: Edit) -> int:
@@ -84,28 +104,30 @@ def replay(snapshot: Entries, edits: Sequence[Edit]) -> Entries:
     return entries
 
 
-def edits_between(older: Entries, newer: Entries) -> Edit | None:
+def edits_between(older: Entries, newer: Entries, changes: Diff | None = None) -> Edit | None:
     """The edit that turns ``older`` into ``newer``, naming only what changed (None: nothing did).
+    ``changes``: their :func:`diff` when the caller has it already (a restored backup gives each
+    version's), else it is found; the edit is then made in O(changes), never a pass over the lists.
 
     Removed and moved entries are taken out, then the added and moved ones put in at their places in
     ``newer``, left to right, a run of neighbours at a time (each lands where ``newer`` has it, since
     everything before it is in place by then)."""
-    changes = diff(older, newer)
+    if changes is None:
+        changes = diff(older, newer)
     if changes.unchanged:
         return None
-    moved_ids = {m.entry.id for m in changes.moved}
-    out = tuple(e.id for _, e in changes.removed) + tuple(e.id for e in older if e.id in moved_ids)
+    moved = sorted(changes.moved, key=lambda m: m.from_position)  # in their order in ``older``
+    out = tuple(e.id for _, e in changes.removed) + tuple(m.entry.id for m in moved)
     edits: list[SingleEdit] = [Remove(out)] if out else []
-    going_in = {e.id for _, e in changes.added} | moved_ids
+    going_in = sorted([*changes.added, *((m.to_position, m.entry) for m in moved)], key=lambda p: p[0])
     run_start, run = 0, list[Entry]()
-    for position, entry in enumerate(newer):
-        if entry.id in going_in:
-            if not run:
-                run_start = position
-            run.append(entry)
-        elif run:
+    for position, entry in going_in:
+        if run and position != run_start + len(run):
             edits.append(Insert(run_start, tuple(run)))
             run = []
+        if not run:
+            run_start = position
+        run.append(entry)
     if run:
         edits.append(Insert(run_start, tuple(run)))
     return edits[0] if len(edits) == 1 else Batch(tuple(edits))
@@ -121,7 +143,8 @@ class Moved:
 @dataclass(frozen=True, slots=True)
 class Diff:
     """From one version to another: entries added (with their position in the newer), removed (with their
-    position in the older), and moved (the fewest entries whose moving explains the new order)."""
+    position in the older), and moved (the fewest entries whose moving explains the new order), each in
+    the order of its positions."""
 
     added: tuple[tuple[int, Entry], ...]
     removed: tuple[tuple[int, Entry], ...]

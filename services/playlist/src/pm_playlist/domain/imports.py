@@ -1,6 +1,7 @@
 """A provider's playlist as the library keeps it (pure): which library track a provider track (or a
 track a file or a backup describes) is, the entries a re-import makes from the entries already there,
-and the ids a restored playlist, its tracks and its entries take.
+the ids a restored playlist, its tracks and its entries take, and the versions a restored backup kept,
+rebuilt from its entries backwards.
 
 A re-import keeps the ids of the entries that stay, so the version it makes names only what changed
 (domain/history.py's ``edits_between``): the k-th entry of a track in the new list is the k-th entry of
@@ -13,14 +14,28 @@ import dataclasses
 import hashlib
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from itertools import pairwise
+from typing import TypeVar
 
-from pm_contracts.library import FileEntry, FileTrack, ImportedTrack, RestoredEntry, RestoredTrack
+from pm_contracts.library import (
+    MAX_HISTORY_STEPS,
+    FileEntry,
+    FileTrack,
+    ImportedTrack,
+    RestoredChange,
+    RestoredEntry,
+    RestoredPlaylist,
+    RestoredStep,
+    RestoredTrack,
+    RestoredVersion,
+)
 from pm_contracts.providers import PROVIDERS
 from pm_playlist.domain.entries import Entries, Entry
-from pm_playlist.domain.playlists import TrackRecord
+from pm_playlist.domain.history import Diff, KeptVersion, Moved, edits_between, needs_snapshot, steps_of
+from pm_playlist.domain.playlists import TrackRecord, Version
 from pm_playlist.domain.tracks import normalise_isrc, normalise_text
 
 
@@ -206,3 +221,255 @@ def restored_entries(
         seen.add(entry_id)
         result.append(Entry(entry_id, track_id, aware(entry.added_at), entry.added_by))
     return tuple(result)
+
+
+# ---------------------------------------------------------------- a restored backup's history
+
+
+class HistoryRefused(ValueError):
+    """A backup's history that does not hold together (cut short, edited, another playlist's): the
+    playlist is restored without it."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeptChanges:
+    """A version a backup kept, and its changes from the version before it."""
+
+    version: RestoredVersion
+    changes: tuple[RestoredChange, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RestoredHistory:
+    """A backup's history, checked (:func:`restored_history`): its kept versions oldest first, each with
+    its changes from the one before (the oldest with none), the entries of the oldest (by id), and the
+    entries only older versions hold — each once, its track as the current entries describe it when
+    one of them names that track too."""
+
+    versions: tuple[KeptChanges, ...]
+    oldest: tuple[uuid.UUID, ...]
+    older_entries: tuple[RestoredEntry, ...]
+
+    @property
+    def newest(self) -> RestoredVersion:
+        return self.versions[-1].version
+
+
+def restored_history(
+    playlist: RestoredPlaylist, entries: Sequence[RestoredEntry], steps: Sequence[RestoredStep]
+) -> RestoredHistory:
+    """The history a backup kept (``steps``: its newest version first, each followed by its changes from
+    the version before), every kept version's list rebuilt backwards from the current one (``entries``):
+    from version v's, its added and moved entries taken out, then its removed and moved ones put in at
+    their positions in v - 1, in ascending order.
+
+    HistoryRefused unless it holds together: versions consecutive, the newest numbered
+    ``playlist.version`` (when given) and holding the current entries; every change where it says (an
+    added or moved entry at its position in v), positions in range; each rebuilt list as long as its
+    version says and holding each entry once, its counts of added and removed entries those its version
+    gives; an entry named again (the same id) the same entry. The oldest kept version's changes, if a
+    backup gives any, are ignored. O(entries) per version."""
+    if len(steps) > MAX_HISTORY_STEPS:
+        raise HistoryRefused(f"{len(steps)} steps, more than a backup keeps ({MAX_HISTORY_STEPS})")
+    newest_first = _grouped(steps)
+    newest = newest_first[0].version
+    if playlist.version is not None and newest.version != playlist.version:
+        raise HistoryRefused(f"the newest version is {newest.version}, the playlist is at {playlist.version}")
+    for age, kept in enumerate(newest_first):
+        if kept.version.version != newest.version - age:
+            raise HistoryRefused(f"version {kept.version.version} follows {newest.version - age + 1}")
+    if newest.entry_count != len(entries):
+        raise HistoryRefused(
+            f"version {newest.version} holds {newest.entry_count} entries, not {len(entries)}"
+        )
+    known: dict[uuid.UUID, RestoredEntry] = {}
+    for entry in entries:
+        if entry.entry_id in known:
+            raise HistoryRefused(f"entry {entry.entry_id} is in the playlist twice")
+        known[entry.entry_id] = entry
+    tracks = {e.track.track_id: e.track for e in entries if e.track.track_id is not None}
+    older: dict[uuid.UUID, RestoredEntry] = {}
+    ids = tuple(e.entry_id for e in entries)
+    for kept, before in pairwise(newest_first):
+        for change in kept.changes:
+            _one_entry(known, older, tracks, change.entry)
+        counted = (_count(kept.changes, "added"), _count(kept.changes, "removed"))
+        if counted != (kept.version.added, kept.version.removed):
+            raise HistoryRefused(f"version {kept.version.version}'s changes are not its counts")
+        ids = _replaced(ids, _itself, _here(kept.changes), _before(kept.changes))
+        if len(ids) != before.version.entry_count or len(set(ids)) != len(ids):
+            raise HistoryRefused(
+                f"version {before.version.version} rebuilt holds {len(ids)} entries "
+                f"({len(set(ids))} different), not {before.version.entry_count}"
+            )
+    oldest = KeptChanges(newest_first[-1].version, ())
+    return RestoredHistory((oldest, *reversed(newest_first[:-1])), ids, tuple(older.values()))
+
+
+def restored_versions(history: RestoredHistory, entries: Mapping[uuid.UUID, Entry]) -> Iterator[KeptVersion]:
+    """The versions of a checked history as the library keeps them, oldest first, each as the backup
+    lists it (kind, author, time, counts, details): the oldest kept whole; each later one the edit from
+    the one before (``edits_between``, given the backup's changes; None when only its details changed),
+    kept whole again where ``needs_snapshot`` says, as if it had been recorded then. ``entries``: every
+    entry the history names, by id (the library's, its track resolved). Lazy, one version's list in
+    memory at a time; each version costs a copy of its list and its changes, never a diff."""
+    first, *later = history.versions
+    older = tuple(entries[i] for i in history.oldest)
+    yield KeptVersion(_row(first.version), None, older)
+    since_snapshot: list[tuple[int, int]] = []
+    for kept in later:
+        if not kept.changes:  # its details only
+            yield KeptVersion(_row(kept.version), None, None)
+            continue
+        changes = _diff(kept.changes, entries)
+        arriving = [*changes.added, *((m.to_position, m.entry) for m in changes.moved)]
+        newer = _replaced(older, _id, _before(kept.changes), arriving)
+        edit = edits_between(older, newer, changes)
+        snapshot = None
+        if edit is not None:
+            size, passes = edit.size, steps_of(edit)
+            if needs_snapshot(kept.version.version, size, passes, since_snapshot, len(newer)):
+                snapshot, since_snapshot = newer, []
+            else:
+                since_snapshot.append((size, passes))
+        yield KeptVersion(_row(kept.version), edit, snapshot)
+        older = newer
+
+
+def _grouped(steps: Sequence[RestoredStep]) -> list[KeptChanges]:
+    """The steps as kept versions with their changes, newest first."""
+    grouped: list[tuple[RestoredVersion, list[RestoredChange]]] = []
+    for step in steps:
+        if step.version is not None:
+            grouped.append((step.version, []))
+        elif not grouped:
+            raise HistoryRefused("the history begins with a change, not a version")
+        elif step.change is not None:
+            grouped[-1][1].append(step.change)
+    if not grouped:
+        raise HistoryRefused("the history holds no version")
+    return [KeptChanges(version, tuple(changes)) for version, changes in grouped]
+
+
+def _one_entry(
+    known: dict[uuid.UUID, RestoredEntry],
+    older: dict[uuid.UUID, RestoredEntry],
+    tracks: Mapping[uuid.UUID, RestoredTrack],
+    entry: RestoredEntry,
+) -> None:
+    """Learn an entry a change names: one seen already must be that entry (its track, date and author);
+    a new one is one only older versions hold."""
+    seen = known.get(entry.entry_id)
+    if seen is None:
+        track_id = entry.track.track_id
+        if track_id is not None and track_id in tracks:
+            entry = entry.model_copy(update={"track": tracks[track_id]})
+        known[entry.entry_id] = older[entry.entry_id] = entry
+    elif (seen.track.track_id, aware(seen.added_at), seen.added_by) != (
+        entry.track.track_id,
+        aware(entry.added_at),
+        entry.added_by,
+    ):
+        raise HistoryRefused(f"entry {entry.entry_id} is named as two different entries")
+
+
+def _count(changes: Sequence[RestoredChange], kind: str) -> int:
+    return sum(1 for c in changes if c.change == kind)
+
+
+def _here(changes: Sequence[RestoredChange]) -> list[tuple[int, uuid.UUID]]:
+    """The added and moved entries, at their positions in the version they made."""
+    return [(c.position, c.entry.entry_id) for c in changes if c.change != "removed"]
+
+
+def _before(changes: Sequence[RestoredChange]) -> list[tuple[int, uuid.UUID]]:
+    """The removed and moved entries, at their positions in the version before."""
+    return [
+        (c.from_position if c.from_position is not None else c.position, c.entry.entry_id)
+        for c in changes
+        if c.change != "added"
+    ]
+
+
+def _diff(changes: Sequence[RestoredChange], entries: Mapping[uuid.UUID, Entry]) -> Diff:
+    """A version's changes as :func:`~pm_playlist.domain.history.diff` tells them, each in the order of
+    its positions."""
+    added = sorted(
+        ((c.position, entries[c.entry.entry_id]) for c in changes if c.change == "added"), key=_first
+    )
+    removed = sorted(
+        ((c.position, entries[c.entry.entry_id]) for c in changes if c.change == "removed"), key=_first
+    )
+    moved = sorted(
+        (
+            Moved(entries[c.entry.entry_id], c.from_position, c.position)
+            for c in changes
+            if c.from_position is not None
+        ),
+        key=lambda m: m.to_position,
+    )
+    return Diff(tuple(added), tuple(removed), tuple(moved))
+
+
+T = TypeVar("T")
+
+
+def _first(placed: tuple[int, object]) -> int:
+    return placed[0]
+
+
+def _itself(entry_id: uuid.UUID) -> uuid.UUID:
+    return entry_id
+
+
+def _id(entry: Entry) -> uuid.UUID:
+    return entry.id
+
+
+def _replaced(
+    items: tuple[T, ...],
+    id_of: Callable[[T], uuid.UUID],
+    leaving: Sequence[tuple[int, uuid.UUID]],
+    arriving: Sequence[tuple[int, T]],
+) -> tuple[T, ...]:
+    """``items`` without those ``leaving`` (each named by its position in ``items`` and its id), with
+    those ``arriving`` put in at their positions in the result, in ascending order (each lands at its
+    place: every item before it is in place by then). By positions, never by a pass comparing ids.
+    HistoryRefused when an entry is not where it is said to be, or a position is out of range."""
+    gone = sorted(position for position, _ in leaving)
+    for position, entry_id in leaving:
+        if position >= len(items) or id_of(items[position]) != entry_id:
+            raise HistoryRefused(f"entry {entry_id} is not at position {position}")
+    if len(set(gone)) != len(gone):
+        raise HistoryRefused("an entry leaves a version twice")
+    staying: list[T] = []
+    start = 0
+    for position in gone:
+        staying += items[start:position]
+        start = position + 1
+    staying += items[start:]
+    result: list[T] = []
+    taken = 0
+    for position, item in sorted(arriving, key=_first):
+        between = position - len(result)
+        if between < 0 or taken + between > len(staying):
+            raise HistoryRefused(f"position {position} is out of range")
+        result += staying[taken : taken + between]
+        taken += between
+        result.append(item)
+    result += staying[taken:]
+    return tuple(result)
+
+
+def _row(version: RestoredVersion) -> Version:
+    return Version(
+        version.version,
+        version.kind,
+        version.author,
+        aware(version.created_at),
+        version.added,
+        version.removed,
+        version.moved,
+        version.entry_count,
+        version.details,
+    )

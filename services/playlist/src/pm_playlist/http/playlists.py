@@ -47,7 +47,8 @@ def _user(request: web.Request) -> tuple[Runtime, uuid.UUID]:
 
 
 def _named_user(request: web.Request) -> tuple[Runtime, uuid.UUID]:
-    """An internal read's user: named in the path by another service (transfers read their sources)."""
+    """An internal read's user: named in the path by another service (transfers read their sources,
+    backups the library and its history)."""
     rt = request.app[RUNTIME]
     require_service(request, rt.settings.service_token.get_secret_value())
     user_id = parse_uuid(request.match_info["user_id"])
@@ -168,11 +169,20 @@ async def liked_collections(request: web.Request) -> web.Response:
 
 
 async def list_versions(request: web.Request) -> web.Response:
-    rt, user_id = _user(request)
+    return await _list_versions(request, *_user(request))
+
+
+async def list_user_versions(request: web.Request) -> web.Response:
+    """``GET /internal/users/{user_id}/playlists/{playlist_id}/versions``: the public history, for another
+    service (a backup keeps it)."""
+    return await _list_versions(request, *_named_user(request))
+
+
+async def _list_versions(request: web.Request, rt: Runtime, user_id: uuid.UUID) -> web.Response:
     before = _query_int(request, "before", 0, 2**31 - 1) or None
     limit = _query_int(request, "limit", 50, MAX_VERSIONS_PAGE, minimum=1)
-    playlist, found = await library.versions(rt, user_id, _playlist_id(request), before, limit)
-    following = found[-1].version if len(found) == limit and found[-1].version > 1 else None
+    playlist, found, more = await library.versions(rt, user_id, _playlist_id(request), before, limit)
+    following = found[-1].version if more else None
     body = json.dumps(
         {"versions": [api.version_view(v) for v in found], "next_before": following}, separators=(",", ":")
     ).encode()
@@ -180,7 +190,16 @@ async def list_versions(request: web.Request) -> web.Response:
 
 
 async def diff_versions(request: web.Request) -> web.Response:
-    rt, user_id = _user(request)
+    return await _diff_versions(request, *_user(request))
+
+
+async def diff_user_versions(request: web.Request) -> web.Response:
+    """``GET /internal/users/{user_id}/playlists/{playlist_id}/diff``: the public diff, for another
+    service (a backup keeps each kept version's changes)."""
+    return await _diff_versions(request, *_named_user(request))
+
+
+async def _diff_versions(request: web.Request, rt: Runtime, user_id: uuid.UUID) -> web.Response:
     older = _query_int(request, "from", 0, 2**31 - 1, minimum=1)
     newer = _query_int(request, "to", 0, 2**31 - 1, minimum=1)
     if older == 0 or newer == 0:

@@ -35,6 +35,8 @@ def add_routes(app: web.Application, rt: Runtime) -> None:
     r.add_get(f"{P}/diff", playlists.diff_versions)
     r.add_post(f"{P}/versions/{{version}}/restore", playlists.restore)
     # Internal reads for other services (the service credential; never routed by the gateway): a
-    # transfer reads its source playlists here.
+    # transfer reads its source playlists here, a backup the library and each playlist's history.
     r.add_get("/internal/users/{user_id}/playlists", playlists.list_user_playlists)
     r.add_get("/internal/users/{user_id}/playlists/{playlist_id}", playlists.get_user_playlist)
+    r.add_get("/internal/users/{user_id}/playlists/{playlist_id}/versions", playlists.list_user_versions)
+    r.add_get("/internal/users/{user_id}/playlists/{playlist_id}/diff", playlists.diff_user_versions)

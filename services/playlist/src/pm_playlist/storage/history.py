@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -35,23 +36,36 @@ async def add_version(
     version: Version,
     edit: Edit | None,
 ) -> None:
-    await conn.execute(
+    await add_versions(conn, playlist_id, [(version, edit)])
+
+
+async def add_versions(
+    conn: asyncpg.Connection, playlist_id: uuid.UUID, versions: Sequence[tuple[Version, Edit | None]]
+) -> None:
+    """Each version's row and the edit that made it (None: none kept), in one pipelined statement (a
+    restored history brings thousands)."""
+    await conn.executemany(
         """INSERT INTO playlist_versions (playlist_id, version, kind, author, created_at, edit, details, added,
                                           removed, moved, entry_count, edit_size, edit_steps)
            VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $10, $11, $12, $13)""",
-        playlist_id,
-        version.version,
-        version.kind,
-        version.author,
-        version.created_at,
-        _pack(edit.to_record()) if edit is not None else None,
-        json.dumps(version.details) if version.details is not None else None,
-        version.added,
-        version.removed,
-        version.moved,
-        version.entry_count,
-        edit.size if edit is not None else 0,
-        steps_of(edit) if edit is not None else 0,
+        [
+            (
+                playlist_id,
+                version.version,
+                version.kind,
+                version.author,
+                version.created_at,
+                _pack(edit.to_record()) if edit is not None else None,
+                json.dumps(version.details) if version.details is not None else None,
+                version.added,
+                version.removed,
+                version.moved,
+                version.entry_count,
+                edit.size if edit is not None else 0,
+                steps_of(edit) if edit is not None else 0,
+            )
+            for version, edit in versions
+        ],
     )
 
 

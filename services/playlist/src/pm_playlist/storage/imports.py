@@ -3,8 +3,9 @@
 Every import holds its parts here: a provider's (``source`` the provider, ``playlist`` its playlist
 id), a file's (``source`` 'file', never a provider's name, ``playlist`` the library id the importer
 named) and a restored backup's (``source`` 'restore', ``playlist`` the backup's playlist id). A part is
-the same thing for all — a few thousand entries of one playlist of one job, let go once the last
-arrives — so one table and one set of statements serve them.
+the same thing for all — a few thousand items of one playlist of one job (its entries; a restore's part
+is held as one item, its entries and its steps of history), let go once the last arrives — so one table
+and one set of statements serve them.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class PartsOf:
 async def held_parts(
     conn: asyncpg.Connection, of: PartsOf, part: int, parts: int, entries: Sequence[E], model: type[E]
 ) -> list[E] | None:
-    """Hold this part; all the entries in order (read back as ``model``) once every part of the
+    """Hold this part's items; all the items in order (read back as ``model``) once every part of the
     playlist's import is here (the parts are then let go), None before. A part received twice is held
     once."""
     key = (of.user_id, of.source, of.playlist, of.job_id)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,11 +18,11 @@ from pm_contracts.playlists import PlaylistCreated, PlaylistEntriesChanged, Play
 from pm_platform.errors import Conflict, NotFound, Problem
 from pm_platform.service import Runtime
 from pm_playlist.domain.entries import Edit, Entries
-from pm_playlist.domain.history import known_moves, needs_snapshot, steps_of
+from pm_playlist.domain.history import KeptVersion, first_version, known_moves, needs_snapshot, steps_of
 from pm_playlist.domain.playlists import Playlist, Version
 from pm_playlist.storage import cache
 from pm_playlist.storage.entries import NONE_STORED, StoredEntries, write_changes
-from pm_playlist.storage.history import add_snapshot, add_version, sizes_since_snapshot
+from pm_playlist.storage.history import add_snapshot, add_version, add_versions, sizes_since_snapshot
 from pm_playlist.storage.playlists import get_playlist, insert_playlist, save_playlist
 
 
@@ -142,17 +142,29 @@ def refuse_read_only(playlist: Playlist) -> None:
 async def start_history(
     conn: asyncpg.Connection, rt: Runtime, playlist: Playlist, entries: Entries, kind: str, author: str | None
 ) -> None:
-    """A new playlist: its row, its entries, version 1 kept whole, and ``playlist.created``. Version 1 is
-    dated ``updated_at``: when it was made (a restored playlist keeps the ``created_at`` of its backup)."""
+    """A new playlist: its row, its entries, version 1 kept whole (domain/history.py's
+    ``first_version``), and ``playlist.created``."""
+    await begin_history(conn, rt, playlist, entries, [first_version(playlist, entries, kind, author)])
+
+
+async def begin_history(
+    conn: asyncpg.Connection,
+    rt: Runtime,
+    playlist: Playlist,
+    entries: Entries,
+    versions: Iterable[KeptVersion],
+) -> None:
+    """A new playlist with the versions it begins with, oldest first (the first kept whole: a new
+    playlist's version 1, or the oldest version a restored backup kept): its row, its entries (the last
+    version's), every version with the snapshots kept, and ``playlist.created`` at ``playlist.version``."""
     await insert_playlist(conn, playlist)
     await write_changes(conn, playlist.id, NONE_STORED, entries)
-    await add_version(
-        conn,
-        playlist.id,
-        Version(1, kind, author, playlist.updated_at, len(entries), 0, 0, len(entries), playlist.details()),
-        None,
-    )
-    await add_snapshot(conn, playlist.id, 1, entries)
+    rows: list[tuple[Version, Edit | None]] = []
+    for kept in versions:
+        rows.append((kept.version, kept.edit))
+        if kept.snapshot is not None:
+            await add_snapshot(conn, playlist.id, kept.version.version, kept.snapshot)
+    await add_versions(conn, playlist.id, rows)
     await rt.emit(
         conn,
         "playlist.created",
@@ -163,7 +175,7 @@ async def start_history(
             name=playlist.name,
             collection=playlist.collection,
             origin=origin_of(playlist),
-            version=1,
+            version=playlist.version,
             entries=len(entries),
             created_at=playlist.created_at,
         ),

@@ -21,7 +21,7 @@ creation from here (``whole_playlist``, ``create_playlist``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
 import asyncpg
@@ -31,12 +31,13 @@ from pydantic import BaseModel
 from pm_contracts.library import FileEntry, FilePlaylistImported
 from pm_platform.service import Runtime
 from pm_playlist.domain.entries import MAX_ENTRIES, Entries
+from pm_playlist.domain.history import KeptVersion, first_version
 from pm_playlist.domain.imports import file_entries, file_track_record
 from pm_playlist.domain.playlists import Playlist, TrackRecord, new_playlist
 from pm_playlist.storage.imports import PartsOf, held_parts, let_go
 from pm_playlist.storage.playlists import owner_of, touch_playlists_holding
 from pm_playlist.storage.tracks import upsert_tracks
-from pm_playlist.usecases.changes import Committed, now, start_history
+from pm_playlist.usecases.changes import Committed, begin_history, now
 
 E = TypeVar("E", bound=BaseModel)
 
@@ -63,35 +64,40 @@ async def apply_file_part(conn: asyncpg.Connection, rt: Runtime, event: FilePlay
     playlist = new_playlist(
         event.user_id, event.name, now(), len(records), id=event.playlist_id, description=event.description
     )
-    return await create_playlist(
-        conn,
-        rt,
-        playlist,
-        records,
-        lambda ids: file_entries(entries, ids, event.read_at, added_by=str(event.user_id)),
-        "import",
-        AUTHOR,
-    )
+
+    def begin(track_ids: list[uuid.UUID]) -> tuple[Entries, list[KeptVersion]]:
+        made = file_entries(entries, track_ids, event.read_at, added_by=str(event.user_id))
+        return made, [first_version(playlist, made, "import", AUTHOR)]
+
+    return await create_playlist(conn, rt, playlist, records, begin)
 
 
 async def whole_playlist(
-    conn: asyncpg.Connection, of: PartsOf, part: int, parts: int, entries: list[E], model: type[E]
+    conn: asyncpg.Connection,
+    of: PartsOf,
+    part: int,
+    parts: int,
+    items: list[E],
+    model: type[E],
+    entries_in: Callable[[list[E]], int] = len,
 ) -> list[E] | None:
-    """Every entry of the playlist in order once its last part is here (this one held until then), else
-    None. A playlist of more entries than one may hold is None too: dropped whole (logged), its parts
-    let go."""
-    whole: list[E] | None = entries
+    """Every item of the playlist's parts in order (its entries; a restore holds its parts whole) once
+    its last part is here (this one held until then), else None. A playlist of more entries than one may
+    hold (``entries_in``: how many the items carry) is None too: dropped whole (logged), its parts let
+    go."""
+    whole: list[E] | None = items
     if parts > 1:
-        whole = await held_parts(conn, of, part, parts, entries, model)
+        whole = await held_parts(conn, of, part, parts, items, model)
     if whole is None:
         return None
-    if len(whole) > MAX_ENTRIES:
+    entries = entries_in(whole)
+    if entries > MAX_ENTRIES:
         logger.warning(
             "{} {} of job {}: {} entries, more than a playlist holds ({}): dropped",
             of.source,
             of.playlist,
             of.job_id,
-            len(whole),
+            entries,
             MAX_ENTRIES,
         )
         return None
@@ -103,21 +109,20 @@ async def create_playlist(
     rt: Runtime,
     playlist: Playlist,
     records: list[TrackRecord],
-    entries_of: Callable[[list[uuid.UUID]], Entries],
-    kind: str,
-    author: str,
+    begin: Callable[[list[uuid.UUID]], tuple[Entries, Iterable[KeptVersion]]],
     *,
     new_track_ids: Mapping[str, uuid.UUID] | None = None,
 ) -> Committed:
     """Create ``playlist`` whole in the caller's transaction: its tracks written as a file's are
     (``fill``: one the library has keeps its metadata and gains the ids it lacked; a new one takes the id
-    ``new_track_ids`` gives it, if any), the entries ``entries_of`` makes from their ids (one per record,
-    in order), version 1 and ``playlist.created``."""
+    ``new_track_ids`` gives it, if any); then ``begin``, given each record's track id in order, makes its
+    entries and the versions it begins with, oldest first (usecases/changes.py's ``begin_history``:
+    version 1 for a file, a backup's kept versions for a restore); and ``playlist.created``."""
     committed = Committed()
     tracks = await upsert_tracks(conn, playlist.user_id, records, known="fill", new_ids=new_track_ids)
     for playlist_id in await touch_playlists_holding(conn, tracks.changed):  # they gained provider ids
         committed.forget(playlist.user_id, playlist_id)
-    entries = entries_of([tracks.ids[r.identity] for r in records])
-    await start_history(conn, rt, playlist, entries, kind, author)
+    entries, versions = begin([tracks.ids[r.identity] for r in records])
+    await begin_history(conn, rt, playlist, entries, versions)
     committed.playlist(playlist)
     return committed

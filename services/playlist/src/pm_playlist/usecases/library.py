@@ -137,16 +137,23 @@ async def playlist_state(rt: Runtime, user_id: uuid.UUID, playlist_id: uuid.UUID
 
 async def versions(
     rt: Runtime, user_id: uuid.UUID, playlist_id: uuid.UUID | None, before: int | None, limit: int
-) -> tuple[Playlist, list[Version]]:
+) -> tuple[Playlist, list[Version], bool]:
+    """A page of the playlist's versions, newest first, and whether older ones follow (a restored
+    playlist's oldest kept version need not be 1)."""
     async with rt.pool.acquire() as conn:
         playlist = await require_playlist(conn, user_id, playlist_id)
-        return playlist, await list_versions(conn, playlist.id, before, limit)
+        found = await list_versions(conn, playlist.id, before, limit + 1)
+        return playlist, found[:limit], len(found) > limit
 
 
 async def _version(conn: Any, playlist: Playlist, version: int) -> Entries:
+    """Version ``version``'s entries; 404 beyond the playlist's version, and before the oldest it keeps
+    (a playlist restored from a backup keeps only the versions the backup kept)."""
     entries = await version_entries(conn, playlist.id, version) if 1 <= version <= playlist.version else None
     if entries is None:
-        raise VersionNotFound(f"the playlist has versions 1 to {playlist.version}")
+        raise VersionNotFound(
+            f"the playlist keeps no version {version} (it is at version {playlist.version})"
+        )
     return entries
 
 

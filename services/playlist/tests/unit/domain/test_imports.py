@@ -1,13 +1,29 @@
 """A re-import keeps the entries that stay, and the library knows a provider's track by its id (a
-file's track by the first id it names, in PROVIDERS order)."""
+file's track by the first id it names, in PROVIDERS order); a backup's kept history is rebuilt from its
+entries backwards, or left out whole when it does not hold together."""
 
+import json
+import random
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from pm_contracts.library import FileEntry, FileTrack, ImportedTrack, RestoredEntry, RestoredTrack
-from pm_playlist.domain.entries import Entry
-from pm_playlist.domain.history import edits_between
+import pytest
+
+from pm_contracts.library import (
+    FileEntry,
+    FileTrack,
+    ImportedTrack,
+    RestoredChange,
+    RestoredEntry,
+    RestoredPlaylist,
+    RestoredStep,
+    RestoredTrack,
+    RestoredVersion,
+)
+from pm_playlist.domain.entries import Entry, edit_from_record
+from pm_playlist.domain.history import SNAPSHOT_EVERY, diff, edits_between, replay
 from pm_playlist.domain.imports import (
+    HistoryRefused,
     IncomingEntry,
     TrackKey,
     derived_playlist_id,
@@ -16,7 +32,9 @@ from pm_playlist.domain.imports import (
     reconcile,
     restore_target,
     restored_entries,
+    restored_history,
     restored_track_records,
+    restored_versions,
     track_identity,
     track_record,
 )
@@ -212,3 +230,257 @@ def test_an_entry_id_given_twice_is_the_first_entrys_only():
     fresh = iter(uuid.UUID(int=70 + i) for i in range(2))
     made = restored_entries(entries, [A, B, C], new_id=lambda: next(fresh))
     assert [e.id.int for e in made] == [60, 70, 71]
+
+
+# ---------------------------------------------------------------- a restored backup's history
+
+AT = datetime(2026, 4, 1, tzinfo=UTC)
+
+
+def _entry(n: int, track: int | None = None) -> Entry:
+    return Entry(uuid.UUID(int=1000 + n), uuid.UUID(int=track if track is not None else n), AT, "someone")
+
+
+def _held(entry: Entry, **track: object) -> RestoredEntry:
+    """An entry as a backup holds it (the library's answer): its track named by the library's id."""
+    described = RestoredTrack(track_id=entry.track_id, title=f"Song {entry.track_id.int}", **track)
+    return RestoredEntry(entry_id=entry.id, track=described, added_at=entry.added_at, added_by=entry.added_by)
+
+
+def _change(kind: str, position: int, entry: Entry, from_position: int | None = None) -> RestoredStep:
+    return RestoredStep(
+        change=RestoredChange(change=kind, position=position, from_position=from_position, entry=_held(entry))
+    )
+
+
+def _kept(lists: list[tuple[Entry, ...]], first: int = 1, details: frozenset[int] = frozenset()):
+    """What a backup keeps of a playlist whose versions ``first``… had ``lists``: newest first, each
+    version followed by its diff from the one before, as the library's answers show them (``details``:
+    the versions that changed only details)."""
+    steps: list[RestoredStep] = []
+    for i in reversed(range(len(lists))):
+        number = first + i
+        changes = diff(lists[i - 1], lists[i]) if i else None
+        added, removed, moved = (
+            (len(changes.added), len(changes.removed), len(changes.moved))
+            if changes
+            else (len(lists[i]), 0, 0)
+        )
+        version = RestoredVersion(
+            version=number,
+            kind="details" if number in details else "edit",
+            author="someone",
+            created_at=AT + timedelta(minutes=number),
+            added=added,
+            removed=removed,
+            moved=moved,
+            entry_count=len(lists[i]),
+            details={"name": f"v{number}"} if number in details else None,
+        )
+        steps.append(RestoredStep(version=version))
+        if changes is not None:
+            steps += [_change("removed", p, e) for p, e in changes.removed]
+            steps += [_change("moved", m.to_position, m.entry, m.from_position) for m in changes.moved]
+            steps += [_change("added", p, e) for p, e in changes.added]
+    return steps
+
+
+def _playlist(version: int | None) -> RestoredPlaylist:
+    return RestoredPlaylist(playlist_id=uuid.UUID(int=1), name="Kept", created_at=AT, version=version)
+
+
+def _replayed(kept) -> list[tuple[Entry, ...]]:
+    """Each version's entries as the library reads them back: its nearest snapshot and the edits after
+    it, each stored as JSON and read back."""
+    lists, current, since = [], (), 0
+    for k in kept:
+        if k.edit is not None:
+            current = replay(current, [edit_from_record(json.loads(json.dumps(k.edit.to_record())))])
+            since += 1
+        if k.snapshot is not None:
+            assert k.edit is None or current == k.snapshot
+            current, since = k.snapshot, 0
+        assert since < SNAPSHOT_EVERY
+        lists.append(current)
+    return lists
+
+
+def _random_lists(seed: int, versions: int) -> tuple[list[tuple[Entry, ...]], frozenset[int]]:
+    """A playlist's lists through ``versions`` random changes: adds, removals, moves, reorders, an old
+    version restored (its entries back with their ids), and changes of details only."""
+    rng = random.Random(seed)
+    lists = [tuple(_entry(n, track=n % 7) for n in range(12))]  # some tracks twice
+    details: set[int] = set()
+    fresh = 100
+    for number in range(2, versions + 1):
+        current = list(lists[-1])
+        kind = rng.choice(["add", "remove", "move", "move", "reorder", "restore", "details"])
+        if kind == "add":
+            for _ in range(rng.randint(1, 3)):
+                fresh += 1
+                current.insert(rng.randint(0, len(current)), _entry(fresh, track=rng.randrange(9)))
+        elif kind == "remove" and len(current) > 2:
+            for _ in range(rng.randint(1, 2)):
+                current.pop(rng.randrange(len(current)))
+        elif kind == "move" and current:
+            current.insert(rng.randrange(len(current)), current.pop(rng.randrange(len(current))))
+        elif kind == "reorder":
+            rng.shuffle(current)
+        elif kind == "restore":
+            current = list(rng.choice(lists))
+        if tuple(current) == lists[-1]:
+            details.add(number)
+        lists.append(tuple(current))
+    return lists, frozenset(details)
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_a_kept_history_is_rebuilt_backwards_and_every_version_replays_exactly(seed):
+    lists, details = _random_lists(seed, versions=70)
+    steps = _kept(lists, details=details)
+    current = [_held(e) for e in lists[-1]]
+
+    history = restored_history(_playlist(len(lists)), current, steps)
+    every = {e.id: e for version in lists for e in version}
+    assert {e.entry_id for e in history.older_entries} == set(every) - {e.id for e in lists[-1]}
+    kept = list(restored_versions(history, every))
+
+    assert _replayed(kept) == lists
+    given = [s.version for s in reversed(steps) if s.version is not None]
+    assert [(k.version.version, k.version.kind, k.version.created_at, k.version.details) for k in kept] == [
+        (v.version, v.kind, v.created_at, v.details) for v in given
+    ]
+    assert [(k.version.added, k.version.removed, k.version.moved, k.version.entry_count) for k in kept] == [
+        (v.added, v.removed, v.moved, v.entry_count) for v in given
+    ]
+    assert kept[0].edit is None and kept[0].snapshot == lists[0]
+    for k, older, newer in zip(kept[1:], lists, lists[1:], strict=False):
+        # The very edit a change of the list is kept as (found here from the backup's changes).
+        assert k.edit == edits_between(older, newer)
+        assert k.edit is not None or k.snapshot is None  # a change of details keeps no list
+
+
+def test_a_partial_history_begins_whole_at_its_oldest_kept_version():
+    lists, details = _random_lists(7, versions=30)
+    steps = _kept(lists[-3:], first=28, details=details)
+    history = restored_history(_playlist(30), [_held(e) for e in lists[-1]], steps)
+    kept = list(restored_versions(history, {e.id: e for version in lists for e in version}))
+    assert [k.version.version for k in kept] == [28, 29, 30]
+    assert kept[0].edit is None and kept[0].snapshot == lists[-3]
+    assert _replayed(kept) == lists[-3:]
+
+
+def test_a_playlist_without_its_version_takes_the_newest_kept_and_the_oldest_keeps_no_changes():
+    a, b, c = _entry(1), _entry(2), _entry(3)
+    steps = _kept([(a, b), (a, b, c)], first=4)
+    steps.append(_change("added", 0, _entry(9)))  # a change of the oldest kept version: ignored
+    history = restored_history(_playlist(None), [_held(a), _held(b), _held(c)], steps)
+    assert history.newest.version == 5
+    assert history.versions[0].changes == () and history.oldest == (a.id, b.id)
+    assert [e.entry_id for e in history.older_entries] == []
+
+
+def test_a_history_of_the_newest_version_alone_keeps_it_whole():
+    a, b = _entry(1), _entry(2)
+    history = restored_history(_playlist(12), [_held(a), _held(b)], _kept([(a, b)], first=12))
+    [kept] = restored_versions(history, {a.id: a, b.id: b})
+    assert (kept.version.version, kept.edit, kept.snapshot) == (12, None, (a, b))
+
+
+def test_an_entry_only_older_versions_hold_names_its_track_as_the_current_entries_describe_it():
+    a, b, gone = _entry(1), _entry(2, track=5), _entry(3, track=5)  # b and gone: one track
+    steps = _kept([(a, gone, b), (a, b)])
+    current = [_held(a), _held(b, is_local=True, media_type="episode")]  # the diff shows less of a track
+    history = restored_history(_playlist(2), current, steps)
+    [older] = history.older_entries
+    assert older.entry_id == gone.id and older.track == current[1].track
+
+
+# A small history the tests below break in one place each.
+A, B_, C_, D, E = (_entry(n) for n in range(5))
+LISTS = [
+    (A, B_, C_, D),  # 1
+    (A, E, B_, C_, D),  # 2: E added at 1
+    (A, E, B_, D),  # 3: C removed from 3
+    (D, A, E, B_),  # 4: D moved from 3 to 0
+    (D, A, E, B_),  # 5: details only
+    (B_, E, A, D, C_),  # 6: reordered, C back (an old version restored)
+]
+
+
+def _change_of(steps, kind: str, entry: Entry) -> int:
+    return next(
+        i
+        for i, s in enumerate(steps)
+        if s.change is not None and s.change.change == kind and s.change.entry.entry_id == entry.id
+    )
+
+
+def _version_of(steps, number: int) -> int:
+    return next(i for i, s in enumerate(steps) if s.version is not None and s.version.version == number)
+
+
+def _changed(steps, i: int, **update):
+    step = steps[i]
+    if step.change is not None:
+        return [*steps[:i], RestoredStep(change=step.change.model_copy(update=update)), *steps[i + 1 :]]
+    return [*steps[:i], RestoredStep(version=step.version.model_copy(update=update)), *steps[i + 1 :]]
+
+
+def _broken(case: str):
+    """The backup's playlist version, current entries and steps, broken as ``case`` says."""
+    steps = _kept(LISTS, details=frozenset({5}))
+    current = [_held(e) for e in LISTS[-1]]
+    version = 6
+    if case == "the newest is not the playlist's version":
+        version = 7
+    elif case == "a version is missing":
+        start, end = _version_of(steps, 3), _version_of(steps, 2)
+        steps = steps[:start] + steps[end:]
+    elif case == "the newest does not hold the entries":
+        current = current[:-1]
+    elif case == "a change is missing":
+        steps.pop(_change_of(steps, "removed", C_))
+    elif case == "an added entry is not where it says":
+        steps = _changed(steps, _change_of(steps, "added", E), position=2)
+    elif case == "a moved entry comes from beyond the list":
+        steps = _changed(steps, _change_of(steps, "moved", D), from_position=9)
+    elif case == "a removed entry goes beyond the list":
+        steps = _changed(steps, _change_of(steps, "removed", C_), position=9)
+    elif case == "an entry is named as another one":
+        other = _held(C_).model_copy(update={"added_at": AT + timedelta(days=1)})
+        steps = _changed(steps, _change_of(steps, "removed", C_), entry=other)
+    elif case == "a version's count of entries is wrong":
+        steps = _changed(steps, _version_of(steps, 3), entry_count=5)
+    elif case == "the history begins with a change":
+        steps = [steps[_change_of(steps, "added", E)], *steps]
+    elif case == "an entry is in the playlist twice":
+        current.append(current[0])
+        steps = _changed(steps, 0, entry_count=len(current))
+    return _playlist(version), current, steps
+
+
+def test_the_small_history_holds_together():
+    kept = list(restored_versions(restored_history(*_broken("none")), {e.id: e for e in (A, B_, C_, D, E)}))
+    assert _replayed(kept) == LISTS
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "the newest is not the playlist's version",
+        "a version is missing",
+        "the newest does not hold the entries",
+        "a change is missing",
+        "an added entry is not where it says",
+        "a moved entry comes from beyond the list",
+        "a removed entry goes beyond the list",
+        "an entry is named as another one",
+        "a version's count of entries is wrong",
+        "the history begins with a change",
+        "an entry is in the playlist twice",
+    ],
+)
+def test_a_history_that_does_not_hold_together_is_refused(case):
+    with pytest.raises(HistoryRefused):
+        restored_history(*_broken(case))

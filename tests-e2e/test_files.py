@@ -272,6 +272,23 @@ async def test_a_backed_up_library_deleted_and_restored_answers_the_same(registe
         assert back["version"] == 7
         assert [e["id"] for e in await entries_of(client, made_here)] == ids
 
+        # Restored with its newest two versions only, it backs up again with what it has.
+        _, job = await client.call("POST", "/api/v1/backups", json={"versions": 2}, expect=202)
+        async with session.get(
+            (await client.job(job["job_id"], {"succeeded"}))["result"]["download_url"]
+        ) as r:
+            partial = await r.read()
+        await client.call("DELETE", f"/api/v1/playlists/{made_here}", expect=204)
+        form = aiohttp.FormData()
+        form.add_field("file", partial, filename="partial.zip")
+        _, job = await client.call("POST", "/api/v1/backups/restore", data=form, expect=202)
+        await client.job(job["job_id"], {"succeeded"})
+        await playlist_when_there(client, made_here)
+        _, kept = await client.call("GET", f"/api/v1/playlists/{made_here}/versions")
+        assert ([v["version"] for v in kept["versions"]], kept["next_before"]) == ([7, 6], None)
+        _, job = await client.call("POST", "/api/v1/backups", json={"versions": "all"}, expect=202)
+        await client.job(job["job_id"], {"succeeded"})
+
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "files"
 

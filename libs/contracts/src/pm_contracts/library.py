@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -29,6 +29,12 @@ MAX_NAME = 500
 MAX_DESCRIPTION = 5_000
 MAX_ARTISTS = 50
 MAX_ID = 200
+# Parts one playlist's event sequence has at most: parts are cut by bytes as well as entries (a part's
+# event stays under the outbox's limit), so a playlist of large entries takes more than its entries
+# alone would say; a backup's or a file's unpacking limit bounds them well below this.
+MAX_PARTS = 1_000
+# A version number at most: far beyond any playlist's history, well inside PostgreSQL's integer.
+MAX_VERSION = 1_000_000_000
 # The steps of one playlist's history a restore carries at most (its kept versions and their changes):
 # a 10,000-entry playlist replaced whole five times over, or thousands of small edits.
 MAX_HISTORY_STEPS = 100_000
@@ -132,8 +138,8 @@ class FilePlaylistImported(_Payload):
     playlist_id: uuid.UUID
     name: str = Field(min_length=1, max_length=MAX_NAME)
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
-    part: int = Field(ge=1)
-    parts: int = Field(ge=1, le=MAX_PLAYLIST_ENTRIES // MAX_ENTRIES_PER_PART)
+    part: int = Field(ge=1, le=MAX_PARTS)
+    parts: int = Field(ge=1, le=MAX_PARTS)
     entries: list[FileEntry] = Field(max_length=MAX_ENTRIES_PER_PART)
     read_at: datetime
 
@@ -178,23 +184,33 @@ class RestoredPlaylist(_Payload):
     created_at: datetime
     # The version the backup was taken at and when the playlist last changed: given back when the
     # backup kept that version's history.
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_VERSION)
     updated_at: datetime | None = None
 
 
 class RestoredVersion(_Payload):
     """One version of a playlist a backup kept, as the library's history shows it."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_VERSION)
     kind: str = Field(min_length=1, max_length=50)
     author: str | None = Field(default=None, max_length=MAX_ID)
     created_at: datetime
-    added: int = Field(default=0, ge=0)
-    removed: int = Field(default=0, ge=0)
-    moved: int = Field(default=0, ge=0)
+    added: int = Field(default=0, ge=0, le=MAX_PLAYLIST_ENTRIES)
+    removed: int = Field(default=0, ge=0, le=MAX_PLAYLIST_ENTRIES)
+    moved: int = Field(default=0, ge=0, le=MAX_PLAYLIST_ENTRIES)
     entry_count: int = Field(ge=0, le=MAX_PLAYLIST_ENTRIES)
-    # The details this version changed (a change of name, description…), None for a change of entries.
-    details: dict[str, Any] | None = None
+    # The details this version set (name, description, flags…; None for a change of entries only): flat,
+    # a few fields of the playlist's own lengths.
+    details: (
+        Annotated[
+            dict[
+                Annotated[str, Field(max_length=50)],
+                Annotated[str, Field(max_length=MAX_DESCRIPTION)] | bool | int | float | None,
+            ],
+            Field(max_length=20),
+        ]
+        | None
+    ) = None
 
 
 class RestoredChange(_Payload):
@@ -238,8 +254,8 @@ class PlaylistRestored(_Payload):
     user_id: uuid.UUID
     job_id: uuid.UUID
     playlist: RestoredPlaylist
-    part: int = Field(ge=1)
-    parts: int = Field(ge=1, le=(MAX_PLAYLIST_ENTRIES + MAX_HISTORY_STEPS) // MAX_ENTRIES_PER_PART)
+    part: int = Field(ge=1, le=MAX_PARTS)
+    parts: int = Field(ge=1, le=MAX_PARTS)
     entries: list[RestoredEntry] = Field(max_length=MAX_ENTRIES_PER_PART)
     # The kept history (RestoredStep), after every entry: the parts carry the entries first, then the
     # steps, at most MAX_ENTRIES_PER_PART items a part. Empty: the backup kept no history, and the

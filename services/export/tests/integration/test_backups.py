@@ -109,6 +109,7 @@ async def test_a_backup_keeps_the_versions_asked_for_and_restores_them_as_histor
         return done.result, read_backup(tmp_path / "b.zip", tmp_path)
 
     result, read = await backed_up({"versions": "all"})
+    everything = (tmp_path / "b.zip").read_bytes()
     assert result["versions"] == 5 and read.versions == [5] and read.playlists[0].version == 5
     steps = [line for line in (tmp_path / "restore-0.history.jsonl").read_text().splitlines()]
     assert sum(1 for line in steps if json.loads(line)["version"] is not None) == 5
@@ -122,6 +123,10 @@ async def test_a_backup_keeps_the_versions_asked_for_and_restores_them_as_histor
     for bad in ({"versions": 0}, {"versions": "some"}, {"versions": True}, {"keep": "all"}):
         await user.call("POST", "/backups", json=bad, expect=422)
 
-    job = await restore(services, user, (tmp_path / "b.zip").read_bytes())
+    job = await restore(services, user, everything)
     assert job.state == "succeeded", job.error
-    assert job.result is not None and job.result["playlists"][0]["versions"] == 1
+    assert job.result is not None and job.result["playlists"][0]["versions"] == 5
+    (event,) = await restored_events(services, user)
+    assert len(event["entries"]) == 26 and len(event["history"]) == 13
+    assert [s["version"]["version"] for s in event["history"] if s["version"]] == [5, 4, 3, 2, 1]
+    assert (event["playlist"]["version"], event["playlist"]["name"]) == (5, "Mix 2")

@@ -28,7 +28,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pm_contracts.library import (
-    MAX_HISTORY_STEPS,
     RestoredChange,
     RestoredEntry,
     RestoredPlaylist,
@@ -66,16 +65,6 @@ def oldest_kept(current: int, kept: KeptVersions) -> int:
     if kept == "latest":
         return current
     return max(1, current - kept + 1)
-
-
-def history_budget_allows(steps_so_far: int, version: dict[str, Any]) -> bool:
-    """Whether a playlist's history may keep ``version`` too: the steps a restore carries (a version and
-    about as many changes as its counts say) stay within MAX_HISTORY_STEPS. Older versions beyond are
-    left out (the newest are kept)."""
-    changes = (
-        int(version.get("added") or 0) + int(version.get("removed") or 0) + int(version.get("moved") or 0)
-    )
-    return steps_so_far + 1 + changes <= MAX_HISTORY_STEPS
 
 
 class BackupError(ValueError):

@@ -56,7 +56,6 @@ from pm_export.domain.backups import (
     entry_line,
     file_name,
     header_line,
-    history_budget_allows,
     oldest_kept,
     parse_line,
     playlist_line,
@@ -71,6 +70,7 @@ from pm_export.storage.exports import StoredExport, save_export
 from pm_export.usecases.exports import export_view
 from pm_export.usecases.imports import ArchiveTooLarge, Bounded, fetch_upload
 from pm_export.usecases.rendering import (
+    MAX_PART_BYTES,
     WRITTEN,
     LibraryPages,
     PlaylistChanged,
@@ -198,24 +198,30 @@ def _history_lines(
     pages: LibraryPages, details: dict[str, Any], kept: KeptVersions, counts: _HistoryCounts
 ) -> Iterator[str]:
     """The playlist's kept versions, newest first, each followed by its changes from the version before
-    it (the oldest kept has none); in the writing thread."""
+    it when that one is kept too (the oldest kept has none); in the writing thread. Older versions stop
+    where the library's history does (a playlist restored with part of its history), or where keeping
+    one more would take its steps past MAX_HISTORY_STEPS (each charged what it really writes)."""
     playlist_id = uuid.UUID(details["id"])
     newest = int(details["version"])
     oldest = oldest_kept(newest, kept)
-    steps = 0
-    for version in pages.versions(playlist_id, newest, oldest):
-        number = version["version"]
-        if not history_budget_allows(steps, version):
-            counts.left_out += number - oldest + 1
+    listed = pages.versions(playlist_id, newest, oldest)
+    current = next(listed, None)
+    if current is None:
+        return
+    yield version_line(current)
+    counts.versions += 1
+    steps = 1
+    while (before := next(listed, None)) is not None and before["version"] == current["version"] - 1:
+        lines = change_lines(pages.diff(playlist_id, before["version"], current["version"]))
+        if steps + len(lines) + 1 > MAX_HISTORY_STEPS:
+            counts.left_out += before["version"] - oldest + 1
             return
-        yield version_line(version)
+        yield from lines
+        yield version_line(before)
         counts.versions += 1
-        steps += 1
-        if number > oldest:
-            lines = change_lines(pages.diff(playlist_id, number - 1, number))
-            yield from lines
-            counts.changes += len(lines)
-            steps += len(lines)
+        counts.changes += len(lines)
+        steps += len(lines) + 1
+        current = before
 
 
 # ---- restore --------------------------------------------------------------------------------------------
@@ -417,7 +423,18 @@ async def _send(rt: Runtime, job: Job, read: _Read, scratch: Path) -> None:
                 Spooled(scratch / f"restore-{index}.jsonl", RestoredEntry),
                 Spooled(scratch / f"restore-{index}.history.jsonl", RestoredStep),
             ]
-            for part, parts, (entries, history) in spooled_parts(spooled):
+            # What each part's event holds beside its items: the playlist's details (up to tens of kB).
+            empty = PlaylistRestored(
+                user_id=job.user_id,
+                job_id=job.id,
+                playlist=playlist,
+                part=1,
+                parts=1,
+                entries=[],
+                restored_at=restored_at,
+            )
+            room = MAX_PART_BYTES - len(empty.model_dump_json().encode())
+            for part, parts, (entries, history) in spooled_parts(spooled, room):
                 event = PlaylistRestored(
                     user_id=job.user_id,
                     job_id=job.id,

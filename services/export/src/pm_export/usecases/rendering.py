@@ -33,11 +33,12 @@ T = TypeVar("T")
 # The share of a job's progress that writing takes; storing the file is the rest.
 WRITTEN = 0.95
 HASH_CHUNK = 1 << 20
-# A part's items at most, as JSON: its event, with the playlist's details and the envelope (a few kB),
-# stays under the outbox's limit (pm_platform.outbox.MAX_EVENT_BYTES) even when its items are far larger
-# than usual (versions with long descriptions, tracks of fifty artists); 2,000 usual entries (~400 bytes
-# each) fit.
-MAX_PART_BYTES = MAX_EVENT_BYTES - 50_000
+# A part's items at most, as JSON, beside the rest of its event: the event stays under the outbox's limit
+# (pm_platform.outbox.MAX_EVENT_BYTES) even when its items are far larger than usual (versions with long
+# descriptions, tracks of fifty artists); 2,000 usual entries (~400 bytes each) fit. ENVELOPE_BYTES: the
+# CloudEvents attributes around the data, generously.
+ENVELOPE_BYTES = 4_000
+MAX_PART_BYTES = MAX_EVENT_BYTES - ENVELOPE_BYTES
 
 
 class PlaylistChanged(Exception):
@@ -136,17 +137,19 @@ class Spooled:
     model: type[BaseModel]
 
 
-def spooled_parts(spools: Sequence[Spooled]) -> Iterator[tuple[int, int, list[list[Any]]]]:
+def spooled_parts(
+    spools: Sequence[Spooled], max_bytes: int = MAX_PART_BYTES
+) -> Iterator[tuple[int, int, list[list[Any]]]]:
     """Every item spooled at ``spools`` in order (those of the first file, then of the next…) as
-    (part, parts, the part's items of each file) of at most MAX_ENTRIES_PER_PART items and MAX_PART_BYTES
-    of JSON each: one part, empty, when there are none. The parts are counted first (each event names
-    how many there are), then read one at a time."""
+    (part, parts, the part's items of each file) of at most MAX_ENTRIES_PER_PART items and ``max_bytes``
+    of JSON each (what the event leaves for them): one part, empty, when there are none. The parts are
+    counted first (each event names how many there are), then read one at a time."""
     sizes: list[int] = []
     items = size = 0
     for spool in spools:
         with spool.path.open("rb") as spooled:
             for line in spooled:
-                if items and (items == MAX_ENTRIES_PER_PART or size + len(line) > MAX_PART_BYTES):
+                if items and (items == MAX_ENTRIES_PER_PART or size + len(line) > max_bytes):
                     sizes.append(items)
                     items = size = 0
                 items += 1

@@ -36,13 +36,15 @@ of more entries than one may hold is dropped whole (logged).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 import asyncpg
 from loguru import logger
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 
 from pm_contracts.library import PlaylistRestored, RestoredEntry, RestoredStep
 from pm_platform.service import Runtime
@@ -77,6 +79,14 @@ class HeldPart(BaseModel):
 
     entries: list[RestoredEntry]
     history: list[RestoredStep]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _held_before_histories(cls, data: Any) -> Any:
+        """A part held before restores carried history was a bare entry: it is a part of that entry."""
+        if isinstance(data, dict) and "entry_id" in data:
+            return {"entries": [data], "history": []}
+        return data
 
 
 def _entries_held(parts: list[HeldPart]) -> int:
@@ -114,7 +124,8 @@ async def apply_restored_part(conn: asyncpg.Connection, rt: Runtime, event: Play
         )
         return Committed()
     entries = [e for p in parts for e in p.entries]
-    history = _kept_history(event, entries, [s for p in parts for s in p.history])
+    # The rebuild is pure and may take a second or two: off the event loop.
+    history = await asyncio.to_thread(_kept_history, event, entries, [s for p in parts for s in p.history])
     older = history.older_entries if history is not None else ()
     everything = [*entries, *older]
     named = [e.track.track_id for e in everything if e.track.track_id is not None]

@@ -484,3 +484,20 @@ def test_the_small_history_holds_together():
 def test_a_history_that_does_not_hold_together_is_refused(case):
     with pytest.raises(HistoryRefused):
         restored_history(*_broken(case))
+
+
+def test_versions_of_details_only_cost_no_pass_over_the_list(monkeypatch):
+    """Only versions that changed entries count against MAX_REBUILD_WORK: a long run of renames of a
+    big playlist rebuilds; a history that would pass over too many entries is refused."""
+    import pm_playlist.domain.imports as imports
+
+    big = tuple(_entry(n) for n in range(500))
+    lists = [big] * 40 + [big[1:]]  # 39 renames, then one entry removed
+    steps = _kept(lists, details=frozenset(range(2, 41)))
+    current = [_held(e) for e in lists[-1]]
+    monkeypatch.setattr(imports, "MAX_REBUILD_WORK", len(lists[-1]))
+    history = restored_history(_playlist(len(lists)), current, steps)
+    assert [k.version.version for k in history.versions] == list(range(1, 42))
+    monkeypatch.setattr(imports, "MAX_REBUILD_WORK", len(lists[-1]) - 1)
+    with pytest.raises(HistoryRefused, match="to rebuild"):
+        restored_history(_playlist(len(lists)), current, steps)

@@ -1,7 +1,9 @@
 """Command-line tools the checks need and no package ships, built once and cached in the state dir.
 
 helm is built from source with ``go install`` (about two minutes cold) into ``<state>/tools/helm-<version>/``,
-beside the stack's other installs (``<state>/kafka/libs``), and reused from there afterwards.
+beside the stack's other installs (``<state>/kafka/libs``), and reused from there afterwards. promtool comes
+from Debian's ``prometheus`` package (apt, about 15 s); nginx is unpacked from Debian's packages into
+``<state>/tools/nginx`` without installing them (so nothing starts a server).
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
+from pm_devstack.apt import install_packages
 from pm_devstack.config import StackConfig
 from pm_devstack.errors import DevstackError
 
@@ -71,12 +75,89 @@ def install_helm(
         if result.returncode != 0 or not built.is_file():
             tail = (result.stderr or result.stdout).strip().splitlines()[-5:]
             raise DevstackError("helm", f"go install {HELM_MODULE}@{version} failed: {' | '.join(tail)}")
-        if not final_dir.exists():
-            try:
-                staging.rename(final_dir)
-            except OSError:
-                if not target.is_file():  # not a concurrent install that won the rename
-                    raise
+        _move_into_place(staging, final_dir, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _move_into_place(built: Path, final: Path, target: Path) -> None:
+    """Rename the finished ``built`` directory to ``final`` (holding ``target``); a concurrent install
+    that won the rename is as good."""
+    if final.exists():
+        return
+    try:
+        built.rename(final)
+    except OSError:
+        if not target.is_file():
+            raise
+
+
+def console_script(name: str) -> str:
+    """A console script installed beside this interpreter (the workspace venv), else found on PATH."""
+    beside = Path(sys.executable).parent / name
+    found = str(beside) if beside.is_file() else shutil.which(name)
+    if found is None:
+        raise DevstackError(name, "not installed: run `uv sync --all-packages` (root dev dependency group)")
+    return found
+
+
+# ---- promtool and nginx (Debian packages) ---------------------------------------------------------------------
+
+PROMTOOL_PACKAGE = "prometheus"  # Debian's package brings promtool; its install does not start the server
+NGINX_PACKAGES = ("nginx", "nginx-common")
+
+
+def install_promtool(config: StackConfig | None = None) -> Path:
+    """``promtool`` (``promtool check rules``, ``promtool test rules``), apt-installed from Debian's
+    ``prometheus`` package when missing; returns its path. Needs root the first time (CI runs as root)."""
+    found = shutil.which("promtool")
+    if found is None:
+        config = config or StackConfig.from_env()
+        install_packages([PROMTOOL_PACKAGE], component="promtool", log_path=config.log_path("apt"))
+        found = shutil.which("promtool")
+        if found is None:
+            raise DevstackError("promtool", f"apt-get install {PROMTOOL_PACKAGE} did not provide promtool")
+    return Path(found)
+
+
+def nginx_path(config: StackConfig | None = None) -> Path:
+    """Where the unpacked nginx binary is cached (whether or not it is there yet)."""
+    return tools_dir(config) / "nginx" / "usr" / "sbin" / "nginx"
+
+
+def install_nginx(config: StackConfig | None = None, *, timeout: float = 300) -> Path:
+    """An ``nginx`` binary for ``nginx -t``: one on PATH, else Debian's packages downloaded with
+    ``apt-get download`` and unpacked (``dpkg -x``) into ``<state>/tools/nginx`` — never installed, so no
+    server is started and no port taken. Returns its path."""
+    found = shutil.which("nginx")
+    if found is not None:
+        return Path(found)
+    config = config or StackConfig.from_env()
+    target = nginx_path(config)
+    if target.is_file() and os.access(target, os.X_OK):
+        return target
+    root = target.parents[2]
+    staging = root.with_name(f".{root.name}.partial-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    debs = staging / "debs"
+    debs.mkdir()
+    try:
+        download = ["apt-get", "download", *NGINX_PACKAGES]
+        result = subprocess.run(download, cwd=debs, capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            # No package lists yet: refresh them once (root), then try again.
+            subprocess.run(["apt-get", "update"], capture_output=True, timeout=timeout, check=False)
+            result = subprocess.run(download, cwd=debs, capture_output=True, text=True, timeout=timeout)
+        if result.returncode != 0:
+            raise DevstackError("nginx", f"apt-get download failed: {result.stderr.strip()[-300:]}")
+        tree = staging / "tree"
+        for deb in sorted(debs.glob("*.deb")):
+            subprocess.run(["dpkg", "-x", str(deb), str(tree)], check=True, timeout=timeout)
+        if not (tree / "usr" / "sbin" / "nginx").is_file():
+            raise DevstackError("nginx", "the nginx package did not contain usr/sbin/nginx")
+        _move_into_place(tree, root, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target

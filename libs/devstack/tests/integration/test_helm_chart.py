@@ -31,8 +31,7 @@ import pytest
 import yaml
 
 from pm_contracts.services import ServiceSpec, deployed_services, load_services
-from pm_devstack.config import find_repo_root
-from pm_devstack.tools import KUBE_VERSION, install_helm
+from pm_devstack.tools import KUBE_VERSION
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -61,16 +60,6 @@ Doc = dict[str, Any]
 
 
 # ---- fixtures ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def root() -> Path:
-    return find_repo_root()
-
-
-@pytest.fixture(scope="module")
-def helm() -> Path:
-    return install_helm()
 
 
 def _helm(helm: Path, root: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -27,11 +27,14 @@ from pm_devstack.envfile import parse_env_file
 from pm_devstack.errors import DevstackError
 from pm_devstack.services_file import ServiceSpec, load_services
 from pm_devstack.stack import Stack
+from pm_devstack.tools import console_script
 
 COMPOSE_FILE = "docker-compose.yml"
 ENV_EXAMPLE = ".env.example"
 INIT_DB = Path("deploy") / "compose" / "init-db.sh"
 INFRA = {"postgres", "db-init", "redis", "kafka", "s3"}
+# The optional profiles' services (nginx in front, Prometheus and Grafana; test_observability.py checks them).
+PROFILE_SERVICES = {"nginx": ["production"], "prometheus": ["observability"], "grafana": ["observability"]}
 # The deployed services of proto/services.yaml, the one list (pm_contracts.services).
 SERVICES = [spec.name for spec in deployed_services()]
 # The seed's variable names (devops guide) plus Kafka and the identity keys; every service gets all of them.
@@ -67,15 +70,6 @@ def _compose(root: Path) -> dict[str, Any]:
     data = yaml.safe_load((root / COMPOSE_FILE).read_text())
     assert isinstance(data, dict)
     return data
-
-
-def _tool(name: str) -> str:
-    """A console script installed next to this interpreter (the workspace venv), else on PATH."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.is_file() else shutil.which(name)
-    if found is None:
-        pytest.fail(f"{name} is not installed: run `uv sync --all-packages` (root dev dependency group)")
-    return found
 
 
 _VARIABLE = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -204,7 +198,7 @@ def test_cli_writes_then_checks_and_reports_drift(
 
 def _check_compose_schema(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [_tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)],
+        [console_script("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -232,7 +226,9 @@ def test_compose_schema_check_catches_a_bad_key_in_the_shared_base(tmp_path: Pat
 def test_every_service_is_built_from_its_dockerfile_with_a_healthcheck(repo_root: Path) -> None:
     services = _compose(repo_root)["services"]
     specs = _specs(repo_root)
-    assert set(services) == INFRA | {spec.name for spec in specs}
+    assert set(services) == INFRA | {spec.name for spec in specs} | set(PROFILE_SERVICES)
+    for name, profiles in PROFILE_SERVICES.items():
+        assert services[name]["profiles"] == profiles, name
     for spec in specs:
         service = services[spec.name]
         assert service["build"] == {"context": ".", "dockerfile": f"services/{spec.name}/Dockerfile"}
@@ -246,7 +242,9 @@ def test_every_service_is_built_from_its_dockerfile_with_a_healthcheck(repo_root
 
 def test_only_the_gateway_publishes_a_port(repo_root: Path) -> None:
     services = _compose(repo_root)["services"]
-    publishing = {name for name, service in services.items() if service.get("ports")}
+    publishing = {
+        name for name, service in services.items() if service.get("ports") and name not in PROFILE_SERVICES
+    }
     public = {spec.name for spec in _specs(repo_root) if spec.public}
     assert publishing == public == {"gateway"}
     gateway = next(spec for spec in _specs(repo_root) if spec.public)
@@ -406,7 +404,7 @@ def test_interpolation_follows_compose() -> None:
 def _hadolint(path: Path) -> subprocess.CompletedProcess[str]:
     # "style" is the lowest severity: any finding fails. Ignore a rule inline, with the reason, if ever needed.
     return subprocess.run(
-        [_tool("hadolint"), "--no-color", "--failure-threshold", "style", str(path)],
+        [console_script("hadolint"), "--no-color", "--failure-threshold", "style", str(path)],
         capture_output=True,
         text=True,
         timeout=120,

@@ -45,7 +45,7 @@ format: install ## apply ruff's fixes and formatting
 	@$(UV) run --frozen ruff format .
 
 typecheck: install ## mypy (strict on libs/)
-	@$(UV) run --frozen mypy libs/platform/src libs/contracts/src libs/devstack/src libs/providers/src libs/matching/src libs/formats/src services/*/src
+	@$(UV) run --frozen mypy libs/platform/src libs/contracts/src libs/devstack/src libs/providers/src libs/matching/src libs/formats/src libs/admin/src services/*/src
 
 contracts: install ## regenerate proto/ from libs/contracts
 	@$(PY) -m pm_contracts.generate --root proto

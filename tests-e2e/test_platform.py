@@ -56,6 +56,7 @@ async def test_each_service_serves_liveness_and_metrics(stack: Stack, service):
         "pm_outbox_backlog",
         "pm_db_pool_size",
         "pm_kafka_produced_total",
+        "process_resident_memory_bytes",  # the memory alert's series
     ]:
         assert metric in text, (service, metric)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST as PROMETHEUS_CONTENT_TYPE
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
 
 __all__ = ["PROMETHEUS_CONTENT_TYPE", "Metrics"]
 
@@ -17,6 +17,8 @@ class Metrics:
         self.registry = CollectorRegistry(auto_describe=True)
         labels = {"service": service}
         r = self.registry
+        # The process: resident memory, CPU, open files (process_*; Linux), for the memory alert.
+        ProcessCollector(registry=r)
         # HTTP: one series per route template, method and status.
         self.http_requests = Counter(
             "pm_http_requests", "HTTP requests served", ["method", "route", "status"], registry=r

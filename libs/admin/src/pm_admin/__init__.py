@@ -1,0 +1,1 @@
+"""plm-admin: the operator's commands (backup, list, restore, rotate-master-key, migrations)."""

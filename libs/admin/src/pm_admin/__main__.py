@@ -1,0 +1,3 @@
+from pm_admin.cli import main
+
+main()

@@ -38,6 +38,8 @@ from pm_admin.errors import AdminError
 MAGIC = b"PLMBAK1\n"
 SUFFIX = ".plmbak"
 CHUNK_SIZE = 1 << 20
+# A chunk of an archive at most (its size is in the header, which a damaged archive may have changed).
+MAX_CHUNK_SIZE = 64 << 20
 TAG_SIZE = 16
 MAX_HEADER = 1 << 20
 # scrypt: 2**15 * 8 * 128 B = 32 MiB and about 0.1 s per key; stored in the header so it can change.
@@ -81,10 +83,16 @@ class KeySource:
         if name == "scrypt":
             if self.passphrase is None:
                 raise AdminError(f"this archive needs {PASSPHRASE_ENV}, not a raw key")
-            salt = base64.b64decode(kdf["salt"])
-            return Scrypt(salt=salt, length=32, n=int(kdf["n"]), r=int(kdf["r"]), p=int(kdf["p"])).derive(
-                self.passphrase
-            )
+            try:
+                salt = base64.b64decode(kdf["salt"], validate=True)
+                n, r, p = int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
+                # Bounded: a changed header must not make the derivation take the machine's memory.
+                if not (2 <= n <= 1 << 20 and 1 <= r <= 32 and 1 <= p <= 16 and salt):
+                    raise ValueError("out of range")
+                scrypt = Scrypt(salt=salt, length=32, n=n, r=r, p=p)
+            except (binascii.Error, ValueError, KeyError, TypeError):
+                raise AdminError("not a plm-admin archive (bad key derivation in its header)") from None
+            return scrypt.derive(self.passphrase)
         raise AdminError(f"unknown key derivation {name!r} in the archive header")
 
 
@@ -120,7 +128,7 @@ class Header:
     def from_bytes(cls, raw: bytes) -> Header:
         try:
             data = json.loads(raw)
-            return cls(
+            header = cls(
                 created=str(data["created"]),
                 schemas=[str(s) for s in data["schemas"]],
                 objects=int(data["objects"]),
@@ -128,8 +136,22 @@ class Header:
                 nonce_prefix=str(data["nonce_prefix"]),
                 chunk_size=int(data["chunk_size"]),
             )
+            if not 0 < header.chunk_size <= MAX_CHUNK_SIZE:
+                raise ValueError("chunk_size out of range")
+            header.prefix()
+            return header
         except (ValueError, KeyError, TypeError) as exc:
             raise AdminError(f"not a plm-admin archive (bad header: {exc})") from None
+
+    def prefix(self) -> bytes:
+        """The nonces' 8-byte prefix (ValueError when the header's is not one)."""
+        try:
+            prefix = base64.b64decode(self.nonce_prefix, validate=True)
+        except binascii.Error:
+            raise ValueError("nonce_prefix is not base64") from None
+        if len(prefix) != 8:
+            raise ValueError("nonce_prefix is not 8 bytes")
+        return prefix
 
 
 def _nonce(prefix: bytes, index: int) -> bytes:
@@ -146,7 +168,7 @@ def encrypt_stream(plain: IO[bytes], out: IO[bytes], header: Header, key: bytes)
     """Write ``plain`` (read to its end) to ``out`` as an archive; memory: two chunks at a time."""
     header_raw = header.to_bytes()
     aead = AESGCM(key)
-    prefix = base64.b64decode(header.nonce_prefix)
+    prefix = header.prefix()
     out.write(MAGIC + struct.pack(">I", len(header_raw)) + header_raw)
     index = 0
     current = plain.read(header.chunk_size)
@@ -185,7 +207,7 @@ def decrypt_stream(archive: IO[bytes], out: IO[bytes], keys: KeySource) -> Heade
     after this returns."""
     header, header_raw = read_header(archive)
     aead = AESGCM(keys.key_for(header.kdf))
-    prefix = base64.b64decode(header.nonce_prefix)
+    prefix = header.prefix()
     index = 0
     pending = _next_chunk(archive, header)
     if pending is None:

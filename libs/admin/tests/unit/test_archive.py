@@ -75,11 +75,14 @@ def test_every_tampered_byte_is_refused():
     plain = os.urandom(200)
     sealed = _seal(plain, KeySource(raw=KEY))
     magic_and_len = len(archive.MAGIC) + 4
-    for position in range(magic_and_len, len(sealed), 7):
-        damaged = bytearray(sealed)
-        damaged[position] ^= 0x01
-        with pytest.raises(AdminError):
-            _open(bytes(damaged), KeySource(raw=KEY))
+    # Every byte after the framing, each with its lowest and its highest bit flipped: the header's JSON
+    # (its nonce prefix, its key derivation, its chunk size) as well as the chunks.
+    for position in range(magic_and_len, len(sealed)):
+        for bit in (0x01, 0x80):
+            damaged = bytearray(sealed)
+            damaged[position] ^= bit
+            with pytest.raises(AdminError):
+                _open(bytes(damaged), KeySource(raw=KEY))
 
 
 def test_truncation_and_dropped_chunk_are_refused():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import sys
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,7 @@ from pathlib import Path
 from pm_devstack.config import SERVICES_FILE, find_repo_root
 from pm_devstack.errors import DevstackError
 from pm_devstack.services_file import ServiceSpec, load_services
+from pm_devstack.tools import console_script
 
 TEMPLATE = Path("services") / "Dockerfile.template"
 # The same uv as the Makefile's UV_VERSION (a test holds them equal).
@@ -145,6 +147,18 @@ def write_dockerfiles(root: Path) -> list[Path]:
             target.write_text(content)
             written.append(path)
     return written
+
+
+def check_compose_schema(path: Path) -> subprocess.CompletedProcess[str]:
+    """Validate a compose or swarm file against the compose-spec schema (check-jsonschema's vendored copy,
+    so it runs offline); the caller reads the return code and the message."""
+    return subprocess.run(
+        [console_script("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

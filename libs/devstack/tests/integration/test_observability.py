@@ -33,8 +33,9 @@ import pytest
 import yaml
 
 from pm_contracts.services import ServiceSpec, deployed_services
+from pm_devstack import deploy
 from pm_devstack.stack import Stack
-from pm_devstack.tools import console_script, install_nginx, install_promtool
+from pm_devstack.tools import install_nginx, install_promtool
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -362,19 +363,9 @@ def test_dashboards_show_latency_per_route_and_provider_429s(root: Path) -> None
 # ---- compose profiles and the swarm stack --------------------------------------------------------------------------
 
 
-def _check_compose_schema(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [console_script("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("path", [COMPOSE, SWARM], ids=["compose", "swarm"])
 def test_compose_files_match_the_compose_spec(root: Path, path: Path) -> None:
-    result = _check_compose_schema(root / path)
+    result = deploy.check_compose_schema(root / path)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -383,7 +374,7 @@ def test_schema_check_catches_a_bad_key_in_the_swarm_stack(tmp_path: Path, root:
     assert "\n    order: start-first\n" in text
     broken = tmp_path / "stack.yml"
     broken.write_text(text.replace("\n    order: start-first\n", "\n    order: sometimes\n", 1))
-    result = _check_compose_schema(broken)
+    result = deploy.check_compose_schema(broken)
     assert result.returncode != 0
     assert "sometimes" in result.stdout + result.stderr
 

@@ -196,17 +196,8 @@ def test_cli_writes_then_checks_and_reports_drift(
 # ---- (b) docker-compose.yml is valid compose ---------------------------------------------------------------
 
 
-def _check_compose_schema(path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [console_script("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
 def test_compose_file_matches_the_compose_spec(repo_root: Path) -> None:
-    result = _check_compose_schema(repo_root / COMPOSE_FILE)
+    result = deploy.check_compose_schema(repo_root / COMPOSE_FILE)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -215,7 +206,7 @@ def test_compose_schema_check_catches_a_bad_key_in_the_shared_base(tmp_path: Pat
     assert "\n  init: true\n" in text  # in x-service, merged into every service
     broken = tmp_path / COMPOSE_FILE
     broken.write_text(text.replace("\n  init: true\n", "\n  init: true\n  restart_policy: always\n", 1))
-    result = _check_compose_schema(broken)
+    result = deploy.check_compose_schema(broken)
     assert result.returncode != 0
     assert "restart_policy" in result.stdout + result.stderr
 

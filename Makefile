@@ -9,7 +9,7 @@ PYTEST := $(UV) run --frozen pytest
 STACK := $(PY) -m pm_devstack
 
 .PHONY: help uv install up infra down status migrate logs lint format typecheck contracts \
-        test test-unit test-integration test-e2e test-api explain-checks bench demo clean
+        test test-unit test-integration test-e2e test-api test-containers images explain-checks bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -59,7 +59,14 @@ test-integration: install ## integration tests against the real servers (starts 
 
 test-e2e: install ## end-to-end tests through the gateway (starts the stack when needed)
 	@$(STACK) up
-	@$(PYTEST) -q tests-e2e
+	@$(PYTEST) -q -m "not containers" tests-e2e
+
+images: install ## build every service's image with Podman (or Docker); the base is the official Python image, or a stand-in from Debian's packages where that cannot be pulled
+	@$(PY) -m pm_devstack.images build
+
+test-containers: install ## the chart's Deployments as pods (podman kube play) on the native infrastructure, a journey through them; builds the images when needed
+	@$(STACK) up
+	@$(PYTEST) -q -m containers tests-e2e
 
 test-api: install ## schemathesis: generated requests against proto/openapi.yaml on the running gateway
 	@$(STACK) up
@@ -76,12 +83,16 @@ explain-checks: install ## query plans of the hot queries over a generated libra
 	@$(STACK) up --infra-only
 	@$(STACK) scratch playlist -- explain-checks --generate
 
-test: install lint typecheck ## everything CI runs: lint, types, unit, integration, e2e, API tests and the query checks
+test: install ## everything CI runs: lint, types, unit, integration, e2e, API tests, the query checks and the images run as the chart deploys them
+	@# The images build in the background meanwhile (the container test waits for that build).
+	@$(PY) -m pm_devstack.images build --background
+	@$(MAKE) --no-print-directory lint typecheck
 	@$(STACK) up
 	@$(MAKE) --no-print-directory explain-checks
-	@# The API fuzzing first, so the run closes on pytest's summary of every test.
+	@# The API fuzzing and the container test first, so the run closes on pytest's summary of every test.
 	@$(MAKE) --no-print-directory test-api
-	@$(PYTEST) -q libs services tests-e2e
+	@$(MAKE) --no-print-directory test-containers
+	@$(PYTEST) -q -m "not containers" libs services tests-e2e
 
 demo: install ## a newcomer's tour after `make up`: link, import, transfer to Deezer with a dry run, through the public API
 	@$(STACK) demo

@@ -124,10 +124,12 @@ the S3 credentials). */}}
   value: {{ $v.kafka.topicPrefix | quote }}
 - name: KAFKA_REPLICATION_FACTOR
   value: {{ $v.kafka.replicationFactor | quote }}
+{{- /* Where each service is reached: its url when set (also for a service this release does not run),
+else its in-cluster Service. */}}
 {{- range $other, $o := $v.services }}
-{{- if $o.enabled }}
+{{- if or $o.enabled $o.url }}
 - name: {{ include "pm.envName" $other }}_URL
-  value: {{ printf "http://%s:%v" (include "pm.serviceName" (dict "root" $root "name" $other)) $o.port | quote }}
+  value: {{ $o.url | default (printf "http://%s:%v" (include "pm.serviceName" (dict "root" $root "name" $other)) $o.port) | quote }}
 {{- end }}
 {{- end }}
 - name: DATABASE_URL
@@ -176,6 +178,18 @@ the S3 credentials). */}}
     secretKeyRef:
       name: {{ $secret }}
       key: MASTER_KEY
+{{- range $provider := list "spotify" "deezer" "tidal" "youtube" }}
+{{- with dig $provider "clientId" "" ($v.providers | default dict) }}
+- name: {{ upper $provider }}_CLIENT_ID
+  value: {{ . | quote }}
+- name: {{ upper $provider }}_CLIENT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ upper $provider }}_CLIENT_SECRET
+      optional: true
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if .svc.s3 }}
 - name: S3_ENDPOINT
@@ -200,7 +214,7 @@ the S3 credentials). */}}
       key: AWS_SECRET_ACCESS_KEY
 {{- end }}
 {{- if and .svc.internet $v.emulator.enabled }}
-{{- $base := printf "http://%s:%v" (include "pm.serviceName" (dict "root" $root "name" "provider-emulator")) $v.emulator.port }}
+{{- $base := $v.emulator.url | default (printf "http://%s:%v" (include "pm.serviceName" (dict "root" $root "name" "provider-emulator")) $v.emulator.port) | trimSuffix "/" }}
 {{- range $var, $host := dict "SPOTIFY_ACCOUNTS_URL" "accounts.spotify.com" "SPOTIFY_API_URL" "api.spotify.com" "DEEZER_CONNECT_URL" "connect.deezer.com" "DEEZER_API_URL" "api.deezer.com" "TIDAL_AUTH_URL" "auth.tidal.com" "TIDAL_LOGIN_URL" "login.tidal.com" "TIDAL_API_URL" "openapi.tidal.com" "GOOGLE_ACCOUNTS_URL" "accounts.google.com" "GOOGLE_OAUTH2_URL" "oauth2.googleapis.com" "YOUTUBE_API_URL" "www.googleapis.com" }}
 - name: {{ $var }}
   value: {{ printf "%s/%s" $base $host | quote }}

@@ -81,7 +81,12 @@ def render(template: str, values: Mapping[str, str]) -> str:
     return _PLACEHOLDER.sub(substitute, template)
 
 
-def template_values(spec: ServiceSpec, manifests: Sequence[str]) -> dict[str, str]:
+def template_values(
+    spec: ServiceSpec, manifests: Sequence[str], images: Sequence[ServiceSpec] = ()
+) -> dict[str, str]:
+    """The placeholders of ``spec``'s Dockerfile. ``images`` (every image's service, ``spec`` by default)
+    makes the third-party layer the same in every image, so a build of all of them shares it."""
+    shared = sorted({distribution(s) for s in (*images, spec)})
     return {
         "generated_notice": GENERATED_NOTICE,
         "name": spec.name,
@@ -93,20 +98,27 @@ def template_values(spec: ServiceSpec, manifests: Sequence[str]) -> dict[str, st
         "python_image": PYTHON_IMAGE,
         "uv_version": UV_VERSION,
         "manifest_copies": "\n".join(f"COPY {m} {m.rsplit('/', 1)[0]}/" for m in manifests),
+        "image_packages": " ".join(f"--package {d}" for d in shared),
     }
 
 
 def render_dockerfile(
-    spec: ServiceSpec, template: str | None = None, manifests: Sequence[str] | None = None
+    spec: ServiceSpec,
+    template: str | None = None,
+    manifests: Sequence[str] | None = None,
+    images: Sequence[ServiceSpec] | None = None,
 ) -> str:
-    """The Dockerfile of ``spec``. Template and workspace manifests default to the repository's own."""
-    if template is None or manifests is None:
+    """The Dockerfile of ``spec``. Template, workspace manifests and the images built together default to
+    the repository's own."""
+    if template is None or manifests is None or images is None:
         root = find_repo_root()
         if template is None:
             template = read_template(root)
         if manifests is None:
             manifests = workspace_manifests(root)
-    return render(template, template_values(spec, manifests))
+        if images is None:
+            images = load_services(root / SERVICES_FILE)
+    return render(template, template_values(spec, manifests, images))
 
 
 def read_template(root: Path) -> str:
@@ -120,10 +132,8 @@ def rendered_dockerfiles(root: Path) -> dict[Path, str]:
     """``relative path → content`` for every service and dev service in proto/services.yaml."""
     template = read_template(root)
     manifests = workspace_manifests(root)
-    return {
-        dockerfile_path(spec): render_dockerfile(spec, template, manifests)
-        for spec in load_services(root / SERVICES_FILE)
-    }
+    specs = load_services(root / SERVICES_FILE)
+    return {dockerfile_path(spec): render_dockerfile(spec, template, manifests, specs) for spec in specs}
 
 
 def stale_dockerfiles(root: Path) -> list[Path]:

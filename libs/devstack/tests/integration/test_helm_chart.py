@@ -196,6 +196,8 @@ BAD_VALUES = [
     pytest.param({"services": {"auth": {"replica": 2}}}, "replica", id="unknown-service-key"),
     pytest.param({"services": {"billing": {"enabled": True}}}, "billing", id="unknown-service"),
     pytest.param({"ingress": {"tls": {"enabled": "yes"}}}, "/ingress/tls/enabled", id="string-boolean"),
+    pytest.param({"services": {"auth": {"url": "not a url"}}}, "/services/auth/url", id="service-url"),
+    pytest.param({"providers": {"napster": {"clientId": "x"}}}, "napster", id="unknown-provider"),
 ]
 
 
@@ -489,7 +491,10 @@ def _resolved_env(container: Doc, secret: dict[str, str]) -> dict[str, str]:
     env: dict[str, str] = {}
     for entry in container["env"]:
         if "valueFrom" in entry:
-            env[entry["name"]] = secret[entry["valueFrom"]["secretKeyRef"]["key"]]
+            ref = entry["valueFrom"]["secretKeyRef"]
+            if ref.get("optional") and ref["key"] not in secret:
+                continue  # Kubernetes leaves the variable unset
+            env[entry["name"]] = secret[ref["key"]]
         else:
             env[entry["name"]] = entry["value"]
     return env
@@ -515,3 +520,97 @@ def test_dev_values_give_each_service_a_configuration_it_accepts(
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+# ---- provider OAuth clients -------------------------------------------------------------------------------
+
+PROVIDERS = ("spotify", "deezer", "tidal", "youtube")
+
+
+def _env(docs: list[Doc], name: str) -> dict[str, Doc]:
+    """Service <name>'s container environment: variable → its entry."""
+    (deployment,) = [d for d in _kind(docs, "Deployment") if _component(d) == name]
+    (container,) = _pod_spec(deployment)["containers"]
+    return {entry["name"]: entry for entry in container["env"]}
+
+
+def test_dev_values_give_auth_the_emulator_clients(rendered: dict[str, list[Doc]]) -> None:
+    docs = rendered["values-dev.yaml"]
+    env = _env(docs, "auth")
+    (secret,) = _kind(docs, "Secret")
+    for provider in PROVIDERS:
+        prefix = provider.upper()
+        assert env[f"{prefix}_CLIENT_ID"]["value"].startswith(f"pm-dev-{provider}")
+        assert env[f"{prefix}_CLIENT_SECRET"]["valueFrom"]["secretKeyRef"] == {
+            "name": f"{RELEASE}-playlist-manager-secrets",
+            "key": f"{prefix}_CLIENT_SECRET",
+            "optional": True,
+        }
+        assert secret["stringData"][f"{prefix}_CLIENT_SECRET"] == f"pm-dev-{provider}-secret"
+        assert f"{prefix}_REDIRECT_URI" not in env  # derived from API_BASE_URL by auth
+    for name in SERVICE_NAMES:  # only auth holds the provider clients
+        if name != "auth":
+            assert not [v for v in _env(docs, name) if "_CLIENT_" in v], name
+
+
+def test_default_values_link_no_provider(rendered: dict[str, list[Doc]]) -> None:
+    for values in ("values.yaml", "values-production.yaml", "values-minimal.yaml"):
+        assert not [v for v in _env(rendered[values], "auth") if "_CLIENT_" in v], values
+
+
+def test_a_generated_secret_leaves_out_empty_client_secrets(helm: Path, root: Path) -> None:
+    result = _template(
+        helm, root, "values-dev.yaml", "--set", "secrets.generated.providerClientSecrets.tidal="
+    )
+    assert result.returncode == 0, result.stderr
+    docs = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+    (secret,) = _kind(docs, "Secret")
+    assert "TIDAL_CLIENT_SECRET" not in secret["stringData"]
+    assert "SPOTIFY_CLIENT_SECRET" in secret["stringData"]
+
+
+# ---- where services are reached ---------------------------------------------------------------------------
+
+AUTH_ELSEWHERE = "http://auth.example:9000"
+
+
+def _render(helm: Path, root: Path, values: str, *sets: str) -> list[Doc]:
+    args = [arg for setting in sets for arg in ("--set", setting)]
+    result = _template(helm, root, values, *args)
+    assert result.returncode == 0, result.stderr
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+def test_by_default_services_reach_each_other_in_cluster(rendered: dict[str, list[Doc]]) -> None:
+    env = _env(rendered["values.yaml"], "gateway")
+    for spec in SERVICES:
+        assert env[spec.url_variable]["value"] == f"http://{RELEASE}-playlist-manager-{spec.name}:{spec.port}"
+
+
+def test_a_service_url_replaces_its_in_cluster_address(helm: Path, root: Path) -> None:
+    docs = _render(helm, root, "values.yaml", f"services.auth.url={AUTH_ELSEWHERE}")
+    assert _env(docs, "gateway")["AUTH_URL"]["value"] == AUTH_ELSEWHERE
+    assert (
+        _env(docs, "gateway")["PLAYLIST_URL"]["value"] == f"http://{RELEASE}-playlist-manager-playlist:3103"
+    )
+    assert "auth" in {_component(d) for d in _kind(docs, "Deployment")}
+
+
+def test_a_disabled_service_with_a_url_is_still_reachable(helm: Path, root: Path) -> None:
+    docs = _render(
+        helm, root, "values.yaml", "services.auth.enabled=false", f"services.auth.url={AUTH_ELSEWHERE}"
+    )
+    assert "auth" not in {_component(d) for d in _kind(docs, "Deployment")}
+    assert _env(docs, "gateway")["AUTH_URL"]["value"] == AUTH_ELSEWHERE
+    # Without a url a disabled service is nowhere: no variable at all.
+    docs = _render(helm, root, "values.yaml", "services.auth.enabled=false")
+    assert "AUTH_URL" not in _env(docs, "gateway")
+
+
+def test_the_emulator_url_replaces_its_in_cluster_address(helm: Path, root: Path) -> None:
+    emulator = "http://emulator.example:3199"
+    docs = _render(helm, root, "values-dev.yaml", f"emulator.url={emulator}")
+    for name in INTERNET:
+        env = _env(docs, name)
+        assert env["SPOTIFY_API_URL"]["value"].startswith(f"{emulator}/"), name
+        assert env["SPOTIFY_API_URL"]["value"] == f"{emulator}/api.spotify.com", name

@@ -124,13 +124,43 @@ def test_each_rendering_carries_its_service(repo_root: Path) -> None:
         assert 'CMD ["serve"]' in text
         # The emulator refuses production; everything else defaults to it.
         assert f"ENVIRONMENT={'development' if spec.dev else 'production'} " in text
-        assert text.count(f"FROM {deploy.PYTHON_IMAGE}") == 2
+        # The base is a build argument (the official image by default), the same for both stages.
+        assert f"ARG PYTHON_IMAGE={deploy.PYTHON_IMAGE}\n" in text
+        assert text.count("FROM ${PYTHON_IMAGE}") == 2
+        assert "FROM python" not in text
         assert "USER 10001:10001" in text
         assert "/health/live" in text
         assert "{{" not in text
         # The service's directory and project name are what the Dockerfile says they are.
         pyproject = (repo_root / "services" / spec.name / "pyproject.toml").read_text()
         assert f'name = "{deploy.distribution(spec)}"' in pyproject
+
+
+def test_the_third_party_layer_is_the_same_in_every_image(repo_root: Path) -> None:
+    # One layer for every image's dependencies, so building them all resolves and installs them once;
+    # the second sync is exact, for the service alone.
+    specs = _specs(repo_root)
+    layers = set()
+    for spec in specs:
+        text = deploy.render_dockerfile(spec)
+        [layer] = [line for line in text.splitlines() if "--no-install-workspace" in line]
+        layers.add(layer)
+        assert f"uv sync --frozen --no-dev --no-editable --package {deploy.distribution(spec)}\n" in text
+    [layer] = layers
+    assert all(f"--package {deploy.distribution(spec)}" in layer for spec in specs)
+
+
+def test_the_ca_bundle_is_a_build_secret_never_a_layer(repo_root: Path) -> None:
+    for spec in _specs(repo_root):
+        text = deploy.render_dockerfile(spec)
+        network_steps = [
+            step for step in text.split("\nRUN ")[1:] if "pip install" in step or "uv sync" in step
+        ]
+        assert len(network_steps) == 3
+        assert all(
+            step.startswith("--mount=") and "type=secret,id=ca-bundle" in step for step in network_steps
+        )
+        assert "ca-certificates.crt" not in text and "COPY --from=build /run/secrets" not in text
 
 
 def test_every_workspace_member_manifest_is_copied_first(repo_root: Path) -> None:
@@ -423,3 +453,10 @@ def test_hadolint_catches_an_unpinned_install(tmp_path: Path, repo_root: Path) -
     result = _hadolint(broken)
     assert result.returncode != 0
     assert "DL3013" in result.stdout
+
+
+def test_hadolint_passes_on_the_stand_in_base(repo_root: Path) -> None:
+    from pm_devstack.images import STANDIN_CONTAINERFILE
+
+    result = _hadolint(repo_root / STANDIN_CONTAINERFILE)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -14,6 +14,7 @@ import contextlib
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -95,6 +96,12 @@ async def service_env_factory(
 
     async def factory(service: str) -> dict[str, str]:
         env = dict(stack.service_env(service))
+        # The stack's identity keys as plain variables, which a test may replace with its own: the
+        # running services' key files are theirs (a rotation rewrites them), never a test's.
+        for name in ("IDENTITY_PUBLIC_KEYS", "IDENTITY_SIGNING_KEY"):
+            path = env.pop(f"{name}_FILE", None)
+            if path is not None:
+                env[name] = (await asyncio.to_thread(Path(path).read_text)).strip()
         schema = stack.spec(service).schema
         assert schema is not None
         env["DATABASE_URL"] = await make_database(schema)

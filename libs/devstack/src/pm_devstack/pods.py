@@ -81,18 +81,25 @@ def chart_values(stack: Stack, tag: str = DEFAULT_TAG) -> Doc:
     }
 
 
+def _variable_or_file(env: dict[str, str], name: str) -> str:
+    """``name``'s value in a service environment: the content of ``<name>_FILE`` when that is set."""
+    path = env.get(f"{name}_FILE")
+    return Path(path).read_text().strip() if path else env[name]
+
+
 def secret_data(stack: Stack, dev_values: Doc) -> dict[str, str]:
     """The keys an existing Secret holds (helm/README.md), from the native stack's own credentials, so the
     pods share its database roles, keys and tokens; the provider client secrets are the chart's dev ones."""
-    auth = stack.service_env("auth")
+    auth, gateway = stack.service_env("auth"), stack.service_env("gateway")
     master_key = Path(auth["MASTER_KEY_FILE"]).read_text().strip()
     access, secret = stack.s3_credentials()
     data = {
         "MASTER_KEY": master_key,
         "JWT_SECRET": auth["JWT_SECRET"],
         "SERVICE_TOKEN": auth["SERVICE_TOKEN"],
-        "IDENTITY_SIGNING_KEY": stack.service_env("gateway")["IDENTITY_SIGNING_KEY"],
-        "IDENTITY_PUBLIC_KEYS": auth["IDENTITY_PUBLIC_KEYS"],
+        # The identity keys the native services use now: their files (which a rotation rewrites) when set.
+        "IDENTITY_SIGNING_KEY": _variable_or_file(gateway, "IDENTITY_SIGNING_KEY"),
+        "IDENTITY_PUBLIC_KEYS": _variable_or_file(auth, "IDENTITY_PUBLIC_KEYS"),
         "REDIS_URL": stack.redis_url(),
         "AWS_ACCESS_KEY_ID": access,
         "AWS_SECRET_ACCESS_KEY": secret,

@@ -246,6 +246,18 @@ class Stack:
             if spec.schema is not None
         }
 
+    def _secret_file(self, service: str, name: str, value: str) -> str:
+        """The path of ``<state>/secrets/<service>/<name>`` (a 0700 directory, a 0600 file), written with
+        ``value`` only when it does not exist yet: created once from .state/env, then the file rules
+        (an operator rotating a key rewrites it)."""
+        folder = self.config.state_dir / "secrets" / service
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = folder / name
+        if not path.exists():
+            path.touch(mode=0o600)
+            path.write_text(value + "\n")
+        return str(path)
+
     def service_env(self, name: str) -> dict[str, str]:
         """The complete environment of service ``name`` (dev helpers get only the basics and Redis)."""
         spec = self.spec(name)
@@ -272,7 +284,6 @@ class Stack:
             "MASTER_KEY": self.secrets[MASTER_KEY],
             "JWT_SECRET": self.secrets[JWT_SECRET],
             "SERVICE_TOKEN": self.secrets[SERVICE_TOKEN],
-            "IDENTITY_PUBLIC_KEYS": identity_public_key(self.secrets[IDENTITY_SIGNING_KEY]),
             "CORS_ORIGINS": CORS_ORIGINS,
             "API_BASE_URL": self.gateway_url,
             # A job whose worker was killed is taken up again within seconds, not two minutes: a developer
@@ -281,23 +292,24 @@ class Stack:
         }
         # Every service's base URL, so the gateway (and any caller of /internal/...) finds its upstreams.
         env |= {other.url_variable: f"http://{HOST}:{other.port}" for other in self.specs}
+        # The identity keys as secret files, so a running service re-reads them on SIGHUP (rotation of
+        # the identity key without a restart, docs/operations.md). Every service verifies assertions with
+        # the public keys; only the gateway signs them.
+        env["IDENTITY_PUBLIC_KEYS_FILE"] = self._secret_file(
+            spec.name, "identity_public_keys", identity_public_key(self.secrets[IDENTITY_SIGNING_KEY])
+        )
         if spec.public:
-            # Only the gateway signs identity assertions; every service verifies them with the public key.
-            env["IDENTITY_SIGNING_KEY"] = self.secrets[IDENTITY_SIGNING_KEY]
+            env["IDENTITY_SIGNING_KEY_FILE"] = self._secret_file(
+                spec.name, "identity_signing_key", self.secrets[IDENTITY_SIGNING_KEY]
+            )
             env["TRUSTED_PROXIES"] = GATEWAY_TRUSTED_PROXIES
         if spec.name == "auth":
             # The master keys as secret files, so a running auth re-reads them on SIGHUP (key rotation
-            # without a restart, docs/operations.md); created once from .state/env, then the files rule.
-            keys = self.config.state_dir / "secrets" / "auth"
-            keys.mkdir(parents=True, exist_ok=True, mode=0o700)
-            for name, value in (("master_key", self.secrets[MASTER_KEY]), ("master_key_previous", "")):
-                if not (keys / name).exists():
-                    (keys / name).touch(mode=0o600)
-                    (keys / name).write_text(value + "\n")
+            # without a restart, docs/operations.md).
             del env["MASTER_KEY"]
             env |= {
-                "MASTER_KEY_FILE": str(keys / "master_key"),
-                "MASTER_KEY_PREVIOUS_FILE": str(keys / "master_key_previous"),
+                "MASTER_KEY_FILE": self._secret_file(spec.name, "master_key", self.secrets[MASTER_KEY]),
+                "MASTER_KEY_PREVIOUS_FILE": self._secret_file(spec.name, "master_key_previous", ""),
             }
             # OAuth against the provider emulator's development clients; callbacks through the gateway.
             env |= {f"{p.upper()}_{k}": v for p, c in _EMULATOR_CLIENTS.items() for k, v in c.items()}

@@ -55,6 +55,7 @@ REQUIRED_ALERTS = {
     "HighErrorRate",
     "DatabaseConnectionPoolExhausted",
     "KafkaConsumerLag",
+    "KafkaTopicUnconsumed",
     "OutboxBacklog",
     "OutboxStale",
     "DeadLetterGrowth",
@@ -449,8 +450,11 @@ def _swarm_env(service: Doc, native: dict[str, str], secrets: Path) -> dict[str,
             continue
         match = re.fullmatch(r"\$\{(\w+)(:[-?])?([^}]*)\}", value)
         if match:
+            name = match.group(1)
             default = match.group(3) if match.group(2) == ":-" else "https://stand-in.example.com"
-            value = native.get(match.group(1), default)
+            if name not in native and f"{name}_FILE" in native:  # the native stack gives it as a file
+                default = Path(native[f"{name}_FILE"]).read_text().strip()
+            value = native.get(name, default)
         env[key] = value
     return env
 

@@ -120,7 +120,11 @@ def test_the_secret_holds_the_native_stacks_credentials(tmp_stack: Stack) -> Non
         assert spec.schema is not None
         assert data[f"DATABASE_URL_{spec.schema.upper()}"] == tmp_stack.database_url(spec)
     assert data["REDIS_URL"] == tmp_stack.redis_url()
-    assert data["IDENTITY_SIGNING_KEY"] == tmp_stack.service_env("gateway")["IDENTITY_SIGNING_KEY"]
+    # The identity keys the services use now: their key files, which a rotation rewrites.
+    gateway = tmp_stack.service_env("gateway")
+    assert data["IDENTITY_SIGNING_KEY"] == Path(gateway["IDENTITY_SIGNING_KEY_FILE"]).read_text().strip()
+    assert data["IDENTITY_SIGNING_KEY"] == tmp_stack.secrets["IDENTITY_SIGNING_KEY"]
+    assert data["IDENTITY_PUBLIC_KEYS"] == Path(gateway["IDENTITY_PUBLIC_KEYS_FILE"]).read_text().strip()
     assert data["SPOTIFY_CLIENT_SECRET"] == "s1" and "DEEZER_CLIENT_SECRET" not in data
     # The master key is the one auth uses now: its key file, which a rotation rewrites.
     key_file = Path(tmp_stack.service_env("auth")["MASTER_KEY_FILE"])

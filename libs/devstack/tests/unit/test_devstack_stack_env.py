@@ -29,7 +29,7 @@ SERVICE_KEYS = {
     "MASTER_KEY",
     "JWT_SECRET",
     "SERVICE_TOKEN",
-    "IDENTITY_PUBLIC_KEYS",
+    "IDENTITY_PUBLIC_KEYS_FILE",
     "CORS_ORIGINS",
     "API_BASE_URL",
     "JOB_LEASE_S",
@@ -77,17 +77,37 @@ def test_each_service_has_its_own_role_and_shared_secrets(tmp_stack: Stack) -> N
 def test_only_the_gateway_gets_the_identity_signing_key(tmp_stack: Stack) -> None:
     signing_key = tmp_stack.secrets["IDENTITY_SIGNING_KEY"]
     public_key = identity_public_key(signing_key)
+    state = tmp_stack.config.state_dir / "secrets"
     for spec in tmp_stack.service_specs(include_dev=False):
         env = tmp_stack.service_env(spec.name)
-        assert env["IDENTITY_PUBLIC_KEYS"] == public_key, spec.name
+        # As files each service re-reads on SIGHUP (rotation without a restart), written from .state/env.
+        assert "IDENTITY_PUBLIC_KEYS" not in env and "IDENTITY_SIGNING_KEY" not in env, spec.name
+        public_file = Path(env["IDENTITY_PUBLIC_KEYS_FILE"])
+        assert public_file == state / spec.name / "identity_public_keys"
+        assert public_file.read_text().strip() == public_key, spec.name
         if spec.name == "gateway":
-            assert env["IDENTITY_SIGNING_KEY"] == signing_key
+            signing_file = Path(env["IDENTITY_SIGNING_KEY_FILE"])
+            assert signing_file == state / "gateway" / "identity_signing_key"
+            assert signing_file.read_text().strip() == signing_key
+            assert signing_file.stat().st_mode & 0o777 == 0o600
+            assert signing_file.parent.stat().st_mode & 0o777 == 0o700
         else:
-            assert "IDENTITY_SIGNING_KEY" not in env, spec.name
+            assert "IDENTITY_SIGNING_KEY_FILE" not in env, spec.name
             assert signing_key not in env.values(), spec.name
+            assert not (state / spec.name / "identity_signing_key").exists(), spec.name
     # Stable across restarts: generated once into .state/env like the other secrets.
     again = Stack(tmp_stack.config).service_env("gateway")
-    assert again["IDENTITY_SIGNING_KEY"] == signing_key
+    assert Path(again["IDENTITY_SIGNING_KEY_FILE"]).read_text().strip() == signing_key
+
+
+def test_a_rotated_identity_key_file_is_kept(tmp_stack: Stack) -> None:
+    """Written once: a later start must not undo an operator's rotation by rewriting the files."""
+    gateway = tmp_stack.service_env("gateway")
+    Path(gateway["IDENTITY_SIGNING_KEY_FILE"]).write_text("rotated\n")
+    Path(gateway["IDENTITY_PUBLIC_KEYS_FILE"]).write_text("a,b\n")
+    again = Stack(tmp_stack.config).service_env("gateway")
+    assert Path(again["IDENTITY_SIGNING_KEY_FILE"]).read_text() == "rotated\n"
+    assert Path(again["IDENTITY_PUBLIC_KEYS_FILE"]).read_text() == "a,b\n"
 
 
 def test_the_services_that_call_providers_reach_the_emulator_and_no_other_does(tmp_stack: Stack) -> None:

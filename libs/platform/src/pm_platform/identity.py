@@ -16,6 +16,7 @@ Two separate trusts (docs/security.md, "Identity inside the system"):
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import hmac
@@ -25,13 +26,16 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import jwt
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from loguru import logger
 
 from pm_platform.errors import Forbidden, Unauthorized
+from pm_platform.settings import decode_ed25519_key, parse_identity_public_keys
 
 IDENTITY_HEADER = "X-PM-Identity"
 CLIENT_IP_HEADER = "X-PM-Client-IP"
@@ -97,15 +101,27 @@ class IdentityVerifier:
     """
 
     def __init__(self, public_keys: Iterable[bytes], cache_size: int = _VERIFIED_CACHE_SIZE) -> None:
-        self._keys = {identity_key_id(raw): Ed25519PublicKey.from_public_bytes(raw) for raw in public_keys}
-        if not self._keys:
-            raise ValueError("at least one identity public key is needed")
+        self._keys = self._decoded(public_keys)
         self._cache: OrderedDict[str, tuple[float, Identity]] = OrderedDict()
         self._cache_size = cache_size
+
+    @staticmethod
+    def _decoded(public_keys: Iterable[bytes]) -> dict[str, Ed25519PublicKey]:
+        keys = {identity_key_id(raw): Ed25519PublicKey.from_public_bytes(raw) for raw in public_keys}
+        if not keys:
+            raise ValueError("at least one identity public key is needed")
+        return keys
 
     @property
     def key_ids(self) -> frozenset[str]:
         return frozenset(self._keys)
+
+    def replace_keys(self, public_keys: Iterable[bytes]) -> None:
+        """Verify with ``public_keys`` from now on (key rotation). Atomic for the event loop: a request
+        sees the old set or the new one. The verified assertions are forgotten, so none signed by a key
+        no longer listed is accepted from the cache. ValueError (keys unchanged) for an empty list."""
+        keys = self._decoded(public_keys)
+        self._keys, self._cache = keys, OrderedDict()
 
     def verify(self, assertion: str, now: float | None = None) -> Identity:
         """Raise Unauthorized unless the gateway signed the assertion and it has not expired."""
@@ -142,6 +158,63 @@ class IdentityVerifier:
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return identity
+
+
+class IdentityKeys:
+    """The identity keys a running process holds, for ``/health`` (``checks.identity_keys``) and their
+    reloads (pm_platform.reloading): the verifier's public keys, re-read from IDENTITY_PUBLIC_KEYS_FILE
+    by :meth:`reload_public_keys`, and in the gateway the id of the key it signs with.
+
+    A refused reload keeps the keys in use and is reported as ``reload_error`` until the same source
+    reloads successfully (a warning: the keys in use still work, readiness stays up).
+    """
+
+    def __init__(self, verifier: IdentityVerifier) -> None:
+        self.verifier = verifier
+        self.signing_key_id: str | None = None  # the gateway's (set by it); None elsewhere
+        self._errors: dict[str, str] = {}
+
+    def report(self, source: str, error: str | None) -> None:
+        """The outcome of the last reload of ``source`` (a variable name): an error, or None when fine."""
+        if error is None:
+            self._errors.pop(source, None)
+        else:
+            self._errors[source] = error[:1000]
+
+    @property
+    def reload_error(self) -> str | None:
+        return "; ".join(self._errors[source] for source in sorted(self._errors)) or None
+
+    async def reload_public_keys(self, path: str) -> bool:
+        """Re-read the public keys from ``path`` (IDENTITY_PUBLIC_KEYS_FILE); swap the verifier's keys when
+        they changed. Keeps the keys in use on an unreadable or invalid file. True when they changed."""
+        source = "IDENTITY_PUBLIC_KEYS_FILE"
+        try:
+            text = await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
+            keys = [decode_ed25519_key(key) for key in parse_identity_public_keys(text)]
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            self.report(source, f"{source}: cannot use {path}: {reason}")
+            logger.error(
+                "identity public keys not reloaded, keeping {}: {}", sorted(self.verifier.key_ids), reason
+            )
+            return False
+        fresh = frozenset(identity_key_id(key) for key in keys)
+        changed = fresh != self.verifier.key_ids
+        if changed:
+            self.verifier.replace_keys(keys)
+        self.report(source, None)
+        logger.info(
+            "identity public keys {}: {}", "reloaded" if changed else "re-read (unchanged)", sorted(fresh)
+        )
+        return changed
+
+    def describe(self) -> dict[str, object]:
+        report: dict[str, object] = {"verify_key_ids": sorted(self.verifier.key_ids)}
+        if self.signing_key_id is not None:
+            report["signing_key_id"] = self.signing_key_id
+        report["reload_error"] = self.reload_error
+        return report
 
 
 def require_identity(request: web.Request, verifier: IdentityVerifier) -> Identity:

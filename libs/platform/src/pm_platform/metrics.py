@@ -53,6 +53,14 @@ class Metrics:
             buckets=_LATENCY_BUCKETS,
             registry=r,
         )
+        # Consumer lag from the offsets (pm_platform.lag): records of the topic the group has not committed.
+        self.kafka_consumer_lag = Gauge(
+            "pm_kafka_consumer_lag",
+            "Records of the topic its consumer group has not committed yet (end minus committed offsets, "
+            "summed over partitions), sampled every KAFKA_LAG_INTERVAL_S",
+            ["group", "topic"],
+            registry=r,
+        )
         # Outbox: rows written but not yet published; a growing number means Kafka is unreachable.
         self.outbox_backlog = Gauge("pm_outbox_backlog", "Outbox events not yet published", registry=r)
         self.outbox_oldest_age = Gauge(

@@ -48,13 +48,15 @@ from pm_platform.consumers import (
 )
 from pm_platform.health import HealthCheck, add_health_routes
 from pm_platform.http import BODY_LIMITS, BodyLimits, name_the_server, standard_middlewares
-from pm_platform.identity import IdentityVerifier
+from pm_platform.identity import IdentityKeys, IdentityVerifier
 from pm_platform.jobs import JobHandler, JobRunner, JobStore
 from pm_platform.kafka import KafkaBus
+from pm_platform.lag import ConsumerLagSampler
 from pm_platform.logging import configure_logging
 from pm_platform.malformed import answer_malformed_requests
 from pm_platform.metrics import PROMETHEUS_CONTENT_TYPE, Metrics
 from pm_platform.outbox import OutboxRelay, add_event
+from pm_platform.reloading import Reloads
 from pm_platform.resources import ResourceKey
 from pm_platform.settings import InfraSettings, SettingsError, exit_on_settings_error, load_settings
 from pm_platform.users import UserData, user_deletion_handlers
@@ -128,6 +130,9 @@ class Runtime:
         self._resources: dict[ResourceKey[Any], Any] = {}
         # Verifies the gateway's X-PM-Identity (require_identity); one per process, for its cache.
         self.identities = IdentityVerifier(settings.identity_public_key_bytes())
+        self.identity_keys = IdentityKeys(self.identities)
+        # Secret files re-read on SIGHUP and when they change (the identity keys, a service's own).
+        self.reloads = Reloads(settings.secret_file_watch_interval_s)
         self.dispatcher: Dispatcher | None = None
         self.relay: OutboxRelay | None = None
         self.job_runner: JobRunner | None = None
@@ -181,6 +186,22 @@ class Runtime:
 RUNTIME = web.AppKey("runtime", Runtime)
 
 
+async def _secret_files(app: web.Application) -> AsyncIterator[None]:
+    """The SIGHUP handler and the file watcher (``rt.reloads``); the identity public keys are its first
+    registration when they come from IDENTITY_PUBLIC_KEYS_FILE (a service's own ones follow)."""
+    rt = app[RUNTIME]
+    path = rt.settings.identity_public_keys_file
+    with contextlib.ExitStack() as registrations:
+        if path:
+            registrations.enter_context(
+                rt.reloads.registered(
+                    "identity public keys", [path], lambda: rt.identity_keys.reload_public_keys(path)
+                )
+            )
+        async for _ in rt.reloads.run():
+            yield
+
+
 async def _database(app: web.Application) -> AsyncIterator[None]:
     rt = app[RUNTIME]
     settings = rt.settings
@@ -229,12 +250,25 @@ async def _kafka(app: web.Application) -> AsyncIterator[None]:
     handlers = rt.definition.all_event_handlers().bind(rt)
     consumed = [t for t in topics_consumed_by(rt.name) if any(e.type in handlers for e in t.events)]
     rt.dispatcher = Dispatcher(rt.name, rt.pool, rt.metrics, handlers, kafka_dead_letter(rt.bus, rt.name))
-    subscribe(rt.bus, rt.dispatcher, consumed, rt.settings.kafka_consumer_group or rt.name)
+    group = rt.settings.kafka_consumer_group or rt.name
+    subscribe(rt.bus, rt.dispatcher, consumed, group)
     produced = topics_produced_by(rt.name)
     rt.bus.start_in_background(produced + consumed, [rt.name] if consumed else [])
+    # pm_kafka_consumer_lag of the group, once the bus has connected (its topics exist); off when the
+    # service consumes nothing or KAFKA_LAG_INTERVAL_S=0.
+    lag = ConsumerLagSampler(
+        rt.bus.bootstrap_servers,
+        f"{rt.instance}-lag",
+        {group: [t.name for t in consumed]},
+        rt.metrics.kafka_consumer_lag,
+        interval_s=rt.settings.kafka_lag_interval_s,
+        topic_prefix=rt.bus.topic_prefix,
+    )
+    lag.start_in_background(ready=rt.bus.connected)
     try:
         yield
     finally:
+        await lag.close()
         await rt.bus.close()
 
 
@@ -320,11 +354,17 @@ def default_health_checks(rt: Runtime) -> list[HealthCheck]:
         assert row is not None
         return {"backlog": row["backlog"], "failed": row["failed"]}
 
+    async def identity_keys() -> dict[str, object]:
+        # Which identity keys this process holds (after a reload, the new ones). A refused reload shows
+        # as ``reload_error``: a warning, the keys in use still work, so readiness stays up.
+        return rt.identity_keys.describe()
+
     return [
         HealthCheck("postgres", postgres),
         HealthCheck("redis", redis),
         HealthCheck("kafka", rt.bus.ping, timeout_s=3.0),
         HealthCheck("outbox", outbox, informational=True),
+        HealthCheck("identity_keys", identity_keys),
     ]
 
 
@@ -346,7 +386,7 @@ def create_app(definition: ServiceDefinition, settings: InfraSettings) -> web.Ap
     app[BODY_LIMITS] = BodyLimits(timeout_s=settings.body_timeout_s, min_rate=settings.min_body_rate)
     # The service's resources start before its consumers and stop after them: a handler never finds a
     # resource missing (an event can arrive the moment the bus connects, and until it is closed).
-    app.cleanup_ctx.extend([_database, _redis])
+    app.cleanup_ctx.extend([_secret_files, _database, _redis])
     app.cleanup_ctx.extend(_resource(f) for f in definition.resources)
     app.cleanup_ctx.extend([_kafka, _background])
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings import SettingsError as SourceSettingsError
@@ -224,6 +224,9 @@ class InfraSettings(BaseServiceSettings):
     kafka_consumer_group: str | None = Field(default=None, alias="KAFKA_CONSUMER_GROUP")
     # Replicas of the topics a service creates when missing; 3 on a production cluster.
     kafka_replication_factor: int = Field(default=1, alias="KAFKA_REPLICATION_FACTOR", ge=1, le=5)
+    # How often a consuming service samples its group's lag from the offsets (pm_kafka_consumer_lag,
+    # pm_platform.lag); 0 turns the sampling off.
+    kafka_lag_interval_s: float = Field(default=15.0, alias="KAFKA_LAG_INTERVAL_S", ge=0, le=3600)
     worker_concurrency: int = Field(default=5, alias="WORKER_CONCURRENCY", ge=1, le=256)
     # How long a running job stays its worker's without a renewal (renewed every quarter of it): a job
     # whose worker died (kill -9, a lost node) goes back to the queue within about this long.
@@ -232,20 +235,22 @@ class InfraSettings(BaseServiceSettings):
     service_token: SecretStr = Field(alias="SERVICE_TOKEN", min_length=16)
     # The public keys that verify the gateway's identity assertions (X-PM-Identity), comma-separated
     # base64 of raw Ed25519 keys; more than one while the gateway's key is rotated (docs/operations.md).
+    # Either the variable or IDENTITY_PUBLIC_KEYS_FILE (exactly one): the file is re-read on SIGHUP and
+    # when it changes, so a rotation needs no restart.
     identity_public_keys: str = Field(alias="IDENTITY_PUBLIC_KEYS")
+    identity_public_keys_file: str | None = Field(default=None, alias="IDENTITY_PUBLIC_KEYS_FILE")
+    # How often the running service looks at its reloadable secret files for changes (pm_platform.reloading;
+    # SIGHUP re-reads them at once); 0 turns the watcher off. auth's older name still sets it.
+    secret_file_watch_interval_s: float = Field(
+        default=5.0,
+        validation_alias=AliasChoices("SECRET_FILE_WATCH_INTERVAL_S", "MASTER_KEY_WATCH_INTERVAL_S"),
+        ge=0,
+    )
 
     @field_validator("identity_public_keys")
     @classmethod
     def _ed25519_public_keys(cls, value: str) -> str:
-        keys = [key.strip() for key in value.split(",") if key.strip()]
-        if not keys:
-            raise ValueError("must list at least one base64 Ed25519 public key")
-        for position, key in enumerate(keys, start=1):
-            try:
-                decode_ed25519_key(key)
-            except ValueError as exc:
-                raise ValueError(f"key {position}: {exc}") from None
-        return ",".join(keys)
+        return ",".join(parse_identity_public_keys(value))
 
     def identity_public_key_bytes(self) -> list[bytes]:
         """IDENTITY_PUBLIC_KEYS decoded: the raw 32-byte Ed25519 public keys."""
@@ -326,6 +331,20 @@ def decode_ed25519_key(value: str) -> bytes:
     if len(key) != 32:
         raise ValueError(f"must decode to 32 bytes (a raw Ed25519 key), got {len(key)}")
     return key
+
+
+def parse_identity_public_keys(value: str) -> list[str]:
+    """IDENTITY_PUBLIC_KEYS (or its file's content): comma-separated base64 raw Ed25519 public keys,
+    at least one; the keys, stripped. ValueError naming the position of a bad one."""
+    keys = [key.strip() for key in value.split(",") if key.strip()]
+    if not keys:
+        raise ValueError("must list at least one base64 Ed25519 public key")
+    for position, key in enumerate(keys, start=1):
+        try:
+            decode_ed25519_key(key)
+        except ValueError as exc:
+            raise ValueError(f"key {position}: {exc}") from None
+    return keys
 
 
 def check_jwt_secret(value: SecretStr) -> SecretStr:

@@ -178,6 +178,9 @@ async def running_service(
     """
     with mock.patch.dict(os.environ, dict(env), clear=False):
         settings = load_settings(definition.settings_cls)
+    if broker == "memory":
+        # No cluster holds the topics: no consumer lag to sample from their offsets.
+        settings = settings.model_copy(update={"kafka_lag_interval_s": 0.0})
     app = create_app(definition, settings)
     runtime = app[RUNTIME]
     client: TestClient[web.Request, web.Application] = TestClient(TestServer(app))

@@ -13,6 +13,7 @@ from pm_platform.errors import Forbidden, Unauthorized
 from pm_platform.identity import (
     CLIENT_IP_HEADER,
     Identity,
+    IdentityKeys,
     IdentitySigner,
     IdentityVerifier,
     identity_key_id,
@@ -37,6 +38,11 @@ def _who() -> Identity:
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _key_text(public: bytes) -> str:
+    """A public key as IDENTITY_PUBLIC_KEYS lists it: standard base64 of the raw key."""
+    return base64.b64encode(public).decode()
 
 
 def test_round_trip_and_key_id():
@@ -158,6 +164,85 @@ def test_verified_assertions_are_cached_until_expiry_and_bounded(monkeypatch):
     for _ in range(5):
         verifier.verify(signer.sign(_who()))
     assert len(verifier._cache) == 2
+
+
+def test_replacing_the_keys_takes_effect_at_once_and_forgets_what_was_verified():
+    old, old_public = _pair()
+    new, new_public = _pair()
+    verifier = IdentityVerifier([old_public])
+    who = _who()
+    cached = old.sign(who)
+    assert verifier.verify(cached) == who
+    verifier.replace_keys([old_public, new_public])
+    assert verifier.key_ids == {old.kid, new.kid}
+    assert verifier.verify(new.sign(who)) == who
+    verifier.replace_keys([new_public])
+    # Even the assertion verified (and cached) under the old key is refused now.
+    with pytest.raises(Unauthorized):
+        verifier.verify(cached)
+    with pytest.raises(ValueError, match="at least one"):
+        verifier.replace_keys([])
+    assert verifier.key_ids == {new.kid}
+
+
+async def test_identity_keys_reload_from_the_file(tmp_path):
+    old, old_public = _pair()
+    new, new_public = _pair()
+    keys = IdentityKeys(IdentityVerifier([old_public]))
+    path = tmp_path / "identity_public_keys"
+    path.write_text(f"{_key_text(old_public)}, {_key_text(new_public)}\n")
+    assert await keys.reload_public_keys(str(path)) is True
+    assert keys.describe() == {"verify_key_ids": sorted([old.kid, new.kid]), "reload_error": None}
+    assert await keys.reload_public_keys(str(path)) is False  # unchanged
+    path.write_text(_key_text(new_public) + "\n")
+    assert await keys.reload_public_keys(str(path)) is True
+    assert keys.verifier.key_ids == {new.kid}
+    with pytest.raises(Unauthorized):
+        keys.verifier.verify(old.sign(_who()))
+
+
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("", "must list at least one base64 Ed25519 public key"),
+        ("not base64!", "key 1: must be base64"),
+        (None, "No such file or directory"),
+    ],
+)
+async def test_an_invalid_key_file_keeps_the_keys_in_use_and_is_reported(tmp_path, content, error):
+    signer, public = _pair()
+    keys = IdentityKeys(IdentityVerifier([public]))
+    path = tmp_path / "identity_public_keys"
+    if content is not None:
+        path.write_text(content)
+    assert await keys.reload_public_keys(str(path)) is False
+    assert keys.verifier.key_ids == {signer.kid}
+    assert keys.verifier.verify(signer.sign(_who()))
+    report = keys.describe()
+    assert report["verify_key_ids"] == [signer.kid]
+    assert isinstance(report["reload_error"], str)
+    assert report["reload_error"].startswith(f"IDENTITY_PUBLIC_KEYS_FILE: cannot use {path}: ")
+    assert error in report["reload_error"]
+    # A good reload clears the warning.
+    path.write_text(_key_text(public))
+    await keys.reload_public_keys(str(path))
+    assert keys.describe()["reload_error"] is None
+
+
+def test_identity_keys_report_the_signing_key_only_where_there_is_one():
+    signer, public = _pair()
+    keys = IdentityKeys(IdentityVerifier([public]))
+    assert "signing_key_id" not in keys.describe()
+    keys.signing_key_id = signer.kid
+    keys.report("IDENTITY_SIGNING_KEY_FILE", "refused")
+    keys.report("IDENTITY_PUBLIC_KEYS_FILE", "unreadable")
+    assert keys.describe() == {
+        "verify_key_ids": [signer.kid],
+        "signing_key_id": signer.kid,
+        "reload_error": "unreadable; refused",
+    }
+    keys.report("IDENTITY_PUBLIC_KEYS_FILE", None)
+    assert keys.reload_error == "refused"
 
 
 def test_needs_a_public_key():

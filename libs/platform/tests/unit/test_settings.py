@@ -153,6 +153,44 @@ def test_several_identity_public_keys_for_rotation(clean_env, tmp_path):
     assert load_settings(InfraSettings).identity_public_keys == PUBLIC_KEY
 
 
+def test_identity_public_keys_from_exactly_one_of_the_variable_and_the_file(clean_env, tmp_path):
+    for key, value in VALID.items():
+        if key != "IDENTITY_PUBLIC_KEYS":
+            clean_env.setenv(key, value)
+    keys = tmp_path / "identity_public_keys"
+    keys.write_text(f"{PUBLIC_KEY},{OTHER_PUBLIC_KEY}\n")
+    # Neither: refused.
+    with pytest.raises(SettingsError, match=r"^IDENTITY_PUBLIC_KEYS: missing$"):
+        load_settings(InfraSettings)
+    # The file: its path is kept, so the running service can re-read it.
+    clean_env.setenv("IDENTITY_PUBLIC_KEYS_FILE", str(keys))
+    settings = load_settings(InfraSettings)
+    assert settings.identity_public_keys == f"{PUBLIC_KEY},{OTHER_PUBLIC_KEY}"
+    assert settings.identity_public_keys_file == str(keys)
+    # Both: refused.
+    clean_env.setenv("IDENTITY_PUBLIC_KEYS", PUBLIC_KEY)
+    with pytest.raises(SettingsError) as err:
+        load_settings(InfraSettings)
+    assert str(err.value) == (
+        "IDENTITY_PUBLIC_KEYS: set either IDENTITY_PUBLIC_KEYS or IDENTITY_PUBLIC_KEYS_FILE, not both"
+    )
+    # The variable alone: no file to re-read.
+    clean_env.delenv("IDENTITY_PUBLIC_KEYS_FILE")
+    assert load_settings(InfraSettings).identity_public_keys_file is None
+
+
+def test_the_secret_file_watch_interval_has_auths_older_name_too(clean_env):
+    for key, value in VALID.items():
+        clean_env.setenv(key, value)
+    for name in ("SECRET_FILE_WATCH_INTERVAL_S", "MASTER_KEY_WATCH_INTERVAL_S"):
+        clean_env.delenv(name, raising=False)
+    assert load_settings(InfraSettings).secret_file_watch_interval_s == 5.0
+    clean_env.setenv("MASTER_KEY_WATCH_INTERVAL_S", "0")
+    assert load_settings(InfraSettings).secret_file_watch_interval_s == 0.0
+    clean_env.setenv("SECRET_FILE_WATCH_INTERVAL_S", "2.5")
+    assert load_settings(InfraSettings).secret_file_watch_interval_s == 2.5
+
+
 def test_production_refuses_the_development_identity_key_even_among_others(clean_env):
     for key, value in VALID.items():
         clean_env.setenv(key, value)

@@ -13,7 +13,13 @@ import json
 import asyncpg
 
 from pm_auth.settings import AuthSettings, auth_settings
-from pm_auth.usecases.keys import RotationReport, ring_from, rotate_master_key, rotate_signing_key
+from pm_auth.usecases.keys import (
+    NewSigningKey,
+    RotationReport,
+    ring_from,
+    rotate_master_key,
+    rotate_signing_key,
+)
 from pm_platform import db
 from pm_platform.settings import InfraSettings
 
@@ -50,24 +56,24 @@ def rotate_master_key_command(settings: InfraSettings, argv: list[str]) -> int:
     return 0 if report.remaining == 0 else 1
 
 
-async def _new_signing_key(settings: AuthSettings) -> str:
+async def _new_signing_key(settings: AuthSettings) -> NewSigningKey:
     pool = await _pool(settings)
     try:
         async with pool.acquire() as conn:
-            key = await rotate_signing_key(conn, ring_from(settings))
-        return key.kid
+            return await rotate_signing_key(conn, ring_from(settings))
     finally:
         await pool.close()
 
 
 def rotate_signing_key_command(settings: InfraSettings, argv: list[str]) -> int:
-    """``rotate-signing-key``: a new Ed25519 key signs from now on; the old ones stay published until
-    every token they signed has expired. The running service picks it up within seconds."""
+    """``rotate-signing-key``: a new Ed25519 key, published at once (every replica within seconds),
+    signs from ``signs_from`` (ACTIVATION_DELAY later; the old key signs until then); the old ones stay
+    published until every token they signed has expired. Prints {"kid", "alg", "signs_from"}."""
     argparse.ArgumentParser(prog="python -m pm_auth rotate-signing-key").parse_args(argv)
     try:
-        kid = asyncio.run(_new_signing_key(auth_settings(settings)))
+        new = asyncio.run(_new_signing_key(auth_settings(settings)))
     except (OSError, asyncpg.PostgresError) as exc:
         print(f"auth: rotate-signing-key failed: {type(exc).__name__}: {exc}")
         return 1
-    print(json.dumps({"kid": kid, "alg": "EdDSA"}))
+    print(json.dumps({"kid": new.key.kid, "alg": "EdDSA", "signs_from": new.signs_from.isoformat()}))
     return 0

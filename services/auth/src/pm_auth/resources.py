@@ -18,7 +18,7 @@ import aiohttp
 from pm_auth.domain.oauth_clients import OAuthClient
 from pm_auth.domain.passwords import PasswordHasher
 from pm_auth.settings import AuthSettings, auth_settings
-from pm_auth.usecases.keys import MasterKeys, SigningKeys, ring_checker, ring_from, watch_master_keys
+from pm_auth.usecases.keys import MasterKeys, SigningKeys, ring_checker, ring_from
 from pm_auth.usecases.sessions import purge_forever
 from pm_contracts.providers import ProviderName
 from pm_platform.resources import ResourceKey
@@ -45,7 +45,8 @@ AUTH = ResourceKey("auth", AuthContext)
 
 
 async def auth_resources(rt: Runtime) -> AsyncIterator[None]:
-    """Keys, the hasher and one HTTP client for the providers; reloads the master keys on SIGHUP."""
+    """Keys, the hasher and one HTTP client for the providers; the master keys are reloaded on SIGHUP and
+    when their files change."""
     settings = auth_settings(rt.settings)
     eddsa = settings.jws_alg == "EdDSA"
     master = MasterKeys(ring_from(settings), check=ring_checker(rt.pool, eddsa=eddsa))
@@ -55,9 +56,8 @@ async def auth_resources(rt: Runtime) -> AsyncIterator[None]:
     hasher = await asyncio.to_thread(PasswordHasher)  # its dummy password hash costs a moment
     async with aiohttp.ClientSession(timeout=settings.client_timeout()) as http:
         rt[AUTH] = AuthContext(settings, master, signing, hasher, settings.oauth_clients(), http)
-        async for _ in watch_master_keys(
-            master, settings.master_key_watch_interval_s, settings.master_key_files
-        ):
+        # The chassis's SIGHUP handler and file watcher (pm_platform.reloading) re-read the master keys.
+        with rt.reloads.registered("master keys", settings.master_key_files, master.reload):
             yield
 
 

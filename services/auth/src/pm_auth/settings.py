@@ -62,9 +62,8 @@ class AuthSettings(InfraSettings, MasterKeySettings, ProviderHostSettings):
     api_base_url: str = Field(default="http://127.0.0.1:3101", alias="API_BASE_URL")
     cors_origins: str = Field(default="", alias="CORS_ORIGINS")
     access_token_ttl_s: int = Field(default=900, alias="ACCESS_TOKEN_TTL_S", ge=60, le=3600)
-    # How often the running service looks at MASTER_KEY_FILE / MASTER_KEY_PREVIOUS_FILE for changes
-    # (SIGHUP re-reads them at once); 0 turns the watcher off.
-    master_key_watch_interval_s: float = Field(default=5.0, alias="MASTER_KEY_WATCH_INTERVAL_S", ge=0)
+    # How often MASTER_KEY_FILE / MASTER_KEY_PREVIOUS_FILE are looked at for changes: the chassis's
+    # SECRET_FILE_WATCH_INTERVAL_S (InfraSettings), which MASTER_KEY_WATCH_INTERVAL_S still sets.
     # Ended sessions (revoked or expired) are kept this long, then purged with their refresh tokens
     # (a live session keeps every token it used: one presented again revokes it, reuse detection).
     session_retention_days: int = Field(default=30, alias="SESSION_RETENTION_DAYS", ge=1, le=3650)

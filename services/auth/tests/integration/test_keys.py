@@ -12,6 +12,8 @@ import signal
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -23,16 +25,48 @@ from pm_auth.domain import vault
 from pm_auth.domain.tokens import SigningKey, verify_access_token
 from pm_auth.domain.vault import KeyRing, MasterKey
 from pm_auth.resources import AUTH
-from pm_auth.usecases.keys import create_signing_key, rotate_master_key
+from pm_auth.usecases.keys import (
+    ACTIVATION_DELAY,
+    SigningKeys,
+    create_signing_key,
+    rotate_master_key,
+    rotate_signing_key,
+)
 from pm_platform.testing import running_service
 
-from .conftest import Auth, Emulator, auth_env, link, new_master_key, register_and_login
+from .conftest import PASSWORD, Auth, Emulator, auth_env, link, new_master_key, register_and_login
 
 pytestmark = pytest.mark.integration
 
 
 def ring(current: str, previous: str | None = None) -> KeyRing:
     return KeyRing(MasterKey.from_base64(current), MasterKey.from_base64(previous) if previous else None)
+
+
+class Clock:
+    """A wall clock the test moves (SigningKeys(now=...)): no waiting out ACTIVATION_DELAY."""
+
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def clocked_keys(auth: Auth, clock: Callable[[], datetime]) -> SigningKeys:
+    """Signing keys over the service's database as another replica would see them at ``clock``."""
+    ctx = auth.rt[AUTH]
+    return SigningKeys(auth.rt.pool, ctx.master, ctx.settings.access_ttl, now=clock)
+
+
+async def key_state(keys: SigningKeys) -> tuple[str, set[str]]:
+    """(the active kid, the published kids), freshly loaded."""
+    keys.invalidate()
+    return (await keys.active()).kid, {k.kid for k in await keys.published()}
+
+
+async def jwks_kids(auth: Auth) -> set[str]:
+    return {k["kid"] for k in (await (await auth.client.get("/.well-known/jwks.json")).json())["keys"]}
 
 
 async def test_master_key_rotation_dry_run_idempotent_and_online(auth: Auth, emulator: Emulator):
@@ -190,32 +224,129 @@ async def test_cli_commands(auth: Auth):
     assert report["dry_run"] is True and "provider_links" in report["tables"]
     bad = await asyncio.to_thread(_cli, env, "rotate-master-key", "--nope")
     assert bad.returncode == 2
-    before = {k["kid"] for k in (await (await auth.client.get("/.well-known/jwks.json")).json())["keys"]}
+    before = await jwks_kids(auth)
     rotated = await asyncio.to_thread(_cli, env, "rotate-signing-key")
     assert rotated.returncode == 0, rotated.stderr
-    kid = json.loads(rotated.stdout)["kid"]
+    out = json.loads(rotated.stdout)
+    kid, signs_from = out["kid"], datetime.fromisoformat(out["signs_from"])
+    assert out["alg"] == "EdDSA" and signs_from.tzinfo is not None
     ctx = auth.rt[AUTH]
     assert ctx.signing is not None
     ctx.signing.invalidate()  # the service would notice within seconds by itself
-    published = {k["kid"] for k in (await (await auth.client.get("/.well-known/jwks.json")).json())["keys"]}
-    assert kid in published and before <= published  # retired keys stay published
+    published = await jwks_kids(auth)
+    assert kid in published and before <= published  # published at once; retired keys stay published
     account = await register_and_login(auth)
-    assert jwt.get_unverified_header(account.access_token)["kid"] == kid
+    assert jwt.get_unverified_header(account.access_token)["kid"] != kid  # not signing yet
+    # It signs from signs_from on, not a microsecond earlier (a replica whose clock says so).
+    assert (await key_state(clocked_keys(auth, lambda: signs_from)))[0] == kid
+    assert (await key_state(clocked_keys(auth, lambda: signs_from - timedelta(microseconds=1))))[0] != kid
 
 
-async def test_signing_key_rotation_keeps_old_tokens_verifiable(auth: Auth):
-    old_account = await register_and_login(auth)
+async def test_signing_key_rotation_keeps_old_tokens_verifiable(auth: Auth, monkeypatch: pytest.MonkeyPatch):
+    clock = Clock()
     ctx = auth.rt[AUTH]
-    assert ctx.signing is not None
+    monkeypatch.setattr(ctx, "signing", clocked_keys(auth, clock))  # the service, at the test's time
+    old_account = await register_and_login(auth)
     async with auth.rt.transaction() as conn:
-        await create_signing_key(conn, ctx.master.ring, retire_others=True)
+        new = await create_signing_key(conn, ctx.master.ring, retire_others=True)
+    assert new.signs_from - ACTIVATION_DELAY <= datetime.now(UTC)
+    during_account = await register_and_login(auth)  # the old key still signs
+    clock.now = new.signs_from  # the new key signs
+    assert ctx.signing is not None
     ctx.signing.invalidate()
     new_account = await register_and_login(auth)
+    assert jwt.get_unverified_header(new_account.access_token)["kid"] == new.key.kid
+    old_kid = jwt.get_unverified_header(old_account.access_token)["kid"]
+    assert jwt.get_unverified_header(during_account.access_token)["kid"] == old_kid != new.key.kid
     jwks = (await (await auth.client.get("/.well-known/jwks.json")).json())["keys"]
     keys = [SigningKey(k["kid"], base64.urlsafe_b64decode(k["x"] + "=")) for k in jwks]
     issuer = auth.env["API_BASE_URL"]
-    for account in (old_account, new_account):
+    for account in (old_account, during_account, new_account):
         assert verify_access_token(account.access_token, issuer, keys)["sub"] == account.user_id
+
+
+async def test_a_rotated_key_is_published_at_once_and_signs_after_the_activation_delay(auth: Auth):
+    """Publish before use: every replica (each caching its JWKS for SIGNING_CACHE_S) publishes the new
+    key before any of them signs with it."""
+    clock = Clock()  # stands still unless moved: no race with the keys earlier tests rotated
+    keys = clocked_keys(auth, clock)
+    old, published_before = await key_state(keys)
+    # The current key: the one that signs until the new one does (``old`` when no rotation is pending).
+    [predecessor] = await auth.fetch("SELECT kid FROM signing_keys WHERE retired_at IS NULL")
+    async with auth.rt.pool.acquire() as conn:
+        new = await rotate_signing_key(conn, auth.rt[AUTH].master.ring)
+    assert new.signs_from - ACTIVATION_DELAY <= datetime.now(UTC) < new.signs_from
+
+    # Right after the rotation: the old key still signs, both are published.
+    active, published = await key_state(keys)
+    assert active == old
+    assert {old, new.key.kid} <= published and published_before <= published
+    signing = auth.rt[AUTH].signing
+    assert signing is not None
+    signing.invalidate()  # the service would notice within SIGNING_CACHE_S by itself
+    assert new.key.kid in await jwks_kids(auth)
+    # A replica starting now adds no key: the new one is current (retired_at NULL), the old one retiring.
+    count = len(await auth.fetch("SELECT kid FROM signing_keys"))
+    await signing.ensure_one()
+    assert len(await auth.fetch("SELECT kid FROM signing_keys")) == count
+    current = await auth.fetch("SELECT kid FROM signing_keys WHERE retired_at IS NULL")
+    assert [r["kid"] for r in current] == [new.key.kid]
+
+    # Up to the activation, its predecessor signs; from then on the new key, the old ones still published.
+    clock.now = new.signs_from - timedelta(microseconds=1)
+    assert (await key_state(keys))[0] == predecessor["kid"]
+    clock.now = new.signs_from
+    assert (await keys.active()).kid == new.key.kid  # at signs_from, not SIGNING_CACHE_S later (cached)
+    active, published = await key_state(keys)
+    assert active == new.key.kid and {old, predecessor["kid"]} <= published
+    # ... until its tokens have expired.
+    clock.now = new.signs_from + auth.rt[AUTH].settings.access_ttl + timedelta(minutes=6)
+    active, published = await key_state(keys)
+    assert active == new.key.kid and old not in published
+
+
+async def test_two_rotations_in_a_row(auth: Auth):
+    """A second rotation within the activation delay: the first new key signs once the old one retires
+    (it has been published since its creation), the second one from its own activation on."""
+    clock = Clock()
+    keys = clocked_keys(auth, clock)
+    old, _ = await key_state(keys)
+    master = auth.rt[AUTH].master.ring
+    async with auth.rt.pool.acquire() as conn:
+        first = await rotate_signing_key(conn, master)
+        second = await rotate_signing_key(conn, master)
+    assert first.signs_from < second.signs_from
+    active, published = await key_state(keys)
+    assert active == old and {old, first.key.kid, second.key.kid} <= published
+    clock.now = first.signs_from
+    active, published = await key_state(keys)
+    assert active == first.key.kid and {old, second.key.kid} <= published
+    clock.now = second.signs_from - timedelta(microseconds=1)
+    assert (await key_state(keys))[0] == first.key.kid
+    clock.now = second.signs_from
+    active, published = await key_state(keys)
+    assert active == second.key.kid and {old, first.key.kid} <= published
+
+
+async def test_the_first_key_signs_at_once(service_env_factory, emulator: Emulator):
+    """A fresh schema: the key auth creates at start-up signs the first login (no delay: no replica can
+    have published another one) and is the only one published."""
+    env = await auth_env(service_env_factory, emulator.base, new_master_key())
+    async with running_service(definition(), env) as (client, rt):
+        r = await client.post(
+            "/api/v1/auth/register", json={"email": "first@example.com", "password": PASSWORD}
+        )
+        assert r.status == 201, await r.text()
+        r = await client.post("/api/v1/auth/login", json={"email": "first@example.com", "password": PASSWORD})
+        assert r.status == 200, await r.text()
+        kid = jwt.get_unverified_header((await r.json())["access_token"])["kid"]
+        jwks = (await (await client.get("/.well-known/jwks.json")).json())["keys"]
+        assert [k["kid"] for k in jwks] == [kid]
+        async with rt.pool.acquire() as conn:
+            created_at = await conn.fetchval("SELECT created_at FROM signing_keys WHERE kid = $1", kid)
+        # Signing from the moment it exists, well before ACTIVATION_DELAY has passed.
+        keys = SigningKeys(rt.pool, rt[AUTH].master, rt[AUTH].settings.access_ttl, now=lambda: created_at)
+        assert (await keys.active()).kid == kid
 
 
 async def test_hs256_fallback(service_env_factory, emulator: Emulator):

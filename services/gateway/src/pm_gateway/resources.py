@@ -8,6 +8,7 @@ upstreams' readiness probe, the edge, the job event hub.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ from pm_gateway.storage.idempotency import IdempotencyStore
 from pm_gateway.storage.jobs import JobEventHub
 from pm_gateway.storage.ratelimit import RateLimiter
 from pm_gateway.usecases.admission import Admission
-from pm_gateway.usecases.assertions import IdentityAssertions
+from pm_gateway.usecases.assertions import IdentityAssertions, reload_signing_key
 from pm_gateway.usecases.idempotency import IdempotentRequests
 from pm_gateway.usecases.jobs import job_snapshots
 from pm_gateway.usecases.sessions import revoked_sessions
@@ -210,6 +211,8 @@ async def edge_context(rt: Runtime) -> AsyncIterator[None]:
     if settings.is_production:
         for concern in trusted_proxies.concerns():
             logger.warning("TRUSTED_PROXIES={} {}", settings.trusted_proxies, concern)
+    assertions = IdentityAssertions(IdentitySigner(settings.identity_signing_key_bytes()))
+    rt.identity_keys.signing_key_id = assertions.kid
     rt[EDGE] = Edge(
         settings=settings,
         verifier=verifier,
@@ -225,13 +228,24 @@ async def edge_context(rt: Runtime) -> AsyncIterator[None]:
         ),
         cors=CorsPolicy(parse_origins(settings.cors_origins)),
         trusted_proxies=trusted_proxies,
-        assertions=IdentityAssertions(IdentitySigner(settings.identity_signing_key_bytes())),
+        assertions=assertions,
         openapi=OpenApiDocument.load(settings.openapi_path),
         upstreams={name: Origin.parse(url) for name, url in upstreams.items()},
     )
     task = asyncio.create_task(jwks.run(), name="jwks-refresh") if not settings.uses_hs256 else None
+    path = settings.identity_signing_key_file
     try:
-        yield
+        with contextlib.ExitStack() as registrations:
+            if path:
+                # After the chassis's identity public keys (registered first, so re-read first).
+                registrations.enter_context(
+                    rt.reloads.registered(
+                        "identity signing key",
+                        [path],
+                        lambda: reload_signing_key(assertions, rt.identity_keys, path),
+                    )
+                )
+            yield
     finally:
         await cancel_and_wait(task)
         await jwks.close()

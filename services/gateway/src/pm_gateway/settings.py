@@ -52,7 +52,7 @@ class GatewaySettings(InfraSettings, _upstream_url_settings()):  # type: ignore[
     auth_token_alg: Literal["EdDSA", "HS256"] = Field(default="EdDSA", alias="AUTH_TOKEN_ALG")
     jwt_secret: SecretStr | None = Field(default=None, alias="JWT_SECRET")
     token_leeway_s: int = Field(default=30, alias="TOKEN_LEEWAY_S", ge=0, le=300)
-    # A known JWKS is refetched at most this often when a token names an unknown key id.
+    # A key id still unknown after a JWKS fetch is not looked up again for this long (clients/jwks.py).
     jwks_refetch_interval_s: float = Field(default=30.0, alias="JWKS_REFETCH_INTERVAL_S", gt=0)
     # Rate limits per client IP and per user, e.g. "10/s;burst=20" (units s, m, h).
     rate_limit_general: str = Field(default="10/s;burst=20", alias="RATE_LIMIT_GENERAL")
@@ -68,7 +68,10 @@ class GatewaySettings(InfraSettings, _upstream_url_settings()):  # type: ignore[
     idempotency_ttl_s: int = Field(default=24 * 3600, alias="IDEMPOTENCY_TTL_S", ge=60)
     # Signs the identity assertions (X-PM-Identity) the services trust: base64 of the raw 32-byte Ed25519
     # private key. Only the gateway has it; its public key must be in IDENTITY_PUBLIC_KEYS.
+    # Either the variable or IDENTITY_SIGNING_KEY_FILE (exactly one): the file is re-read on SIGHUP and
+    # when it changes, and its key taken if its public key is among the identity public keys in use.
     identity_signing_key: SecretStr = Field(alias="IDENTITY_SIGNING_KEY")
+    identity_signing_key_file: str | None = Field(default=None, alias="IDENTITY_SIGNING_KEY_FILE")
 
     @field_validator("api_base_url")
     @classmethod

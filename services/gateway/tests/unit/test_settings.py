@@ -34,7 +34,15 @@ VALID = {
 
 @pytest.fixture
 def env(monkeypatch):
-    for key in ("S3_ENDPOINT", "S3_BUCKET", "S3_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    for key in (
+        "S3_ENDPOINT",
+        "S3_BUCKET",
+        "S3_REGION",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "IDENTITY_SIGNING_KEY_FILE",
+        "IDENTITY_PUBLIC_KEYS_FILE",
+    ):
         monkeypatch.delenv(key, raising=False)
     for key, value in VALID.items():
         monkeypatch.setenv(key, value)
@@ -119,3 +127,27 @@ def test_nobody_is_a_trusted_proxy_unless_configured(env):
     assert load_settings(GatewaySettings).trusted_proxies == ""
     env.setenv("TRUSTED_PROXIES", "127.0.0.1,::1")
     assert load_settings(GatewaySettings).trusted_proxies == "127.0.0.1,::1"
+
+
+def test_the_signing_key_from_exactly_one_of_the_variable_and_the_file(env, tmp_path):
+    key_file = tmp_path / "identity_signing_key"
+    key_file.write_text(_b64(SIGNING_KEY) + "\n")
+    env.delenv("IDENTITY_SIGNING_KEY")
+    # Neither: refused.
+    with pytest.raises(SettingsError, match=r"^IDENTITY_SIGNING_KEY: missing$"):
+        load_settings(GatewaySettings)
+    # The file: its path is kept, so the running gateway can re-read it.
+    env.setenv("IDENTITY_SIGNING_KEY_FILE", str(key_file))
+    settings = load_settings(GatewaySettings)
+    assert settings.identity_signing_key_bytes() == SIGNING_KEY
+    assert settings.identity_signing_key_file == str(key_file)
+    # Both: refused.
+    env.setenv("IDENTITY_SIGNING_KEY", _b64(SIGNING_KEY))
+    with pytest.raises(SettingsError) as err:
+        load_settings(GatewaySettings)
+    assert str(err.value) == (
+        "IDENTITY_SIGNING_KEY: set either IDENTITY_SIGNING_KEY or IDENTITY_SIGNING_KEY_FILE, not both"
+    )
+    # The variable alone: unchanged start-up, nothing to re-read.
+    env.delenv("IDENTITY_SIGNING_KEY_FILE")
+    assert load_settings(GatewaySettings).identity_signing_key_file is None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -36,7 +36,8 @@ _COLUMNS = "kid, public_key, key_id, wrapped_key, private_key, created_at, retir
 
 
 async def published_keys(conn: asyncpg.Connection, retired_after: datetime) -> list[SigningKeyRow]:
-    """The active key(s) and keys retired after ``retired_after`` (their tokens may still be live)."""
+    """Current keys and keys retired (or to retire) after ``retired_after`` (their tokens may still be
+    live), newest first. With ``retired_after`` = now: exactly the keys that may sign now."""
     rows = await conn.fetch(
         f"""SELECT {_COLUMNS} FROM signing_keys WHERE retired_at IS NULL OR retired_at > $1
             ORDER BY created_at DESC""",
@@ -47,22 +48,33 @@ async def published_keys(conn: asyncpg.Connection, retired_after: datetime) -> l
 
 async def insert_key(
     conn: asyncpg.Connection, kid: str, public_key: bytes, wrapped: WrappedKey, private_key: bytes
-) -> None:
-    await conn.execute(
-        """INSERT INTO signing_keys (kid, public_key, key_id, wrapped_key, private_key) VALUES ($1, $2, $3, $4, $5)""",
+) -> datetime:
+    """Stores a key; returns its ``created_at`` (the database's ``now()``: the transaction's start)."""
+    created_at: datetime = await conn.fetchval(
+        """INSERT INTO signing_keys (kid, public_key, key_id, wrapped_key, private_key)
+           VALUES ($1, $2, $3, $4, $5) RETURNING created_at""",
         kid,
         public_key,
         wrapped.key_id,
         wrapped.wrapped,
         private_key,
     )
+    return created_at
 
 
-async def retire_all_but(conn: asyncpg.Connection, kid: str) -> int:
-    status = await conn.execute(
-        "UPDATE signing_keys SET retired_at = now() WHERE retired_at IS NULL AND kid <> $1", kid
+async def retire_all_but(conn: asyncpg.Connection, kid: str, delay: timedelta) -> datetime | None:
+    """Schedules the retirement of every other current key (``retired_at IS NULL``) ``delay`` from now
+    (the database's clock): they keep signing until then, while ``kid`` gets published. Keys already
+    scheduled keep their earlier time. Returns when the last other key stops signing (None: none signs)."""
+    await conn.execute(
+        "UPDATE signing_keys SET retired_at = now() + $2::interval WHERE retired_at IS NULL AND kid <> $1",
+        kid,
+        delay,
     )
-    return int(status.split()[-1])
+    until: datetime | None = await conn.fetchval(
+        "SELECT max(retired_at) FROM signing_keys WHERE kid <> $1 AND retired_at > now()", kid
+    )
+    return until
 
 
 async def lock_keys(conn: asyncpg.Connection) -> None:
@@ -71,4 +83,8 @@ async def lock_keys(conn: asyncpg.Connection) -> None:
 
 
 async def active_count(conn: asyncpg.Connection) -> int:
+    """Current keys: not scheduled to retire (``retired_at IS NULL``), whether signing already or waiting
+    out the activation delay after a rotation. A key whose ``retired_at`` lies in the future still signs
+    for a moment but does not count: it is on its way out, and the rotation that scheduled it inserted its
+    successor (which counts) in the same transaction, so during a rotation window this is 1, not 0."""
     return int(await conn.fetchval("SELECT count(*) FROM signing_keys WHERE retired_at IS NULL"))

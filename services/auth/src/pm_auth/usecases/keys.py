@@ -4,7 +4,8 @@ signing keys (from the schema, cached for a few seconds), and the operator's rot
 
 Zero-downtime master-key rotation with one instance: the operator writes the new key files
 (``MASTER_KEY_FILE`` = new, ``MASTER_KEY_PREVIOUS_FILE`` = old) and sends SIGHUP (or waits for the file
-watcher, which watches the files the settings name); the ring is re-read through the settings class
+watcher, which watches the files the settings name: the chassis's ``rt.reloads``, pm_platform.reloading,
+to which resources.py registers :meth:`MasterKeys.reload`); the ring is re-read through the settings class
 (:class:`~pm_auth.settings.MasterKeySettings`: the variables or their ``_FILE`` secrets), new records
 are sealed with the new key and old ones still open; then ``python -m pm_auth rotate-master-key``
 re-wraps the rest.
@@ -13,11 +14,8 @@ re-wraps the rest.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import signal
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -31,9 +29,13 @@ from pm_auth.settings import MasterKeySettings
 from pm_auth.storage import rotation as rotation_sql
 from pm_auth.storage import signing_keys as keys_sql
 from pm_platform.settings import SettingsError, load_settings
-from pm_platform.tasks import cancel_and_wait
 
 SIGNING_CACHE_S = 10.0
+# Publish before use: a rotated-in key is in the JWKS at once but signs only this long after its
+# creation (the keys it replaces sign until then). Every replica caches its JWKS for at most
+# SIGNING_CACHE_S, so by then each one publishes the new key, and a gateway meeting the new kid finds it
+# whichever replica it asks. Twice the cache period: a margin for clock skew between auth and PostgreSQL.
+ACTIVATION_DELAY = timedelta(seconds=2 * SIGNING_CACHE_S)
 # Retired signing keys stay in the JWKS this long after retirement: every token they signed has expired.
 JWKS_GRACE = timedelta(minutes=5)
 # Master-key rotation: rows re-wrapped per transaction, and passes over a table at most.
@@ -65,7 +67,6 @@ class MasterKeys:
         self.check = check
         self.reloaded_at = time.time()
         self.reload_error: str | None = None
-        self._tasks: set[asyncio.Task[bool]] = set()
 
     async def reload(self) -> bool:
         """Re-read MASTER_KEY(_FILE) and MASTER_KEY_PREVIOUS(_FILE). Keeps the old ring on any error."""
@@ -101,12 +102,6 @@ class MasterKeys:
         )
         return changed
 
-    def reload_soon(self) -> None:
-        """For the SIGHUP handler (synchronous): reload in a task."""
-        task = asyncio.get_running_loop().create_task(self.reload(), name="master-key-reload")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def describe(self) -> dict[str, str | None]:
         previous = self.ring.previous
         return {
@@ -130,59 +125,16 @@ def ring_checker(pool: asyncpg.Pool, *, eddsa: bool) -> RingCheck:
                             "do not include (set it as MASTER_KEY_PREVIOUS until rotate-master-key is done)"
                         )
             if eddsa:
-                rows = await keys_sql.published_keys(conn, datetime.now(UTC))
-                active = next((r for r in rows if r.retired_at is None), None)
-                if active is not None:
+                # Every key that may sign: the active one, and during a rotation window both the one
+                # about to retire and its successor (retired_at in the future, resp. NULL).
+                for row in await keys_sql.published_keys(conn, datetime.now(UTC)):
                     try:
-                        open_signing_key(ring, active)
+                        open_signing_key(ring, row)
                     except vault.VaultError as exc:
-                        problems.append(
-                            f"the new keys cannot open the active signing key {active.kid}: {exc}"
-                        )
+                        problems.append(f"the new keys cannot open the active signing key {row.kid}: {exc}")
         return problems
 
     return check
-
-
-def _fingerprint(paths: list[str]) -> tuple[tuple[str, float, int], ...]:
-    marks = []
-    for path in paths:
-        try:
-            st = os.stat(path)
-            marks.append((path, st.st_mtime, st.st_size))
-        except OSError:
-            marks.append((path, -1.0, -1))
-    return tuple(marks)
-
-
-async def watch_master_keys(keys: MasterKeys, interval_s: float, files: list[str]) -> AsyncIterator[None]:
-    """Reload on SIGHUP and, every ``interval_s``, when one of ``files`` (the key files the settings
-    name, ``MasterKeySettings.master_key_files``) changed. A resource context."""
-    loop = asyncio.get_running_loop()
-    sighup_installed = False
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        # Only the main thread of a process may install it (not the case in some test runners).
-        loop.add_signal_handler(signal.SIGHUP, keys.reload_soon)
-        sighup_installed = True
-
-    paths = list(files)
-
-    async def poll() -> None:
-        seen = _fingerprint(paths)
-        while True:
-            await asyncio.sleep(interval_s)
-            now = _fingerprint(paths)
-            if now != seen:
-                seen = now
-                await keys.reload()
-
-    task = asyncio.create_task(poll(), name="master-key-watch") if interval_s > 0 and paths else None
-    try:
-        yield
-    finally:
-        await cancel_and_wait(task)
-        if sighup_installed:
-            loop.remove_signal_handler(signal.SIGHUP)
 
 
 def open_signing_key(ring: KeyRing, row: keys_sql.SigningKeyRow) -> SigningKey:
@@ -191,68 +143,139 @@ def open_signing_key(ring: KeyRing, row: keys_sql.SigningKeyRow) -> SigningKey:
     return SigningKey(row.kid, row.public_key, private)
 
 
-async def create_signing_key(conn: asyncpg.Connection, ring: KeyRing, *, retire_others: bool) -> SigningKey:
-    """A new Ed25519 key, sealed under the current master key; optionally retires the others."""
+@dataclass(frozen=True)
+class NewSigningKey:
+    key: SigningKey
+    # When it starts signing (the database's clock): at once when no other key signs (the first key),
+    # else when the keys it replaces retire, ACTIVATION_DELAY after its creation.
+    signs_from: datetime
+
+
+async def create_signing_key(
+    conn: asyncpg.Connection, ring: KeyRing, *, retire_others: bool, delay: timedelta = ACTIVATION_DELAY
+) -> NewSigningKey:
+    """A new Ed25519 key, sealed under the current master key, published at once. Optionally schedules
+    the others' retirement ``delay`` from now: they sign until then, then the new key does (publish
+    before use). Without ``retire_others`` it is meant to be the only key (the first one)."""
     key = SigningKey.generate()
     assert key.private is not None
     data_key, wrapped = vault.new_data_key(ring, vault.record_name("signing_keys", key.kid))
-    await keys_sql.insert_key(
+    created_at = await keys_sql.insert_key(
         conn, key.kid, key.public, wrapped, data_key.encrypt("private_key", key.private.hex())
     )
-    if retire_others:
-        await keys_sql.retire_all_but(conn, key.kid)
-    return key
+    others_until = await keys_sql.retire_all_but(conn, key.kid, delay) if retire_others else None
+    return NewSigningKey(key, max(created_at, others_until) if others_until is not None else created_at)
 
 
-async def rotate_signing_key(conn: asyncpg.Connection, ring: KeyRing) -> SigningKey:
-    """A new key signs from now on; the others are retired (published until their tokens expired).
-    Serialised with :meth:`SigningKeys.ensure_one` of any replica."""
+async def rotate_signing_key(conn: asyncpg.Connection, ring: KeyRing) -> NewSigningKey:
+    """A new key, published at once, signs ACTIVATION_DELAY later; the others sign until then and stay
+    published until their tokens expired. Serialised with :meth:`SigningKeys.ensure_one` of any replica."""
     async with conn.transaction():
         await keys_sql.lock_keys(conn)
         return await create_signing_key(conn, ring, retire_others=True)
 
 
-class SigningKeys:
-    """The newest active key signs; published keys include recently retired ones. Cached briefly, so a
-    key rotated by the CLI is picked up within ``SIGNING_CACHE_S`` without a restart."""
+def choose_active(
+    rows: list[keys_sql.SigningKeyRow], now: datetime, delay: timedelta = ACTIVATION_DELAY
+) -> keys_sql.SigningKeyRow | None:
+    """The key that signs at ``now``: among the keys still able to (not retired, or retiring later), the
+    newest created at least ``delay`` ago, so that every replica has published it; if none is that old
+    (the very first key, created at start-up), the oldest of them. None when no key may sign.
 
-    def __init__(self, pool: asyncpg.Pool, master: MasterKeys, access_ttl: timedelta) -> None:
+    ``created_at``/``retired_at`` come from PostgreSQL's clock, ``now`` from this process's: both
+    comparisons use the same ``now``, so the hand-over from the retiring key to its successor has neither
+    gap nor overlap here; a skewed clock only shifts it (ACTIVATION_DELAY leaves SIGNING_CACHE_S of margin).
+    """
+    signing = [r for r in rows if r.retired_at is None or r.retired_at > now]
+    ready = [r for r in signing if r.created_at <= now - delay]
+    if ready:
+        return max(ready, key=lambda r: r.created_at)
+    return min(signing, key=lambda r: r.created_at, default=None)
+
+
+def next_switch(
+    rows: list[keys_sql.SigningKeyRow], now: datetime, delay: timedelta = ACTIVATION_DELAY
+) -> datetime | None:
+    """The next moment after ``now`` when :func:`choose_active` may choose another of ``rows`` (a key
+    retires or comes of age): a cache reloads then, so a rotated-in key signs at its ``signs_from``."""
+    times = [
+        t
+        for r in rows
+        if r.retired_at is None or r.retired_at > now
+        for t in (r.retired_at, r.created_at + delay)
+        if t is not None and t > now
+    ]
+    return min(times, default=None)
+
+
+class SigningKeys:
+    """The active key signs (:func:`choose_active`: a rotated-in key only ``activation_delay`` after its
+    creation); published keys are every key not retired before the access-token lifetime plus
+    ``JWKS_GRACE`` ago, a rotated-in key from its creation on. Cached briefly, so a key rotated by the
+    CLI is published within ``SIGNING_CACHE_S`` without a restart; it signs ``activation_delay`` after
+    its creation (the cache is reloaded at that moment, :func:`next_switch`).
+
+    ``now`` is the wall clock compared with the rows' times (injectable for tests)."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        master: MasterKeys,
+        access_ttl: timedelta,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        activation_delay: timedelta = ACTIVATION_DELAY,
+    ) -> None:
         self._pool = pool
         self._master = master
         self._access_ttl = access_ttl
+        self._now = now
+        self._activation_delay = activation_delay
         self._loaded_at = 0.0
+        self._switch_at: datetime | None = None
         self._active: SigningKey | None = None
         self._published: list[SigningKey] = []
         self._lock = asyncio.Lock()
 
     async def ensure_one(self) -> None:
-        """At start-up: create the first key if the schema has none (serialised between replicas)."""
+        """At start-up: create the first key if the schema has no current one (serialised between
+        replicas). During a rotation window the successor is current (keys_sql.active_count): no key
+        is added then."""
         async with self._pool.acquire() as conn, conn.transaction():
             await keys_sql.lock_keys(conn)
             if await keys_sql.active_count(conn) == 0:
-                key = await create_signing_key(conn, self._master.ring, retire_others=False)
-                logger.info("created the first access-token signing key {}", key.kid)
+                new = await create_signing_key(conn, self._master.ring, retire_others=False)
+                logger.info("created the first access-token signing key {}", new.key.kid)
 
     async def _load(self) -> None:
-        now = datetime.now(UTC)
+        now = self._now()
         async with self._pool.acquire() as conn:
             rows = await keys_sql.published_keys(conn, now - self._access_ttl - JWKS_GRACE)
+        chosen = choose_active(rows, now, self._activation_delay)
         published: list[SigningKey] = []
         active: SigningKey | None = None
         for row in rows:
-            if row.retired_at is None and active is None:
+            if row is chosen:
                 active = open_signing_key(self._master.ring, row)
                 published.append(active)
             else:
                 published.append(SigningKey(row.kid, row.public_key))
         self._active, self._published = active, published
+        self._switch_at = next_switch(rows, now, self._activation_delay)
         self._loaded_at = time.monotonic()
 
+    def _stale(self) -> bool:
+        return (
+            time.monotonic() - self._loaded_at >= SIGNING_CACHE_S
+            or self._active is None
+            or (self._switch_at is not None and self._now() >= self._switch_at)
+        )
+
     async def _fresh(self) -> None:
-        if time.monotonic() - self._loaded_at < SIGNING_CACHE_S and self._active is not None:
+        if not self._stale():
             return
         async with self._lock:
-            if time.monotonic() - self._loaded_at >= SIGNING_CACHE_S or self._active is None:
+            if self._stale():
                 await self._load()
 
     async def active(self) -> SigningKey:

@@ -15,7 +15,6 @@ a fresh render. The overlays (k8s/overlays/dev, k8s/overlays/prod) are hand-writ
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +23,8 @@ from typing import Any
 import yaml
 
 from pm_devstack.config import find_repo_root
-from pm_devstack.tools import KUBE_VERSION, install_helm
+from pm_devstack.tools import CHART, helm_template, install_helm
 
-CHART = Path("helm") / "playlist-manager"
-RELEASE = "pm"
 SECRET = "playlist-manager-secrets"  # noqa: S105 - the Secret's name, not a value
 MANIFEST = "playlist-manager.yaml"
 HEADER = (
@@ -70,27 +67,8 @@ def _plain(doc: Doc) -> Doc | None:
 
 def render_base(base: Base, root: Path, helm: Path) -> dict[str, str]:
     """File name (relative to the base's directory) → content."""
-    result = subprocess.run(
-        [
-            str(helm),
-            "template",
-            RELEASE,
-            str(CHART),
-            "-f",
-            str(CHART / base.values),
-            *base.extra,
-            "--kube-version",
-            KUBE_VERSION,
-        ],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"helm template ({base.values}) failed: {result.stderr.strip()}")
-    docs = [d for d in (_plain(doc) for doc in yaml.safe_load_all(result.stdout) if doc) if d is not None]
+    rendered = helm_template(helm, root, [CHART / base.values], base.extra)
+    docs = [d for d in (_plain(doc) for doc in rendered) if d is not None]
     header = HEADER.format(values=base.values)
     manifest = header + "".join(
         "---\n" + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False) for doc in docs

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import base64
 import json
-import subprocess
 import tempfile
 import time
 import urllib.error
@@ -42,11 +41,9 @@ from pm_devstack.config import DATABASE_NAME, HOST, S3_BUCKET
 from pm_devstack.errors import DevstackError
 from pm_devstack.images import DEFAULT_TAG, IMAGE_PREFIX, Engine
 from pm_devstack.stack import GATEWAY_TRUSTED_PROXIES, Stack
-from pm_devstack.tools import KUBE_VERSION, install_helm
+from pm_devstack.tools import CHART, helm_template, install_helm
 
-CHART = Path("helm/playlist-manager")
 DEV_VALUES = CHART / "values-dev.yaml"
-RELEASE = "pm"
 SECRET_NAME = "pm-native-secrets"  # noqa: S105 (a name, not a secret)
 COMPONENT = "pods"
 PROVIDERS = ("spotify", "deezer", "tidal", "youtube")
@@ -121,21 +118,7 @@ def render_chart(stack: Stack, tag: str = DEFAULT_TAG) -> list[Doc]:
     with tempfile.TemporaryDirectory(prefix="pm-pods-") as tmp:
         overrides = Path(tmp) / "values-native.yaml"
         overrides.write_text(yaml.safe_dump(chart_values(stack, tag)))
-        result = subprocess.run(
-            [
-                *(str(helm), "template", RELEASE, str(CHART)),
-                *("-f", str(DEV_VALUES), "-f", str(overrides)),
-                *("--kube-version", KUBE_VERSION),
-            ],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-    if result.returncode != 0:
-        raise DevstackError(COMPONENT, f"helm template failed: {result.stderr.strip()}")
-    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+        return helm_template(helm, root, [DEV_VALUES, overrides])
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from pm_devstack.apt import install_packages
 from pm_devstack.config import StackConfig
@@ -23,6 +27,9 @@ HELM_MODULE = "helm.sh/helm/v3/cmd/helm"
 # helm built by `go install` lacks the release build's ldflags and so assumes Kubernetes 1.20 wherever no
 # cluster is asked; every offline `helm lint` / `helm template` names the version it targets.
 KUBE_VERSION = "1.32.0"
+# The chart and the release name every rendering uses (kustomize bases, the chart run as pods).
+CHART = Path("helm") / "playlist-manager"
+RELEASE = "pm"
 
 
 def tools_dir(config: StackConfig | None = None) -> Path:
@@ -161,3 +168,27 @@ def install_nginx(config: StackConfig | None = None, *, timeout: float = 300) ->
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
+
+
+def helm_template(
+    helm: Path, root: Path, values: Sequence[Path], extra: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """``helm template`` of the chart with the ``values`` files in order (and ``extra`` arguments), for
+    Kubernetes ``KUBE_VERSION``, offline: the rendered objects, empty documents dropped."""
+    result = subprocess.run(
+        [
+            *(str(helm), "template", RELEASE, str(CHART)),
+            *(arg for path in values for arg in ("-f", str(path))),
+            *extra,
+            *("--kube-version", KUBE_VERSION),
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    if result.returncode != 0:
+        names = ", ".join(Path(v).name for v in values)
+        raise DevstackError("helm", f"helm template ({names}) failed: {result.stderr.strip()}")
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]

@@ -18,6 +18,7 @@ import base64
 import json
 import os
 import signal
+import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -185,17 +186,19 @@ async def _until_served(load: Load, mark: float) -> None:
 
 
 async def _rotate_signing_key(stack: Stack, load: Load) -> str:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pm_auth",
-        "rotate-signing-key",
+    # In a thread, not asyncio's subprocess support: another test may have left uvloop's event loop
+    # policy installed (a service run in-process), which has no child watcher.
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "pm_auth", "rotate-signing-key"],
         env={**os.environ, **stack.service_env("auth")},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
-    out, err = await process.communicate()
-    assert process.returncode == 0, out.decode() + err.decode()
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
     rotated = json.loads(out)
     kid = rotated["kid"]
     # Published at once, it signs from `signs_from` (20 s later: every auth replica lists it by then);

@@ -16,6 +16,8 @@ DEFAULT_REDIS_PORT = 16379
 DEFAULT_KAFKA_PORT = 19092
 DEFAULT_KAFKA_CONTROLLER_PORT = 19093
 DEFAULT_S3_PORT = 18333
+# Where the infrastructure runs: native processes (the default) or containers (pm_devstack.containers).
+INFRA_MODES = ("native", "containers")
 
 S3_BUCKET = "playlist-exports"
 S3_REGION = "us-east-1"
@@ -57,6 +59,14 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def infra_mode(env: Mapping[str, str]) -> str:
+    """``PM_INFRA``: ``native`` (the default) or ``containers``."""
+    mode = env.get("PM_INFRA", "").strip() or "native"
+    if mode not in INFRA_MODES:
+        raise DevstackError("config", f"PM_INFRA={mode!r}: expected one of {', '.join(INFRA_MODES)}")
+    return mode
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """Locations and infrastructure ports of one native stack."""
@@ -68,10 +78,12 @@ class StackConfig:
     kafka_port: int = DEFAULT_KAFKA_PORT
     kafka_controller_port: int = DEFAULT_KAFKA_CONTROLLER_PORT
     s3_port: int = DEFAULT_S3_PORT
+    infra: str = "native"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, repo_root: Path | None = None) -> StackConfig:
-        """Build from ``PM_*`` variables (``PM_STATE_DIR``, ``PM_PG_PORT``, ...), defaults otherwise."""
+        """Build from ``PM_*`` variables (``PM_STATE_DIR``, ``PM_PG_PORT``, ``PM_INFRA``, ...), defaults
+        otherwise."""
         env = os.environ if environ is None else environ
         root = repo_root if repo_root is not None else find_repo_root(env)
         state = Path(env["PM_STATE_DIR"]).resolve() if env.get("PM_STATE_DIR") else root / ".state"
@@ -83,6 +95,7 @@ class StackConfig:
             kafka_port=_port(env, "PM_KAFKA_PORT", DEFAULT_KAFKA_PORT),
             kafka_controller_port=_port(env, "PM_KAFKA_CONTROLLER_PORT", DEFAULT_KAFKA_CONTROLLER_PORT),
             s3_port=_port(env, "PM_S3_PORT", DEFAULT_S3_PORT),
+            infra=infra_mode(env),
         )
 
     @property

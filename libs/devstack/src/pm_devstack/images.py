@@ -154,10 +154,9 @@ def _debian_mirror() -> str:
     return "http://deb.debian.org/debian"
 
 
-def build_standin_base(engine: Engine, config: StackConfig, root: Path) -> str:
-    """The stand-in Python base (Debian's python3.11), built once and kept in the engine's store."""
-    if engine.has_image(STANDIN_IMAGE):
-        return STANDIN_IMAGE
+def build_debian_base(engine: Engine, config: StackConfig) -> str:
+    """The Debian root made by debootstrap, imported once as DEBIAN_IMAGE (the stand-in Python base and the
+    infrastructure images of pm_devstack.containers build on it)."""
     log = config.log_path(COMPONENT)
     if not engine.has_image(DEBIAN_IMAGE):
         if shutil.which("debootstrap") is None:
@@ -190,6 +189,15 @@ def build_standin_base(engine: Engine, config: StackConfig, root: Path) -> str:
             raise DevstackError(
                 COMPONENT, f"importing the Debian root failed: {imported.stderr.strip()}", log
             )
+    return DEBIAN_IMAGE
+
+
+def build_standin_base(engine: Engine, config: StackConfig, root: Path) -> str:
+    """The stand-in Python base (Debian's python3.11), built once and kept in the engine's store."""
+    if engine.has_image(STANDIN_IMAGE):
+        return STANDIN_IMAGE
+    log = config.log_path(COMPONENT)
+    build_debian_base(engine, config)
     built = engine.run(
         "build",
         f"--ulimit={BUILD_NOFILE}",
@@ -354,7 +362,25 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="start the build detached (output in <state>/logs/images.log) and return at once",
     )
+    infra = sub.add_parser(
+        "infra",
+        help="build the infrastructure images (PostgreSQL, Redis, Kafka, SeaweedFS; PM_INFRA=containers)",
+    )
+    infra.add_argument("names", nargs="*", help="postgres, redis, kafka, s3 (default: all)")
+    infra.add_argument("--engine", choices=("auto", "docker", "podman"), default="auto")
+    infra.add_argument("--background", action="store_true", help=argparse.SUPPRESS)
     return parser
+
+
+def _build_infra(config: StackConfig, engine: Engine, names: Sequence[str]) -> None:
+    from pm_devstack.containers import build_infra_images
+
+    started = time.monotonic()
+    built = build_infra_images(config, engine, names)
+    print(f"images: {engine.name}, base {DEBIAN_IMAGE}")
+    for image in built:
+        print(f"  {image.image}  {image.seconds:.0f} s")
+    print(f"images: infrastructure built in {time.monotonic() - started:.0f} s")
 
 
 def _start_in_background(config: StackConfig, argv: Sequence[str], engine_choice: str) -> None:
@@ -382,6 +408,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             _start_in_background(config, arguments, args.engine)
             return 0
         engine = find_engine(config, args.engine)
+        if args.command == "infra":
+            _build_infra(config, engine, args.names)
+            return 0
         started = time.monotonic()
         base, built = build(
             config, engine=engine, base_choice=args.base, tag=args.tag, names=args.names, jobs=args.jobs

@@ -143,6 +143,10 @@ def down(stack: Stack, *, say: Say = print) -> None:
     total = time.monotonic()
     stop_all(stack.services(include_dev=True), say)
     stop_all(stack.infra(), say)
+    if stack.infra_mode == "containers":
+        from pm_devstack.containers import cleanup
+
+        cleanup(stack.config, say)
     say(f"down in {time.monotonic() - total:.1f} s")
 
 

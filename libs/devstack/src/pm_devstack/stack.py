@@ -165,8 +165,23 @@ class Stack:
             pid_path=c.pid_path("s3"),
         )
 
+    @property
+    def infra_mode(self) -> str:
+        """``native`` (processes) or ``containers`` (``PM_INFRA=containers``, pm_devstack.containers)."""
+        return self.config.infra
+
     def infra(self) -> list[Component]:
         """In start order; stop in reverse."""
+        if self.infra_mode == "containers":
+            from pm_devstack.containers import infra_components
+
+            access, secret = self.s3_credentials()
+            return infra_components(
+                self.config,
+                pg_password=self.secrets[PG_SUPERUSER_PASSWORD],
+                s3_access_key=access,
+                s3_secret_key=secret,
+            )
         return [self.postgres(), self.redis(), self.kafka(), self.s3()]
 
     def service(self, name: str) -> ServiceProcess:

@@ -162,6 +162,7 @@ class ContainerRuntime:
         self.log_path = config.log_path("podman-service")
         self._lock = threading.RLock()
         self._engine: images.Engine | None = None
+        self._docker: DockerClient | None = None
 
     def engine(self) -> images.Engine:
         """The engine images are built with (the same one the containers run on)."""
@@ -181,17 +182,23 @@ class ContainerRuntime:
     def service_pid(self) -> int | None:
         return live_pid(self.pid_path, "system service")
 
-    def _client(self, timeout: float = 10) -> DockerClient | None:
+    def _client(self, timeout: float = 30) -> DockerClient | None:
+        """A client that answered once (kept: health polling from several threads must not open a
+        connection per probe), or None when the API does not answer."""
         import docker  # a dev dependency (with testcontainers): imported only in containers mode
 
         if self.uses_podman_service() and not self.socket.exists():
             return None
-        try:
-            client = docker.DockerClient(base_url=self.docker_host(), timeout=int(timeout))
-            client.ping()
-        except Exception:  # noqa: BLE001 - any failure means the API does not answer
-            return None
-        return client
+        with self._lock:
+            if self._docker is not None:
+                return self._docker
+            try:
+                client = docker.DockerClient(base_url=self.docker_host(), timeout=int(timeout))
+                client.ping()
+            except Exception:  # noqa: BLE001 - any failure means the API does not answer
+                return None
+            self._docker = client
+            return client
 
     def client(self, *, start: bool = False, timeout: float = 30) -> DockerClient | None:
         """A client of the API; with ``start``, the Podman service is started when it does not answer."""
@@ -225,6 +232,7 @@ class ContainerRuntime:
         raise DevstackError(COMPONENT, f"the Podman service did not answer on {self.socket}", self.log_path)
 
     def stop_service(self) -> bool:
+        self._docker = None
         pid = self.service_pid()
         if pid is None:
             return False

@@ -9,7 +9,7 @@ PYTEST := $(UV) run --frozen pytest
 STACK := $(PY) -m pm_devstack
 
 .PHONY: help uv install up infra down status migrate logs lint format typecheck contracts \
-        test test-unit test-integration test-e2e test-api test-containers images explain-checks bench demo clean
+        test test-unit test-integration test-e2e test-api test-containers images infra-images explain-checks bench demo clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -64,6 +64,9 @@ test-e2e: install ## end-to-end tests through the gateway (starts the stack when
 images: install ## build every service's image with Podman (or Docker); the base is the official Python image, or a stand-in from Debian's packages where that cannot be pulled
 	@$(PY) -m pm_devstack.images build
 
+infra-images: install ## build the infrastructure images of PM_INFRA=containers (PostgreSQL, Redis, Kafka, SeaweedFS from Debian's packages)
+	@$(PY) -m pm_devstack.images infra
+
 test-containers: install ## the chart's Deployments as pods (podman kube play) on the native infrastructure, a journey through them; builds the images when needed
 	@$(STACK) up
 	@$(PYTEST) -q -m containers tests-e2e
@@ -84,6 +87,9 @@ explain-checks: install ## query plans of the hot queries over a generated libra
 	@$(STACK) scratch playlist -- explain-checks --generate
 
 test: install ## everything CI runs: lint, types, unit, integration, e2e, API tests, the query checks and the images run as the chart deploys them
+	@# PM_INFRA=containers: the infrastructure images first (cached after the first time), before the
+	@# service images take the build lock.
+	@if [ "$${PM_INFRA:-native}" = containers ]; then $(PY) -m pm_devstack.images infra; fi
 	@# The images build in the background meanwhile (the container test waits for that build).
 	@$(PY) -m pm_devstack.images build --background
 	@$(MAKE) --no-print-directory lint typecheck

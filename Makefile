@@ -55,7 +55,7 @@ test-unit: install ## unit tests (no network)
 
 test-integration: install ## integration tests against the real servers (starts the stack when needed)
 	@$(STACK) up
-	@$(PYTEST) -q -m integration libs services
+	@$(PYTEST) -q -m "integration and not containers" libs services
 
 test-e2e: install ## end-to-end tests through the gateway (starts the stack when needed)
 	@$(STACK) up
@@ -67,9 +67,9 @@ images: install ## build every service's image with Podman (or Docker); the base
 infra-images: install ## build the infrastructure images of PM_INFRA=containers (PostgreSQL, Redis, Kafka, SeaweedFS from Debian's packages)
 	@$(PY) -m pm_devstack.images infra
 
-test-containers: install ## the chart's Deployments as pods (podman kube play) on the native infrastructure, a journey through them; builds the images when needed
+test-containers: install ## the chart's Deployments as pods (podman kube play) on the native infrastructure, a journey through them; and the infrastructure itself in containers (PM_INFRA=containers) on other ports; builds the images when needed
 	@$(STACK) up
-	@$(PYTEST) -q -m containers tests-e2e
+	@$(PYTEST) -q -m containers tests-e2e libs/devstack/tests/integration/test_containers_infra.py
 
 test-api: install ## schemathesis: generated requests against proto/openapi.yaml on the running gateway
 	@$(STACK) up

@@ -24,7 +24,7 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -282,6 +282,26 @@ class ContainerSpec:
         return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
+_ENV_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _docker_host(url: str) -> Iterator[None]:
+    """``DOCKER_HOST`` for testcontainers (it reads the variable) while one container is created, then as
+    it was: a process that made containers must still find the engine as before (a Docker CLI would
+    otherwise answer through our Podman socket)."""
+    with _ENV_LOCK:
+        before = os.environ.get("DOCKER_HOST")
+        os.environ["DOCKER_HOST"] = url
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop("DOCKER_HOST", None)
+            else:
+                os.environ["DOCKER_HOST"] = before
+
+
 def container_name(config: StackConfig, name: str) -> str:
     """``pm-<hash of the state dir>-<name>``: two stacks on one engine never share a container."""
     digest = hashlib.sha256(str(config.state_dir).encode()).hexdigest()[:8]
@@ -348,25 +368,25 @@ class InfraContainer(Component):
                 return
             self._save_logs(existing)
             existing.remove(force=True)
-        os.environ["TESTCONTAINERS_RYUK_DISABLED"] = "true"
-        os.environ["DOCKER_HOST"] = self.runtime.docker_host()
         from testcontainers.core.config import testcontainers_config
         from testcontainers.core.container import DockerContainer
 
+        # Testcontainers' reaper (Ryuk) is an image from Docker Hub: off; ``down`` removes by label.
         testcontainers_config.ryuk_disabled = True
-        container = (
-            DockerContainer(spec.image)
-            .with_name(self.container_name)
-            .with_kwargs(labels={LABEL: str(self.runtime.config.state_dir), SPEC_LABEL: fingerprint})
-        )
-        # Published on the host's loopback only: with_bind_ports takes no address, the Docker API does.
-        container.ports[f"{spec.container_port}/tcp"] = (HOST, self.port)  # type: ignore[assignment]
-        for key, value in spec.env.items():
-            container.with_env(key, value)
-        if spec.command:
-            container.with_command(spec.command)
         try:
-            container.start()
+            with _docker_host(self.runtime.docker_host()):
+                container = (
+                    DockerContainer(spec.image)
+                    .with_name(self.container_name)
+                    .with_kwargs(labels={LABEL: str(self.runtime.config.state_dir), SPEC_LABEL: fingerprint})
+                )
+                # On the host's loopback only: with_bind_ports takes no address, the Docker API does.
+                container.ports[f"{spec.container_port}/tcp"] = (HOST, self.port)  # type: ignore[assignment]
+                for key, value in spec.env.items():
+                    container.with_env(key, value)
+                if spec.command:
+                    container.with_command(spec.command)
+                container.start()
         except Exception as error:
             raise self.error(f"could not start a container from {spec.image}: {error}") from error
 

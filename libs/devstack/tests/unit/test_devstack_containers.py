@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from pm_devstack.containers import (
     weed_container_args,
 )
 from pm_devstack.errors import DevstackError
+from pm_devstack.tools import console_script
 
 REPO = Path(__file__).resolve().parents[4]
 
@@ -94,3 +96,20 @@ def test_every_image_has_its_containerfile_and_files() -> None:
         for file in image.files:
             assert (context / file).is_file()
         assert image.image.startswith("localhost/pm-infra/")
+
+
+@pytest.mark.parametrize("image", sorted(INFRA_IMAGES))
+def test_hadolint_passes_on_the_infrastructure_containerfiles(image: str) -> None:
+    result = subprocess.run(
+        [
+            console_script("hadolint"),
+            "--no-color",
+            "--failure-threshold",
+            "style",
+            str(REPO / "deploy" / "images" / "infra" / INFRA_IMAGES[image].containerfile),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

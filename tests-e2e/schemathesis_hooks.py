@@ -41,6 +41,20 @@ dry run (a track left out, a candidate picked, or as it is); a positive case nam
 handed out goes out with its owner's token. Other cases start transfers as a bench user (the target is
 not linked there: 422).
 
+Sync: an account of its own (made on the first real turn), whose token nothing else uses: Spotify and
+Deezer linked through the consent flow, each emulator account made holding playlists of catalog tracks
+(the ends, found by name through the emulator's admin API; Deezer's ids are numbers): a main link (a
+mirror from 2 Spotify tracks over 3 Deezer ones, its brake off) whose first run changed Deezer and
+succeeded, and the undo of that run, finished. A real turn reads the main link, its runs or one of them
+(the undone run, its undo, a braked run), runs it (a run with nothing to do, or the run under way),
+changes it harmlessly (pause, unpause, no schedule), undoes its first run (the same undo, answered
+again), lists the links, links the spare playlists (the link a real turn made before deleted first) or
+deletes a link between them made for it; a real turn of confirming links a new brake pair (a mirror
+from 1 track over 10, the default brake) and confirms the run the brake stopped, once the gateway serves
+its job paused (`removal-brake`; a few pairs, then the last one again: 409). A positive case naming a
+link or run the API handed out goes out with its owner's token, except a delete of the main or a brake
+link. Other cases create links as a bench user (nothing linked there: 422).
+
 ``after_call`` appends method, path template and status of every answer to RECORD (emptied when this
 module is loaded, i.e. at the start of each run); tests-e2e/api_coverage.py then fails the run for an
 operation that was never answered with a success.
@@ -56,7 +70,7 @@ import os
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -161,11 +175,14 @@ def _authorize(token: str, mode: str = "poll", provider: str = "spotify") -> dic
 @dataclass(frozen=True)
 class Consented:
     """Where the emulator sends the browser back after the consent: the callback's query and the
-    browser's binding cookie."""
+    browser's binding cookie; and the emulator account that consented (``emulator``: the emulator's base
+    URL, for its admin API)."""
 
     provider: str
     query: dict[str, str]
     cookies: dict[str, str]
+    account: str = ""
+    emulator: str = ""
 
 
 def _new_emulator_account(
@@ -201,16 +218,19 @@ def _consent(token: str, provider: str = "spotify", library: dict[str, Any] | No
     if not callback.path.endswith(f"/api/v1/auth/{provider}/callback"):
         raise FixtureError(f"the emulator sent the browser to {callback.geturl()}")
     query = {key: values[0] for key, values in parse_qs(callback.query).items()}
-    return Consented(provider, query, {name: morsel.value for name, morsel in cookie.items()})
+    cookies = {name: morsel.value for name, morsel in cookie.items()}
+    parts = urlsplit(consent_url)
+    return Consented(provider, query, cookies, account, f"{parts.scheme}://{parts.netloc}")
 
 
 def _link(
     token: str, provider: str = "spotify", library: dict[str, Any] | None = None, attempts: int = 10
-) -> None:
-    """Link a new emulator account of ``provider`` (holding ``library``) to the token's user. The flow
-    starts again when the emulator refused a step: other tests on the machine share it, its Deezer limit
-    (50 requests in 5 s per client address, its consent page included: "Quota limit exceeded") and any
-    faults they inject (e.g. 5 % of Deezer's answers a 503)."""
+) -> Consented:
+    """Link a new emulator account of ``provider`` (holding ``library``) to the token's user; returns
+    the consent of the account linked. The flow starts again when the emulator refused a step: other
+    tests on the machine share it, its Deezer limit (50 requests in 5 s per client address, its consent
+    page included: "Quota limit exceeded") and any faults they inject (e.g. 5 % of Deezer's answers a
+    503)."""
     for attempt in range(attempts):
         try:
             consented = _consent(token, provider, library)
@@ -223,11 +243,12 @@ def _link(
             )
             if parse_qs(urlsplit(back.headers["Location"]).query).get("status") != ["succeeded"]:
                 raise FixtureError(f"linking {provider} did not succeed: {back.headers['Location']}")
-            return
+            return consented
         except FixtureError:
             if attempt == attempts - 1:
                 raise
             time.sleep(2)
+    raise FixtureError(f"linking {provider}: no attempt made")
 
 
 def _link_spotify(token: str) -> None:
@@ -561,13 +582,13 @@ def prepare_import(case: Any, real: bool, token: str | None) -> str | None:
     return owner
 
 
-def _once_linked(token: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    """POST ``body`` (an import or a transfer) until its 202: provider-sync learns of a new link from
-    auth's event, and until it has, the provider is "not linked" there (422)."""
+def _once_linked(token: str, path: str, body: dict[str, Any], success: int = 202) -> dict[str, Any]:
+    """POST ``body`` (an import, a transfer or a sync link) until its 202 (``success``): provider-sync
+    learns of a new link from auth's event, and until it has, the provider is "not linked" there (422)."""
     deadline = time.monotonic() + 30
     while True:
-        response = _library("POST", path, token, (202, 422), json=body)
-        if response.status_code == 202:
+        response = _library("POST", path, token, (success, 422), json=body)
+        if response.status_code == success:
             answer: dict[str, Any] = response.json()
             return answer
         if not str(response.json().get("type", "")).endswith("/provider-not-linked"):
@@ -1031,6 +1052,281 @@ def learn_transfer(case: Any, response: Any) -> None:
         _transfers[str(body["job_id"])] = _sent_token(case)
 
 
+# ---- sync ----------------------------------------------------------------------------------------------------
+
+SYNC = "/api/v1/sync"
+SYNC_LINK = "/api/v1/sync/{link_id}"
+SYNC_RUN = "/api/v1/sync/runs/{run_id}"
+# Links whose first run the removal brake stops: one for each real turn of confirmSyncRun (a confirmed
+# run cannot be confirmed again); once they are used up, real turns confirm the last one again (409).
+SYNC_BRAKES = 5
+# The sync account's libraries at the emulator (catalog tracks, by `size`). "main": a mirror from 2
+# Spotify tracks over 3 Deezer ones removes at least one (its first run changes something, whatever is
+# matched; the link's brake is off); "spare": the ends of the links real turns create and delete; "brake
+# <i>": a mirror from 1 track over 10 would remove 9 or 10 (more than the default share, 0.2).
+SYNC_SPOTIFY = {
+    "playlists": [
+        {"name": "Sync main", "size": 2},
+        {"name": "Sync spare", "size": 1},
+        *({"name": f"Sync brake {i}", "size": 1} for i in range(SYNC_BRAKES)),
+    ]
+}
+SYNC_DEEZER = {
+    "playlists": [
+        {"name": "Sync main", "size": 3},
+        {"name": "Sync spare"},
+        *({"name": f"Sync brake {i}", "size": 10} for i in range(SYNC_BRAKES)),
+    ]
+}
+_SYNC_DIRECTIONS = itertools.cycle(["mirror", "add_only", "two_way"])
+_SYNC_CHANGES: Iterator[dict[str, Any]] = itertools.cycle(
+    [
+        {"paused": True},
+        {"paused": False, "max_removal_share": 1.0},
+        {"direction": "mirror", "every_minutes": None},
+    ]
+)
+_sync_links: dict[str, str] = {}  # sync link id the API handed out → token of its owner
+_sync_runs: dict[str, str] = {}  # sync run (job) id the API handed out → token of its owner
+
+
+@dataclass
+class SyncAccount:
+    """The sync account (Spotify and Deezer linked, each with the playlists above), used for nothing but
+    sync: the main link (a mirror, Spotify → Deezer), its first run, which changed Deezer, and the undo
+    of that run, both finished; and the brake pairs not used yet. Real turns read the main link and its
+    runs, run it, change it, undo its first run (asked again: the same undo, 202), confirm a run a brake
+    pair's link was stopped in, and create and delete links between the spare playlists."""
+
+    owner: str  # its token, used for nothing but sync (so no generated request unlinks anything)
+    ends: dict[str, dict[str, str]]  # provider → playlist name → its id there
+    main: str
+    undone: str  # the main link's first run
+    undo: str  # its undo
+    brakes: list[int]  # brake pairs not linked yet
+    braked: list[str]  # runs the brake stopped, in the order made (the last: the newest)
+    kept: set[str]  # links no generated request deletes (main, brakes)
+
+    def end(self, provider: str, name: str) -> dict[str, str]:
+        return {"provider": provider, "playlist_id": self.ends[provider][name]}
+
+
+def _emulator_playlists(consented: Consented) -> dict[str, str]:
+    """The playlists of the emulator account that consented: name → id (Deezer's, a number, as text)."""
+    url = f"{consented.emulator}/_admin/users/{consented.provider}/{consented.account}"
+    return {str(p["name"]): str(p["id"]) for p in _call("GET", url).json()["playlists"]}
+
+
+def _sync_job(token: str, job_id: str, state: str) -> dict[str, Any]:
+    """The run's (or undo's) job once the gateway serves it in ``state``: ``paused`` only by the removal
+    brake (a pause for a provider's limit resumes by itself: waited out); a FixtureError when it ends
+    otherwise."""
+    deadline = time.monotonic() + JOB_DEADLINE_S
+    while True:
+        answer = _library("GET", f"/api/v1/jobs/{job_id}", token, (200, 404))
+        job: dict[str, Any] = answer.json()
+        if answer.status_code == 200:
+            code = (job.get("error") or {}).get("code")
+            if job["state"] == state and (state != "paused" or code == "removal-brake"):
+                return job
+            if job["state"] in TERMINAL:
+                raise FixtureError(
+                    f"sync job {job_id} ended {job['state']}, not {state}: {answer.text[:300]}"
+                )
+        if time.monotonic() > deadline:
+            raise FixtureError(f"sync job {job_id} not {state} after {JOB_DEADLINE_S} s: {answer.text[:300]}")
+        time.sleep(0.3)
+
+
+def _sync_link_on(token: str, body: dict[str, Any]) -> str:
+    """A link of the token's user between ``body``'s ends: made (once provider-sync knows both providers
+    linked), or the one there already (409)."""
+    response = _library("POST", SYNC, token, (201, 409, 422), json=body)
+    if response.status_code == 422:
+        link_id = str(_once_linked(token, SYNC, body, success=201)["id"])
+    elif response.status_code == 201:
+        link_id = str(response.json()["id"])
+    else:
+        links = _library("GET", SYNC, token, 200).json()["links"]
+        found = [str(k["id"]) for k in links if (k["a"], k["b"]) == (body["a"], body["b"])]
+        if not found:
+            raise FixtureError(f"POST {SYNC}: 409, and no such link listed: {response.text[:300]}")
+        link_id = found[0]
+    _sync_links[link_id] = token
+    return link_id
+
+
+def _sync_run(token: str, link_id: str, state: str) -> dict[str, Any]:
+    """A run of the link (or the one under way) once its job is in ``state``."""
+    job_id = str(_library("POST", f"{SYNC}/{link_id}/run", token, 202).json()["job_id"])
+    _sync_runs[job_id] = token
+    return _sync_job(token, job_id, state)
+
+
+def _sync_account() -> SyncAccount:
+    """Made once, on the first real turn of a sync operation (some 10 to 20 s: two links, two runs)."""
+    if "sync" not in _state:
+        owner = Account.register("st-sync").login().token
+        ends = {
+            c.provider: _emulator_playlists(c)
+            for c in (_link(owner, "spotify", SYNC_SPOTIFY), _link(owner, "deezer", SYNC_DEEZER))
+        }
+        account = SyncAccount(owner, ends, "", "", "", list(range(SYNC_BRAKES)), [], set())
+        body = {
+            "a": account.end("spotify", "Sync main"),
+            "b": account.end("deezer", "Sync main"),
+            "direction": "mirror",
+            "max_removal_share": 1.0,
+        }
+        account.main = _sync_link_on(owner, body)
+        first = _sync_run(owner, account.main, "succeeded")
+        if not (first.get("result") or {}).get("changed"):
+            raise FixtureError(f"the main sync link's first run changed nothing: {first}")
+        account.undone = str(first["job_id"])
+        account.undo = str(
+            _library("POST", f"{SYNC}/runs/{account.undone}/undo", owner, 202).json()["job_id"]
+        )
+        _sync_runs[account.undo] = owner
+        _sync_job(owner, account.undo, "succeeded")
+        account.kept.add(account.main)
+        _state["sync"] = account
+    found: SyncAccount = _state["sync"]
+    return found
+
+
+def _braked_run(account: SyncAccount) -> str:
+    """A run the removal brake stopped, not confirmed yet: the first run of a new brake pair's link (a
+    mirror, the default brake); the newest one again once the pairs are used up."""
+    if not account.brakes:
+        if not account.braked:
+            raise FixtureError("no brake pair was left for a sync run to confirm")
+        return account.braked[-1]
+    i = account.brakes.pop(0)
+    body = {"a": account.end("spotify", f"Sync brake {i}"), "b": account.end("deezer", f"Sync brake {i}")}
+    link_id = _sync_link_on(account.owner, body)
+    account.kept.add(link_id)
+    account.braked.append(str(_sync_run(account.owner, link_id, "paused")["job_id"]))
+    return account.braked[-1]
+
+
+def _sync_owner(case: Any, token: str | None) -> str | None:
+    """A positive case naming a sync link or run the API handed out goes out with its owner's token,
+    anything else with ``token`` (someone else's: 404). A link the hooks keep is deleted by its real
+    turns only."""
+    meta = case.meta
+    if meta is not None and meta.generation.mode.value == "negative":
+        return token
+    link_id = str(case.path_parameters.get("link_id", ""))
+    if case.method.upper() == "DELETE" and "sync" in _state and link_id in _sync_account().kept:
+        return token
+    if link_id in _sync_links:
+        return _sync_links[link_id]
+    return _sync_runs.get(str(case.path_parameters.get("run_id", "")), token)
+
+
+def _spare_ends(account: SyncAccount, reverse: bool = False) -> tuple[dict[str, str], dict[str, str]]:
+    spotify, deezer = account.end("spotify", "Sync spare"), account.end("deezer", "Sync spare")
+    return (deezer, spotify) if reverse else (spotify, deezer)
+
+
+def prepare_create_sync_link(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn links the sync account's spare playlists (Spotify → Deezer), the link a real turn
+    made before deleted first; each direction in turn, never scheduled. The others: as generated, by a
+    bench user (no provider linked there: 422)."""
+    if not real:
+        return token
+    account = _sync_account()
+    a, b = _spare_ends(account)
+    for link in _library("GET", SYNC, account.owner, 200).json()["links"]:
+        if (link["a"], link["b"]) == (a, b):
+            _library("DELETE", f"{SYNC}/{link['id']}", account.owner, (204, 404))
+    case.body = {
+        "a": a,
+        "b": b,
+        "direction": next(_SYNC_DIRECTIONS),
+        "every_minutes": None,
+        "max_removal_share": 0.5,
+    }
+    return account.owner
+
+
+def prepare_list_sync_links(case: Any, real: bool, token: str | None) -> str | None:
+    return _sync_account().owner if real else token
+
+
+def prepare_sync_link(case: Any, real: bool, token: str | None) -> str | None:
+    """The main link's view, runs (the query as generated), or a run of it, on a real turn."""
+    if not real:
+        return _sync_owner(case, token)
+    account = _sync_account()
+    case.path_parameters = {**case.path_parameters, "link_id": account.main}
+    return account.owner
+
+
+def prepare_change_sync_link(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn pauses the main link, unpauses it, or sets what it has (never a schedule, never a
+    brake: its runs stay by hand and unbraked)."""
+    if not real:
+        return _sync_owner(case, token)
+    account = _sync_account()
+    case.path_parameters = {**case.path_parameters, "link_id": account.main}
+    case.body = dict(next(_SYNC_CHANGES))
+    return account.owner
+
+
+def prepare_delete_sync_link(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn deletes a link between the spare playlists, Deezer → Spotify (made for it, or left by
+    the last real turn that was refused)."""
+    if not real:
+        return _sync_owner(case, token)
+    account = _sync_account()
+    a, b = _spare_ends(account, reverse=True)
+    link_id = _sync_link_on(account.owner, {"a": a, "b": b, "direction": "add_only"})
+    case.path_parameters = {**case.path_parameters, "link_id": link_id}
+    return account.owner
+
+
+def prepare_sync_run(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn reads the main link's first run (succeeded, undone), its undo, or a run the brake
+    stopped (when one was made), in turn."""
+    if not real:
+        return _sync_owner(case, token)
+    account = _sync_account()
+    runs = [account.undone, account.undo, *account.braked[-1:]]
+    turn = _state["sync run view"] = _state.get("sync run view", -1) + 1
+    case.path_parameters = {**case.path_parameters, "run_id": runs[turn % len(runs)]}
+    return account.owner
+
+
+def prepare_confirm_sync_run(case: Any, real: bool, token: str | None) -> str | None:
+    if not real:
+        return _sync_owner(case, token)
+    account = _sync_account()
+    case.path_parameters = {**case.path_parameters, "run_id": _braked_run(account)}
+    return account.owner
+
+
+def prepare_undo_sync_run(case: Any, real: bool, token: str | None) -> str | None:
+    """A real turn undoes the main link's first run: the undo made with the account, answered again."""
+    if not real:
+        return _sync_owner(case, token)
+    account = _sync_account()
+    case.path_parameters = {**case.path_parameters, "run_id": account.undone}
+    return account.owner
+
+
+def learn_sync_link(case: Any, response: Any) -> None:
+    body = _json(response)
+    if response.status_code == 201 and isinstance(body, dict):
+        _sync_links[str(body["id"])] = _sent_token(case)
+
+
+def learn_sync_run(case: Any, response: Any) -> None:
+    body = _json(response)
+    if response.status_code == 202 and isinstance(body, dict):
+        _sync_runs[str(body["job_id"])] = _sent_token(case)
+
+
 # ---- files: exports, imports, backups -----------------------------------------------------------------------
 
 EXPORTS, EXPORT = "/api/v1/exports", "/api/v1/exports/{job_id}"
@@ -1047,18 +1343,6 @@ class Files:
     playlist_id: str
     export: str
     backup: str
-
-
-def _finished(token: str, job_id: str) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        answer = _library("GET", f"/api/v1/jobs/{job_id}", token, (200, 404))
-        if answer.status_code == 200 and answer.json()["state"] in TERMINAL:
-            if answer.json()["state"] != "succeeded":
-                raise FixtureError(f"job {job_id} did not succeed: {answer.text[:300]}")
-            return
-        time.sleep(0.3)
-    raise FixtureError(f"job {job_id} did not end within 120 s")
 
 
 def _files_account() -> Files:
@@ -1172,10 +1456,29 @@ _PREPARE: dict[tuple[str, str], Prepare] = {
     ("GET", f"{BACKUP}/download"): _on_stored_file(lambda files: files.backup),
     ("POST", "/api/v1/imports/files"): prepare_upload,
     ("POST", f"{BACKUPS}/restore"): prepare_upload,
+    ("POST", SYNC): prepare_create_sync_link,
+    ("GET", SYNC): prepare_list_sync_links,
+    ("GET", SYNC_LINK): prepare_sync_link,
+    ("PATCH", SYNC_LINK): prepare_change_sync_link,
+    ("DELETE", SYNC_LINK): prepare_delete_sync_link,
+    ("POST", f"{SYNC_LINK}/run"): prepare_sync_link,
+    ("GET", f"{SYNC_LINK}/runs"): prepare_sync_link,
+    ("GET", SYNC_RUN): prepare_sync_run,
+    ("POST", f"{SYNC_RUN}/confirm"): prepare_confirm_sync_run,
+    ("POST", f"{SYNC_RUN}/undo"): prepare_undo_sync_run,
 }
 # Real data on every n-th positive case rather than every other one: slow to prepare (two password hashes).
 # Transfers and applies: each a job (a dry run, or writing a playlist to the emulated Deezer).
-_EVERY = {("DELETE", "/api/v1/me"): 4, ("POST", TRANSFERS): 3, ("POST", f"{TRANSFER}/apply"): 4}
+# Sync: a new link (a list, a delete and a create), a run of the main link, a link and a run the brake stops.
+_EVERY = {
+    ("DELETE", "/api/v1/me"): 4,
+    ("POST", TRANSFERS): 3,
+    ("POST", f"{TRANSFER}/apply"): 4,
+    ("POST", SYNC): 3,
+    ("DELETE", SYNC_LINK): 3,
+    ("POST", f"{SYNC_LINK}/run"): 3,
+    ("POST", f"{SYNC_RUN}/confirm"): 4,
+}
 _LEARN: dict[tuple[str, str], Callable[[Any, Any], None]] = {
     ("POST", "/api/v1/auth/register"): learn_registered,
     ("POST", "/api/v1/auth/login"): learn_session,
@@ -1191,4 +1494,8 @@ _LEARN: dict[tuple[str, str], Callable[[Any, Any], None]] = {
     ("POST", f"{TRANSFER}/apply"): learn_transfer,
     ("POST", EXPORTS): learn_files_job,
     ("POST", BACKUPS): learn_files_job,
+    ("POST", SYNC): learn_sync_link,
+    ("POST", f"{SYNC_LINK}/run"): learn_sync_run,
+    ("POST", f"{SYNC_RUN}/confirm"): learn_sync_run,
+    ("POST", f"{SYNC_RUN}/undo"): learn_sync_run,
 }

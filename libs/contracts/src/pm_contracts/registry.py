@@ -44,6 +44,15 @@ from pm_contracts.playlists import (
 from pm_contracts.provider_links import ProviderLinked, ProviderReconsentRequired, ProviderUnlinked
 from pm_contracts.services import service_names
 from pm_contracts.sessions import SessionRevoked
+from pm_contracts.sync import (
+    SideChanges,
+    SyncConflict,
+    SyncEnd,
+    SyncLinkCreated,
+    SyncRunCompleted,
+    SyncRunFailed,
+    SyncRunStarted,
+)
 from pm_contracts.system import ServiceStarted
 from pm_contracts.transfers import (
     TrackMatched,
@@ -111,6 +120,7 @@ _USER = uuid.UUID("0f8fad5b-d9cb-469f-a165-70867728950e")
 _JOB = uuid.UUID("7c9e6679-7425-40de-944b-e07fc1f90ae7")
 _SESSION = uuid.UUID("16fd2706-8baf-433b-82eb-8c7fada847da")
 _PLAYLIST = uuid.UUID("9b2c1b0e-52c4-4a8e-8f8a-3f6d2c9e1a47")
+_LINK = uuid.UUID("5a1d7c3e-2b4f-4e8a-9c6d-1f3b5e7a9c2d")
 _ORIGIN = PlaylistOrigin(provider="spotify", provider_playlist_id="3cEYpjA9oz9GiPac4AsH4n")
 
 TOPICS: tuple[TopicSpec, ...] = (
@@ -715,6 +725,95 @@ TOPICS: tuple[TopicSpec, ...] = (
                         artists=["The Kazoo Collective"],
                         duration_ms=213573,
                         searched_at=_T0,
+                    ),
+                ),
+            ),
+        ),
+    ),
+    TopicSpec(
+        name="pm.sync",
+        owner="provider-sync",
+        description="Sync links between two playlists and their runs (a run's progress is its job's).",
+        key="link_id",
+        producers=("provider-sync",),
+        consumers=(),
+        unconsumed_because="no service acts on a sync's life yet: the events are the links' audit trail, "
+        "and a run's progress reaches users as job.updated",
+        events=(
+            EventSpec(
+                "sync.link_created",
+                1,
+                SyncLinkCreated,
+                "A user linked two playlists to keep them the same.",
+                (
+                    SyncLinkCreated(
+                        link_id=_LINK,
+                        user_id=_USER,
+                        a=SyncEnd(provider="spotify", playlist_id="3cEYpjA9oz9GiPac4AsH4n"),
+                        b=SyncEnd(provider="deezer", playlist_id="908622995"),
+                        direction="mirror",
+                        every_minutes=60,
+                        created_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "sync.run_started",
+                1,
+                SyncRunStarted,
+                "A run of a link (or the undo of one) started.",
+                (SyncRunStarted(run_id=_JOB, link_id=_LINK, user_id=_USER, kind="sync", started_at=_T0),),
+            ),
+            EventSpec(
+                "sync.run_completed",
+                1,
+                SyncRunCompleted,
+                "A run ended with both playlists as the link's direction says (or restored, for an undo).",
+                (
+                    SyncRunCompleted(
+                        run_id=_JOB,
+                        link_id=_LINK,
+                        user_id=_USER,
+                        kind="sync",
+                        changed=True,
+                        a=SideChanges(added=2, removed=0, moved=1),
+                        b=SideChanges(added=5, removed=1, moved=0),
+                        conflicts=1,
+                        unmatched=0,
+                        completed_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "sync.run_failed",
+                1,
+                SyncRunFailed,
+                "A run stopped for good; the link keeps its last good state and is tried again later.",
+                (
+                    SyncRunFailed(
+                        run_id=_JOB,
+                        link_id=_LINK,
+                        user_id=_USER,
+                        kind="sync",
+                        code="provider-error",
+                        message="Deezer refused the change",
+                        failed_at=_T0,
+                    ),
+                ),
+            ),
+            EventSpec(
+                "sync.conflict",
+                1,
+                SyncConflict,
+                "A two-way run met changes of both sides that cannot both hold, and applied the rule's choice.",
+                (
+                    SyncConflict(
+                        run_id=_JOB,
+                        link_id=_LINK,
+                        user_id=_USER,
+                        kind="move-move",
+                        message="both sides moved 'Song' to different places: the first end's place won",
+                        detected_at=_T0,
                     ),
                 ),
             ),

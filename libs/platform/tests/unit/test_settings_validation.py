@@ -130,6 +130,7 @@ BAD_VALUES: dict[str, str] = {
     # provider-sync
     "TRANSFER_PAGE": "501",
     "TRANSFER_SEARCH_CONCURRENCY": "0",
+    "SYNC_TICK_S": "0",
     "YOUTUBE_VIDEO_DETAILS": "maybe",
     # enrichment
     "CATALOG_MISS_TTL_DAYS": "-1",

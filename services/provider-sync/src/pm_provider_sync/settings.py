@@ -23,6 +23,8 @@ class ProviderSyncSettings(InfraSettings, ProviderSettings):
     # and the searches in flight at once (the rate limits pace them; more only waits longer).
     transfer_page: int = Field(default=100, alias="TRANSFER_PAGE", ge=1, le=500)
     transfer_search_concurrency: int = Field(default=8, alias="TRANSFER_SEARCH_CONCURRENCY", ge=1, le=64)
+    # How often the sync scheduler looks for scheduled links that are due (docs/sync.md).
+    sync_tick_s: float = Field(default=30.0, alias="SYNC_TICK_S", gt=0, le=3600)
 
     # Named apart from ProviderHostSettings' validator of the hosts: SettingsBase refuses a shadowing name.
     @field_validator("auth_url", "playlist_url", "enrichment_url")

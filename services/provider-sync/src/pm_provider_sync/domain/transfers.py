@@ -169,6 +169,21 @@ class SourceTrack:
             is_local=track.get("is_local") is True,
         )
 
+    @classmethod
+    def from_provider(cls, track: ProviderTrack) -> SourceTrack:
+        """A provider's track as read from a playlist (a sync run's end)."""
+        return cls(
+            title=track.title,
+            artists=track.artists,
+            album=track.album,
+            duration_ms=track.duration_ms,
+            isrc=track.isrc,
+            explicit=track.explicit,
+            provider_ids={track.provider.value: track.id} if track.id else {},
+            media_type=track.media_type.value,
+            is_local=track.is_local,
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "title": self.title,

@@ -3,9 +3,10 @@
 from aiohttp import web
 
 from pm_platform.service import Runtime
-from pm_provider_sync.http import imports, transfers
+from pm_provider_sync.http import imports, sync, transfers
 
 T = "/api/v1/transfers/{job_id}"
+S = "/api/v1/sync"
 
 
 def add_routes(app: web.Application, rt: Runtime) -> None:
@@ -18,3 +19,14 @@ def add_routes(app: web.Application, rt: Runtime) -> None:
     r.add_get(f"{T}/report", transfers.get_report)
     r.add_get(f"{T}/report.csv", transfers.get_report_csv)
     r.add_post(f"{T}/apply", transfers.apply_transfer)
+    # The runs' routes first: "runs" is no link id.
+    r.add_get(f"{S}/runs/{{run_id}}", sync.get_run)
+    r.add_post(f"{S}/runs/{{run_id}}/confirm", sync.confirm_run)
+    r.add_post(f"{S}/runs/{{run_id}}/undo", sync.undo_run)
+    r.add_post(S, sync.create_link)
+    r.add_get(S, sync.list_links)
+    r.add_get(f"{S}/{{link_id}}", sync.get_link)
+    r.add_patch(f"{S}/{{link_id}}", sync.change_link)
+    r.add_delete(f"{S}/{{link_id}}", sync.delete_link)
+    r.add_post(f"{S}/{{link_id}}/run", sync.run_link)
+    r.add_get(f"{S}/{{link_id}}/runs", sync.list_runs)

@@ -31,7 +31,6 @@ import asyncio
 import dataclasses
 import functools
 import json
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -41,18 +40,11 @@ from loguru import logger
 
 from pm_contracts.providers import ProviderName
 from pm_contracts.transfers import (
-    MAX_ID,
-    MAX_TEXT,
-    CatalogLookup,
-    LookupKey,
-    TrackMatched,
-    TrackNotFound,
-    TrackRef,
     TransferCompleted,
     TransferFailed,
     TransferRequested,
 )
-from pm_matching import ACCEPT_AT, ExplicitPreference, decide, search_terms
+from pm_matching import ExplicitPreference
 from pm_platform.db import from_json_column, lock_until_commit
 from pm_platform.errors import NotFound, ValidationFailed
 from pm_platform.internal import LibraryPlaylistGone, PeerUnavailable
@@ -65,18 +57,12 @@ from pm_provider_sync.domain.transfers import (
     PlannedPart,
     SourceTrack,
     Status,
-    TrackResult,
     TransferRequest,
     already_written,
-    candidate_info,
-    decided,
-    known_absent,
     marker,
     plan_parts,
     progress,
-    shareable_miss,
     source_key,
-    transferable,
     youtube_days,
 )
 from pm_provider_sync.errors import ProviderNeedsReconsent, ProviderNotLinked
@@ -84,6 +70,7 @@ from pm_provider_sync.resources import SERVICES, counting_calls
 from pm_provider_sync.settings import provider_sync_settings
 from pm_provider_sync.storage import transfers as stored
 from pm_provider_sync.storage.links import link_statuses
+from pm_provider_sync.usecases.matching import TrackMatcher
 from pm_provider_sync.usecases.provider_calls import close_pages, patiently, user_adapter
 from pm_providers import ProviderAdapter, ProviderTrack
 from pm_providers.adapters.youtube import WRITE_UNITS
@@ -100,9 +87,6 @@ from pm_providers.errors import NotFound as ProviderNotFound
 # times in a row at most, then fails.
 UNAVAILABLE_PAUSE = timedelta(minutes=1)
 MAX_UNAVAILABLE_PAUSES = 30
-ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
-# Search results scored per track (Spotify's maximum page since February 2026).
-SEARCH_RESULTS = 10
 
 # ---- requests ------------------------------------------------------------------------------------------
 
@@ -296,15 +280,10 @@ class _Run:
         self.ctx, self.rt, self.user_id, self.request, self.target = ctx, rt, user_id, request, target
         self.job_id = ctx.job.id
         self.adapter: ProviderAdapter = user_adapter(rt, user_id, target)
-        self.preference = ExplicitPreference(request.explicit)
         self.settings = provider_sync_settings(rt.settings)
-        # A refusal that stops the whole job, met by one of a page's concurrent searches: the page's
-        # other results are saved first, then it is raised.
-        self._pending_error: ProviderError | None = None
-        # The page's confident automatic matches and definitive misses, for the shared catalog.
-        self._shared: list[TrackMatched] = []
-        self._missed: list[TrackNotFound] = []
-        self._page_failure: BaseException | None = None
+        self.matcher: TrackMatcher[tuple[int, int]] = TrackMatcher(
+            rt, user_id, self.job_id, self.adapter, ExplicitPreference(request.explicit)
+        )
 
     # -- stopping
 
@@ -458,51 +437,14 @@ class _Run:
     async def _match_page(self, rows: Sequence[Any]) -> None:
         page = [
             (
-                r["playlist_index"],
-                r["position"],
+                (r["playlist_index"], r["position"]),
                 SourceTrack.from_json(from_json_column(r["source"])),
                 r["source_key"],
             )
             for r in rows
         ]
-        results: dict[tuple[int, int], TrackResult] = {}
-        open_: list[tuple[int, int, SourceTrack, str]] = []
-        for index, position, track, key in page:
-            if not transferable(track):
-                results[(index, position)] = TrackResult(
-                    Status.SKIPPED, reason="no title or artist to look for"
-                )
-            elif (same := track.id_on(self.target)) is not None:
-                results[(index, position)] = TrackResult(
-                    Status.MATCHED,
-                    target_id=same,
-                    method="catalog",
-                    confidence=1.0,
-                    breakdown={"same_service": 1.0},
-                )
-            else:
-                open_.append((index, position, track, key))
-        async with self.rt.pool.acquire() as conn:
-            own = await stored.mappings(conn, self.user_id, self.target.value, [k for *_, k in open_])
-        rest: list[tuple[int, int, SourceTrack, str]] = []
-        for index, position, track, key in open_:
-            if key in own:
-                chosen = own[key]
-                results[(index, position)] = (
-                    TrackResult(Status.MATCHED, target_id=chosen, method="mapping", confidence=1.0)
-                    if chosen is not None
-                    else TrackResult(
-                        Status.SKIPPED, method="mapping", reason="you chose never to match this track"
-                    )
-                )
-            else:
-                rest.append((index, position, track, key))
-        rest = await self._from_catalog(rest, results)
-        isrc_candidates = await self._by_isrc(rest, results)
-        rest = [r for r in rest if (r[0], r[1]) not in results]
-        await self._by_search(rest, isrc_candidates, results)
-        matched_events, self._shared = self._shared, []
-        missed_events, self._missed = self._missed, []
+        results = await self.matcher.match_page(page)
+        matched_events, missed_events = self.matcher.take_events()
         async with self.rt.transaction() as conn:
             await stored.save_results(conn, self.job_id, [(i, p, r) for (i, p), r in results.items()])
             for event in matched_events:
@@ -510,185 +452,12 @@ class _Run:
             for missed in missed_events:
                 await self.rt.emit(conn, "track.not_found", str(self.job_id), missed)
         await self._made_progress()
-        if self._page_failure is not None:
-            failure, self._page_failure = self._page_failure, None
-            raise failure
-        if self._pending_error is not None:
-            error, self._pending_error = self._pending_error, None
-            raise error
+        self.matcher.raise_held()
 
     async def _made_progress(self) -> None:
         """Unavailability pauses count in a row: work that committed starts the count again."""
         if self.ctx.checkpoint.get("unavailable_pauses"):
             await self._checkpoint(unavailable_pauses=0)
-
-    async def _from_catalog(
-        self, rest: list[tuple[int, int, SourceTrack, str]], results: dict[tuple[int, int], TrackResult]
-    ) -> list[tuple[int, int, SourceTrack, str]]:
-        keys = []
-        for _, _, track, _ in rest:
-            ref = track.ref()
-            keys.append(
-                LookupKey(
-                    provider=ref[0] if ref else None,
-                    provider_track_id=ref[1] if ref else None,
-                    isrc=track.isrc,
-                )
-            )
-        # The shared catalog holds the source's own version: a user preferring explicit or clean searches.
-        if not keys or self.preference is not ExplicitPreference.SOURCE:
-            return rest
-        try:
-            lookup = await self.rt[SERVICES].catalog_lookup(CatalogLookup(target=self.target, tracks=keys))
-        except PeerUnavailable as error:  # only a cache: the tracks are looked for on the target instead
-            logger.warning(
-                "transfer {}: the shared catalog did not answer ({}); searching", self.job_id, error
-            )
-            return rest
-        left = []
-        for (index, position, track, key), hit, absent_since in zip(
-            rest, lookup.hits, lookup.absent, strict=True
-        ):
-            if hit is not None and hit.via == "id":
-                results[(index, position)] = TrackResult(
-                    Status.MATCHED,
-                    target_id=hit.provider_track_id,
-                    method="catalog",
-                    confidence=1.0,
-                    breakdown={"catalog": 1.0},
-                )
-            elif hit is None and absent_since is not None:
-                # Nobody's ISRC lookup or search found it there lately: neither is made again.
-                results[(index, position)] = known_absent(self.target, absent_since)
-            else:
-                left.append((index, position, track, key))
-        return left
-
-    async def _by_isrc(
-        self, rest: list[tuple[int, int, SourceTrack, str]], results: dict[tuple[int, int], TrackResult]
-    ) -> dict[tuple[int, int], list[ProviderTrack]]:
-        """The ISRC lookup of the tracks that have one; an accepted hit is a match, the others are kept
-        as candidates for the search's scoring."""
-        # A malformed ISRC ("USRC1,7607839") is no ISRC: sent, it would break a whole batch's lookup.
-        with_isrc = [r for r in rest if r[2].isrc and ISRC.fullmatch(r[2].isrc.strip().upper())]
-        if not with_isrc or self.target is ProviderName.YOUTUBE:
-            return {}
-        found = await patiently(lambda: self.adapter.search_isrcs([r[2].isrc or "" for r in with_isrc]))
-        kept: dict[tuple[int, int], list[ProviderTrack]] = {}
-        for index, position, track, _ in with_isrc:
-            candidates = [c for c in found.get((track.isrc or "").strip().upper(), []) if c.id]
-            if not candidates:
-                continue
-            decision = decide(
-                track.info(),
-                [candidate_info(c) for c in candidates],
-                preference=self.preference,
-                isrc_hits=range(len(candidates)),
-            )
-            if decision.chosen is not None:
-                result = decided(decision, candidates, "isrc")
-                results[(index, position)] = result
-                self._share(track, candidates[decision.chosen], result)
-            else:
-                kept[(index, position)] = candidates
-        return kept
-
-    def _share(self, track: SourceTrack, chosen: ProviderTrack, result: TrackResult) -> None:
-        """A confident automatic match of a track with a provider id goes to the shared catalog."""
-        ref = track.ref()
-        if ref is None or result.status is not Status.MATCHED or chosen.id is None:
-            return
-        if (result.confidence or 0.0) < ACCEPT_AT or result.method not in ("isrc", "search"):
-            return
-        if self.preference is not ExplicitPreference.SOURCE:
-            return  # a version chosen for this user's taste is not the source's recording
-        self._shared.append(
-            TrackMatched(
-                job_id=self.job_id,
-                source=TrackRef(provider=ref[0], provider_track_id=ref[1]),
-                source_isrc=track.isrc,
-                target=TrackRef(provider=self.target, provider_track_id=chosen.id),
-                target_isrc=chosen.isrc,
-                title=track.title[:500],
-                artists=list(track.artists[:50]),
-                duration_ms=track.duration_ms,
-                method="isrc" if result.method == "isrc" else "search",
-                confidence=min(max(result.confidence or 0.0, 0.0), 1.0),
-                matched_at=datetime.now(UTC),
-            )
-        )
-
-    async def _by_search(
-        self,
-        rest: list[tuple[int, int, SourceTrack, str]],
-        isrc_candidates: dict[tuple[int, int], list[ProviderTrack]],
-        results: dict[tuple[int, int], TrackResult],
-    ) -> None:
-        """Search the target for each track left; the matcher scores the results together with the
-        track's ISRC lookup's candidates. Confident matches and definitive misses are kept for the shared
-        catalog (``_shared``, ``_missed``)."""
-        slots = asyncio.Semaphore(self.settings.transfer_search_concurrency)
-        limit = min(SEARCH_RESULTS, self.adapter.limits.search_page)
-
-        async def one(index: int, position: int, track: SourceTrack) -> None:
-            terms = search_terms(track.info())
-            async with slots:
-                if self._pending_error is not None:
-                    return  # the provider refused for the whole job: leave the rest pending
-                try:
-                    found = await patiently(
-                        lambda: self.adapter.search_tracks(
-                            title=terms.title, artist=terms.artist or None, limit=limit
-                        )
-                    )
-                except (InvalidRequest, ProviderNotFound) as error:
-                    results[(index, position)] = TrackResult(
-                        Status.NOT_MATCHED, reason=f"the provider refused the search: {error.message}"[:500]
-                    )
-                    return
-                except ProviderError as error:
-                    self._pending_error = self._pending_error or error
-                    return
-            known = isrc_candidates.get((index, position), [])
-            seen = {c.id for c in known}
-            candidates = known + [c for c in found if c.id and c.id not in seen]
-            decision = decide(
-                track.info(),
-                [candidate_info(c) for c in candidates],
-                preference=self.preference,
-                isrc_hits=range(len(known)),
-            )
-            result = decided(decision, candidates, "search")
-            results[(index, position)] = result
-            if decision.chosen is not None:
-                self._share(track, candidates[decision.chosen], result)
-            elif shareable_miss(track, decision, self.preference):
-                self._share_miss(track)
-
-        outcomes = await asyncio.gather(*(one(i, p, t) for i, p, t, _ in rest), return_exceptions=True)
-        # Anything unexpected ends the job once the page's other results are saved.
-        self._page_failure = next((o for o in outcomes if isinstance(o, BaseException)), None)
-
-    def _share_miss(self, track: SourceTrack) -> None:
-        """A definitive miss (:func:`shareable_miss`) goes to the shared catalog."""
-        ref = track.ref()
-        if ref is None or len(ref[1]) > MAX_ID:
-            return  # no id the catalog could key the miss by
-        isrc = (track.isrc or "").strip().upper()
-        duration = track.duration_ms
-        self._missed.append(
-            TrackNotFound(
-                job_id=self.job_id,
-                source=TrackRef(provider=ref[0], provider_track_id=ref[1]),
-                # A malformed ISRC is no ISRC (the lookup did not send it either).
-                source_isrc=isrc if ISRC.fullmatch(isrc) else None,
-                target=self.target,
-                title=track.title[:MAX_TEXT],
-                artists=list(track.artists[:50]),
-                duration_ms=duration if duration is not None and duration >= 0 else None,
-                searched_at=datetime.now(UTC),
-            )
-        )
 
     async def drop_duplicates(self) -> None:
         """A target that refuses a track twice in a playlist (Deezer) gets each once: the later ones are

@@ -20,9 +20,10 @@ written to docs/benchmarks.md (between the gateway-bench markers).
 Then the event backbone (bench/outbox.py): the outbox relay's throughput against a bare aiokafka
 producer, and the latency from a commit to a consumer's handler, written between the outbox-bench
 markers; then the library's operations on a 10,000-entry playlist and its hot read (bench/library.py);
-then transfers' provider calls and wall time (bench/transfers.py); last the password policy's worst cost
+then transfers' provider calls and wall time (bench/transfers.py) and a two-way sync's (bench/sync.py: a
+run with nothing changed, and 100 changes a side on 5,000 songs); last the password policy's worst cost
 (bench/password_policy.py) and playlist files of 100,000 entries in each format (bench/formats.py, no stack
-needed). ``--only gateway``, ``--only outbox``, ``--only library``, ``--only transfers``,
+needed). ``--only gateway``, ``--only outbox``, ``--only library``, ``--only transfers``, ``--only sync``,
 ``--only password-policy`` or ``--only formats`` runs one of them.
 """
 
@@ -33,7 +34,7 @@ import os
 import platform
 from datetime import UTC, datetime
 
-from bench import formats, library, outbox, password_policy, transfers
+from bench import formats, library, outbox, password_policy, sync, transfers
 from bench.common import (
     BENCH_IP,
     DOC,
@@ -57,7 +58,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument(
         "--only",
-        choices=["gateway", "outbox", "password-policy", "library", "transfers", "formats"],
+        choices=["gateway", "outbox", "password-policy", "library", "transfers", "sync", "formats"],
         help="run one of the benchmarks (default: all)",
     )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
@@ -95,6 +96,9 @@ def main() -> None:
     moves.add_argument(
         "--transfer-tracks", type=int, default=1_000, help="tracks of the transferred playlist"
     )
+    syncs = parser.add_argument_group("sync")
+    syncs.add_argument("--sync-tracks", type=int, default=5_000, help="songs of each end of the synced link")
+    syncs.add_argument("--sync-changes", type=int, default=100, help="changes made on each end before a run")
     policy = parser.add_argument_group("password-policy")
     policy.add_argument("--policy-samples", type=int, default=50, help="passwords per input class")
     args = parser.parse_args()
@@ -134,6 +138,12 @@ def main() -> None:
             write_doc(
                 transfer_table, transfers.START, transfers.END, "Transfers: provider calls and wall time"
             )
+            print(f"bench: written to {DOC.relative_to(ROOT)}")
+    if args.only in (None, "sync"):
+        sync_table = sync.run(args.sync_tracks, args.sync_changes)
+        print(sync_table)
+        if not args.no_write:
+            write_doc(sync_table, sync.START, sync.END, "Sync: provider calls and wall time")
             print(f"bench: written to {DOC.relative_to(ROOT)}")
     if args.only in (None, "formats"):
         formats_table = formats.run()

@@ -21,7 +21,7 @@ from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from pm_contracts.jobs import JobUpdated
-from pm_devstack.emulated_accounts import LinkFailed
+from pm_devstack.emulated_accounts import EmulatedAccount, LinkFailed
 from pm_devstack.stack import Stack
 
 DOCUMENT = Path(__file__).resolve().parents[1] / "proto" / "openapi.yaml"
@@ -454,18 +454,18 @@ async def test_library(api: Api, register_user):
     await api.call("DELETE", f"/api/v1/playlists/{source['id']}", token=me, expect=204)
 
 
-async def _linked(client: Client, provider: str, library: dict) -> None:
+async def _linked(client: Client, provider: str, library: dict) -> EmulatedAccount:
     """client.link, started again when the emulator refused a step: every test on the machine shares
     it, its Deezer limit (50 requests in 5 s per client address, the consent page included) and the
     faults other tests inject (e.g. 5 % of Deezer's answers a 503)."""
     for attempt in range(5):
         try:
-            await client.link(provider, library)
-            return
+            return await client.link(provider, library)
         except LinkFailed:
             if attempt == 4:
                 raise
             await asyncio.sleep(2)
+    raise AssertionError("unreachable")
 
 
 async def _until_linked(api: Api, token: str, body: dict) -> dict:
@@ -636,6 +636,79 @@ async def _job_ended(api: Api, token: str, job_id: str) -> dict:
             return job
         assert loop.time() < deadline, job
         await asyncio.sleep(0.3)
+
+
+async def test_sync(api: Api, register_user, stack: Stack):
+    """The sync routes (provider-sync's): a mirror link from Spotify to Deezer, read, changed, run, its
+    runs and one run's report, the undo of that run; a second link that the removal brake stops, and its
+    confirmation; the documented errors; the links deleted."""
+    api.patient = True
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
+        client = Client(session, api.base, emulator, await register_user())
+        me, them = client.user["access_token"], (await register_user())["access_token"]
+        spotify = await _linked(client, "spotify", {"playlists": [{"name": "Mine", "size": 3}]})
+        deezer = await _linked(
+            client, "deezer", {"playlists": [{"name": "Copy", "size": 0}, {"name": "Big", "size": 12}]}
+        )
+        listed = await client.admin("GET", f"/users/spotify/{spotify.id}")
+        mine = listed["playlists"][0]["id"]
+        held = {
+            p["name"]: str(p["id"])
+            for p in (await client.admin("GET", f"/users/deezer/{deezer.id}"))["playlists"]
+        }
+        body = {
+            "a": {"provider": "spotify", "playlist_id": mine},
+            "b": {"provider": "deezer", "playlist_id": held["Copy"]},
+        }
+        for _ in range(120):  # provider-sync learns of the links from auth's events
+            status, link = await api.call("POST", "/api/v1/sync", token=me, json_body=body)
+            if status == 201:
+                break
+            assert status == 422 and isinstance(link, dict), (status, link)
+            assert link["type"].endswith("/provider-not-linked"), link
+            await asyncio.sleep(0.5)
+        assert isinstance(link, dict) and api.headers["Location"] == f"/api/v1/sync/{link['id']}"
+        await api.call("POST", "/api/v1/sync", token=me, json_body=body, expect=409)
+        await api.call(
+            "POST", "/api/v1/sync", token=me, json_body={"a": body["a"], "b": body["a"]}, expect=422
+        )
+        await api.call("GET", "/api/v1/sync", token=me, expect=200)
+        await api.call("GET", f"/api/v1/sync/{link['id']}", token=them, expect=404)
+        await api.call(
+            "PATCH", f"/api/v1/sync/{link['id']}", token=me, json_body={"max_removal_share": 0.5}, expect=200
+        )
+        _, job = await api.call("POST", f"/api/v1/sync/{link['id']}/run", token=me, expect=202)
+        assert isinstance(job, dict)
+        await client.job(job["job_id"], {"succeeded"})
+        _, runs = await api.call("GET", f"/api/v1/sync/{link['id']}/runs?limit=5", token=me, expect=200)
+        assert isinstance(runs, dict) and [r["id"] for r in runs["runs"]] == [job["job_id"]]
+        _, view = await api.call("GET", f"/api/v1/sync/runs/{job['job_id']}", token=me, expect=200)
+        assert isinstance(view, dict) and view["report"]["b"]["added"] == 3
+        await api.call("POST", f"/api/v1/sync/runs/{job['job_id']}/confirm", token=me, expect=409)
+        _, undo = await api.call("POST", f"/api/v1/sync/runs/{job['job_id']}/undo", token=me, expect=202)
+        assert isinstance(undo, dict)
+        await client.job(undo["job_id"], {"succeeded"})
+        await api.call("POST", f"/api/v1/sync/runs/{undo['job_id']}/undo", token=me, expect=409)
+
+        # Deezer's "Big" (12 songs) mirrored from Spotify's 3: the brake stops the run until confirmed.
+        braked = {
+            "a": body["a"],
+            "b": {"provider": "deezer", "playlist_id": held["Big"]},
+            "direction": "mirror",
+        }
+        _, second = await api.call("POST", "/api/v1/sync", token=me, json_body=braked, expect=201)
+        assert isinstance(second, dict)
+        _, job = await api.call("POST", f"/api/v1/sync/{second['id']}/run", token=me, expect=202)
+        assert isinstance(job, dict)
+        paused = await client.job(job["job_id"], {"paused"})
+        assert paused["error"]["code"] == "removal-brake"
+        await api.call("POST", f"/api/v1/sync/runs/{job['job_id']}/confirm", token=them, expect=404)
+        await api.call("POST", f"/api/v1/sync/runs/{job['job_id']}/confirm", token=me, expect=202)
+        await client.job(job["job_id"], {"succeeded"})
+        for made in (link, second):
+            await api.call("DELETE", f"/api/v1/sync/{made['id']}", token=me, expect=204)
+        await api.call("GET", f"/api/v1/sync/{link['id']}/runs", token=me, expect=404)
 
 
 async def test_exports(api: Api, register_user):

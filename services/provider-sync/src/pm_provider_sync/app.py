@@ -40,6 +40,7 @@ def definition() -> ServiceDefinition:
                 "sync_links",
                 "sync_pairs",
                 "sync_runs",
+                "sync_misses",
             )
         ),
         resources=[provider_resources, service_clients, sync.scheduler],

@@ -375,3 +375,32 @@ async def test_what_the_sync_api_refuses(ps: ProviderSync) -> None:
     assert got == 204
     got, _ = await call(ps, pair.user, "GET", f"/api/v1/sync/{created['id']}")
     assert got == 404
+
+
+async def test_a_song_the_other_end_lacks_is_looked_for_once_a_while(ps: ProviderSync) -> None:
+    """A Spotify song TIDAL does not have: reported unmatched, and a later run that reads both ends in
+    full (markers forgotten) does not search TIDAL for it again."""
+    absent = None
+    for sid in await catalog_tracks(ps.emulator, 2, 46):
+        body = await ps.emulator.admin("GET", f"/catalog/mapping?spotify_id={sid}")
+        if not body["recordings"][0]["tidal"]:
+            absent = sid
+            break
+    assert absent is not None, "the catalog has a song TIDAL lacks"
+    pair = await ends(ps, other="tidal", size=3)
+    await ps.adapter(pair.a).add_tracks(pair.a_id, [absent])
+    created = await link(pair, "mirror")
+    first = await run(pair, created["id"])
+    assert first.state == "succeeded", first.error
+    assert first.result["unmatched"] == 1
+    assert await same_songs(ps.emulator, await pair.b_ids(), (await pair.a_ids())[:3], "tidal")
+
+    async with ps.rt.pool.acquire() as conn:
+        await conn.execute(
+            "UPDATE sync_links SET a_marker = NULL, b_marker = NULL WHERE id = $1", uuid.UUID(created["id"])
+        )
+    await ps.emulator.reset_calls()
+    again = await run(pair, created["id"])
+    assert again.result["unmatched"] == 1 and again.result["changed"] is False
+    searches = [k for k in await ps.emulator.calls("tidal") if "search" in k.lower()]
+    assert searches == []

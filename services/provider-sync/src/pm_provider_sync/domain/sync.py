@@ -22,13 +22,15 @@ A track that could not be found on the other end stays on its own end only and i
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from datetime import timedelta
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from pm_matching import TrackInfo, decide, normalise, search_terms
+from pm_matching import TrackInfo, Verdict, decide, normalise, search_terms
 from pm_platform.api import LenientProvider, RequestBody
 from pm_provider_sync.domain.sync_merge import Conflict, numbered, three_way
 from pm_provider_sync.domain.transfers import candidate_info
@@ -45,6 +47,9 @@ MAX_ID = 200
 MIN_EVERY_MINUTES = 15
 MAX_EVERY_MINUTES = 7 * 24 * 60
 DEFAULT_MAX_REMOVAL_SHARE = 0.2
+# A track a run looked for on the other end and did not find is not looked for again by that link's
+# runs for this long (a provider's catalog grows).
+MISS_TTL = timedelta(days=7)
 
 
 class EndSpec(RequestBody):
@@ -175,7 +180,10 @@ def plan_run(
         known = set(base or ()) | set(b)
         want_a, want_b = list(a), list(b) + [k for k in a if k not in known]
     else:
-        merge = three_way(base or (), a, b)
+        # A first run has no base: the songs both ends hold are the common ground, in b's order, so a's
+        # order of them wins and each end's own songs stay next to their neighbours.
+        common = set(a)
+        merge = three_way(base if base is not None else [k for k in b if k in common], a, b)
         want_a, want_b = list(merge.merged), list(merge.merged)
         conflicts = merge.conflicts
     unmatched: tuple[tuple[Literal["a", "b"], str], ...] = tuple(
@@ -210,10 +218,22 @@ def over_brake(end: EndPlan, share: float) -> bool:
     return removed > 0 and removed > share * len(end.current)
 
 
-def written_ids(keys: Sequence[str], side: Literal["a", "b"], b_to_a: Mapping[str, str]) -> list[str]:
-    """The provider ids an end is written with: a paired key is its b id on end b and its a id on end a."""
+def written_ids(
+    keys: Sequence[str],
+    side: Literal["a", "b"],
+    held: Sequence[str | None],
+    pairs: Pairs,
+    b_to_a: Mapping[str, str],
+) -> list[str]:
+    """The provider ids an end is written with. A key the end holds already keeps the id it has there (an
+    end may hold one song under several ids); a new paired key is its b id on end b and its a id on end
+    a; an unpaired key is its own id."""
+    own = dict(zip(end_keys(held, pairs, side), [i for i in held if i is not None], strict=True))
     ids = []
     for key in keys:
+        if key in own:
+            ids.append(own[key])
+            continue
         kind, ident = track_of(key)
         ids.append(b_to_a[ident] if side == "a" and kind == "p" else ident)
     return ids
@@ -229,8 +249,18 @@ def with_locals(desired: Sequence[str], current: Sequence[str | None]) -> list[s
     return out
 
 
-def end_changes(plan: EndPlan, moved: int) -> dict[str, int]:
-    return {"added": len(plan.added), "removed": len(plan.removed), "moved": moved}
+def id_changes(before: Sequence[str | None], after: Sequence[str | None], moved: int) -> dict[str, Any]:
+    """What a run (all its attempts) or an undo did to one end: the tracks it gained and lost, and the
+    entries its last attempt moved."""
+    had, has = Counter(i for i in before if i), Counter(i for i in after if i)
+    added, removed = list((has - had).elements()), list((had - has).elements())
+    return {
+        "added": len(added),
+        "removed": len(removed),
+        "moved": moved,
+        "added_ids": added,
+        "removed_ids": removed,
+    }
 
 
 def local_matches(sources: Sequence[ProviderTrack], candidates: Sequence[ProviderTrack]) -> dict[str, str]:
@@ -258,8 +288,13 @@ def local_matches(sources: Sequence[ProviderTrack], candidates: Sequence[Provide
         if not pool:
             continue
         decision = decide(info, [infos[i] for i in pool], isrc_hits=range(len(hits)))
-        if decision.chosen is not None:
-            chosen = pool[decision.chosen]
+        best = decision.chosen
+        if best is None and decision.verdict is Verdict.REVIEW and decision.ranked[0][0] < len(hits):
+            # Held there already under the same ISRC and close (a duration a few seconds apart, say):
+            # that entry is the song; adding it again would make a second.
+            best = decision.ranked[0][0]
+        if best is not None:
+            chosen = pool[best]
             taken.add(chosen)
             found[source.id] = candidates[chosen].id or ""
     return {k: v for k, v in found.items() if v}

@@ -255,3 +255,32 @@ async def save_report(conn: asyncpg.Connection, run_id: uuid.UUID, report: dict[
 
 async def confirm(conn: asyncpg.Connection, run_id: uuid.UUID) -> None:
     await conn.execute("UPDATE sync_runs SET confirmed = true WHERE id = $1", run_id)
+
+
+# ---- misses ----------------------------------------------------------------------------------------------
+
+
+async def recent_misses(
+    conn: asyncpg.Connection, link_id: uuid.UUID, since: datetime
+) -> set[tuple[str, str]]:
+    """(side, track id) of the tracks the link's runs looked for on the other end since ``since`` and did
+    not find."""
+    rows = await conn.fetch(
+        "SELECT side, track_id FROM sync_misses WHERE link_id = $1 AND missed_at >= $2", link_id, since
+    )
+    return {(r["side"], r["track_id"]) for r in rows}
+
+
+async def add_misses(
+    conn: asyncpg.Connection,
+    link_id: uuid.UUID,
+    user_id: uuid.UUID,
+    missed: Sequence[tuple[str, str]],
+    now: datetime,
+) -> None:
+    if missed:
+        await conn.executemany(
+            """INSERT INTO sync_misses (link_id, user_id, side, track_id, missed_at) VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (link_id, side, track_id) DO UPDATE SET missed_at = EXCLUDED.missed_at""",
+            [(link_id, user_id, side, track, now) for side, track in missed],
+        )

@@ -48,14 +48,15 @@ from pm_platform.tasks import cancel_and_wait
 from pm_provider_sync.domain.pauses import PROVIDER_TITLES, pause_for
 from pm_provider_sync.domain.sync import (
     MAX_LINKS,
+    MISS_TTL,
     SYNC_RUN_JOB,
     SYNC_UNDO_JOB,
     EndPlan,
     LinkChange,
     LinkRequest,
     Pairs,
-    end_changes,
     end_keys,
+    id_changes,
     local_matches,
     over_brake,
     plan_run,
@@ -484,7 +485,9 @@ class _Run:
 
     async def sync(self) -> dict[str, Any]:
         link = self.link
-        markers = {"a": await self.marker("a"), "b": await self.marker("b")}
+        # Both ends at once: each provider's own limit paces its calls.
+        marker_a, marker_b = await asyncio.gather(self.marker("a"), self.marker("b"))
+        markers = {"a": marker_a, "b": marker_b}
         unchanged = (
             link["base"] is not None
             and markers["a"] is not None
@@ -493,11 +496,21 @@ class _Run:
         )
         if unchanged:
             return {"changed": False}
-        entries: dict[Side, list[ProviderTrack]] = {"a": await self.read("a"), "b": await self.read("b")}
+        await self.ctx.progress(0.1, "reading both playlists")
+        read_a, read_b = await asyncio.gather(self.read("a"), self.read("b"))
+        entries: dict[Side, list[ProviderTrack]] = {"a": read_a, "b": read_b}
         async with self.rt.transaction() as conn:
             await stored.save_before(
                 conn, self.run_id, [t.id for t in entries["a"]], [t.id for t in entries["b"]]
             )
+            kept = await stored.run(conn, self.run_id)
+        assert kept is not None
+        # As the run's first attempt found the ends (a resumed run may have written before it stopped).
+        before: dict[Side, list[str | None]] = {
+            "a": from_json_column(kept["before_a"]),
+            "b": from_json_column(kept["before_b"]),
+        }
+        await self.ctx.progress(0.3, "finding new songs on the other end")
         pairs = await self.pair(entries)
         keys = {side: end_keys([t.id for t in entries[side]], pairs, side) for side in ("a", "b")}
         base = from_json_column(link["base"])
@@ -510,24 +523,26 @@ class _Run:
         )
         await self.brake(plan.a, plan.b)
         b_to_a = self.b_to_a(pairs, entries["a"])
+        await self.ctx.progress(0.6, "editing the playlists")
         moved: dict[Side, int] = {}
         ends: tuple[tuple[Side, EndPlan], ...] = (("a", plan.a), ("b", plan.b))
         for side, end in ends:
             moved[side] = 0
             if end.changed:
-                ids = written_ids(end.desired, side, b_to_a)
+                ids = written_ids(end.desired, side, [t.id for t in entries[side]], pairs, b_to_a)
                 moved[side] = await self.write(
                     side, with_locals(ids, [t.id for t in entries[side]]), entries[side]
                 )
         # What the ends hold now, read back: the next run's markers and the check of the writes.
-        after = {
-            "a": await self.read("a") if plan.a.changed else entries["a"],
-            "b": await self.read("b") if plan.b.changed else entries["b"],
-        }
+        back_a, back_b = await asyncio.gather(
+            self.read("a") if plan.a.changed else _same(entries["a"]),
+            self.read("b") if plan.b.changed else _same(entries["b"]),
+        )
+        after: dict[Side, list[ProviderTrack]] = {"a": back_a, "b": back_b}
         differs = [
             side
-            for side, end in (("a", plan.a), ("b", plan.b))
-            if end_keys([t.id for t in after[side]], pairs, side) != list(end.desired)  # type: ignore[arg-type]
+            for side, end in ends
+            if end_keys([t.id for t in after[side]], pairs, side) != list(end.desired)
         ]
         # An end that did not read back as planned is compared in full next time (its marker forgotten).
         new_markers = {
@@ -536,9 +551,9 @@ class _Run:
         }
         titles = {k: self._title(k, entries) for _, k in plan.unmatched}
         report = {
-            "changed": plan.a.changed or plan.b.changed,
-            "a": {**end_changes(plan.a, moved["a"]), **self._ops(plan.a, "a", b_to_a)},
-            "b": {**end_changes(plan.b, moved["b"]), **self._ops(plan.b, "b", b_to_a)},
+            "changed": any(before[side] != [t.id for t in after[side]] for side in ("a", "b")),
+            "a": id_changes(before["a"], [t.id for t in after["a"]], moved["a"]),
+            "b": id_changes(before["b"], [t.id for t in after["b"]], moved["b"]),
             "conflicts": [{"key": c.key, "kind": c.kind, "message": c.message} for c in plan.conflicts],
             "unmatched": [
                 {"side": side, "track_id": track_of(k)[1], "title": titles.get(k)}
@@ -561,12 +576,6 @@ class _Run:
                 )
                 await self.rt.emit(conn, "sync.conflict", str(self.link_id), event)
         return report
-
-    def _ops(self, end: EndPlan, side: Side, b_to_a: dict[str, str]) -> dict[str, list[str]]:
-        return {
-            "added_ids": written_ids(end.added, side, b_to_a),
-            "removed_ids": written_ids(end.removed, side, b_to_a),
-        }
 
     @staticmethod
     def _title(key: str, entries: dict[Side, list[ProviderTrack]]) -> str | None:
@@ -609,12 +618,17 @@ class _Run:
                 await stored.add_pairs(conn, self.link_id, self.user_id, sorted(local.items()))
             known |= local
             paired_b |= set(local.values())
-        crossing: dict[Side, list[ProviderTrack]] = {"a": [], "b": []}
-        for track in entries["a"]:
-            if track.id and track.id not in known:
-                crossing["a"].append(track)
-        if two_way:
-            crossing["b"] = [t for t in entries["b"] if t.id and t.id not in paired_b]
+        now = datetime.now(UTC)
+        async with self.rt.pool.acquire() as conn:
+            looked_for = await stored.recent_misses(conn, self.link_id, now - MISS_TTL)
+        crossing: dict[Side, list[ProviderTrack]] = {
+            "a": [t for t in entries["a"] if t.id and t.id not in known and ("a", t.id) not in looked_for],
+            "b": [
+                t
+                for t in entries["b"]
+                if two_way and t.id and t.id not in paired_b and ("b", t.id) not in looked_for
+            ],
+        }
         for side, tracks in crossing.items():
             if not tracks:
                 continue
@@ -635,10 +649,15 @@ class _Run:
                     for i, r in results.items()
                     if r.status is Status.MATCHED and r.target_id
                 ]
+                # Decided and not found (a refused search stays undecided): not looked for again a while.
+                misses = [
+                    (side, page[i].id or "") for i, r in results.items() if r.status is not Status.MATCHED
+                ]
                 async with self.rt.transaction() as conn:
                     await stored.add_pairs(
                         conn, self.link_id, self.user_id, [(a, b) for a, b in new if a and b]
                     )
+                    await stored.add_misses(conn, self.link_id, self.user_id, misses, now)
                     for event in matched_events:
                         await self.rt.emit(conn, "track.matched", str(self.run_id), event)
                     for missed in missed_events:
@@ -677,21 +696,17 @@ class _Run:
         for side in ("a", "b"):
             current = await self.read(side)
             if [t.id for t in current] == before[side]:
-                report[side] = {"added": 0, "removed": 0, "moved": 0}
+                report[side] = id_changes(before[side], before[side], 0)
                 continue
             want = [i for i in before[side] if i is not None]
             moved = await self.write(side, with_locals(want, [t.id for t in current]), current)
             now_ids = [t.id for t in await self.read(side)]
-            have, had = Counter(i for i in [t.id for t in current] if i), Counter(want)
-            report[side] = {
-                "added": sum((had - have).values()),
-                "removed": sum((have - had).values()),
-                "moved": moved,
-            }
+            report[side] = id_changes([t.id for t in current], now_ids, moved)
             missing = Counter(want) - Counter(i for i in now_ids if i)
             report["not_restored"] += [{"side": side, "track_id": i} for i in missing.elements()]
             report["changed"] = True
-        markers = {"a": await self.marker("a"), "b": await self.marker("b")}
+        marker_a, marker_b = await asyncio.gather(self.marker("a"), self.marker("b"))
+        markers = {"a": marker_a, "b": marker_b}
         async with self.rt.transaction() as conn:
             await stored.restore_base(
                 conn,
@@ -789,8 +804,16 @@ async def run_sync(ctx: JobContext) -> dict[str, Any]:
     return await job.finish(report, calls)
 
 
+async def _same(value: list[ProviderTrack]) -> list[ProviderTrack]:
+    return value
+
+
 async def _stopped(job: _Run, error: ProviderError) -> NoReturn:
-    provider = job.providers[job.failing]
+    # The provider that refused (both ends are read at once); else the end last asked.
+    provider = (
+        error.provider if error.provider is not None and error.provider in job.providers.values() else None
+    )
+    provider = provider or job.providers[job.failing]
     decided = pause_for(provider, error, datetime.now(UTC), job="sync")
     if decided is not None:
         raise JobPaused(decided.waiting_for, decided.code, decided.message, decided.resume_at)

@@ -62,6 +62,16 @@ def test_two_way_merges_against_the_base_and_both_ends_end_the_same() -> None:
     assert plan.base == ("p:d3", "p:d1")
 
 
+def test_a_first_two_way_run_keeps_each_ends_own_songs_by_their_neighbours() -> None:
+    # No base: the songs both hold are the common ground (b's order), a's order of them wins.
+    plan = plan_run("two_way", None, ["p:1", "p:2", "p:3", "a:x"], ["p:1", "b:y", "p:2", "p:3"])
+    assert plan.a.desired == ("p:1", "p:2", "p:3", "a:x")
+    assert plan.b.desired == ("p:1", "b:y", "p:2", "p:3")
+    assert not plan.b.changed and not plan.a.changed
+    swapped = plan_run("two_way", None, ["p:2", "p:1"], ["p:1", "p:2"])
+    assert swapped.b.desired == ("p:2", "p:1")
+
+
 def test_the_same_state_twice_plans_nothing() -> None:
     for direction in ("mirror", "add_only", "two_way"):
         keys = ["p:d1", "p:d2"]
@@ -85,9 +95,13 @@ def test_the_removal_brake(current: int, desired: int, share: float, stops: bool
 
 
 def test_written_ids_and_local_entries_kept_in_place() -> None:
-    b_to_a = {"d1": "s1", "d2": "s2"}
-    assert written_ids(["p:d2", "a:s9", "p:d1#2"], "a", b_to_a) == ["s2", "s9", "s1"]
-    assert written_ids(["p:d2", "b:d7"], "b", b_to_a) == ["d2", "d7"]
+    b_to_a = {"d1": "s1", "d2": "s2", "d3": "s3"}
+    assert written_ids(["p:d2", "a:s9", "p:d1#2"], "a", [], PAIRS, b_to_a) == ["s2", "s9", "s1"]
+    assert written_ids(["p:d2", "b:d7"], "b", [], PAIRS, b_to_a) == ["d2", "d7"]
+    # One song held under two ids on end a (both paired with d1): each entry keeps its own id.
+    pairs = Pairs({"s1": "d1", "s1x": "d1"})
+    held = ["s1", None, "s1x"]
+    assert written_ids(["p:d1#2", "p:d1", "p:d1#3"], "a", held, pairs, {"d1": "s1"}) == ["s1x", "s1", "s1"]
     assert with_locals(["x", "y"], ["q", None, "r", None]) == ["x", None, "y", None]
 
 
@@ -141,3 +155,15 @@ def test_what_the_other_end_holds_already_is_paired_not_added() -> None:
         "s3": "d8",
         "s5": "d7",
     }
+
+
+def test_a_held_track_with_the_same_isrc_a_few_seconds_apart_is_the_same_entry() -> None:
+    # The matcher alone would only suggest it (a duration 12 s off: review); held already under the same
+    # ISRC, it is that song, and adding it would make a second.
+    source = _track("spotify", "s1", "This Is Love", "PJ Harvey", "DE3VB0014333")
+    held = _track("tidal", "t1", "This Is Love", "PJ Harvey", "DE3VB0014333").model_copy(
+        update={"duration_ms": 212_000}
+    )
+    assert local_matches([source], [held]) == {"s1": "t1"}
+    other_isrc = held.model_copy(update={"isrc": "DE3VB0099999"})
+    assert local_matches([source], [other_isrc]) == {}

@@ -245,6 +245,12 @@ async def test_the_removal_brake_stops_a_run_that_would_empty_the_target_until_c
 
     status, view = await call(ps, pair.user, "GET", f"/api/v1/sync/runs/{stopped.id}")
     assert status == 200 and view["waiting_for_confirmation"] is True
+    # Asked to run again instead, the stopped run plans again (the ends may have changed): still too
+    # much, it stops again.
+    status, again = await call(ps, pair.user, "POST", f"/api/v1/sync/{created['id']}/run")
+    assert status == 202 and again["job_id"] == str(stopped.id)
+    replanned = await ps.wait(stopped.id, "paused")
+    assert replanned.error is not None and replanned.error.code == "removal-brake"
     status, _ = await call(ps, uuid.uuid4(), "POST", f"/api/v1/sync/runs/{stopped.id}/confirm")
     assert status == 404  # another user's run
     status, resumed = await call(ps, pair.user, "POST", f"/api/v1/sync/runs/{stopped.id}/confirm")
@@ -270,11 +276,14 @@ async def test_undo_restores_both_sides_and_pauses_the_link(ps: ProviderSync) ->
     assert merged.state == "succeeded" and merged.result["changed"] is True
     assert len(await pair.a_ids()) == 7
 
+    # The owner adds a song to Spotify after the run: the undo reverts the run, not that.
+    (z,) = [t for t in await catalog_tracks(ps.emulator, 2, 3) if t not in a_edited][:1]
+    await ps.adapter(pair.a).add_tracks(pair.a_id, [z])
     status, job = await call(ps, pair.user, "POST", f"/api/v1/sync/runs/{merged.id}/undo")
     assert status == 202, job
     undo = await ps.wait(uuid.UUID(job["job_id"]))
     assert undo.state == "succeeded", undo.error
-    assert (await pair.a_ids(), await pair.b_ids()) == (a_edited, b_edited)
+    assert (await pair.a_ids(), await pair.b_ids()) == ([*a_edited, z], b_edited)
     assert a_edited == [*a_before, x] and b_edited == [*b_before, y_tidal]
     status, again = await call(ps, pair.user, "POST", f"/api/v1/sync/runs/{merged.id}/undo")
     assert status == 202 and again["job_id"] == job["job_id"]  # asked again: the same undo
@@ -335,6 +344,8 @@ async def test_what_the_sync_api_refuses(ps: ProviderSync) -> None:
         assert (got, problem["type"].rsplit("/", 1)[-1]) == (status, kind), (body, problem)
     created = await link(pair, "mirror")
     got, problem = await call(ps, pair.user, "POST", "/api/v1/sync", {"a": a, "b": b})
+    assert got == 409 and problem["type"].endswith("sync-link-exists")
+    got, problem = await call(ps, pair.user, "POST", "/api/v1/sync", {"a": b, "b": a})  # the other way round
     assert got == 409 and problem["type"].endswith("sync-link-exists")
     big = await ps.client.post(
         "/api/v1/sync",

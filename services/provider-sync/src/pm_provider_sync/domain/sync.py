@@ -302,3 +302,23 @@ def local_matches(sources: Sequence[ProviderTrack], candidates: Sequence[Provide
 
 def _title_key(info: TrackInfo) -> str:
     return normalise(search_terms(info).title)
+
+
+def restored_ids(
+    before: Sequence[str | None], after: Sequence[str | None], now: Sequence[str | None]
+) -> list[str]:
+    """What an undo writes to one end: the three-way merge of the end as the run left it (``after``, the
+    base), as it is ``now`` (the owner's edits since: side a, whose moves win) and as the run found it
+    (``before``: the way back). The run's own additions go, its removals come back, the owner's later
+    additions and removals stay."""
+    merge = three_way(
+        numbered([i for i in after if i is not None]),
+        numbered([i for i in now if i is not None]),
+        numbered([i for i in before if i is not None]),
+    )
+    return [key.rpartition("#")[0] if _numbered(key) else key for key in merge.merged]
+
+
+def _numbered(key: str) -> bool:
+    head, sep, number = key.rpartition("#")
+    return bool(sep and head and number.isdigit())

@@ -23,26 +23,29 @@ async def insert_link(
     now: datetime,
     next_run_at: datetime | None,
 ) -> asyncpg.Record | None:
-    """The new link, or None when the user links these two playlists already."""
-    return await conn.fetchrow(
-        """INSERT INTO sync_links (id, user_id, a_provider, a_playlist_id, b_provider, b_playlist_id,
-                                   direction, every_minutes, max_removal_share, next_run_at,
-                                   created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
-           ON CONFLICT (user_id, a_provider, a_playlist_id, b_provider, b_playlist_id) DO NOTHING
-           RETURNING *""",
-        link_id,
-        user_id,
-        request.a.provider.value,
-        request.a.playlist_id,
-        request.b.provider.value,
-        request.b.playlist_id,
-        request.direction,
-        request.every_minutes,
-        request.max_removal_share,
-        next_run_at,
-        now,
-    )
+    """The new link, or None when the user links these two playlists already (either way round)."""
+    try:
+        return await conn.fetchrow(
+            """INSERT INTO sync_links (id, user_id, a_provider, a_playlist_id, b_provider, b_playlist_id,
+                                       direction, every_minutes, max_removal_share, next_run_at,
+                                       created_at, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+               ON CONFLICT (user_id, a_provider, a_playlist_id, b_provider, b_playlist_id) DO NOTHING
+               RETURNING *""",
+            link_id,
+            user_id,
+            request.a.provider.value,
+            request.a.playlist_id,
+            request.b.provider.value,
+            request.b.playlist_id,
+            request.direction,
+            request.every_minutes,
+            request.max_removal_share,
+            next_run_at,
+            now,
+        )
+    except asyncpg.UniqueViolationError:  # the same ends the other way round (sync_links_same_ends)
+        return None
 
 
 async def count_links(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
@@ -255,6 +258,52 @@ async def save_report(conn: asyncpg.Connection, run_id: uuid.UUID, report: dict[
 
 async def confirm(conn: asyncpg.Connection, run_id: uuid.UUID) -> None:
     await conn.execute("UPDATE sync_runs SET confirmed = true WHERE id = $1", run_id)
+
+
+async def braked(conn: asyncpg.Connection, run_id: uuid.UUID, removals: dict[str, int]) -> None:
+    """The brake stopped the run over these removals per end: a confirmation covers them, no more."""
+    await conn.execute(
+        "UPDATE sync_runs SET braked = $2::jsonb, confirmed = false WHERE id = $1",
+        run_id,
+        json.dumps(removals),
+    )
+
+
+async def start_writing(conn: asyncpg.Connection, run_id: uuid.UUID) -> None:
+    await conn.execute("UPDATE sync_runs SET writing = true WHERE id = $1", run_id)
+
+
+async def save_after(
+    conn: asyncpg.Connection, run_id: uuid.UUID, after_a: Sequence[str | None], after_b: Sequence[str | None]
+) -> None:
+    await conn.execute(
+        "UPDATE sync_runs SET after_a = $2::jsonb, after_b = $3::jsonb WHERE id = $1",
+        run_id,
+        json.dumps(list(after_a)),
+        json.dumps(list(after_b)),
+    )
+
+
+async def later_change(conn: asyncpg.Connection, link_id: uuid.UUID, after: datetime) -> bool:
+    """Whether a run of the link made after ``after`` changed the playlists."""
+    return bool(
+        await conn.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM sync_runs WHERE link_id = $1 AND kind = 'sync' AND created_at > $2
+                              AND (report->>'changed')::boolean)""",
+            link_id,
+            after,
+        )
+    )
+
+
+async def mark_synced(conn: asyncpg.Connection, link_id: uuid.UUID, now: datetime) -> None:
+    """A run that found nothing changed succeeded too: the failures in a row end."""
+    await conn.execute(
+        """UPDATE sync_links SET last_synced_at = $2, failures = 0, last_error = NULL, updated_at = $2
+           WHERE id = $1""",
+        link_id,
+        now,
+    )
 
 
 # ---- misses ----------------------------------------------------------------------------------------------

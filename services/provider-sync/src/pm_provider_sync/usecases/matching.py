@@ -58,6 +58,8 @@ from pm_providers.errors import NotFound as ProviderNotFound
 ISRC = re.compile(r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}")
 # Search results scored per track (Spotify's maximum page since February 2026).
 SEARCH_RESULTS = 10
+# The reason of a track whose search the provider refused (not a miss: nothing was looked at).
+REFUSED_SEARCH = "the provider refused the search"
 
 K = TypeVar("K", bound=Hashable)
 
@@ -255,7 +257,7 @@ class TrackMatcher(Generic[K]):
                     )
                 except (InvalidRequest, ProviderNotFound) as error:
                     results[key] = TrackResult(
-                        Status.NOT_MATCHED, reason=f"the provider refused the search: {error.message}"[:500]
+                        Status.NOT_MATCHED, reason=f"{REFUSED_SEARCH}: {error.message}"[:500]
                     )
                     return
                 except ProviderError as error:

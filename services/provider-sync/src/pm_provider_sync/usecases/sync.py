@@ -60,6 +60,7 @@ from pm_provider_sync.domain.sync import (
     local_matches,
     over_brake,
     plan_run,
+    restored_ids,
     track_of,
     with_locals,
     written_ids,
@@ -70,7 +71,7 @@ from pm_provider_sync.resources import counting_calls
 from pm_provider_sync.settings import provider_sync_settings
 from pm_provider_sync.storage import sync as stored
 from pm_provider_sync.storage.links import link_statuses
-from pm_provider_sync.usecases.matching import TrackMatcher
+from pm_provider_sync.usecases.matching import REFUSED_SEARCH, TrackMatcher
 from pm_provider_sync.usecases.provider_calls import patiently, user_adapter
 from pm_providers import ProviderAdapter, ProviderTrack
 from pm_providers.errors import Forbidden, InvalidRequest, PartialWrite, ProviderError
@@ -207,7 +208,9 @@ async def change_link(
 ) -> dict[str, Any]:
     now = datetime.now(UTC)
     async with rt.transaction() as conn:
-        row = await _user_link(conn, user_id, link_id)
+        await _user_link(conn, user_id, link_id)
+        row = await stored.link_for_update(conn, link_id)
+        assert row is not None
         values: dict[str, Any] = {
             name: getattr(change, name)
             for name in ("direction", "every_minutes", "max_removal_share", "paused")
@@ -217,6 +220,8 @@ async def change_link(
         if "every_minutes" in values or values.get("paused") is False:
             values["next_run_at"] = now if every is not None else None
         if "direction" in values and values["direction"] != row["direction"]:
+            if await stored.active_run(conn, link_id) is not None:
+                raise LinkBusy("a run of this link is under way: change the direction once it ends")
             # What the last run left means something else under another direction: start afresh.
             values.update(base=None, a_marker=None, b_marker=None)
         return await _link_view(rt, conn, await stored.change_link(conn, link_id, values, now))
@@ -294,11 +299,19 @@ async def _start(
 async def run_now(rt: Runtime, user_id: uuid.UUID, link_id: uuid.UUID) -> Job:
     """A run of the link, or the one already queued, running or paused (a double click starts one)."""
     async with rt.transaction() as conn:
-        await lock_until_commit(conn, f"sync:{link_id}")
-        link = await _user_link(conn, user_id, link_id)
+        await _user_link(conn, user_id, link_id)
+        # The link's row, locked: a run asked for here and one the scheduler starts never both start.
+        link = await stored.link_for_update(conn, link_id)
+        assert link is not None
         active = await stored.active_run(conn, link_id)
         if active is not None:
-            return await rt.jobs.get(conn, active)
+            job = await rt.jobs.get(conn, active)
+            if job.state == "paused" and job.waiting_for == confirm_waiting_for(active):
+                # Stopped at the brake: asked to run again (the owner may have changed the ends since), it
+                # plans again, and stops again if it still would remove too much.
+                await rt.jobs.resume_waiting(conn, user_id, confirm_waiting_for(active))
+                job = await rt.jobs.get(conn, active)
+            return job
         await _check_linked(
             conn, user_id, [ProviderName(link["a_provider"]), ProviderName(link["b_provider"])]
         )
@@ -329,7 +342,8 @@ async def undo_run(rt: Runtime, user_id: uuid.UUID, run_id: uuid.UUID) -> Job:
     them. Asked again, the same undo."""
     async with rt.transaction() as conn:
         row = await _user_run(conn, user_id, run_id)
-        await lock_until_commit(conn, f"sync:{row['link_id']}")
+        link = await stored.link_for_update(conn, row["link_id"])  # as run_now and the scheduler do
+        assert link is not None
         existing = await stored.undo_of(conn, run_id)
         if existing is not None:
             return await rt.jobs.get(conn, existing)
@@ -339,18 +353,10 @@ async def undo_run(rt: Runtime, user_id: uuid.UUID, run_id: uuid.UUID) -> Job:
         report = from_json_column(row["report"]) or {}
         if job.state != "succeeded" or not report.get("changed"):
             raise UndoRefused("only a run that finished and changed something can be undone")
-        latest = [r for r in await stored.list_runs(conn, row["link_id"], 50) if r["kind"] == "sync"]
-        later = [
-            r
-            for r in latest
-            if r["created_at"] > row["created_at"] and (from_json_column(r["report"]) or {}).get("changed")
-        ]
-        if later:
+        if await stored.later_change(conn, row["link_id"], row["created_at"]):
             raise UndoRefused("a later run changed the playlists since: undo that one first")
         if await stored.active_run(conn, row["link_id"]) is not None:
             raise LinkBusy("a run of this link is under way: undo once it ends")
-        link = await stored.link_for_update(conn, row["link_id"])
-        assert link is not None
         return await _start(rt, conn, link, "undo", undo_of=run_id)
 
 
@@ -485,6 +491,9 @@ class _Run:
 
     async def sync(self) -> dict[str, Any]:
         link = self.link
+        done = from_json_column(self.run["report"])
+        if done is not None and "error" not in done:
+            return dict(done)  # an earlier attempt finished the run and stopped before the job ended
         # Both ends at once: each provider's own limit paces its calls.
         marker_a, marker_b = await asyncio.gather(self.marker("a"), self.marker("b"))
         markers = {"a": marker_a, "b": marker_b}
@@ -495,6 +504,8 @@ class _Run:
             and (markers["a"], markers["b"]) == (link["a_marker"], link["b_marker"])
         )
         if unchanged:
+            async with self.rt.transaction() as conn:
+                await stored.mark_synced(conn, self.link_id, datetime.now(UTC))
             return {"changed": False}
         await self.ctx.progress(0.1, "reading both playlists")
         read_a, read_b = await asyncio.gather(self.read("a"), self.read("b"))
@@ -505,7 +516,7 @@ class _Run:
             )
             kept = await stored.run(conn, self.run_id)
         assert kept is not None
-        # As the run's first attempt found the ends (a resumed run may have written before it stopped).
+        # As the run found the ends before it first wrote (a resumed run may have written, then stopped).
         before: dict[Side, list[str | None]] = {
             "a": from_json_column(kept["before_a"]),
             "b": from_json_column(kept["before_b"]),
@@ -526,6 +537,9 @@ class _Run:
         await self.ctx.progress(0.6, "editing the playlists")
         moved: dict[Side, int] = {}
         ends: tuple[tuple[Side, EndPlan], ...] = (("a", plan.a), ("b", plan.b))
+        if plan.a.changed or plan.b.changed:
+            async with self.rt.transaction() as conn:
+                await stored.start_writing(conn, self.run_id)
         for side, end in ends:
             moved[side] = 0
             if end.changed:
@@ -533,7 +547,10 @@ class _Run:
                 moved[side] = await self.write(
                     side, with_locals(ids, [t.id for t in entries[side]]), entries[side]
                 )
-        # What the ends hold now, read back: the next run's markers and the check of the writes.
+        # The markers of the written ends first, then what the ends hold, read back: an edit by the owner
+        # in between shows in the read-back (the end "differs": its marker is forgotten), never in a
+        # marker taken as synced.
+        written_markers = {side: await self.marker(side) for side, end in ends if end.changed}
         back_a, back_b = await asyncio.gather(
             self.read("a") if plan.a.changed else _same(entries["a"]),
             self.read("b") if plan.b.changed else _same(entries["b"]),
@@ -546,8 +563,7 @@ class _Run:
         ]
         # An end that did not read back as planned is compared in full next time (its marker forgotten).
         new_markers = {
-            side: None if side in differs else await self.marker(side) if end.changed else markers[side]
-            for side, end in ends
+            side: None if side in differs else written_markers.get(side, markers[side]) for side, _ in ends
         }
         titles = {k: self._title(k, entries) for _, k in plan.unmatched}
         report = {
@@ -565,6 +581,9 @@ class _Run:
             await stored.record_synced(
                 conn, self.link_id, plan.base, new_markers["a"], new_markers["b"], datetime.now(UTC)
             )
+            # With the new base: a job that dies now finds its run done (above) when it resumes.
+            await stored.save_after(conn, self.run_id, [t.id for t in after["a"]], [t.id for t in after["b"]])
+            await stored.save_report(conn, self.run_id, report)
             for conflict in plan.conflicts:
                 event = SyncConflict(
                     run_id=self.run_id,
@@ -651,7 +670,9 @@ class _Run:
                 ]
                 # Decided and not found (a refused search stays undecided): not looked for again a while.
                 misses = [
-                    (side, page[i].id or "") for i, r in results.items() if r.status is not Status.MATCHED
+                    (side, page[i].id or "")
+                    for i, r in results.items()
+                    if r.status is not Status.MATCHED and not (r.reason or "").startswith(REFUSED_SEARCH)
                 ]
                 async with self.rt.transaction() as conn:
                     await stored.add_pairs(
@@ -667,13 +688,20 @@ class _Run:
             return Pairs(await stored.pairs(conn, self.link_id))
 
     async def brake(self, a: EndPlan, b: EndPlan) -> None:
+        """Stop before writing when an end would lose more than the link's share; the owner's
+        confirmation covers the removals it was shown, not a re-planned run that would remove more."""
         share = float(self.link["max_removal_share"])
+        removals = {"a": len(a.removed), "b": len(b.removed)}
         async with self.rt.pool.acquire() as conn:
             row = await stored.run(conn, self.run_id)
-        if row is not None and row["confirmed"]:
+        assert row is not None
+        shown = from_json_column(row["braked"]) or {}
+        if row["confirmed"] and all(removals[side] <= int(shown.get(side, 0)) for side in removals):
             return
         for side, end in (("a", a), ("b", b)):
             if over_brake(end, share):
+                async with self.rt.transaction() as conn:
+                    await stored.braked(conn, self.run_id, removals)
                 title = PROVIDER_TITLES[self.providers[side]]  # type: ignore[index]
                 message = (
                     f"this run would remove {len(end.removed)} of the {len(end.current)} tracks of the {title} "
@@ -685,24 +713,29 @@ class _Run:
     # -- an undo
 
     async def undo(self) -> dict[str, Any]:
+        """Each end the undone run changed goes back to how that run found it, merged with what the owner
+        changed there since (a three-way merge per entry: the run's own additions, removals and moves are
+        reverted, the owner's later ones kept); an end the run left alone is not touched."""
         async with self.rt.pool.acquire() as conn:
             undone = await stored.run(conn, self.run["undo_of"])
         assert undone is not None
-        before: dict[Side, list[str | None]] = {
-            "a": from_json_column(undone["before_a"]) or [],
-            "b": from_json_column(undone["before_b"]) or [],
-        }
         report: dict[str, Any] = {"changed": False, "not_restored": []}
         for side in ("a", "b"):
+            before: list[str | None] = from_json_column(undone[f"before_{side}"]) or []
+            after: list[str | None] | None = from_json_column(undone[f"after_{side}"])
             current = await self.read(side)
-            if [t.id for t in current] == before[side]:
-                report[side] = id_changes(before[side], before[side], 0)
+            now = [t.id for t in current]
+            if after is None or after == before:  # the run did not change this end
+                report[side] = id_changes(now, now, 0)
                 continue
-            want = [i for i in before[side] if i is not None]
-            moved = await self.write(side, with_locals(want, [t.id for t in current]), current)
-            now_ids = [t.id for t in await self.read(side)]
-            report[side] = id_changes([t.id for t in current], now_ids, moved)
-            missing = Counter(want) - Counter(i for i in now_ids if i)
+            want = restored_ids(before, after, now)
+            if want == [i for i in now if i is not None]:
+                report[side] = id_changes(now, now, 0)
+                continue
+            moved = await self.write(side, with_locals(want, now), current)
+            read_back = [t.id for t in await self.read(side)]
+            report[side] = id_changes(now, read_back, moved)
+            missing = Counter(want) - Counter(i for i in read_back if i)
             report["not_restored"] += [{"side": side, "track_id": i} for i in missing.elements()]
             report["changed"] = True
         marker_a, marker_b = await asyncio.gather(self.marker("a"), self.marker("b"))

@@ -15,6 +15,7 @@ from pm_provider_sync.domain.sync import (
     local_matches,
     over_brake,
     plan_run,
+    restored_ids,
     track_of,
     with_locals,
     written_ids,
@@ -167,3 +168,17 @@ def test_a_held_track_with_the_same_isrc_a_few_seconds_apart_is_the_same_entry()
     assert local_matches([source], [held]) == {"s1": "t1"}
     other_isrc = held.model_copy(update={"isrc": "DE3VB0099999"})
     assert local_matches([source], [other_isrc]) == {}
+
+
+def test_an_undo_reverts_the_runs_own_changes_and_keeps_the_owners_later_ones() -> None:
+    # The run added x; the owner has added y since: the undo takes x away, y stays.
+    assert restored_ids(["1", "2", "3"], ["1", "2", "3", "x"], ["1", "2", "3", "x", "y"]) == [
+        "1",
+        "2",
+        "3",
+        "y",
+    ]
+    # The run removed 2; the owner added z since: 2 comes back where it was, z stays.
+    assert restored_ids(["1", "2", "3"], ["1", "3"], ["1", "3", "z"]) == ["1", "2", "3", "z"]
+    # Repeats of one track are told apart; a local entry (None) takes no part.
+    assert restored_ids(["1", "1", None], ["1"], ["1"]) == ["1", "1"]

@@ -49,7 +49,7 @@ succeeded, and the undo of that run, finished. A real turn reads the main link, 
 (the undone run, its undo, a braked run), runs it (a run with nothing to do, or the run under way),
 changes it harmlessly (pause, unpause, no schedule), undoes its first run (the same undo, answered
 again), lists the links, links the spare playlists (the link a real turn made before deleted first) or
-deletes a link between them made for it; a real turn of confirming links a new brake pair (a mirror
+deletes a link between the doomed playlists made for it; a real turn of confirming links a new brake pair (a mirror
 from 1 track over 10, the default brake) and confirms the run the brake stopped, once the gateway serves
 its job paused (`removal-brake`; a few pairs, then the last one again: 409). A positive case naming a
 link or run the API handed out goes out with its owner's token, except a delete of the main or a brake
@@ -1062,12 +1062,13 @@ SYNC_RUN = "/api/v1/sync/runs/{run_id}"
 SYNC_BRAKES = 5
 # The sync account's libraries at the emulator (catalog tracks, by `size`). "main": a mirror from 2
 # Spotify tracks over 3 Deezer ones removes at least one (its first run changes something, whatever is
-# matched; the link's brake is off); "spare": the ends of the links real turns create and delete; "brake
-# <i>": a mirror from 1 track over 10 would remove 9 or 10 (more than the default share, 0.2).
+# matched; the link's brake is off); "spare": the ends of the links real turns create; "doomed": of the
+# links real turns delete; "brake <i>": a mirror from 1 track over 10 would remove 9 or 10 (more than the default share, 0.2).
 SYNC_SPOTIFY = {
     "playlists": [
         {"name": "Sync main", "size": 2},
         {"name": "Sync spare", "size": 1},
+        {"name": "Sync doomed", "size": 1},
         *({"name": f"Sync brake {i}", "size": 1} for i in range(SYNC_BRAKES)),
     ]
 }
@@ -1075,6 +1076,7 @@ SYNC_DEEZER = {
     "playlists": [
         {"name": "Sync main", "size": 3},
         {"name": "Sync spare"},
+        {"name": "Sync doomed"},
         *({"name": f"Sync brake {i}", "size": 10} for i in range(SYNC_BRAKES)),
     ]
 }
@@ -1096,7 +1098,8 @@ class SyncAccount:
     sync: the main link (a mirror, Spotify → Deezer), its first run, which changed Deezer, and the undo
     of that run, both finished; and the brake pairs not used yet. Real turns read the main link and its
     runs, run it, change it, undo its first run (asked again: the same undo, 202), confirm a run a brake
-    pair's link was stopped in, and create and delete links between the spare playlists."""
+    pair's link was stopped in, create links between the spare playlists and delete links between the
+    doomed ones."""
 
     owner: str  # its token, used for nothing but sync (so no generated request unlinks anything)
     ends: dict[str, dict[str, str]]  # provider → playlist name → its id there
@@ -1224,9 +1227,8 @@ def _sync_owner(case: Any, token: str | None) -> str | None:
     return _sync_runs.get(str(case.path_parameters.get("run_id", "")), token)
 
 
-def _spare_ends(account: SyncAccount, reverse: bool = False) -> tuple[dict[str, str], dict[str, str]]:
-    spotify, deezer = account.end("spotify", "Sync spare"), account.end("deezer", "Sync spare")
-    return (deezer, spotify) if reverse else (spotify, deezer)
+def _spare_ends(account: SyncAccount, name: str = "Sync spare") -> tuple[dict[str, str], dict[str, str]]:
+    return account.end("spotify", name), account.end("deezer", name)
 
 
 def prepare_create_sync_link(case: Any, real: bool, token: str | None) -> str | None:
@@ -1275,12 +1277,13 @@ def prepare_change_sync_link(case: Any, real: bool, token: str | None) -> str | 
 
 
 def prepare_delete_sync_link(case: Any, real: bool, token: str | None) -> str | None:
-    """A real turn deletes a link between the spare playlists, Deezer → Spotify (made for it, or left by
-    the last real turn that was refused)."""
+    """A real turn deletes a link between the doomed playlists (made for it, or left by the last real turn
+    that was refused); a pair of their own, since a link either way round between the spare playlists is
+    the one the create turns make."""
     if not real:
         return _sync_owner(case, token)
     account = _sync_account()
-    a, b = _spare_ends(account, reverse=True)
+    a, b = _spare_ends(account, "Sync doomed")
     link_id = _sync_link_on(account.owner, {"a": a, "b": b, "direction": "add_only"})
     case.path_parameters = {**case.path_parameters, "link_id": link_id}
     return account.owner

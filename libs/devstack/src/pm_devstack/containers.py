@@ -113,21 +113,8 @@ def prepare_context(config: StackConfig, name: str) -> Path:
 def build_infra_image(engine: images.Engine, config: StackConfig, name: str) -> images.Built:
     spec = INFRA_IMAGES[name]
     context = prepare_context(config, name)
-    log = config.log_path(f"image-infra-{name}")
-    log.unlink(missing_ok=True)
-    args = [
-        "build",
-        f"--build-arg=DEBIAN_IMAGE={images.DEBIAN_IMAGE}",
-        "-f",
-        str(context / spec.containerfile),
-    ]
-    if engine.name == "podman":
-        args.append(f"--ulimit={images.BUILD_NOFILE}")
-    started = time.monotonic()
-    result = engine.run(*args, "-t", spec.image, str(context), timeout=1800, log=log)
-    if result.returncode != 0:
-        raise DevstackError(name, f"building {spec.image} failed", log)
-    return images.Built(spec.image, time.monotonic() - started)
+    args = [f"--build-arg=DEBIAN_IMAGE={images.DEBIAN_IMAGE}", "-f", str(context / spec.containerfile)]
+    return images.run_build(engine, config, f"image-infra-{name}", name, spec.image, args, context)
 
 
 def build_infra_images(

@@ -263,24 +263,29 @@ def build_image(
     bundle: Path | None = None,
 ) -> Built:
     image = image_name(spec, tag)
-    log = config.log_path(f"image-{spec.name}")
+    extra = [f"--secret=id=ca-bundle,src={bundle}"] if bundle is not None else []
+    args = [*extra, f"--build-arg=PYTHON_IMAGE={base}", "-f", str(root / dockerfile_path(spec))]
+    return run_build(engine, config, f"image-{spec.name}", COMPONENT, image, args, root)
+
+
+def run_build(
+    engine: Engine,
+    config: StackConfig,
+    log_name: str,
+    component: str,
+    image: str,
+    args: list[str],
+    context: Path,
+) -> Built:
+    """``build`` with ``args`` tagging ``image`` from ``context``, logged to a fresh ``log_name`` log (Podman
+    with the open-files limit a build needs); how long it took."""
+    log = config.log_path(log_name)
     log.unlink(missing_ok=True)
-    args = [
-        "build",
-        f"--build-arg=PYTHON_IMAGE={base}",
-        "-f",
-        str(root / dockerfile_path(spec)),
-        "-t",
-        image,
-    ]
-    if engine.name == "podman":
-        args.insert(1, f"--ulimit={BUILD_NOFILE}")
-    if bundle is not None:
-        args.insert(1, f"--secret=id=ca-bundle,src={bundle}")
+    limits = [f"--ulimit={BUILD_NOFILE}"] if engine.name == "podman" else []
     started = time.monotonic()
-    result = engine.run(*args, str(root), timeout=1800, log=log)
+    result = engine.run("build", *limits, *args, "-t", image, str(context), timeout=1800, log=log)
     if result.returncode != 0:
-        raise DevstackError(COMPONENT, f"building {image} failed", log)
+        raise DevstackError(component, f"building {image} failed", log)
     return Built(image, time.monotonic() - started)
 
 

@@ -2,7 +2,8 @@
 the same through adds, removals and moves, and a run whose provider-sync is killed (SIGKILL) while it
 writes finishes once it is started again, without a duplicate; a two-way link between Spotify and TIDAL
 merges both sides' edits and reports a conflicting move; two provider-sync replicas start each scheduled
-run of a link exactly once.
+run of a link exactly once; a library playlist linked with its origin on Spotify writes the library's
+edits back, and takes the owner's edits on Spotify in.
 
 The ends are edited as their owner would, with the providers' own adapters and the accounts' tokens;
 what they hold is checked against the emulator's ground truth (``/_admin/catalog/mapping``). Source
@@ -290,3 +291,144 @@ async def _runs_when(pool: asyncpg.Pool, link_id: uuid.UUID, count: int) -> list
             return [r["id"] for r in rows]
         await asyncio.sleep(0.1)
     raise AssertionError(f"the link never had {count} runs")
+
+
+def _described(track: Any, provider: str, provider_track_id: str) -> dict[str, Any]:
+    """A track as the library's API takes a new one: described, under ``provider``'s id."""
+    return {
+        "title": track.title,
+        "artists": list(track.artists),
+        "album": track.album,
+        "duration_ms": track.duration_ms,
+        "isrc": track.isrc,
+        "provider": provider,
+        "provider_track_id": provider_track_id,
+    }
+
+
+async def _library_playlist(client: Client, playlist_id: str) -> dict[str, Any]:
+    _, page = await client.call("GET", f"/api/v1/playlists/{playlist_id}", params={"limit": "500"})
+    return dict(page)
+
+
+def _spotify_songs(page: dict[str, Any], mapping: dict[str, str]) -> list[str]:
+    """The library entries' songs, each as the Spotify id of ``mapping`` (any provider id → Spotify id)."""
+    out = []
+    for entry in page["entries"]["items"]:
+        ids = entry["track"]["provider_ids"]
+        out.append(next(mapping[f"{p}:{i}"] for p, i in ids.items() if f"{p}:{i}" in mapping))
+    return out
+
+
+async def test_a_library_playlist_linked_with_its_origin_writes_its_edits_back_and_an_undo_restores_both(
+    client: Client, providers: Providers
+) -> None:
+    """The library's edits reach Spotify through a link (mirror, then two-way); an import meanwhile leaves
+    the library's unsynced edits alone; an undo of a run that changed both ends restores both; the
+    playlist deleted from the library takes its link with it."""
+    spotify = await linked_end(client, providers, "spotify", {"name": "Mine", "source_playlist": 0})
+    tracks = await spotify.adapter.read_all(spotify.playlist_id)
+    t, (x, y, z) = tracks[:6], tracks[6:9]
+    await spotify.adapter.remove_tracks(spotify.playlist_id, tracks[6:])
+    await client.import_all(["spotify"])
+    key = f"spotify:{spotify.playlist_id}"
+    library = await client.library_when(lambda found: key in found and found[key]["entry_count"] == 6)
+    playlist_id = library[key]["id"]
+    mapping = {f"spotify:{s.id}": s.id for s in tracks}
+    [[y_on_deezer, *_]] = await songs(client, [y.id or ""], "deezer")
+    mapping[f"deezer:{y_on_deezer}"] = y.id or ""
+
+    # The owner edits the library: the second song out, the last one first, y (known by its Deezer id
+    # only: Spotify has to be searched) third and x (by its Spotify id) last.
+    entries = (await _library_playlist(client, playlist_id))["entries"]["items"]
+    edits = [
+        {"op": "remove", "entry_ids": [entries[1]["id"]]},
+        {"op": "move", "entry_ids": [entries[5]["id"]], "to": 0},
+        {"op": "add", "position": 2, "tracks": [_described(y, "deezer", y_on_deezer)]},
+        {"op": "add", "tracks": [_described(x, "spotify", x.id or "")]},
+    ]
+    await client.call("POST", f"/api/v1/playlists/{playlist_id}/edits", json={"edits": edits})
+    edited = [t[5].id, t[0].id, y.id, t[2].id, t[3].id, t[4].id, x.id]
+    assert _spotify_songs(await _library_playlist(client, playlist_id), mapping) == edited
+
+    library_end = End("library", playlist_id, spotify.adapter)
+    link = await create_link(client, library_end, spotify, "mirror")
+    written = (await run(client, link["id"]))["result"]
+    assert (written["b"]["added"], written["b"]["removed"]) == (2, 1)
+    assert await holds(client, spotify, [i or "" for i in edited])
+    assert written["a"] == {"added": 0, "removed": 0, "moved": 0}
+
+    # Two-way from now on. Spotify's owner adds z; the library's removes its first song; an import in
+    # between brings Spotify's details only: the library's edit waits for the link.
+    await client.call("PATCH", f"/api/v1/sync/{link['id']}", json={"direction": "two_way"})
+    assert not (await run(client, link["id"]))["result"]["changed"]
+    await spotify.adapter.add_tracks(spotify.playlist_id, [z.id or ""])
+    page = await _library_playlist(client, playlist_id)
+    await client.call(
+        "POST",
+        f"/api/v1/playlists/{playlist_id}/entries/remove",
+        json={"entry_ids": [page["entries"]["items"][0]["id"]]},
+    )
+    await client.import_all(["spotify"])
+    library_before = _spotify_songs(await _library_playlist(client, playlist_id), mapping)
+    assert library_before == edited[1:]
+    spotify_before = await spotify.ids()
+    merged = await run(client, link["id"])
+    expected = [*edited[1:], z.id]
+    assert _spotify_songs(await _library_playlist(client, playlist_id), mapping) == expected
+    assert await holds(client, spotify, [i or "" for i in expected])
+    _, versions = await client.call("GET", f"/api/v1/playlists/{playlist_id}/versions")
+    newest = versions["versions"][0]
+    assert (newest["kind"], newest["author"]) == ("sync", f"sync:{link['id']}")
+
+    # Undone: each end back to how the run found it.
+    _, undo = await client.call("POST", f"/api/v1/sync/runs/{merged['job_id']}/undo", expect=202)
+    await client.job(undo["job_id"], {"succeeded"})
+    assert _spotify_songs(await _library_playlist(client, playlist_id), mapping) == library_before
+    assert await spotify.ids() == spotify_before
+
+    # The library playlist deleted: its link goes with it.
+    await client.call("DELETE", f"/api/v1/playlists/{playlist_id}", expect=204)
+    for _ in range(120):
+        status, _ = await client.call("GET", f"/api/v1/sync/{link['id']}", expect=None)
+        if status == 404:
+            break
+        await asyncio.sleep(0.5)
+    assert status == 404
+
+
+async def test_what_a_library_end_refuses(
+    gateway_url: str, stack: Stack, register_user: Any, client: Client, providers: Providers
+) -> None:
+    """Another user's library playlist, one that does not exist, an id that is no UUID, two library ends:
+    each refused with a problem naming why, and no link made."""
+    spotify = await linked_end(client, providers, "spotify", {"name": "Mine", "size": 2})
+    _, mine = await client.call(
+        "POST", "/api/v1/playlists", expect=201, json={"name": "Here", "tracks": [{"title": "A song"}]}
+    )
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
+        stranger = Client(session, gateway_url, emulator, await register_user())
+        _, theirs = await stranger.call(
+            "POST", "/api/v1/playlists", expect=201, json={"name": "Theirs", "tracks": [{"title": "B song"}]}
+        )
+    on_spotify = {"provider": "spotify", "playlist_id": spotify.playlist_id}
+    cases: list[tuple[dict[str, Any], dict[str, Any], str]] = [
+        ({"provider": "library", "playlist_id": theirs["id"]}, on_spotify, "playlist-not-usable"),
+        ({"provider": "library", "playlist_id": str(uuid.uuid4())}, on_spotify, "playlist-not-usable"),
+        ({"provider": "library", "playlist_id": "not-a-uuid"}, on_spotify, "validation-failed"),
+        (
+            {"provider": "library", "playlist_id": mine["id"]},
+            {"provider": "library", "playlist_id": theirs["id"]},
+            "validation-failed",
+        ),
+    ]
+    for a, b, kind in cases:
+        for _ in range(120):  # provider-sync learns of the Spotify link from auth's event
+            status, problem = await client.call("POST", "/api/v1/sync", expect=None, json={"a": a, "b": b})
+            if not problem["type"].endswith("/provider-not-linked"):
+                break
+            await asyncio.sleep(0.5)
+        assert (status, problem["type"].rsplit("/", 1)[-1]) == (422, kind), (a, b, problem)
+    _, links = await client.call("GET", "/api/v1/sync")
+    assert links["links"] == []

@@ -18,7 +18,17 @@ from pm_contracts.providers import ProviderField
 
 # What made a version: an edit in the library, a provider import, a restore of an older version.
 ChangeKind = Literal[
-    "created", "details", "insert", "remove", "move", "reorder", "replace", "batch", "import", "restore"
+    "created",
+    "details",
+    "insert",
+    "remove",
+    "move",
+    "reorder",
+    "replace",
+    "batch",
+    "import",
+    "restore",
+    "sync",
 ]
 
 

@@ -25,9 +25,9 @@ class _Payload(BaseModel):
 
 
 class SyncEnd(_Payload):
-    """One end of a link: a playlist on a provider."""
+    """One end of a link: a playlist on a provider, or of the user's library (``library``: its id)."""
 
-    provider: ProviderField
+    provider: ProviderField | Literal["library"]
     playlist_id: str = Field(min_length=1, max_length=200)
 
 

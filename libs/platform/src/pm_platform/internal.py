@@ -8,6 +8,10 @@ credential (``SERVICE_TOKEN``), never routed by the gateway.
 - :class:`LibraryReader`: the library's internal reads (playlist service), for the user a job belongs to —
   ``GET /internal/users/{user}/playlists``, ``…/playlists/{id}``, its ``…/versions`` and ``…/diff``, the
   public answers. A 404 of a playlist raises :class:`LibraryPlaylistGone`.
+- :class:`LibraryWriter`: the library's internal writes, for a sync link with a library playlist as an
+  end — ``POST /internal/users/{user}/tracks`` (the library track of each described track, made when
+  missing) and ``PUT …/playlists/{id}/entries`` (the playlist made exactly a list of tracks, only if it
+  is still at the version read: :class:`LibraryPlaylistChanged` otherwise).
 """
 
 from __future__ import annotations
@@ -37,6 +41,18 @@ class LibraryPlaylistGone(Exception):
     """A playlist is not in the user's library (deleted, or never theirs)."""
 
 
+class LibraryPlaylistChanged(Exception):
+    """A library playlist changed since it was read (a write's ``If-Match`` failed)."""
+
+
+class LibraryWriteRefused(Exception):
+    """The library refused a write (read-only playlist, unknown track, too large): not worth a retry."""
+
+    def __init__(self, status: int, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.status, self.code, self.detail = status, code, detail
+
+
 class InternalClient:
     """One HTTP session for a service's calls to the others' internal endpoints, for its lifetime."""
 
@@ -47,11 +63,14 @@ class InternalClient:
     async def close(self) -> None:
         await self._session.close()
 
-    async def call(self, method: str, url: str, **kwargs: Any) -> tuple[int, Any]:
+    async def call(
+        self, method: str, url: str, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> tuple[int, Any]:
         """The status and JSON body (None for a 204) of one call; :class:`PeerUnavailable` when the
         service is unreachable, answers something that is not JSON, 5xx, or refuses the credential."""
+        sent = {**(headers or {}), **self._headers}
         try:
-            async with self._session.request(method, url, headers=self._headers, **kwargs) as response:
+            async with self._session.request(method, url, headers=sent, **kwargs) as response:
                 body = await response.json(content_type=None) if response.status != 204 else None
                 status = response.status
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
@@ -138,6 +157,61 @@ class LibraryReader:
             raise PeerUnavailable(f"the library answered {status} to {what}")
         result: dict[str, Any] = body
         return result
+
+
+# Described tracks per call of the library's track adoption (its maximum).
+ADOPT_PAGE = 2000
+
+
+class LibraryWriter:
+    """The library's internal writes (the playlist service at ``playlist_url``), for sync."""
+
+    def __init__(self, client: InternalClient, playlist_url: str) -> None:
+        self._client = client
+        self._base = playlist_url.rstrip("/")
+
+    async def adopt_tracks(self, user_id: uuid.UUID, tracks: list[dict[str, Any]]) -> list[str]:
+        """The user's library track id of each described track (``provider``, ``provider_track_id``,
+        ``title``...), in order; made when the library has none. Idempotent."""
+        ids: list[str] = []
+        for start in range(0, len(tracks), ADOPT_PAGE):
+            page = tracks[start : start + ADOPT_PAGE]
+            status, body = await self._client.call(
+                "POST", f"{self._base}/internal/users/{user_id}/tracks", json={"tracks": page}
+            )
+            _refused(status, body, "an adoption of tracks")
+            found = [str(i) for i in body["track_ids"]]
+            if len(found) != len(page):
+                raise PeerUnavailable("the library answered an adoption with the wrong number of ids")
+            ids += found
+        return ids
+
+    async def set_entries(
+        self, user_id: uuid.UUID, playlist_id: uuid.UUID, track_ids: list[str], author: str, version: int
+    ) -> dict[str, Any]:
+        """Make the playlist hold exactly ``track_ids`` in that order (entries that stay keep their ids),
+        if it is still at ``version``; the playlist's answer."""
+        status, body = await self._client.call(
+            "PUT",
+            f"{self._base}/internal/users/{user_id}/playlists/{playlist_id}/entries",
+            json={"track_ids": track_ids, "author": author},
+            headers={"If-Match": f'"{version}"'},
+        )
+        if status == 404:
+            raise LibraryPlaylistGone(str(playlist_id))
+        if status == 412:
+            raise LibraryPlaylistChanged(str(playlist_id))
+        _refused(status, body, "a write of entries")
+        result: dict[str, Any] = body
+        return result
+
+
+def _refused(status: int, body: Any, what: str) -> None:
+    if status == 200:
+        return
+    if 400 <= status < 500 and isinstance(body, dict):
+        raise LibraryWriteRefused(status, str(body.get("code", status)), str(body.get("detail", "")))
+    raise PeerUnavailable(f"the library answered {status} to {what}")
 
 
 class AccountsReader:

@@ -294,6 +294,28 @@ async def test_undo_restores_both_sides_and_pauses_the_link(ps: ProviderSync) ->
     assert runs["runs"][1]["undone_by"] == job["job_id"]
 
 
+async def test_an_undo_that_failed_can_be_asked_for_again(ps: ProviderSync) -> None:
+    pair = await ends(ps, size=4)
+    created = await link(pair, "mirror")
+    assert (await run(pair, created["id"])).state == "succeeded"
+    b_before, a_ids = await pair.b_ids(), await pair.a_ids()
+    new = [t for t in await catalog_tracks(ps.emulator, 1, 8) if t not in a_ids][:2]
+    await ps.adapter(pair.a).add_tracks(pair.a_id, new)
+    synced = await run(pair, created["id"])
+    assert synced.state == "succeeded" and synced.result["changed"] is True
+    async with ps.emulator.faults("deezer", error_rate=1.0, error_status=500):
+        status, job = await call(ps, pair.user, "POST", f"/api/v1/sync/runs/{synced.id}/undo")
+        assert status == 202, job
+        assert (await ps.wait(uuid.UUID(job["job_id"]))).state == "failed"
+    status, again = await call(ps, pair.user, "POST", f"/api/v1/sync/runs/{synced.id}/undo")
+    assert status == 202 and again["job_id"] != job["job_id"]
+    undo = await ps.wait(uuid.UUID(again["job_id"]))
+    assert undo.state == "succeeded", undo.error
+    assert await pair.b_ids() == b_before
+    status, view = await call(ps, pair.user, "GET", f"/api/v1/sync/runs/{synced.id}")
+    assert view["undone_by"] == again["job_id"]
+
+
 async def test_a_failed_run_keeps_the_last_good_state_and_the_next_one_finishes_without_duplicates(
     ps: ProviderSync,
 ) -> None:

@@ -2,7 +2,8 @@
 
 Bodies are closed, strict, and bounded so that an absurd request is a 413 or a 422 before any work (a
 10 MB name, 100,000 entries in one edit). Resources: Playlist, PlaylistPage, Entry, Version, the diff
-between two versions, a duplicate found.
+between two versions, a duplicate found. Also the bodies of provider-sync's internal writes, which the
+public document does not describe.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from pm_contracts.library import MAX_ARTISTS, MAX_DESCRIPTION, MAX_ID, MAX_NAME
+from pm_contracts.library import MAX_ARTISTS, MAX_DESCRIPTION, MAX_ID, MAX_NAME, MediaKind
 from pm_platform.api import LenientDate, LenientId, LenientProvider, RequestBody, iso
 from pm_playlist.domain.dedupe import Duplicate
 from pm_playlist.domain.entries import MAX_ENTRIES_PER_EDIT, Entry
@@ -119,6 +120,49 @@ class Reorder(RequestBody):
 class Merge(RequestBody):
     source_playlist_id: Id
     skip_present: bool = True
+
+
+# ---------------------------------------------------------------- internal writes for provider-sync
+
+MAX_SYNC_TRACKS = 2_000
+MAX_SYNC_AUTHOR = 100
+
+
+class DescribedTrack(TrackIn):
+    """A track provider-sync read from a provider: a description only (never a ``track_id``), with what
+    an import's description tells besides (its media type, whether it plays), since writing it refreshes
+    the library's track as an import does: a field left out would overwrite what the import wrote."""
+
+    media_type: MediaKind = "track"
+    available: bool | None = None
+
+    @model_validator(mode="after")
+    def _described(self) -> DescribedTrack:
+        if self.track_id is not None:
+            raise ValueError("describe the track: a track_id is not accepted here")
+        return self
+
+
+class SyncTracks(RequestBody):
+    tracks: Annotated[list[DescribedTrack], Field(max_length=MAX_SYNC_TRACKS)]
+
+
+def _sync_author(author: str) -> str:
+    if not author.isprintable():
+        raise ValueError("the author holds only printable characters")
+    return author
+
+
+class SyncEntries(RequestBody):
+    # No bound on the count here: the body's size bounds it, and beyond MAX_ENTRIES the edit answers
+    # the playlist's own 422 (playlist-too-large), as every other edit does.
+    track_ids: list[Id]
+    # Names the sync that made the version in the history ("sync:<link>"), never a user or an import.
+    author: Annotated[
+        str,
+        Field(min_length=len("sync:") + 1, max_length=MAX_SYNC_AUTHOR, pattern=r"^sync:"),
+        AfterValidator(_sync_author),
+    ]
 
 
 # ---------------------------------------------------------------- resources

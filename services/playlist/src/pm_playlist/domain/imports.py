@@ -1,7 +1,7 @@
 """A provider's playlist as the library keeps it (pure): which library track a provider track (or a
-track a file or a backup describes) is, the entries a re-import makes from the entries already there,
-the ids a restored playlist, its tracks and its entries take, and the versions a restored backup kept,
-rebuilt from its entries backwards.
+track a file or a backup describes) is, the entries a re-import (or a sync writing a library playlist)
+makes from the entries already there, the ids a restored playlist, its tracks and its entries take, and
+the versions a restored backup kept, rebuilt from its entries backwards.
 
 A re-import keeps the ids of the entries that stay, so the version it makes names only what changed
 (domain/history.py's ``edits_between``): the k-th entry of a track in the new list is the k-th entry of
@@ -33,7 +33,7 @@ from pm_contracts.library import (
     RestoredVersion,
 )
 from pm_contracts.providers import PROVIDERS
-from pm_playlist.domain.entries import Entries, Entry
+from pm_playlist.domain.entries import MAX_ENTRIES, EditRefused, Entries, Entry
 from pm_playlist.domain.history import Diff, KeptVersion, Moved, edits_between, needs_snapshot, steps_of
 from pm_playlist.domain.playlists import TrackRecord, Version
 from pm_playlist.domain.tracks import normalise_isrc, normalise_text
@@ -146,6 +146,23 @@ def reconcile(
             same_track.pop() if same_track else Entry(new_id(), item.track_id, item.added_at, item.added_by)
         )
     return tuple(result)
+
+
+def synced_entries(
+    current: Entries,
+    track_ids: Sequence[uuid.UUID],
+    at: datetime,
+    new_id: Callable[[], uuid.UUID] = uuid.uuid4,
+) -> Entries:
+    """The entries that make a playlist exactly ``track_ids``, in that order (provider-sync writing the
+    other end of a link into the library), as a re-import makes them (:func:`reconcile`): the k-th
+    entry of a track stays the k-th entry of it (its id, date and author), the others are new, added
+    ``at``. Their ``added_by`` is None, as an import's when the provider names no one: the sync copies
+    the list, it knows no account that added a track (the version names the sync as its author).
+    EditRefused beyond ``MAX_ENTRIES``."""
+    if len(track_ids) > MAX_ENTRIES:
+        raise EditRefused("playlist-too-large", f"a playlist holds at most {MAX_ENTRIES} entries")
+    return reconcile(current, [IncomingEntry(t, at, None) for t in track_ids], new_id)
 
 
 # ---------------------------------------------------------------- a restored backup

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from pm_contracts.library import ImportedTrack
+from pm_contracts.library import ImportedTrack, MediaKind
 from pm_platform.api import parse_uuid, whole_number
 from pm_platform.errors import NotFound, Problem, ValidationFailed
 from pm_platform.http import read_json
@@ -27,8 +27,8 @@ from pm_playlist.domain import api
 from pm_playlist.domain.entries import MAX_ENTRIES_PER_EDIT, Entries, Insert, Move, Remove, SingleEdit
 from pm_playlist.domain.imports import track_record
 from pm_playlist.domain.listing import QueryRefused, parse_list_query
-from pm_playlist.domain.playlists import Playlist
-from pm_playlist.usecases import library
+from pm_playlist.domain.playlists import Playlist, TrackRecord
+from pm_playlist.usecases import library, sync
 from pm_playlist.usecases.library import NewPlaylist, TrackRef
 
 # A whole provider playlist in one edit (10,000 described tracks) fits; 100,000 does not.
@@ -100,6 +100,10 @@ def _playlist_answer(playlist: Playlist, status: int = 200) -> web.Response:
 def _track_ref(t: api.TrackIn) -> TrackRef:
     if t.track_id is not None:
         return TrackRef(track_id=t.track_id)
+    return TrackRef(record=_described(t))
+
+
+def _described(t: api.TrackIn, media_type: MediaKind = "track", available: bool | None = None) -> TrackRecord:
     assert t.title is not None  # the body's validator
     # The body's validators have checked every field: built without validating them again.
     described = ImportedTrack.model_construct(
@@ -111,9 +115,11 @@ def _track_ref(t: api.TrackIn) -> TrackRef:
         isrc=t.isrc,
         explicit=t.explicit,
         release_date=t.release_date,
+        media_type=media_type,
         is_local=t.provider is None,
+        available=available,
     )
-    return TrackRef(record=track_record(t.provider.value if t.provider is not None else None, described))
+    return track_record(t.provider.value if t.provider is not None else None, described)
 
 
 # ---------------------------------------------------------------- reads
@@ -350,4 +356,29 @@ async def restore(request: web.Request) -> web.Response:
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
         raise library.VersionNotFound("no such version")
     playlist = await library.restore(rt, user_id, _playlist_id(request), int(raw), _if_match(request))
+    return _playlist_answer(playlist)
+
+
+# ---------------------------------------------------------------- internal writes for provider-sync
+
+
+async def write_user_tracks(request: web.Request) -> web.Response:
+    """``POST /internal/users/{user_id}/tracks``: the user's library tracks for these descriptions
+    (added or refreshed as an import does), their ids in the order asked. Idempotent."""
+    rt, user_id = _named_user(request)
+    body = await read_json(request, api.SyncTracks, EDIT_MAX_BYTES)
+    records = [_described(t, t.media_type, t.available) for t in body.tracks]
+    track_ids = await sync.write_tracks(rt, user_id, records)
+    answer = json.dumps({"track_ids": [str(t) for t in track_ids]}, separators=(",", ":")).encode()
+    return web.Response(body=answer, content_type="application/json", headers=PRIVATE)
+
+
+async def write_user_entries(request: web.Request) -> web.Response:
+    """``PUT /internal/users/{user_id}/playlists/{playlist_id}/entries``: the playlist made exactly these
+    tracks in this order (``If-Match`` required); answered as a public edit is. Idempotent."""
+    rt, user_id = _named_user(request)
+    body = await read_json(request, api.SyncEntries, EDIT_MAX_BYTES)
+    playlist = await sync.write_entries(
+        rt, user_id, _playlist_id(request), _if_match(request), body.track_ids, body.author
+    )
     return _playlist_answer(playlist)

@@ -1,6 +1,8 @@
 """HTTP routes of the playlist service. Public routes arrive through the gateway under /api/v1
 (proto/openapi.yaml describes them); editing here changes the library only — writing back to a provider
-is sync's job. Internal routes (``/internal/…``) serve other services with the service credential."""
+is sync's job. Internal routes (``/internal/…``) serve other services with the service credential: reads
+of a user's playlists and their history, and the writes provider-sync makes when a library playlist is
+one end of a sync link (its tracks described, the playlist's list made the other end's)."""
 
 from __future__ import annotations
 
@@ -40,3 +42,7 @@ def add_routes(app: web.Application, rt: Runtime) -> None:
     r.add_get("/internal/users/{user_id}/playlists/{playlist_id}", playlists.get_user_playlist)
     r.add_get("/internal/users/{user_id}/playlists/{playlist_id}/versions", playlists.list_user_versions)
     r.add_get("/internal/users/{user_id}/playlists/{playlist_id}/diff", playlists.diff_user_versions)
+    # Internal writes for provider-sync (docs/library.md, "Internal writes for sync"): the tracks it read,
+    # then a library playlist made exactly the list at the link's other end.
+    r.add_post("/internal/users/{user_id}/tracks", playlists.write_user_tracks)
+    r.add_put("/internal/users/{user_id}/playlists/{playlist_id}/entries", playlists.write_user_entries)

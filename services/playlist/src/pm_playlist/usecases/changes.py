@@ -42,6 +42,12 @@ class PreconditionFailed(Problem):
     title = "The playlist changed since you read it"
 
 
+class PreconditionRequired(Problem):
+    status = 428
+    code = "precondition-required"
+    title = "Name the version you read in If-Match"
+
+
 @dataclass
 class Committed:
     """What the cache must learn once the transaction commits: new ETags (None: deleted), per user."""

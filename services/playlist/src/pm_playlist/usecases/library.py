@@ -282,8 +282,11 @@ async def edit_entries(
     kind: str,
     plan: EditPlan,
     tracks: list[TrackRef] | None = None,
+    *,
+    author: str | None = None,
 ) -> tuple[Playlist, Edit | None]:
-    """Apply the edit ``plan`` makes; None from the plan: nothing to change (no version is made)."""
+    """Apply the edit ``plan`` makes; None from the plan: nothing to change (no version is made). The
+    version's author is ``author``, else the user (another service's write names itself)."""
     async with editing(rt, user_id, playlist_id, if_match) as ed:
         track_ids = await resolve_tracks(ed.conn, user_id, tracks or [])
         stored = await load_entries(ed.conn, ed.playlist.id)
@@ -294,7 +297,8 @@ async def edit_entries(
             edit, new = planned
         except EditRefused as exc:
             raise _refused(exc) from None
-        ed.changed(await record_entries(ed.conn, rt, ed.playlist, stored, new, edit, kind, str(user_id)))
+        made_by = author if author is not None else str(user_id)
+        ed.changed(await record_entries(ed.conn, rt, ed.playlist, stored, new, edit, kind, made_by))
     return ed.playlist, edit
 
 

@@ -20,7 +20,7 @@ from pm_contracts.library import (
     RestoredTrack,
     RestoredVersion,
 )
-from pm_playlist.domain.entries import Entry, edit_from_record
+from pm_playlist.domain.entries import MAX_ENTRIES, EditRefused, Entry, edit_from_record
 from pm_playlist.domain.history import SNAPSHOT_EVERY, diff, edits_between, replay
 from pm_playlist.domain.imports import (
     HistoryRefused,
@@ -35,6 +35,7 @@ from pm_playlist.domain.imports import (
     restored_history,
     restored_track_records,
     restored_versions,
+    synced_entries,
     track_identity,
     track_record,
 )
@@ -71,6 +72,25 @@ def test_the_kth_copy_of_a_track_is_the_kth_copy_it_was():
 def test_an_unchanged_reimport_is_no_edit():
     current = _entries(A, B, C)
     assert edits_between(current, reconcile(current, _incoming(A, B, C))) is None
+
+
+def test_a_synced_list_keeps_the_entries_that_stay_and_adds_the_others_by_no_one_known():
+    current = _entries(A, B, A)
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    new = synced_entries(current, [C, A, A, A], at)
+    assert [e.track_id for e in new] == [C, A, A, A]
+    assert [e.id for e in new[1:3]] == [current[0].id, current[2].id]  # the k-th copy stays the k-th
+    fresh = [e for e in new if e.id not in {c.id for c in current}]
+    assert len(fresh) == 2 and all(e.added_at == at and e.added_by is None for e in fresh)
+    assert edits_between(current, synced_entries(current, [A, B, A], at)) is None
+
+
+def test_a_synced_list_may_be_empty_and_not_longer_than_a_playlist():
+    assert synced_entries(_entries(A, B), [], T0) == ()
+    with pytest.raises(EditRefused) as refused:
+        synced_entries((), [A] * (MAX_ENTRIES + 1), T0)
+    assert refused.value.code == "playlist-too-large"
+    assert len(synced_entries((), [A] * MAX_ENTRIES, T0)) == MAX_ENTRIES
 
 
 def test_a_track_is_known_by_its_provider_id_or_by_its_metadata():

@@ -22,14 +22,17 @@ A track that could not be found on the other end stays on its own end only and i
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from pm_contracts.providers import ProviderName
 from pm_matching import TrackInfo, Verdict, decide, normalise, search_terms
 from pm_platform.api import LenientProvider, RequestBody
 from pm_provider_sync.domain.sync_merge import Conflict, numbered, three_way
@@ -52,11 +55,29 @@ DEFAULT_MAX_REMOVAL_SHARE = 0.2
 MISS_TTL = timedelta(days=7)
 
 
-class EndSpec(RequestBody):
-    """A playlist on a linked provider."""
+# The end ``provider`` of a playlist of the user's library (its ``playlist_id``: the library's id).
+LIBRARY = "library"
 
-    provider: LenientProvider
+
+class EndSpec(RequestBody):
+    """A playlist on a linked provider, or of the user's library (``provider`` ``library``)."""
+
+    provider: LenientProvider | Literal["library"]
     playlist_id: str = Field(min_length=1, max_length=MAX_ID, pattern=r"^[^\x00-\x1f]+$")
+
+    @model_validator(mode="after")
+    def _library_id(self) -> EndSpec:
+        if self.provider == LIBRARY:
+            try:
+                self.playlist_id = str(uuid.UUID(self.playlist_id))
+            except ValueError:
+                raise ValueError("a library playlist's id is a UUID") from None
+        return self
+
+    @property
+    def name(self) -> str:
+        """The provider's name, or ``library``."""
+        return LIBRARY if self.provider == LIBRARY else ProviderName(self.provider).value
 
 
 class LinkRequest(RequestBody):
@@ -73,6 +94,10 @@ class LinkRequest(RequestBody):
     def _two_playlists(self) -> LinkRequest:
         if (self.a.provider, self.a.playlist_id) == (self.b.provider, self.b.playlist_id):
             raise ValueError("a and b are the same playlist: a link joins two")
+        if self.a.provider == LIBRARY and self.b.provider == LIBRARY:
+            raise ValueError(
+                "a link joins a library playlist with a provider's playlist, not two of the library"
+            )
         return self
 
 
@@ -103,22 +128,22 @@ class Pairs:
 
     a_to_b: Mapping[str, str]
 
+    @cached_property
+    def paired_b(self) -> frozenset[str]:
+        return frozenset(self.a_to_b.values())
+
     def a_key(self, a_id: str) -> str:
         b_id = self.a_to_b.get(a_id)
         return f"p:{b_id}" if b_id is not None else f"a:{a_id}"
 
-    def b_key(self, b_id: str, paired_b: frozenset[str]) -> str:
-        return f"p:{b_id}" if b_id in paired_b else f"b:{b_id}"
-
-    def paired_b(self) -> frozenset[str]:
-        return frozenset(self.a_to_b.values())
+    def b_key(self, b_id: str) -> str:
+        return f"p:{b_id}" if b_id in self.paired_b else f"b:{b_id}"
 
 
 def end_keys(ids: Sequence[str | None], pairs: Pairs, side: Literal["a", "b"]) -> list[str]:
     """The keys of an end's entries that have an id, in order, repeats numbered."""
-    paired_b = pairs.paired_b()
-    raw = [pairs.a_key(i) if side == "a" else pairs.b_key(i, paired_b) for i in ids if i is not None]
-    return numbered(raw)
+    key = pairs.a_key if side == "a" else pairs.b_key
+    return numbered([key(i) for i in ids if i is not None])
 
 
 def track_of(key: str) -> tuple[str, str]:

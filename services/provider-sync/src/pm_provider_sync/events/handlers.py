@@ -4,7 +4,7 @@ use case. A deleted user's data is erased by the chassis (app.py declares what i
 from pm_contracts.playlists import PlaylistDeleted
 from pm_contracts.provider_links import ProviderLinked, ProviderReconsentRequired, ProviderUnlinked
 from pm_platform.consumers import EventContext, EventHandlers
-from pm_provider_sync.usecases import imports, links
+from pm_provider_sync.usecases import imports, links, sync
 
 handlers = EventHandlers()
 
@@ -27,3 +27,4 @@ async def on_reconsent_required(ctx: EventContext, event: ProviderReconsentRequi
 @handlers.on(PlaylistDeleted)
 async def on_playlist_deleted(ctx: EventContext, event: PlaylistDeleted) -> None:
     await imports.forget_deleted(ctx.conn, event)
+    await sync.forget_library_playlist(ctx.runtime, ctx.conn, event)

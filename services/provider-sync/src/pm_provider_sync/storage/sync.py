@@ -22,27 +22,29 @@ async def insert_link(
     request: LinkRequest,
     now: datetime,
     next_run_at: datetime | None,
+    library_origin: str | None = None,
 ) -> asyncpg.Record | None:
     """The new link, or None when the user links these two playlists already (either way round)."""
     try:
         return await conn.fetchrow(
             """INSERT INTO sync_links (id, user_id, a_provider, a_playlist_id, b_provider, b_playlist_id,
                                        direction, every_minutes, max_removal_share, next_run_at,
-                                       created_at, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+                                       created_at, updated_at, library_origin)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12)
                ON CONFLICT (user_id, a_provider, a_playlist_id, b_provider, b_playlist_id) DO NOTHING
                RETURNING *""",
             link_id,
             user_id,
-            request.a.provider.value,
+            request.a.name,
             request.a.playlist_id,
-            request.b.provider.value,
+            request.b.name,
             request.b.playlist_id,
             request.direction,
             request.every_minutes,
             request.max_removal_share,
             next_run_at,
             now,
+            library_origin,
         )
     except asyncpg.UniqueViolationError:  # the same ends the other way round (sync_links_same_ends)
         return None
@@ -50,6 +52,28 @@ async def insert_link(
 
 async def count_links(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM sync_links WHERE user_id = $1", user_id))
+
+
+async def library_linked(conn: asyncpg.Connection, user_id: uuid.UUID, provider: str) -> set[str]:
+    """The user's playlists on ``provider`` that a library playlist a link joins was imported from."""
+    rows = await conn.fetch(
+        "SELECT library_origin FROM sync_links WHERE user_id = $1 AND library_origin LIKE $2",
+        user_id,
+        f"{provider}:%",
+    )
+    return {str(r["library_origin"]).partition(":")[2] for r in rows}
+
+
+async def links_with_library_playlist(
+    conn: asyncpg.Connection, user_id: uuid.UUID, playlist_id: str
+) -> list[uuid.UUID]:
+    rows = await conn.fetch(
+        """SELECT id FROM sync_links WHERE user_id = $1
+           AND ((a_provider = 'library' AND a_playlist_id = $2) OR (b_provider = 'library' AND b_playlist_id = $2))""",
+        user_id,
+        playlist_id,
+    )
+    return [r["id"] for r in rows]
 
 
 async def user_link(
@@ -223,7 +247,10 @@ async def run(conn: asyncpg.Connection, run_id: uuid.UUID) -> asyncpg.Record | N
 
 
 async def undo_of(conn: asyncpg.Connection, run_id: uuid.UUID) -> uuid.UUID | None:
-    found: uuid.UUID | None = await conn.fetchval("SELECT id FROM sync_runs WHERE undo_of = $1", run_id)
+    """The run's latest undo."""
+    found: uuid.UUID | None = await conn.fetchval(
+        "SELECT id FROM sync_runs WHERE undo_of = $1 ORDER BY created_at DESC LIMIT 1", run_id
+    )
     return found
 
 

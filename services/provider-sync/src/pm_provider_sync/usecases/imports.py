@@ -62,6 +62,7 @@ from pm_provider_sync.domain.pauses import PROVIDER_TITLES, Pause, pause_for
 from pm_provider_sync.errors import NoLinkedProvider, ProviderNeedsReconsent, ProviderNotLinked
 from pm_provider_sync.resources import counting_calls
 from pm_provider_sync.storage import imports as imported
+from pm_provider_sync.storage import sync as sync_links
 from pm_provider_sync.storage.links import link_statuses
 from pm_provider_sync.usecases.provider_calls import close_pages, patiently, user_adapter
 from pm_providers import ProviderAdapter, ProviderPlaylist, ProviderTrack
@@ -172,6 +173,7 @@ async def _import_provider(
     async with rt.pool.acquire() as conn:
         status = (await link_statuses(conn, user_id)).get(provider.value)
         previous = await imported.remembered(conn, user_id, provider.value)
+        synced = await sync_links.library_linked(conn, user_id, provider.value)
     if status is None:  # unlinked since the request: nothing to read, and nothing is reported gone
         stats.not_linked = True
         await _finish_provider(rt, ctx.job.id, user_id, provider, None, stats, finished)
@@ -190,6 +192,7 @@ async def _import_provider(
                 playlist = _Playlist(
                     rt, ctx.job.id, user_id, provider, adapter, details, read_id, previous, stats
                 )
+                playlist.synced = details.provider_playlist_id in synced
                 if await patiently(playlist.run):
                     stats.playlists_seen += 1
                     seen.append(details.provider_playlist_id)
@@ -256,6 +259,9 @@ class _Playlist:
         self.rt, self.job_id, self.user_id, self.provider = rt, job_id, user_id, provider
         self.adapter, self.details, self.read_id, self.stats = adapter, details, read_id, stats
         self.previous = remembered.get(details.provider_playlist_id)
+        # Joined with a library playlist by a sync link: the link keeps the two the same (an import
+        # would overwrite the library's edits not synced yet), so only its details are imported.
+        self.synced = False
 
     async def run(self) -> bool:
         """False when the playlist is gone from the provider since it was listed."""
@@ -264,7 +270,7 @@ class _Playlist:
         read: ReadEntries | None = None
         # The entries' digest to compare (None: they cannot be read), and the one to remember.
         compared = kept = previous.entries_digest if previous is not None else None
-        if must_read(previous, self.details.change_marker):
+        if must_read(previous, self.details.change_marker) and not (self.synced and previous is not None):
             read = ReadEntries()
             try:
                 await _read(self._tracks(), read)

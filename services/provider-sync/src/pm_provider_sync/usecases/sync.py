@@ -30,6 +30,7 @@ from typing import Any, Literal, NoReturn
 import asyncpg
 from loguru import logger
 
+from pm_contracts.playlists import PlaylistDeleted
 from pm_contracts.providers import ProviderName
 from pm_contracts.sync import (
     SideChanges,
@@ -42,11 +43,18 @@ from pm_contracts.sync import (
 )
 from pm_platform.db import from_json_column, lock_until_commit
 from pm_platform.errors import Conflict, NotFound, ServiceUnavailable, ValidationFailed
+from pm_platform.internal import (
+    LibraryPlaylistChanged,
+    LibraryPlaylistGone,
+    LibraryWriteRefused,
+    PeerUnavailable,
+)
 from pm_platform.jobs import Job, JobCancelled, JobContext, JobFailed, JobNotFound, JobPaused
 from pm_platform.service import Runtime
 from pm_platform.tasks import cancel_and_wait
 from pm_provider_sync.domain.pauses import PROVIDER_TITLES, pause_for
 from pm_provider_sync.domain.sync import (
+    LIBRARY,
     MAX_LINKS,
     MISS_TTL,
     SYNC_RUN_JOB,
@@ -65,23 +73,25 @@ from pm_provider_sync.domain.sync import (
     with_locals,
     written_ids,
 )
-from pm_provider_sync.domain.transfers import SourceTrack, Status, source_key
+from pm_provider_sync.domain.transfers import Status, source_key
 from pm_provider_sync.errors import ProviderNeedsReconsent, ProviderNotLinked
-from pm_provider_sync.resources import counting_calls
+from pm_provider_sync.resources import SERVICES, counting_calls
 from pm_provider_sync.settings import provider_sync_settings
 from pm_provider_sync.storage import sync as stored
 from pm_provider_sync.storage.links import link_statuses
 from pm_provider_sync.usecases.matching import REFUSED_SEARCH, TrackMatcher
 from pm_provider_sync.usecases.provider_calls import patiently, user_adapter
-from pm_providers import ProviderAdapter, ProviderTrack
+from pm_provider_sync.usecases.sync_ends import LibraryEnd, LinkEnd, ProviderEnd, link_ends
+from pm_providers import ProviderTrack
 from pm_providers.errors import Forbidden, InvalidRequest, PartialWrite, ProviderError
 from pm_providers.errors import NotFound as ProviderNotFound
 from pm_providers.errors import Unauthorized as ProviderUnauthorized
-from pm_providers.models import WriteResult
 
 Side = Literal["a", "b"]
 # A failed scheduled run is tried again after the link's interval doubled per failure in a row, a day at most.
 MAX_BACKOFF = timedelta(days=1)
+# Plans of a run whose library end the owner keeps editing between its read and its write.
+LIBRARY_ATTEMPTS = 3
 
 
 class SyncLinkExists(Conflict):
@@ -129,6 +139,13 @@ async def _check_linked(
             )
 
 
+def _link_providers(link: asyncpg.Record) -> list[ProviderName]:
+    """The providers of the link's ends that are on one (not the library)."""
+    return [
+        ProviderName(link[f"{side}_provider"]) for side in ("a", "b") if link[f"{side}_provider"] != LIBRARY
+    ]
+
+
 async def _check_end(
     rt: Runtime, user_id: uuid.UUID, provider: ProviderName, playlist_id: str, field: str
 ) -> None:
@@ -156,12 +173,38 @@ async def _check_end(
         )
 
 
+async def _check_library_end(rt: Runtime, user_id: uuid.UUID, playlist_id: str, field: str) -> str | None:
+    """The library playlist is the user's and editable (not a followed one, not the liked songs); its
+    origin (``provider:playlist id``), if it was imported."""
+    try:
+        found = await rt[SERVICES].library.page(user_id, uuid.UUID(playlist_id), 0, 1)
+    except LibraryPlaylistGone:
+        raise PlaylistNotUsable(
+            f"the library playlist {playlist_id} is not in your library", field=field
+        ) from None
+    except PeerUnavailable:
+        raise ServiceUnavailable("the library cannot be asked now: try again later") from None
+    if found.get("read_only"):
+        raise PlaylistNotUsable(
+            f"the library playlist {playlist_id} is one you follow without owning it: it cannot be changed",
+            field=field,
+        )
+    if found.get("collection") == "liked":
+        raise PlaylistNotUsable("the library's liked songs are not a playlist a sync can edit", field=field)
+    origin = found.get("origin") or {}
+    return f"{origin['provider']}:{origin['playlist_id']}" if origin.get("provider") else None
+
+
 async def create_link(rt: Runtime, user_id: uuid.UUID, request: LinkRequest) -> dict[str, Any]:
-    ends = [ProviderName(request.a.provider), ProviderName(request.b.provider)]
+    ends = (("a", request.a), ("b", request.b))
     async with rt.pool.acquire() as conn:
-        await _check_linked(conn, user_id, ends)
-    await _check_end(rt, user_id, ends[0], request.a.playlist_id, "a.playlist_id")
-    await _check_end(rt, user_id, ends[1], request.b.playlist_id, "b.playlist_id")
+        await _check_linked(conn, user_id, [ProviderName(e.provider) for _, e in ends if e.name != LIBRARY])
+    library_origin: str | None = None
+    for side, end in ends:
+        if end.name == LIBRARY:
+            library_origin = await _check_library_end(rt, user_id, end.playlist_id, f"{side}.playlist_id")
+        else:
+            await _check_end(rt, user_id, ProviderName(end.provider), end.playlist_id, f"{side}.playlist_id")
     now = datetime.now(UTC)
     async with rt.transaction() as conn:
         await lock_until_commit(conn, f"sync-links:{user_id}")
@@ -169,15 +212,21 @@ async def create_link(rt: Runtime, user_id: uuid.UUID, request: LinkRequest) -> 
             raise TooManyLinks(f"a user keeps {MAX_LINKS} sync links at most: delete one first")
         # A scheduled link runs for the first time at once.
         row = await stored.insert_link(
-            conn, uuid.uuid4(), user_id, request, now, now if request.every_minutes is not None else None
+            conn,
+            uuid.uuid4(),
+            user_id,
+            request,
+            now,
+            now if request.every_minutes is not None else None,
+            library_origin,
         )
         if row is None:
             raise SyncLinkExists("these two playlists are linked already")
         event = SyncLinkCreated(
             link_id=row["id"],
             user_id=user_id,
-            a=SyncEnd(provider=ends[0], playlist_id=request.a.playlist_id),
-            b=SyncEnd(provider=ends[1], playlist_id=request.b.playlist_id),
+            a=SyncEnd(provider=request.a.name, playlist_id=request.a.playlist_id),
+            b=SyncEnd(provider=request.b.name, playlist_id=request.b.playlist_id),
             direction=request.direction,
             every_minutes=request.every_minutes,
             created_at=now,
@@ -230,10 +279,20 @@ async def change_link(
 async def delete_link(rt: Runtime, user_id: uuid.UUID, link_id: uuid.UUID) -> None:
     async with rt.transaction() as conn:
         await _user_link(conn, user_id, link_id)
-        active = await stored.active_run(conn, link_id)
-        if active is not None:
-            await rt.jobs.request_cancel(conn, active)
-        await stored.delete_link(conn, user_id, link_id)
+        await _delete(rt, conn, user_id, link_id)
+
+
+async def _delete(rt: Runtime, conn: asyncpg.Connection, user_id: uuid.UUID, link_id: uuid.UUID) -> None:
+    active = await stored.active_run(conn, link_id)
+    if active is not None:
+        await rt.jobs.request_cancel(conn, active)
+    await stored.delete_link(conn, user_id, link_id)
+
+
+async def forget_library_playlist(rt: Runtime, conn: asyncpg.Connection, event: PlaylistDeleted) -> None:
+    """A library playlist deleted: the links it was an end of go with it (a run under way is cancelled)."""
+    for link_id in await stored.links_with_library_playlist(conn, event.user_id, str(event.playlist_id)):
+        await _delete(rt, conn, event.user_id, link_id)
 
 
 async def _link_view(rt: Runtime, conn: asyncpg.Connection, row: asyncpg.Record) -> dict[str, Any]:
@@ -312,9 +371,7 @@ async def run_now(rt: Runtime, user_id: uuid.UUID, link_id: uuid.UUID) -> Job:
                 await rt.jobs.resume_waiting(conn, user_id, confirm_waiting_for(active))
                 job = await rt.jobs.get(conn, active)
             return job
-        await _check_linked(
-            conn, user_id, [ProviderName(link["a_provider"]), ProviderName(link["b_provider"])]
-        )
+        await _check_linked(conn, user_id, _link_providers(link))
         return await _start(rt, conn, link, "sync")
 
 
@@ -339,14 +396,16 @@ async def confirm_run(rt: Runtime, user_id: uuid.UUID, run_id: uuid.UUID) -> Job
 
 async def undo_run(rt: Runtime, user_id: uuid.UUID, run_id: uuid.UUID) -> Job:
     """The undo of the link's latest run that changed something: both ends back to how that run found
-    them. Asked again, the same undo."""
+    them. Asked again, the same undo; once that failed or was cancelled, a new one."""
     async with rt.transaction() as conn:
         row = await _user_run(conn, user_id, run_id)
         link = await stored.link_for_update(conn, row["link_id"])  # as run_now and the scheduler do
         assert link is not None
         existing = await stored.undo_of(conn, run_id)
         if existing is not None:
-            return await rt.jobs.get(conn, existing)
+            earlier = await rt.jobs.get(conn, existing)
+            if earlier.state not in ("failed", "cancelled"):
+                return earlier
         if row["kind"] != "sync":
             raise UndoRefused("an undo cannot be undone: run the link again instead")
         job = await rt.jobs.get(conn, run_id)
@@ -414,7 +473,7 @@ async def start_due(rt: Runtime, now: datetime, limit: int = 50) -> int:
             if await stored.active_run(conn, link["id"]) is not None:
                 continue
             statuses = await link_statuses(conn, link["user_id"])
-            if any(statuses.get(link[f"{side}_provider"]) != "linked" for side in ("a", "b")):
+            if any(statuses.get(provider.value) != "linked" for provider in _link_providers(link)):
                 continue  # not linked now: tried again next time
             await _start(rt, conn, link, "sync")
             started += 1
@@ -453,39 +512,29 @@ class _Run:
         self.run_id: uuid.UUID = ctx.job.id
         self.user_id: uuid.UUID = link["user_id"]
         self.link_id: uuid.UUID = link["id"]
-        self.providers: dict[Side, ProviderName] = {
-            "a": ProviderName(link["a_provider"]),
-            "b": ProviderName(link["b_provider"]),
-        }
-        self.playlists: dict[Side, str] = {"a": link["a_playlist_id"], "b": link["b_playlist_id"]}
-        self.adapters: dict[Side, ProviderAdapter] = {
-            side: user_adapter(self.rt, self.user_id, provider) for side, provider in self.providers.items()
-        }
+        end_a, end_b = link_ends(self.rt, link, f"sync:{self.link_id}")
+        self.ends: dict[Side, LinkEnd] = {"a": end_a, "b": end_b}
         self.kind: Literal["sync", "undo"] = run["kind"]
         self.failing: Side = "a"
 
+    @property
+    def providers(self) -> dict[Side, ProviderName]:
+        """The provider of each end that is on one."""
+        return {side: end.provider for side, end in self.ends.items() if isinstance(end, ProviderEnd)}
+
     async def marker(self, side: Side) -> str | None:
         self.failing = side
-        found = await patiently(lambda: self.adapters[side].playlist(self.playlists[side]))
-        return found.snapshot_id
+        return await self.ends[side].marker()
 
     async def read(self, side: Side) -> list[ProviderTrack]:
         self.failing = side
-        return await patiently(lambda: self.adapters[side].read_all(self.playlists[side]))
+        return await self.ends[side].read()
 
     async def write(self, side: Side, ids: Sequence[str | None], current: Sequence[ProviderTrack]) -> int:
         """Make the end hold ``ids`` (None: a local entry kept where it is) with the fewest edits; the
         entries moved."""
         self.failing = side
-        adapter = self.adapters[side]
-        first: list[Sequence[ProviderTrack] | None] = [current]
-
-        async def step() -> WriteResult:
-            # A retry after a short Retry-After reads the end again: the first attempt may have done part.
-            read = first.pop() if first else None
-            return await adapter.replace_tracks(self.playlists[side], ids, current=read)  # type: ignore[arg-type]
-
-        return (await patiently(step)).moved
+        return await self.ends[side].write(ids, current)
 
     # -- a sync
 
@@ -530,7 +579,7 @@ class _Run:
             base,
             keys["a"],
             keys["b"],
-            single={side for side in ("a", "b") if not self.adapters[side].limits.allows_duplicates},
+            single={side for side in ("a", "b") if not self.ends[side].allows_duplicates},
         )
         await self.brake(plan.a, plan.b)
         b_to_a = self.b_to_a(pairs, entries["a"])
@@ -620,23 +669,26 @@ class _Run:
         async with self.rt.pool.acquire() as conn:
             known = await stored.pairs(conn, self.link_id)
         paired_b = set(known.values())
-        # First what the other end holds already (no provider call): those are paired, never added.
         two_way = self.link["direction"] == "two_way"
+        # A library end's tracks that carry the other end's id (imported from there) are that track.
+        found = self.direct_pairs(entries, known, paired_b)
+        # Then what the other end holds already (no provider call): those are paired, never added.
         local = local_matches(
-            [t for t in entries["a"] if t.id and t.id not in known],
-            [t for t in entries["b"] if t.id and t.id not in paired_b],
+            [t for t in entries["a"] if t.id and t.id not in known and t.id not in found],
+            [t for t in entries["b"] if t.id and t.id not in paired_b and t.id not in found.values()],
         )
+        found |= local
         if two_way:
             local_b = local_matches(
-                [t for t in entries["b"] if t.id and t.id not in paired_b and t.id not in local.values()],
-                [t for t in entries["a"] if t.id and t.id not in known and t.id not in local],
+                [t for t in entries["b"] if t.id and t.id not in paired_b and t.id not in found.values()],
+                [t for t in entries["a"] if t.id and t.id not in known and t.id not in found],
             )
-            local |= {a_id: b_id for b_id, a_id in local_b.items()}
-        if local:
+            found |= {a_id: b_id for b_id, a_id in local_b.items()}
+        if found:
             async with self.rt.transaction() as conn:
-                await stored.add_pairs(conn, self.link_id, self.user_id, sorted(local.items()))
-            known |= local
-            paired_b |= set(local.values())
+                await stored.add_pairs(conn, self.link_id, self.user_id, sorted(found.items()))
+            known |= found
+            paired_b |= set(found.values())
         now = datetime.now(UTC)
         async with self.rt.pool.acquire() as conn:
             looked_for = await stored.recent_misses(conn, self.link_id, now - MISS_TTL)
@@ -649,43 +701,97 @@ class _Run:
             ],
         }
         for side, tracks in crossing.items():
-            if not tracks:
-                continue
-            other: Side = "b" if side == "a" else "a"
-            self.failing = other
-            matcher: TrackMatcher[int] = TrackMatcher(
-                self.rt, self.user_id, self.run_id, self.adapters[other]
-            )
-            unique = list({t.id: t for t in tracks}.values())
-            page_size = provider_sync_settings(self.rt.settings).transfer_page
-            for start in range(0, len(unique), page_size):
-                page = unique[start : start + page_size]
-                sources = [SourceTrack.from_provider(t) for t in page]
-                results = await matcher.match_page([(i, s, source_key(s)) for i, s in enumerate(sources)])
-                matched_events, missed_events = matcher.take_events()
-                new = [
-                    (page[i].id, r.target_id) if side == "a" else (r.target_id, page[i].id)
-                    for i, r in results.items()
-                    if r.status is Status.MATCHED and r.target_id
-                ]
-                # Decided and not found (a refused search stays undecided): not looked for again a while.
-                misses = [
-                    (side, page[i].id or "")
-                    for i, r in results.items()
-                    if r.status is not Status.MATCHED and not (r.reason or "").startswith(REFUSED_SEARCH)
-                ]
-                async with self.rt.transaction() as conn:
-                    await stored.add_pairs(
-                        conn, self.link_id, self.user_id, [(a, b) for a, b in new if a and b]
-                    )
-                    await stored.add_misses(conn, self.link_id, self.user_id, misses, now)
-                    for event in matched_events:
-                        await self.rt.emit(conn, "track.matched", str(self.run_id), event)
-                    for missed in missed_events:
-                        await self.rt.emit(conn, "track.not_found", str(self.run_id), missed)
-                matcher.raise_held()
+            if tracks:
+                await self.cross(side, list({t.id: t for t in tracks}.values()), now)
         async with self.rt.pool.acquire() as conn:
             return Pairs(await stored.pairs(conn, self.link_id))
+
+    def direct_pairs(
+        self, entries: dict[Side, list[ProviderTrack]], known: dict[str, str], paired_b: set[str]
+    ) -> dict[str, str]:
+        """a id → b id of a library end's tracks that carry the id of a track the other end holds, not
+        paired yet (a library track carrying an id the other end does not hold is paired only if it has
+        to cross: the other end may hold that song under another id, which local matching finds)."""
+        found: dict[str, str] = {}
+        for side, end in self.ends.items():
+            if not isinstance(end, LibraryEnd):
+                continue
+            held = {t.id for t in entries["b" if side == "a" else "a"] if t.id}
+            for library_id, other_id in end.carrying(entries[side])[0]:
+                if other_id not in held:
+                    continue
+                a_id, b_id = (library_id, other_id) if side == "a" else (other_id, library_id)
+                if a_id in known or a_id in found or b_id in paired_b or b_id in found.values():
+                    continue
+                found[a_id] = b_id
+        return found
+
+    async def cross(self, side: Side, unique: list[ProviderTrack], now: datetime) -> None:
+        """Pair ``side``'s tracks with the other end's: the library adopts a provider's track as it is;
+        a provider's catalog is searched with the transfers' pipeline, a page at a time."""
+        other: Side = "b" if side == "a" else "a"
+        target, source = self.ends[other], self.ends[side]
+        self.failing = other
+        paired_a: set[str] = set()
+        if side == "b":
+            async with self.rt.pool.acquire() as conn:
+                paired_a = set(await stored.pairs(conn, self.link_id))
+        if isinstance(target, LibraryEnd):
+            adopted = zip(unique, await target.adopt(unique), strict=True)
+            # A library track paired already with another of b's (b holds the song under two ids).
+            new = [(t.id or "", i) if side == "a" else (i, t.id or "") for t, i in adopted]
+            async with self.rt.transaction() as conn:
+                await stored.add_pairs(
+                    conn, self.link_id, self.user_id, [p for p in new if p[0] not in paired_a]
+                )
+                twice = [("b", b) for a, b in new if a in paired_a]
+                await stored.add_misses(conn, self.link_id, self.user_id, twice, now)
+            return
+        if isinstance(source, LibraryEnd):
+            # A library track that carries the other end's id is that track: no search.
+            direct, unique = source.carrying(unique)
+            pairs = [(i, o) if side == "a" else (o, i) for i, o in direct]
+            async with self.rt.transaction() as conn:
+                await stored.add_pairs(
+                    conn, self.link_id, self.user_id, [p for p in pairs if p[0] not in paired_a]
+                )
+                twice = [("b", b) for a, b in pairs if a in paired_a]
+                await stored.add_misses(conn, self.link_id, self.user_id, twice, now)
+            paired_a |= {a for a, _ in pairs}
+        matcher: TrackMatcher[int] = TrackMatcher(self.rt, self.user_id, self.run_id, target.adapter)
+        page_size = provider_sync_settings(self.rt.settings).transfer_page
+        for start in range(0, len(unique), page_size):
+            page = unique[start : start + page_size]
+            sources = [source.source(t) for t in page]
+            results = await matcher.match_page([(i, s, source_key(s)) for i, s in enumerate(sources)])
+            matched_events, missed_events = matcher.take_events()
+            found: list[tuple[str, str]] = []
+            misses: list[tuple[str, str]] = []
+            for i, r in sorted(results.items()):
+                ident = page[i].id or ""
+                if r.status is Status.MATCHED and r.target_id:
+                    if side == "a":
+                        found.append((ident, r.target_id))
+                    elif r.target_id not in paired_a:
+                        found.append((r.target_id, ident))
+                        paired_a.add(r.target_id)
+                    else:
+                        # b holds that song under two ids, and a pair joins one a id with one b id: this
+                        # one stays on b, reported, and is not searched again each run.
+                        misses.append((side, ident))
+                elif not (r.reason or "").startswith(REFUSED_SEARCH):
+                    # Decided and not found (a refused search stays undecided): not looked for a while.
+                    misses.append((side, ident))
+            async with self.rt.transaction() as conn:
+                await stored.add_pairs(
+                    conn, self.link_id, self.user_id, [(a, b) for a, b in found if a and b]
+                )
+                await stored.add_misses(conn, self.link_id, self.user_id, misses, now)
+                for event in matched_events:
+                    await self.rt.emit(conn, "track.matched", str(self.run_id), event)
+                for missed in missed_events:
+                    await self.rt.emit(conn, "track.not_found", str(self.run_id), missed)
+            matcher.raise_held()
 
     async def brake(self, a: EndPlan, b: EndPlan) -> None:
         """Stop before writing when an end would lose more than the link's share; the owner's
@@ -698,11 +804,12 @@ class _Run:
         shown = from_json_column(row["braked"]) or {}
         if row["confirmed"] and all(removals[side] <= int(shown.get(side, 0)) for side in removals):
             return
-        for side, end in (("a", a), ("b", b)):
+        planned: tuple[tuple[Side, EndPlan], ...] = (("a", a), ("b", b))
+        for side, end in planned:
             if over_brake(end, share):
                 async with self.rt.transaction() as conn:
                     await stored.braked(conn, self.run_id, removals)
-                title = PROVIDER_TITLES[self.providers[side]]  # type: ignore[index]
+                title = self.ends[side].title
                 message = (
                     f"this run would remove {len(end.removed)} of the {len(end.current)} tracks of the {title} "
                     f"playlist (more than {share:.0%}): confirm it (POST /api/v1/sync/runs/{self.run_id}/confirm) "
@@ -824,17 +931,35 @@ async def run_sync(ctx: JobContext) -> dict[str, Any]:
     job = _Run(ctx, link, run)
     with counting_calls() as calls:
         try:
-            report = await (job.sync() if run["kind"] == "sync" else job.undo())
+            report = await _attempts(job, run["kind"])
         except PartialWrite as error:
             await _stopped(job, error.cause if error.cause is not None else error)
         except ProviderError as error:
             await _stopped(job, error)
+        except LibraryPlaylistGone:
+            await job.fail("playlist-gone", "the library playlist of this link was deleted")
+        except LibraryWriteRefused as error:
+            await job.fail("library-refused", f"the library refused the sync: {error.detail}")
+        except LibraryPlaylistChanged:
+            await job.fail("library-busy", "the library playlist kept changing while the run wrote it")
+        except PeerUnavailable as error:
+            await job.fail("library-unavailable", f"the library cannot be reached now ({error})")
         except (JobPaused, JobFailed, JobCancelled, asyncio.CancelledError):
             raise
         except Exception as error:
             await job.failed_event("internal-error", type(error).__name__)
             raise
     return await job.finish(report, calls)
+
+
+async def _attempts(job: _Run, kind: str) -> dict[str, Any]:
+    """The run, planned again when the owner edited a library end between its read and its write."""
+    for _ in range(LIBRARY_ATTEMPTS - 1):
+        try:
+            return await (job.sync() if kind == "sync" else job.undo())
+        except LibraryPlaylistChanged:
+            logger.info("sync run {}: the library playlist changed while writing; planned again", job.run_id)
+    return await (job.sync() if kind == "sync" else job.undo())
 
 
 async def _same(value: list[ProviderTrack]) -> list[ProviderTrack]:
@@ -846,7 +971,7 @@ async def _stopped(job: _Run, error: ProviderError) -> NoReturn:
     provider = (
         error.provider if error.provider is not None and error.provider in job.providers.values() else None
     )
-    provider = provider or job.providers[job.failing]
+    provider = provider or job.providers.get(job.failing) or next(iter(job.providers.values()))
     decided = pause_for(provider, error, datetime.now(UTC), job="sync")
     if decided is not None:
         raise JobPaused(decided.waiting_for, decided.code, decided.message, decided.resume_at)

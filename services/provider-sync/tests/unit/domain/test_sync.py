@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from pydantic import ValidationError
 
@@ -114,6 +116,16 @@ def test_link_requests() -> None:
     with pytest.raises(ValidationError):
         LinkRequest.model_validate({"a": a, "b": {"provider": "napster", "playlist_id": "1"}})
     assert LinkChange.model_validate({"every_minutes": None}).every_minutes is None
+    # A library playlist as an end: named by its UUID (written back in its canonical form), one end at most.
+    library = {"provider": "library", "playlist_id": "6F1B2C3D-0000-4000-8000-00000000000A"}
+    made = LinkRequest.model_validate({"a": library, "b": a})
+    assert (made.a.name, made.a.playlist_id) == ("library", "6f1b2c3d-0000-4000-8000-00000000000a")
+    assert (made.b.name, LinkRequest.model_validate({"a": a, "b": library}).b.name) == ("spotify", "library")
+    with pytest.raises(ValidationError, match="UUID"):
+        LinkRequest.model_validate({"a": {"provider": "library", "playlist_id": "p1"}, "b": a})
+    other = {"provider": "library", "playlist_id": str(uuid.uuid4())}
+    with pytest.raises(ValidationError, match="not two of the library"):
+        LinkRequest.model_validate({"a": library, "b": other})
     for bad in ({}, {"paused": None}, {"direction": None}):
         with pytest.raises(ValidationError):
             LinkChange.model_validate(bad)

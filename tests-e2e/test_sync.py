@@ -2,7 +2,8 @@
 the same through adds, removals and moves, and a run whose provider-sync is killed (SIGKILL) while it
 writes finishes once it is started again, without a duplicate; a two-way link between Spotify and TIDAL
 merges both sides' edits and reports a conflicting move; two provider-sync replicas start each scheduled
-run of a link exactly once; a library playlist linked with its origin on Spotify writes the library's
+run of a link exactly once; the removal brake stops a run that would empty a playlist until the owner
+confirms it; a library playlist linked with its origin on Spotify writes the library's
 edits back, and takes the owner's edits on Spotify in.
 
 The ends are edited as their owner would, with the providers' own adapters and the accounts' tokens;
@@ -237,6 +238,31 @@ async def test_a_two_way_link_merges_both_sides_and_reports_a_conflicting_move(
     _, view = await client.call("GET", f"/api/v1/sync/runs/{merged['job_id']}")
     [conflict] = view["report"]["conflicts"]
     assert conflict["kind"] == "move-move"
+
+
+async def test_the_removal_brake_stops_a_run_that_would_empty_a_playlist_until_confirmed(
+    client: Client, providers: Providers
+) -> None:
+    spotify = await spotify_source(client, providers, 5)
+    deezer = await linked_end(client, providers, "deezer", {"name": "Copy", "size": 0})
+    link = await create_link(client, spotify, deezer, "mirror")
+    await run(client, link["id"])
+    held = await deezer.ids()
+    assert len(held) == 5
+
+    # The owner empties the Spotify playlist: the mirror would empty Deezer's. It stops before writing.
+    await spotify.adapter.remove_tracks(
+        spotify.playlist_id, await spotify.adapter.read_all(spotify.playlist_id)
+    )
+    _, job = await client.call("POST", f"/api/v1/sync/{link['id']}/run", expect=202)
+    stopped = await client.job(job["job_id"], {"paused"})
+    assert stopped["error"]["code"] == "removal-brake", stopped
+    assert await deezer.ids() == held
+
+    await client.call("POST", f"/api/v1/sync/runs/{job['job_id']}/confirm", expect=202)
+    done = await client.job(job["job_id"], {"succeeded"})
+    assert done["result"]["b"]["removed"] == 5
+    assert await deezer.ids() == []
 
 
 async def test_two_provider_sync_replicas_start_each_scheduled_run_once(

@@ -6,7 +6,8 @@ reasons. docs/matching.md describes the rules and the evaluation (``python -m be
 - :func:`score` one candidate → :class:`Score` (confidence in [0, 1], :class:`Verdict`, breakdown, reasons);
 - :func:`decide` among candidates → :class:`Decision` (the chosen index or why none);
 - :func:`search_terms` — the query a transfer sends for a track (title without noise, main artist);
-- :func:`parse_title`, :func:`split_artists`, :func:`normalise` — the readings the scores are built on.
+- :func:`parse_title`, :func:`split_artists`, :func:`normalise` — the readings the scores are built on;
+- :func:`read_title`, :func:`credit_names` — the same readings as written, for display.
 
 Thresholds on the confidence:
 
@@ -31,14 +32,16 @@ from pm_matching.models import (
     Verdict,
 )
 from pm_matching.scoring import clear_caches, score
-from pm_matching.text import normalise, split_artists
+from pm_matching.text import CreditNames, credit_names, normalise, split_artists
 from pm_matching.titles import (
     COSMETIC,
     DIFFERENT_RECORDING,
     ParsedTitle,
     SearchTerms,
+    TitleReading,
     VersionTag,
     parse_title,
+    read_title,
     search_terms,
 )
 
@@ -47,18 +50,22 @@ __all__ = [
     "COSMETIC",
     "DIFFERENT_RECORDING",
     "REVIEW_AT",
+    "CreditNames",
     "Decision",
     "ExplicitPreference",
     "ParsedTitle",
     "Score",
     "SearchTerms",
+    "TitleReading",
     "TrackInfo",
     "Verdict",
     "VersionTag",
     "clear_caches",
+    "credit_names",
     "decide",
     "normalise",
     "parse_title",
+    "read_title",
     "score",
     "search_terms",
     "split_artists",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import NamedTuple
 
 from anyascii import anyascii
 from rapidfuzz.distance import Indel
@@ -85,6 +86,46 @@ def artist_readings(artists: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[st
             whole.append(_drop_the(name))
             split.extend(_drop_the(p) for p in _SOFT_SPLIT.split(name) if p)
     return tuple(dict.fromkeys(split)), tuple(dict.fromkeys(whole))
+
+
+class CreditNames(NamedTuple):
+    """The names of one artist credit as written: case, accents and punctuation kept, whitespace collapsed."""
+
+    main: tuple[str, ...]
+    featured: tuple[str, ...]  # the names after a featuring separator ("A feat. B": "B")
+
+
+# The separators of _HARD_SPLIT after which the names are featured artists, not main ones.
+_FEATURING_SEPARATORS = frozenset({"feat", "ft", "featuring", "with", "w/"})
+
+
+def _split_as_written(part: str) -> list[str]:
+    """``part``'s names as written, split where the split reading splits it: at a word that folds to "and"
+    ("&", "and", a spaced "+"), so the separators are :func:`normalise`'s, not a second list."""
+    names: list[list[str]] = [[]]
+    for word in part.strip(" )").split():
+        if normalise(f" {word} ") == "and":
+            names.append([])
+        else:
+            names[-1].append(word)
+    return [" ".join(words) for words in names if words]
+
+
+def credit_names(credit: str) -> CreditNames:
+    """One artist credit's names for display, split where :func:`split_artists` splits it ("A & B", "A, B and
+    C", "A feat. B", "A x B"; a channel's "- Topic" or "VEVO" suffix dropped), in credit order. Names may
+    repeat: comparing them is the caller's business (by :func:`normalise`). Pure."""
+    cleaned = _clean_credit(credit)
+    main: list[str] = []
+    featured: list[str] = []
+    into, start = main, 0
+    for separator in _HARD_SPLIT.finditer(cleaned) if _HARD_HINT.search(cleaned) else ():
+        into.extend(_split_as_written(cleaned[start : separator.start()]))
+        if separator.group().strip().lstrip("(").rstrip(".").casefold() in _FEATURING_SEPARATORS:
+            into = featured
+        start = separator.end()
+    into.extend(_split_as_written(cleaned[start:]))
+    return CreditNames(tuple(main), tuple(featured))
 
 
 def split_artists(artists: Sequence[str]) -> tuple[str, ...]:

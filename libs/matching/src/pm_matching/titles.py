@@ -19,18 +19,21 @@ too: ``(Album Version (Explicit))``) and each spaced-dash segment and sorts it i
 
 Parsing is cached on the string (:func:`parse_title` is an ``lru_cache``): a transfer parses each source
 title once however many candidates it meets.
+
+The same reading keeps the text each part came from, as written, for display (:func:`read_title`: the
+song's name, its subtitles, featured artists and version descriptors): one grammar for matching and showing.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
 
 from pm_matching.models import TrackInfo
-from pm_matching.text import artist_readings, credit_similarity, normalise
+from pm_matching.text import artist_readings, credit_names, credit_similarity, normalise
 
 
 class VersionTag(StrEnum):
@@ -106,6 +109,26 @@ class ParsedTitle(NamedTuple):
         return ""
 
 
+class TitleReading(NamedTuple):
+    """A title taken apart twice over: folded for comparing (``parsed``) and as written for showing (case,
+    accents and punctuation kept, whitespace collapsed). Built by the same reading as :func:`parse_title`."""
+
+    parsed: ParsedTitle
+    name: str  # the song's name: ``parsed.base`` as written ("" when the title is only brackets and dashes)
+    # Each subtitle as written with what set it apart: its brackets ("(Will Be Your Downfall)"), or " - "
+    # before a dashed one. Dashed subtitles come first, then bracketed ones, each in title order.
+    subtitles: tuple[str, ...]
+    featured: tuple[str, ...]  # featured artists as written, split as credit_names splits them
+    descriptors: tuple[tuple[VersionTag, str], ...]  # ``parsed.descriptors`` as written ("Tiësto")
+
+    @property
+    def title(self) -> str:
+        """The song's name and its subtitles, without featured artists, versions, markers and noise; "" when
+        nothing of the title is left."""
+        shown = "".join([self.name, *self.subtitles]).strip()
+        return shown.removeprefix("- ") if not self.name else shown
+
+
 class SearchTerms(NamedTuple):
     """What a provider search is asked for: the song's name and its main artist (original script)."""
 
@@ -128,12 +151,13 @@ _PART_WORDS = frozenset({"pt", "part", "vol", "volume", "chapter", "no", "number
 _BRACKET = re.compile(r"[()\[\]{}]")
 
 
-def _groups(text: str) -> tuple[str, list[str]]:
-    """The text outside top-level brackets and the inside of each group (nested groups kept inside)."""
+def _group_spans(text: str) -> tuple[str, list[tuple[int, int]]]:
+    """The text outside top-level brackets, and the span in ``text`` of the inside of each group (nested
+    groups kept inside; the group's opener is just before its span)."""
     if not _BRACKET.search(text):
         return text, []
     outside: list[str] = []
-    groups: list[str] = []
+    groups: list[tuple[int, int]] = []
     closers: list[str] = []
     start = 0  # where the current stretch of outside text, or of the current group, begins
     for m in _BRACKET.finditer(text):
@@ -147,14 +171,14 @@ def _groups(text: str) -> tuple[str, list[str]]:
         elif closers and ch == closers[-1]:
             closers.pop()
             if not closers:
-                groups.append(text[start:at])
+                groups.append((start, at))
                 start = at + 1
         elif not closers:  # a stray closer
             outside.append(text[start:at])
             outside.append(" ")
             start = at + 1
     if closers:  # an unclosed group: what follows its opener is the group
-        groups.append(text[start:])
+        groups.append((start, len(text)))
     else:
         outside.append(text[start:])
     return "".join(outside), groups
@@ -306,31 +330,51 @@ class _Reading:
     remaster_year: int | None = None
     explicit: bool | None = None
     video: bool = False
+    # The display side (TitleReading): the same parts as written, kept only when asked for (parse_title,
+    # on the matcher's path, does not pay for them).
+    as_written: bool = True
+    shown_featured: list[str] = field(default_factory=list)
+    shown_descriptors: dict[VersionTag, str] = field(default_factory=dict)
+    shown_subtitles: list[str] = field(default_factory=list)
 
 
-def _describe(into: _Reading, tag: VersionTag, text: str) -> None:
-    """Add to what distinguishes this version ("Shelter (Mix Cut) - Yoel Lewis Remix": "cut yoel lewis")."""
+def _describe(into: _Reading, tag: VersionTag, text: str, shown: str) -> None:
+    """Add to what distinguishes this version ("Shelter (Mix Cut) - Yoel Lewis Remix": "cut yoel lewis"),
+    folded (``text``) and as written (``shown``)."""
     known = into.descriptors.get(tag)
     into.descriptors[tag] = f"{known} {text}".strip() if known else text
+    known_shown = into.shown_descriptors.get(tag)
+    into.shown_descriptors[tag] = f"{known_shown} {shown}".strip() if known_shown else shown
 
 
 def _descriptor(words: list[str]) -> str:
     return " ".join(w for w in words if w not in _DESCRIPTOR_STOP and not _YEAR.fullmatch(w))
 
 
-def _classify(raw: str, into: _Reading) -> None:
-    """Sort one bracketed group or dashed segment (its nested groups each on their own)."""
-    outer, inner = _groups(raw)
-    for group in inner:
-        _classify(group, into)
+def _shown_descriptor(outer: str) -> str:
+    """:func:`_descriptor` as written: from the first to the last word that names something ("Live at the
+    O2, London 2009": "O2, London"; "Dimitri Vegas & Like Mike Remix": "Dimitri Vegas & Like Mike")."""
+    words = outer.split()
+    named = [i for i, word in enumerate(words) if _descriptor(normalise(word).split())]
+    return " ".join(words[named[0] : named[-1] + 1]).strip(",;:/-") if named else ""
+
+
+def _classify(raw: str, into: _Reading, opener: str = "") -> None:
+    """Sort one bracketed group (``opener`` is its opening bracket) or dashed segment (``opener`` is "")
+    and its nested groups, each on their own."""
+    outer, spans = _group_spans(raw)
+    for start, end in spans:
+        _classify(raw[start:end], into, raw[start - 1])
     if not outer.strip():
         return
     lead = _FEAT_LEAD.match(outer)
     if lead:  # "feat. X", "with X", "+ X"; "Feat. X; Continuous Mix" goes on after the semicolon
         names, _, rest = outer[lead.end() :].partition(";")
         into.featured.extend(artist_readings((names,))[0])
+        if into.as_written:
+            into.shown_featured.extend(_shown_names(names))
         if rest.strip():
-            _classify(rest, into)
+            _classify(rest, into, opener)
         return
     text = normalise(outer)
     if not text:
@@ -338,7 +382,7 @@ def _classify(raw: str, into: _Reading) -> None:
     words = text.split()
     matches = list(_KEYWORDS.finditer(text))
     hits = {m.lastgroup for m in matches}
-    found = _versions(text, words, hits, into) if hits else set()
+    found = _versions(text, words, hits, into, outer) if hits else set()
     marker = _NOISE.issuperset(words)  # "[Explicit]", "(Official Video)", "Album Version", "Bonus Track"
     if marker or _FLAG_CONTEXT.issuperset(words):  # not "Dirty South Remix", "Clean Up Your Mind"
         if "explicit" in hits:
@@ -364,19 +408,30 @@ def _classify(raw: str, into: _Reading) -> None:
     if _only_years(words):
         return  # "(2011)"
     into.subtitles.append(text)
-    into.search_words.append(" ".join(outer.split()))
+    shown = " ".join(outer.split())
+    into.search_words.append(shown)
+    into.shown_subtitles.append(f" {opener}{shown}{_OPEN[opener]}" if opener else f" - {shown}")
 
 
-def _versions(text: str, words: list[str], hits: set[str | None], into: _Reading) -> set[VersionTag]:
+def _shown_names(credit: str) -> list[str]:
+    """A featured credit's names as written; "Feat. X" inside it is no second featuring."""
+    names = credit_names(credit)
+    return [*names.main, *names.featured]
+
+
+def _versions(
+    text: str, words: list[str], hits: set[str | None], into: _Reading, outer: str
+) -> set[VersionTag]:
     found = {_SIMPLE[h] for h in hits if h in _SIMPLE}
+    shown = _shown_descriptor(outer) if into.as_written else ""
     if VersionTag.REMASTER in found:
         year = _YEAR.search(text)
         into.remaster_year = into.remaster_year or (int(year.group(1)) if year else None)
     if VersionTag.LIVE in found:
-        _describe(into, VersionTag.LIVE, _descriptor(words))
+        _describe(into, VersionTag.LIVE, _descriptor(words), shown)
     if "remix" in hits:
         found.add(VersionTag.REMIX)
-        _describe(into, VersionTag.REMIX, _descriptor(words))
+        _describe(into, VersionTag.REMIX, _descriptor(words), shown)
     elif "mix" in hits or "radio" in hits:  # "<who> Mix", "<who> Edit", a radio edit, "Original Mix"
         named = {
             w
@@ -387,16 +442,16 @@ def _versions(text: str, words: list[str], hits: set[str | None], into: _Reading
         }
         if named:  # "Cold Blank Mix", "Hardwell Edit", "Club Mix"
             found.add(VersionTag.REMIX)
-            _describe(into, VersionTag.REMIX, _descriptor(words))
+            _describe(into, VersionTag.REMIX, _descriptor(words), shown)
         elif "radio" in hits or ("edit" in words and VersionTag.EXTENDED not in found):
             found.add(VersionTag.RADIO_EDIT)
     if not found and "version" in hits:
         if named_version := _descriptor(words):  # "Spanish Version", "Piano Version"
             found.add(VersionTag.ALTERNATE)
-            _describe(into, VersionTag.ALTERNATE, named_version)
+            _describe(into, VersionTag.ALTERNATE, named_version, shown)
         elif year := _YEAR.search(text):  # "(2012 Version)": a new recording of an old song
             found.add(VersionTag.RERECORDED)
-            _describe(into, VersionTag.RERECORDED, year.group(1))
+            _describe(into, VersionTag.RERECORDED, year.group(1), year.group(1))
     return found
 
 
@@ -410,8 +465,8 @@ def _numbers(base: str) -> frozenset[str]:
     words = base.split()
     out = set()
     for i, w in enumerate(words):
-        if w.isdigit():
-            out.add(str(int(w)))
+        if w.isdigit():  # ASCII digits (normalise folds): "007" is 7; no int(), which refuses 4,300 digits
+            out.add(w.lstrip("0") or "0")
         elif i and words[i - 1] in _PART_WORDS and w in _ROMAN:
             out.add(_ROMAN[w])
     return frozenset(out)
@@ -427,9 +482,21 @@ _NO_NUMBERS: frozenset[str] = frozenset()
 @lru_cache(maxsize=65_536)
 def parse_title(title: str) -> ParsedTitle:
     """Take a title apart (see the module's documentation). Pure and cached on the string."""
+    return _read(title, as_written=False).parsed
+
+
+def read_title(title: str) -> TitleReading:
+    """Take a title apart as :func:`parse_title` does, keeping each part's text as written beside the folded
+    reading (for display). Pure; not cached (the matcher needs only :func:`parse_title`)."""
+    return _read(title, as_written=True)
+
+
+def _read(title: str, as_written: bool) -> TitleReading:
+    """The reading behind both; without ``as_written`` the display parts are left empty."""
     if not _SPECIAL.search(title.lower()):  # most titles: the fast path
         base = normalise(title)
-        return ParsedTitle(
+        shown = " ".join(title.split())
+        parsed = ParsedTitle(
             base=base,
             subtitle="",
             featured=(),
@@ -439,10 +506,13 @@ def parse_title(title: str) -> ParsedTitle:
             explicit=None,
             video=False,
             numbers=_numbers(base),
-            search_title=" ".join(title.split()),
+            search_title=shown,
         )
-    outside, groups = _groups(title)
-    into = _Reading(tags=set(), descriptors={}, featured=[], subtitles=[], search_words=[])
+        return TitleReading(parsed=parsed, name=shown, subtitles=(), featured=(), descriptors=())
+    outside, spans = _group_spans(title)
+    into = _Reading(
+        tags=set(), descriptors={}, featured=[], subtitles=[], search_words=[], as_written=as_written
+    )
     head, *segments = _DASH.split(outside)
     if not head.strip() and segments:  # "- Song": a leading dash
         head, *segments = segments
@@ -450,22 +520,25 @@ def parse_title(title: str) -> ParsedTitle:
         if _FROM.match(segment):  # "- From 13 Reasons Why, Season 2 Soundtrack": the rest is its name
             break
         _classify(segment, into)
-    for group in groups:
-        _classify(group, into)
+    for start, end in spans:
+        _classify(title[start:end], into, title[start - 1])
     lowered = head.lower()
     if ("feat" in lowered or "ft" in lowered) and (tail := _FEAT_TAIL.search(head)):
         into.featured.extend(artist_readings((tail.group(1),))[0])
+        if as_written:
+            into.shown_featured.extend(_shown_names(tail.group(1)))
         head = head[: tail.start()]
     # "We Dem Boyz Remix": a remix named outside brackets
     if ("remix" in lowered or "rmx" in lowered) and (trailing := _TRAILING_REMIX.match(head.strip())):
         into.tags.add(VersionTag.REMIX)
-        _describe(into, VersionTag.REMIX, "")
+        _describe(into, VersionTag.REMIX, "", "")
         into.search_words.append(trailing.group(2))
         head = trailing.group(1)
     base = normalise(head) or normalise(title)
-    display = " ".join(head.split()) or title.strip()
+    name = " ".join(head.split())
+    display = name or title.strip()
     search_title = " ".join([display, *into.search_words])
-    return ParsedTitle(
+    parsed = ParsedTitle(
         base=base,
         subtitle=" ".join(into.subtitles),
         featured=tuple(dict.fromkeys(into.featured)),
@@ -476,6 +549,13 @@ def parse_title(title: str) -> ParsedTitle:
         video=into.video,
         numbers=_numbers(base),
         search_title=search_title,
+    )
+    return TitleReading(
+        parsed=parsed,
+        name=name,
+        subtitles=tuple(into.shown_subtitles),
+        featured=tuple(into.shown_featured),
+        descriptors=tuple(sorted(into.shown_descriptors.items())),
     )
 
 

@@ -120,6 +120,7 @@ BAD_VALUES: dict[str, str] = {
     "YOUTUBE_API_URL": "www.googleapis.com",
     "GOOGLE_OAUTH2_URL": "oauth2.googleapis.com",
     "GOOGLE_ACCOUNTS_URL": "accounts.google.com",
+    "MUSICBRAINZ_URL": "musicbrainz.org",
     "PROVIDER_TIMEOUT_S": "0",
     # pm_providers.ProviderSettings (JSON values that parse but break the model)
     "PROVIDER_MAX_CONNECTIONS": "0",
@@ -127,6 +128,9 @@ BAD_VALUES: dict[str, str] = {
     "PROVIDER_RETRY": '{"max_attempts": 0}',
     "PROVIDER_RATE_LIMITS": '{"napster": {"provider": {"capacity": 1, "per_second": 1}}}',
     "YOUTUBE_QUOTA": '{"mode": "unlimited"}',
+    "MUSICBRAINZ_USER_AGENT": "python-requests/2.31.0",  # no application, version and contact
+    "MUSICBRAINZ_CACHE_TTL_S": "0",
+    "MUSICBRAINZ_MISS_TTL_S": "0",
     # provider-sync
     "TRANSFER_PAGE": "501",
     "TRANSFER_SEARCH_CONCURRENCY": "0",

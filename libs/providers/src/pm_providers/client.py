@@ -25,11 +25,13 @@ from pm_providers.adapters.youtube import YoutubeAdapter
 from pm_providers.base import ProviderAdapter
 from pm_providers.clock import ProviderClocks
 from pm_providers.domain.classify import classify_deezer, classify_spotify, classify_tidal, classify_youtube
+from pm_providers.domain.musicbrainz import classify_musicbrainz
 from pm_providers.domain.responses import ProviderResponse
 from pm_providers.errors import ProviderError
 from pm_providers.http import AuthStyle, Classifier, ProviderHttp, TokenSource, build_session
 from pm_providers.metrics import ProviderMetrics
-from pm_providers.models import ProviderName
+from pm_providers.models import LookupService, ProviderName
+from pm_providers.musicbrainz import API_PATH, MusicBrainz, MusicBrainzCache
 from pm_providers.ratelimit import DailyQuota, RateLimiter
 from pm_providers.settings import ProviderSettings, RetryPolicy
 from pm_providers.tokens import AuthTokenSource
@@ -159,3 +161,25 @@ class Providers:
         if name is ProviderName.TIDAL:
             return TidalAdapter(AdapterContext(http, self.settings), country=country)
         return YoutubeAdapter(AdapterContext(http, self.settings, self.youtube_quota()))
+
+    def musicbrainz(self, *, cached: bool = True) -> MusicBrainz:
+        """MusicBrainz lookups over the shared session and limiter (one call per second for every
+        replica sharing the Redis), sending ``MUSICBRAINZ_USER_AGENT``; answers kept in Redis unless
+        ``cached`` is False."""
+        if self._session is None:
+            raise RuntimeError("Providers is not started (await providers.start())")
+        http = ProviderHttp(
+            LookupService.MUSICBRAINZ,
+            session=self._session,
+            base_url=self.settings.musicbrainz_url + API_PATH,
+            classify=classify_musicbrainz,
+            tokens=None,
+            policy=self.settings.retry,
+            limiter=self.limiter,
+            metrics=self.metrics,
+            default_headers={
+                "User-Agent": self.settings.musicbrainz_user_agent,
+                "Accept": "application/json",
+            },
+        )
+        return MusicBrainz(http, MusicBrainzCache(self.redis, self.settings) if cached else None)

@@ -2,7 +2,8 @@
 
 Per call, in order:
 
-1. throttle up front: a token from the provider's and the user's Redis buckets (may wait);
+1. throttle up front: a token from the provider's and the user's Redis buckets, or for a lookup
+   service (MusicBrainz) its next one-call slot (may wait);
 2. ``before_attempt`` (YouTube charges its daily quota here; a call over quota is never sent);
 3. the HTTP call on the shared ``aiohttp.ClientSession`` (pooled; ``PROVIDER_TIMEOUT_S`` per exchange),
    with the access token as ``Authorization: Bearer`` or, for Deezer, the ``access_token`` query
@@ -54,7 +55,7 @@ from pm_providers.errors import (
     Unauthorized,
 )
 from pm_providers.metrics import ProviderMetrics
-from pm_providers.models import ProviderName
+from pm_providers.models import ProviderName, Upstream
 from pm_providers.ratelimit import RateLimiter
 from pm_providers.settings import ProviderSettings, RetryPolicy
 
@@ -146,11 +147,14 @@ class _Attempt:
 
 
 class ProviderHttp:
-    """One provider's view of the pipeline for one user (cheap; share the session, limiter, metrics)."""
+    """One provider's view of the pipeline for one user (cheap; share the session, limiter, metrics).
+
+    A lookup service (``LookupService``) goes through the same pipeline with no tokens: it is throttled
+    by :meth:`RateLimiter.reserve`, and its errors carry no ``provider`` (that names streaming providers)."""
 
     def __init__(
         self,
-        provider: ProviderName,
+        provider: Upstream,
         *,
         session: aiohttp.ClientSession,
         base_url: str,
@@ -187,6 +191,11 @@ class ProviderHttp:
         self._refresh_lock = asyncio.Lock()
         self._log = logger.bind(provider=provider.value)
 
+    @property
+    def _named_provider(self) -> ProviderName | None:
+        """The provider an error names: None for a lookup service (errors name streaming providers)."""
+        return self.provider if isinstance(self.provider, ProviderName) else None
+
     def url(self, path: str) -> str:
         """Absolute URL for ``path``; absolute URLs must stay under the base (tokens go nowhere else)."""
         if path.startswith(("http://", "https://")):
@@ -205,7 +214,7 @@ class ProviderHttp:
     async def _refresh(self, failed: str | None) -> None:
         """One refresh for every call that failed with the same token."""
         if self._tokens is None:
-            raise Unauthorized("no token source to refresh with", provider=self.provider)
+            raise Unauthorized("no token source to refresh with", provider=self._named_provider)
         async with self._refresh_lock:
             if self._token is not None and self._token != failed:
                 return  # another call refreshed meanwhile
@@ -217,7 +226,7 @@ class ProviderHttp:
             except Exception as exc:
                 self._count_refresh("failed")
                 raise ProviderUnavailable(
-                    f"token refresh failed ({type(exc).__name__})", provider=self.provider
+                    f"token refresh failed ({type(exc).__name__})", provider=self._named_provider
                 ) from exc
             self._count_refresh("ok")
 
@@ -255,7 +264,10 @@ class ProviderHttp:
         )
         while True:
             if self._limiter is not None:
-                await self._limiter.acquire(self.provider, self._user_key)
+                if isinstance(self.provider, ProviderName):
+                    await self._limiter.acquire(self.provider, self._user_key)
+                else:
+                    await self._limiter.reserve(self.provider)
             if before_attempt is not None:
                 await before_attempt()
             token = await self._access_token()
@@ -275,25 +287,21 @@ class ProviderHttp:
                 not_sent = isinstance(exc, aiohttp.ClientConnectorError)
                 lost = ProviderUnavailable(
                     f"{endpoint}: network error ({type(exc).__name__})",
-                    provider=self.provider,
+                    provider=self._named_provider,
                     uncertain=not safe and not not_sent,
                     code="network",
                 )
                 if (safe or not_sent) and await self._backoff(state, lost, endpoint, "network"):
                     continue
                 raise lost from None
-            if self._clocks is not None:
-                self._clocks.observe(self.provider, response.headers.get("Date"), response.received_at)
-            if self._limiter is not None:
-                advertised = parse_advertised_limit(response.headers)
-                if advertised is not None:
-                    await self._limiter.adopt(self.provider, advertised)
+            if isinstance(self.provider, ProviderName):
+                await self._learn(self.provider, response)
             error = self._classify(response)
             self._observe(endpoint, _outcome(error), started)
             if error is None:
                 return response
             if error.provider is None:
-                error.provider = self.provider
+                error.provider = self._named_provider
             if isinstance(error, Unauthorized) and not state.refreshed and self._tokens is not None:
                 state.refreshed = True
                 self._retried("token_refresh")
@@ -305,7 +313,7 @@ class ProviderHttp:
                 if error.escalates:
                     raise QuotaExceeded(
                         error.message,
-                        provider=self.provider,
+                        provider=self._named_provider,
                         status=error.status,
                         code=error.code,
                     ) from error
@@ -318,6 +326,15 @@ class ProviderHttp:
                 if await self._backoff(state, error, endpoint, "server_error"):
                     continue
             raise error
+
+    async def _learn(self, provider: ProviderName, response: ProviderResponse) -> None:
+        """What an answer tells about the provider: its clock, the bucket it advertises."""
+        if self._clocks is not None:
+            self._clocks.observe(provider, response.headers.get("Date"), response.received_at)
+        if self._limiter is not None:
+            advertised = parse_advertised_limit(response.headers)
+            if advertised is not None:
+                await self._limiter.adopt(provider, advertised)
 
     async def _send(
         self, method: str, url: str, query: dict[str, str], headers: CIMultiDict[str], body: Any

@@ -15,6 +15,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from pm_contracts.providers import ProviderName as ProviderName
 
 
+class LookupService(StrEnum):
+    """A catalogue service looked up without a user's account (no tokens, no per-user buckets)."""
+
+    MUSICBRAINZ = "musicbrainz"
+
+
+# Whom the request pipeline talks to: a streaming provider, or a lookup service.
+Upstream = ProviderName | LookupService
+
+
 class MediaType(StrEnum):
     TRACK = "track"
     EPISODE = "episode"

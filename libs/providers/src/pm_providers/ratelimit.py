@@ -7,6 +7,9 @@
   A provider that advertises its bucket on its answers (TIDAL's ``x-ratelimit-*``) has it adopted
   (:meth:`RateLimiter.adopt`): stored in Redis for an hour, it replaces the static app-wide bucket
   and the per-user bucket, and the calls the provider says are left cap our bucket's level.
+- :meth:`RateLimiter.reserve`: one call per interval and no burst for a lookup service
+  (MusicBrainz): each call reserves the next free slot in Redis and sleeps until it, so waiting
+  callers on every replica are served in the order they asked, with no polling.
 - :class:`DailyQuota`: counters per project and Pacific day (YouTube's quota), charged atomically
   before a call; a call that would exceed the quota is refused without being sent. The day is the
   provider's: its midnight by its clock (our clock + the offset its answers showed, ``clock.py``).
@@ -34,8 +37,8 @@ from pm_providers.domain.calendar import next_pacific_midnight, pacific_day
 from pm_providers.domain.responses import AdvertisedLimit
 from pm_providers.errors import QuotaExceeded
 from pm_providers.metrics import ProviderMetrics
-from pm_providers.models import ProviderName
-from pm_providers.settings import ProviderSettings, WindowSpec
+from pm_providers.models import LookupService, ProviderName, Upstream
+from pm_providers.settings import LOOKUP_INTERVALS_S, ProviderSettings, WindowSpec
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -159,6 +162,27 @@ redis.call('PEXPIRE', KEYS[1], window + 1000)
 return 0
 """
 
+# KEYS[1]: the first free slot (Redis' milliseconds). ARGV[1]: the interval in milliseconds. Reserves
+# the first free slot that is not in the past and moves the free slot one interval on. Returns {the
+# milliseconds until the reserved slot, the slot}.
+_SLOT_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local slot = math.max(now, tonumber(redis.call('GET', KEYS[1]) or '0'))
+redis.call('SET', KEYS[1], tostring(slot + interval), 'PX', slot + interval - now + 1000)
+return {slot - now, slot}
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ReservedSlot:
+    """A call's turn: ``at_ms`` on Redis' clock, ``wait_s`` from when it was reserved."""
+
+    at_ms: int
+    wait_s: float
+
+
 # KEYS[1]: the day's counter. ARGV: units, limit, ttl seconds. Returns {charged 0|1, remaining}.
 _QUOTA_LUA = """
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -204,11 +228,12 @@ class RateLimiter:
         self._script = redis.register_script(_BUCKET_LUA)
         self._advertised_script = redis.register_script(_ADVERTISED_LUA)
         self._window_script = redis.register_script(_WINDOW_LUA)
+        self._slot_script = redis.register_script(_SLOT_LUA)
         self._metrics = metrics
         self._sleep = sleep
         self._seen: defaultdict[ProviderName, _Seen] = defaultdict(_Seen)
 
-    def app_key(self, provider: ProviderName) -> str:
+    def app_key(self, provider: Upstream) -> str:
         """The hash of ``provider``'s app-wide bucket (its level; shared by every replica)."""
         return f"{self._prefix}:rl:{provider.value}"
 
@@ -247,6 +272,32 @@ class RateLimiter:
                 return self._throttled(provider, waited)
             waited += await self._pause(int(wait_ms))
 
+    def slot_key(self, service: LookupService) -> str:
+        """The first free slot of ``service``'s calls.
+
+        One key per deployment (per Redis prefix), not per replica: MusicBrainz counts calls per
+        client IP, and a deployment's replicas usually leave through one egress IP. A deployment with
+        several egress IPs is then only slower than it could be, never over the limit."""
+        return f"{self.app_key(service)}:slot"
+
+    async def reserve_slot(self, service: LookupService) -> ReservedSlot:
+        """Reserve the next free slot of ``service`` (one call per ``LOOKUP_INTERVALS_S``), without
+        waiting for it. Slots are handed out in the order replicas ask, one interval apart."""
+        interval_ms = round(LOOKUP_INTERVALS_S[service] * 1000)
+        wait_ms, at_ms = await self._slot_script(keys=[self.slot_key(service)], args=[interval_ms])
+        return ReservedSlot(at_ms=int(at_ms), wait_s=max(0, int(wait_ms)) / 1000.0)
+
+    async def reserve(self, service: LookupService) -> float:
+        """Wait for this call's slot of ``service``; returns the seconds waited.
+
+        May block (one sleep until the slot, no polling). Cancelled while waiting, the slot is left
+        unused: the service sees a gap, never two calls closer than the interval.
+        """
+        slot = await self.reserve_slot(service)
+        if slot.wait_s > 0:
+            await self._sleep(slot.wait_s)
+        return self._throttled(service, slot.wait_s)
+
     def window_key(self, provider: ProviderName) -> str:
         """The sorted set of ``provider``'s calls in its sliding window (shared by every replica)."""
         return f"{self.app_key(provider)}:window"
@@ -271,7 +322,7 @@ class RateLimiter:
         await self._sleep(delay)
         return delay
 
-    def _throttled(self, provider: ProviderName, waited: float) -> float:
+    def _throttled(self, provider: Upstream, waited: float) -> float:
         if waited and self._metrics is not None:
             self._metrics.wait_seconds.labels(provider.value, "throttle").inc(waited)
         return waited

@@ -10,13 +10,15 @@ provider emulator (``http://127.0.0.1:3199/<host>``).
 
 from __future__ import annotations
 
+import re
+from importlib.metadata import version
 from typing import Any, Literal, Self
 
 import aiohttp
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from pm_platform.settings import SettingsBase
-from pm_providers.models import ProviderName
+from pm_providers.models import LookupService, ProviderName
 
 # Each provider host, by the setting that names it (the emulator mounts each under /<host>). The
 # variables hold the host only, as everywhere in the project (auth, the native stack, compose); the
@@ -32,6 +34,7 @@ REAL_URLS: dict[str, str] = {
     "youtube_api_url": "https://www.googleapis.com",
     "google_oauth2_url": "https://oauth2.googleapis.com",
     "google_accounts_url": "https://accounts.google.com",
+    "musicbrainz_url": "https://musicbrainz.org",
 }
 # Connecting to a provider takes no longer than this (within PROVIDER_TIMEOUT_S for the whole exchange).
 CONNECT_TIMEOUT_S = 5.0
@@ -109,6 +112,28 @@ DEFAULT_RATE_LIMITS: dict[ProviderName, ProviderLimitsSpec] = {
 }
 
 
+# Lookup services allow one call per interval and no burst: MusicBrainz 1 request per second on
+# average per client IP, and above it answers every request 503 until the rate drops
+# (https://musicbrainz.org/doc/MusicBrainz_API/Rate_Limiting). Not a setting: a faster rate only gets
+# the deployment blocked.
+LOOKUP_INTERVALS_S: dict[LookupService, float] = {LookupService.MUSICBRAINZ: 1.0}
+
+# What MusicBrainz asks of a User-Agent: the application, its version and a contact (URL or e-mail),
+# e.g. ``MyPlaylister/0.3 ( https://example.org/contact )``; anonymous or library agents get 403.
+MUSICBRAINZ_USER_AGENT_RE = re.compile(r"[^\s/()]+/[^\s/()]+ \( *[^\s()][^()]*\)")
+DAY_S = 86_400
+
+
+# The project's URL, as its problem types and schema ids name it (pm_platform.errors.PROBLEM_TYPE_BASE).
+PROJECT_URL = "https://playlist-manager.dev"
+
+
+def default_musicbrainz_user_agent() -> str:
+    """This build's agent, naming the project; a deployment sets MUSICBRAINZ_USER_AGENT to a contact
+    of its own operators, whom MusicBrainz can then reach about its traffic."""
+    return f"PlaylistManager/{version('pm-providers')} ( {PROJECT_URL} )"
+
+
 class RetryPolicy(BaseModel):
     """Bounded retries. 5xx/network: exponential backoff with jitter; 429: wait Retry-After."""
 
@@ -158,6 +183,7 @@ class ProviderHostSettings(SettingsBase):
     youtube_api_url: str = _host("youtube_api_url")
     google_oauth2_url: str = _host("google_oauth2_url")
     google_accounts_url: str = _host("google_accounts_url")
+    musicbrainz_url: str = _host("musicbrainz_url")
     # One HTTP exchange with a provider (connecting, sending, reading the whole answer); retries and
     # Retry-After waits come on top.
     provider_timeout_s: float = Field(default=10.0, gt=0, le=600, alias="PROVIDER_TIMEOUT_S")
@@ -218,6 +244,30 @@ class ProviderSettings(ProviderHostSettings):
         alias="YOUTUBE_VIDEO_DETAILS",
         description="read durations with one videos.list call per page of playlist items",
     )
+
+    musicbrainz_user_agent: str = Field(
+        default_factory=default_musicbrainz_user_agent,
+        alias="MUSICBRAINZ_USER_AGENT",
+        description="App/version ( contact ), sent on every MusicBrainz call",
+    )
+    # An answer (recordings found) is kept long: MusicBrainz data changes slowly and each call costs a
+    # second of the deployment's one-per-second budget. "None found" is kept shorter: recordings and
+    # ISRCs are added every day.
+    musicbrainz_cache_ttl_s: int = Field(
+        default=30 * DAY_S, ge=60, le=365 * DAY_S, alias="MUSICBRAINZ_CACHE_TTL_S"
+    )
+    musicbrainz_miss_ttl_s: int = Field(default=DAY_S, ge=60, le=365 * DAY_S, alias="MUSICBRAINZ_MISS_TTL_S")
+
+    @field_validator("musicbrainz_user_agent", mode="after")
+    @classmethod
+    def _descriptive_user_agent(cls, value: str) -> str:
+        value = value.strip()
+        if not MUSICBRAINZ_USER_AGENT_RE.fullmatch(value):
+            raise ValueError(
+                "must name the application, its version and a contact, as MusicBrainz requires: "
+                "App/version ( contact-url-or-email )"
+            )
+        return value
 
     def api_base(self, provider: ProviderName) -> str:
         """The base URL an adapter's paths are relative to: the host plus the API version path."""

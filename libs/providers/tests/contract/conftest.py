@@ -20,9 +20,9 @@ from aiohttp.test_utils import TestServer
 from pm_devstack.stack import InfraEndpoints
 from pm_provider_emulator.app import init_app
 from pm_provider_emulator.domain.catalog import Catalogs
-from pm_provider_emulator.http.context import EMULATOR, Emulator
 from pm_provider_emulator.settings import EmulatorSettings
 from pm_provider_emulator.storage.catalog_files import load_catalogs
+from pm_provider_emulator.testing import EmulatorAdmin
 from pm_providers import Providers, ProviderSettings
 from pm_providers.models import ProviderName
 from pm_providers.settings import BucketSpec, ProviderLimitsSpec, RetryPolicy, YoutubeQuota
@@ -44,20 +44,8 @@ class User:
     playlists: list[dict[str, Any]]
 
 
-class EmulatorHarness:
+class EmulatorHarness(EmulatorAdmin):
     """The in-process emulator: its base URL, admin calls, and (for checks) its state."""
-
-    def __init__(self, server: TestServer, session: aiohttp.ClientSession) -> None:
-        self.server = server
-        self.base = f"http://127.0.0.1:{server.port}"
-        self.state: Emulator = server.app[EMULATOR]
-        self._session = session
-
-    async def admin(self, method: str, path: str, body: Any = None) -> Any:
-        async with self._session.request(method, f"{self.base}/_admin{path}", json=body) as resp:
-            data = await resp.json()
-            assert resp.status < 300, (resp.status, data)
-            return data
 
     async def create_user(
         self, provider: ProviderName, playlists: list[dict[str, Any]] | None = None, **library: Any

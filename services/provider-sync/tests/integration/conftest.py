@@ -20,7 +20,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from pm_contracts.provider_links import ProviderLinked
 from pm_devstack.stack import PROVIDER_HOSTS
@@ -28,8 +28,8 @@ from pm_platform.identity import Identity, service_credential
 from pm_platform.jobs import Job
 from pm_platform.service import Runtime
 from pm_platform.testing import GatewayIdentityKey, published_events, running_service, stand_in_server
-from pm_provider_emulator.app import init_app
 from pm_provider_emulator.settings import EmulatorSettings
+from pm_provider_emulator.testing import EmulatorAdmin, started_emulator
 from pm_provider_sync.app import definition
 from pm_provider_sync.resources import PROVIDERS
 from pm_provider_sync.usecases import links
@@ -53,17 +53,7 @@ class Account:
     playlists: dict[str, str]  # name → provider playlist id
 
 
-class Emulator:
-    def __init__(self, server: TestServer, session: aiohttp.ClientSession) -> None:
-        self.base = f"http://127.0.0.1:{server.port}"
-        self._session = session
-
-    async def admin(self, method: str, path: str, body: Any = None) -> Any:
-        async with self._session.request(method, f"{self.base}/_admin{path}", json=body) as response:
-            data = await response.json()
-            assert response.status < 300, (response.status, data)
-            return data
-
+class Emulator(EmulatorAdmin):
     async def account(self, provider: str, playlists: list[dict[str, Any]], liked: int = 0) -> Account:
         body = await self.admin(
             "POST",
@@ -102,13 +92,8 @@ class Emulator:
 
 @pytest.fixture(scope="module")
 async def emulator() -> AsyncIterator[Emulator]:
-    server = TestServer(init_app(EmulatorSettings(rate_limits=False)), host="127.0.0.1")
-    await server.start_server()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Emulator(server, session)
-    finally:
-        await server.close()
+    async with started_emulator(EmulatorSettings(rate_limits=False), Emulator) as started:
+        yield started
 
 
 @dataclass

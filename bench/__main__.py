@@ -22,9 +22,11 @@ producer, and the latency from a commit to a consumer's handler, written between
 markers; then the library's operations on a 10,000-entry playlist and its hot read (bench/library.py);
 then transfers' provider calls and wall time (bench/transfers.py) and a two-way sync's (bench/sync.py: a
 run with nothing changed, and 100 changes a side on 5,000 songs); last the password policy's worst cost
-(bench/password_policy.py) and playlist files of 100,000 entries in each format (bench/formats.py, no stack
-needed). ``--only gateway``, ``--only outbox``, ``--only library``, ``--only transfers``, ``--only sync``,
-``--only password-policy`` or ``--only formats`` runs one of them.
+(bench/password_policy.py), playlist files of 100,000 entries in each format (bench/formats.py, no stack
+needed) and the canonical catalog's clustering of the emulator's catalogs (bench/catalog_clustering.py, no
+stack needed, printed only). ``--only gateway``, ``--only outbox``, ``--only library``, ``--only transfers``,
+``--only sync``, ``--only password-policy``, ``--only formats`` or ``--only catalog-clustering`` runs one of
+them.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ import os
 import platform
 from datetime import UTC, datetime
 
-from bench import formats, library, outbox, password_policy, sync, transfers
+from bench import catalog_clustering, formats, library, outbox, password_policy, sync, transfers
 from bench.common import (
     BENCH_IP,
     DOC,
@@ -58,7 +60,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument(
         "--only",
-        choices=["gateway", "outbox", "password-policy", "library", "transfers", "sync", "formats"],
+        choices=[
+            "gateway",
+            "outbox",
+            "password-policy",
+            "library",
+            "transfers",
+            "sync",
+            "formats",
+            "catalog-clustering",
+        ],
         help="run one of the benchmarks (default: all)",
     )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
@@ -153,6 +164,9 @@ def main() -> None:
                 formats_table, formats.START, formats.END, "Playlist files: 100,000 entries in each format"
             )
             print(f"bench: written to {DOC.relative_to(ROOT)}")
+    if args.only in (None, "catalog-clustering"):
+        # Printed only: no stack needed, and docs/catalog.md ("Clustering (domain)") keeps the figures.
+        print(catalog_clustering.run())
     if args.only in (None, "password-policy"):
         policy_table = password_policy.table(password_policy.run(args.policy_samples), args.policy_samples)
         print(policy_table)

@@ -726,6 +726,16 @@ class _Run:
                 found[a_id] = b_id
         return found
 
+    async def keep_pairs(self, pairs: list[tuple[str, str]], paired_a: set[str], now: datetime) -> None:
+        """Commit ``pairs`` (a id, b id); one whose a track is paired already with another of b's (b holds
+        the song under two ids) is remembered as a miss of that b track instead."""
+        async with self.rt.transaction() as conn:
+            await stored.add_pairs(
+                conn, self.link_id, self.user_id, [p for p in pairs if p[0] not in paired_a]
+            )
+            twice = [("b", b) for a, b in pairs if a in paired_a]
+            await stored.add_misses(conn, self.link_id, self.user_id, twice, now)
+
     async def cross(self, side: Side, unique: list[ProviderTrack], now: datetime) -> None:
         """Pair ``side``'s tracks with the other end's: the library adopts a provider's track as it is;
         a provider's catalog is searched with the transfers' pipeline, a page at a time."""
@@ -738,25 +748,15 @@ class _Run:
                 paired_a = set(await stored.pairs(conn, self.link_id))
         if isinstance(target, LibraryEnd):
             adopted = zip(unique, await target.adopt(unique), strict=True)
-            # A library track paired already with another of b's (b holds the song under two ids).
-            new = [(t.id or "", i) if side == "a" else (i, t.id or "") for t, i in adopted]
-            async with self.rt.transaction() as conn:
-                await stored.add_pairs(
-                    conn, self.link_id, self.user_id, [p for p in new if p[0] not in paired_a]
-                )
-                twice = [("b", b) for a, b in new if a in paired_a]
-                await stored.add_misses(conn, self.link_id, self.user_id, twice, now)
+            await self.keep_pairs(
+                [(t.id or "", i) if side == "a" else (i, t.id or "") for t, i in adopted], paired_a, now
+            )
             return
         if isinstance(source, LibraryEnd):
             # A library track that carries the other end's id is that track: no search.
             direct, unique = source.carrying(unique)
             pairs = [(i, o) if side == "a" else (o, i) for i, o in direct]
-            async with self.rt.transaction() as conn:
-                await stored.add_pairs(
-                    conn, self.link_id, self.user_id, [p for p in pairs if p[0] not in paired_a]
-                )
-                twice = [("b", b) for a, b in pairs if a in paired_a]
-                await stored.add_misses(conn, self.link_id, self.user_id, twice, now)
+            await self.keep_pairs(pairs, paired_a, now)
             paired_a |= {a for a, _ in pairs}
         matcher: TrackMatcher[int] = TrackMatcher(self.rt, self.user_id, self.run_id, target.adapter)
         page_size = provider_sync_settings(self.rt.settings).transfer_page

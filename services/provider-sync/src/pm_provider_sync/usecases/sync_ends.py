@@ -141,16 +141,13 @@ class LibraryEnd:
         found = self._sources.get(track.id or "")
         return found if found is not None else SourceTrack.from_provider(track)
 
-    def direct(self, track: ProviderTrack) -> str | None:
-        """The other end's id of a library track that carries one (a track imported from there)."""
-        return self.source(track).id_on(self.other)
-
     def carrying(self, tracks: Sequence[ProviderTrack]) -> tuple[list[tuple[str, str]], list[ProviderTrack]]:
-        """The tracks that carry the other end's id, as (library id, that id), and the rest."""
+        """The tracks that carry the other end's id (imported from there), as (library id, that id), and
+        the rest."""
         direct: list[tuple[str, str]] = []
         rest: list[ProviderTrack] = []
         for track in tracks:
-            other_id = self.direct(track)
+            other_id = self.source(track).id_on(self.other)
             if track.id and other_id:
                 direct.append((track.id, other_id))
             else:

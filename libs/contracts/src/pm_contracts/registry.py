@@ -9,11 +9,12 @@ from __future__ import annotations
 import builtins
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from pydantic import BaseModel
 
+from pm_contracts.enrichment import EnrichedDate, EnrichedDuration, EnrichedText, TrackEnriched
 from pm_contracts.exports import BackupCompleted, ExportCompleted, ExportFailed
 from pm_contracts.jobs import JobError, JobUpdated
 from pm_contracts.library import (
@@ -294,7 +295,8 @@ TOPICS: tuple[TopicSpec, ...] = (
         "user uploaded, in parts that fit an event.",
         key="user_id",
         producers=("provider-sync", "export"),
-        consumers=("playlist",),
+        # The library applies them; the canonical catalog learns from providers' descriptions.
+        consumers=("playlist", "enrichment"),
         events=(
             EventSpec(
                 "library.playlist_imported",
@@ -725,6 +727,40 @@ TOPICS: tuple[TopicSpec, ...] = (
                         artists=["The Kazoo Collective"],
                         duration_ms=213573,
                         searched_at=_T0,
+                    ),
+                ),
+            ),
+        ),
+    ),
+    TopicSpec(
+        name="pm.enrichment",
+        owner="enrichment",
+        description="What the canonical catalog learnt about a recording: a missing ISRC, duration, release "
+        "date or album, from another service's description of it or from MusicBrainz, with its source.",
+        # One recording's enrichments arrive in order; each carries the whole enrichment (the latest wins).
+        key="recording_id",
+        producers=("enrichment",),
+        # The libraries show the enriched fields beside the providers' own.
+        consumers=("playlist",),
+        events=(
+            EventSpec(
+                "track.enriched",
+                1,
+                TrackEnriched,
+                "A canonical recording's enrichment as it stands, and the provider tracks that are it.",
+                (
+                    TrackEnriched(
+                        recording_id=uuid.UUID("5d1f6e3a-8b0c-4d7e-9f2a-1b3c5d7e9f10"),
+                        tracks=[
+                            TrackRef(provider="spotify", provider_track_id="67Hna13dNDkZvBpTXRIaOJ"),
+                            TrackRef(provider="youtube", provider_track_id="u7K72X4eo_s"),
+                        ],
+                        isrc=EnrichedText(value="GBAAA9800006", source="spotify"),
+                        duration_ms=EnrichedDuration(value=330773, source="spotify"),
+                        release_date=EnrichedDate(value=date(1998, 4, 20), source="musicbrainz"),
+                        album=EnrichedText(value="Mezzanine", source="deezer"),
+                        musicbrainz_id=uuid.UUID("2c1e8b3e-3a6f-4b5e-9a8e-6f0c1f1d2a3b"),
+                        enriched_at=_T0,
                     ),
                 ),
             ),

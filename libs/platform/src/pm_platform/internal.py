@@ -12,6 +12,8 @@ credential (``SERVICE_TOKEN``), never routed by the gateway.
   end — ``POST /internal/users/{user}/tracks`` (the library track of each described track, made when
   missing) and ``PUT …/playlists/{id}/entries`` (the playlist made exactly a list of tracks, only if it
   is still at the version read: :class:`LibraryPlaylistChanged` otherwise).
+- :class:`CatalogReader`: the canonical catalog's ``POST /internal/catalog/lookup`` (enrichment): per
+  track, the target's track of its recording, "known absent", or nothing; one call per page of tracks.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 import aiohttp
 
+from pm_contracts.transfers import CatalogLookup, CatalogLookupResult
 from pm_platform.identity import service_credential
 
 TIMEOUT = aiohttp.ClientTimeout(total=30)
@@ -228,3 +231,29 @@ class AccountsReader:
             raise PeerUnavailable(f"auth answered {status} to a read of links")
         links: list[dict[str, Any]] = body["links"]
         return links
+
+
+class CatalogReader:
+    """The canonical catalog's lookup (enrichment at ``enrichment_url``): transfers ask it which track on
+    the target each source track is, the library which recording each of its tracks is."""
+
+    def __init__(self, client: InternalClient, enrichment_url: str) -> None:
+        self._client = client
+        self._base = enrichment_url.rstrip("/")
+
+    async def lookup(self, lookup: CatalogLookup) -> CatalogLookupResult:
+        """The answer for each track, in order; ``absent`` always as long as ``hits`` (a catalog that
+        answers no misses answers None for each)."""
+        status, body = await self._client.call(
+            "POST", f"{self._base}/internal/catalog/lookup", json=lookup.model_dump(mode="json")
+        )
+        if status != 200:
+            raise PeerUnavailable(f"the catalog answered {status} to a lookup")
+        result = CatalogLookupResult.model_validate(body)
+        if len(result.hits) != len(lookup.tracks):
+            raise PeerUnavailable("the catalog answered a lookup with the wrong number of hits")
+        if not result.absent:  # a catalog that answers no misses
+            return result.model_copy(update={"absent": [None] * len(result.hits)})
+        if len(result.absent) != len(lookup.tracks):
+            raise PeerUnavailable("the catalog answered a lookup with the wrong number of misses")
+        return result

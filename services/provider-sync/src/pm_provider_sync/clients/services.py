@@ -14,7 +14,7 @@ job fails as retryable and resumes from its rows); a 404 of a playlist raises ``
 from __future__ import annotations
 
 from pm_contracts.transfers import CatalogLookup, CatalogLookupResult
-from pm_platform.internal import InternalClient, LibraryReader, LibraryWriter, PeerUnavailable
+from pm_platform.internal import CatalogReader, InternalClient, LibraryReader, LibraryWriter
 from pm_platform.service import Runtime
 from pm_provider_sync.settings import provider_sync_settings
 
@@ -26,8 +26,8 @@ class ServiceClients:
 
     def __init__(self, rt: Runtime) -> None:
         settings = provider_sync_settings(rt.settings)
-        self._enrichment = settings.enrichment_url
         self._client = InternalClient(settings.service_token.get_secret_value())
+        self._catalog = CatalogReader(self._client, settings.enrichment_url)
         self.library = LibraryReader(self._client, settings.playlist_url)
         self.library_writes = LibraryWriter(self._client, settings.playlist_url)
 
@@ -35,16 +35,4 @@ class ServiceClients:
         await self._client.close()
 
     async def catalog_lookup(self, lookup: CatalogLookup) -> CatalogLookupResult:
-        status, body = await self._client.call(
-            "POST", f"{self._enrichment}/internal/catalog/lookup", json=lookup.model_dump(mode="json")
-        )
-        if status != 200:
-            raise PeerUnavailable(f"the catalog answered {status} to a lookup")
-        result = CatalogLookupResult.model_validate(body)
-        if len(result.hits) != len(lookup.tracks):
-            raise PeerUnavailable("the catalog answered a lookup with the wrong number of hits")
-        if not result.absent:  # a catalog that answers no misses
-            return result.model_copy(update={"absent": [None] * len(result.hits)})
-        if len(result.absent) != len(lookup.tracks):
-            raise PeerUnavailable("the catalog answered a lookup with the wrong number of misses")
-        return result
+        return await self._catalog.lookup(lookup)

@@ -24,6 +24,7 @@ Every cluster keeps the joins that made it, so "which rule joined these two ids"
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -223,7 +224,7 @@ def _gap(a: SeenTrack, b: SeenTrack) -> float:
     return 0.0 if seconds <= SAME_LENGTH_S else seconds
 
 
-def _block_keys(track: SeenTrack) -> set[str]:
+def block_keys(track: SeenTrack) -> set[str]:
     """The folded titles under which a track is filed: what search_terms would search for (featured
     artists, remaster and edit markers and noise off; a YouTube "Artist - Song" read as "Song"), and the
     title's own base reading."""
@@ -232,10 +233,16 @@ def _block_keys(track: SeenTrack) -> set[str]:
     if sep and rest:  # "Artist - Song" from a channel that is not the artist (a label's upload)
         keys.add(parse_title(rest).base)
     keys.discard("")
+    if not keys:
+        # A title of symbols only ("@", "+", "…") folds to nothing: filed under itself as written (case
+        # and spacing aside), or it could never meet its twin on another service.
+        written = " ".join(track.title.split()).casefold()
+        if written:
+            keys.add(f"={written}")
     return keys
 
 
-def _main_artist_key(track: SeenTrack) -> str:
+def main_artist_key(track: SeenTrack) -> str:
     return normalise(search_terms(track.info).artist)
 
 
@@ -247,14 +254,14 @@ def candidate_pairs(tracks: Sequence[SeenTrack]) -> set[tuple[int, int]]:
         blocks[("id", f"{track.provider}\x00{track.provider_track_id}")].append(index)
         if track.isrc:
             blocks[("isrc", track.isrc)].append(index)
-        for key in _block_keys(track):
+        for key in block_keys(track):
             blocks[("title", key)].append(index)
     pairs: set[tuple[int, int]] = set()
     for (kind, _), members in blocks.items():
         if kind == "title" and len(members) > MAX_BLOCK:
             by_artist: dict[str, list[int]] = defaultdict(list)
             for index in members:
-                by_artist[_main_artist_key(tracks[index])].append(index)
+                by_artist[main_artist_key(tracks[index])].append(index)
             groups: Iterable[list[int]] = by_artist.values()
         else:
             groups = (members,)
@@ -302,20 +309,16 @@ class _Clusters:
         self.isrcs[large] |= self.isrcs[small]
 
 
-def cluster(tracks: Sequence[SeenTrack]) -> list[Cluster]:
-    """Group ``tracks`` into recordings: every track is in exactly one cluster (duplicates of one provider
-    id in one), and the partition does not depend on the input's order. Clusters come in order of their
-    first member, members in input order.
-
-    Candidate pairs come from :func:`candidate_pairs`; each accepted by :func:`same_recording` is joined,
-    strongest rule first, then the most literal agreement, the highest confidence and the closest
-    durations, unless the union would put two version signatures, one version named two ways, or two
-    disagreeing ISRC sets in one cluster (the chaining guard). Pure; about n log n in practice (one
-    matcher score per candidate pair)."""
+def _accepted_joins(
+    tracks: Sequence[SeenTrack], pairs: Iterable[tuple[int, int]]
+) -> list[tuple[int, int, JoinRule]]:
+    """The candidate pairs :func:`same_recording` accepts, in the order they are to be joined: strongest
+    rule first, then the most literal agreement, the highest confidence and the closest durations, then
+    the ids (so the order never depends on the input's)."""
     accepted: list[
         tuple[tuple[int, int, float, float, tuple[str, str], tuple[str, str]], int, int, JoinRule]
     ] = []
-    for i, j in candidate_pairs(tracks):
+    for i, j in pairs:
         a, b = tracks[i], tracks[j]
         rule = same_recording(a, b)
         if rule is not None:
@@ -327,9 +330,22 @@ def cluster(tracks: Sequence[SeenTrack]) -> list[Cluster]:
             order = (RULE_ORDER[rule.name], -literal, -rule.confidence, _gap(a, b), first.key, second.key)
             accepted.append((order, i, j, rule))
     accepted.sort(key=lambda item: item[0])
+    return [(i, j, rule) for _, i, j, rule in accepted]
+
+
+def cluster(tracks: Sequence[SeenTrack]) -> list[Cluster]:
+    """Group ``tracks`` into recordings: every track is in exactly one cluster (duplicates of one provider
+    id in one), and the partition does not depend on the input's order. Clusters come in order of their
+    first member, members in input order.
+
+    Candidate pairs come from :func:`candidate_pairs`; each accepted by :func:`same_recording` is joined,
+    strongest rule first, then the most literal agreement, the highest confidence and the closest
+    durations, unless the union would put two version signatures, one version named two ways, or two
+    disagreeing ISRC sets in one cluster (the chaining guard). Pure; about n log n in practice (one
+    matcher score per candidate pair)."""
     clusters = _Clusters(tracks)
     joins: list[Join] = []
-    for _, i, j, rule in accepted:
+    for i, j, rule in _accepted_joins(tracks, candidate_pairs(tracks)):
         ra, rb = clusters.find(i), clusters.find(j)
         if ra == rb or clusters.refusal(ra, rb) is not None:
             continue
@@ -343,3 +359,117 @@ def cluster(tracks: Sequence[SeenTrack]) -> list[Cluster]:
     for join in joins:
         joins_of[root_of[join.a.key]].append(join)
     return [Cluster(tuple(group), tuple(joins_of[root])) for root, group in members.items()]
+
+
+# ---- placing new tracks among stored recordings --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredRecording:
+    """A recording the catalog holds, as placing needs it: its described tracks, and every ISRC it holds
+    (those of tracks nobody described too: a transfer's match brings ids without descriptions)."""
+
+    id: uuid.UUID
+    members: tuple[SeenTrack, ...]
+    isrcs: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A pair the rules accept but the chaining guard keeps apart, and why."""
+
+    a: SeenTrack
+    b: SeenTrack
+    rule: JoinRule
+    reason: str
+
+
+@dataclass(frozen=True)
+class Placement:
+    """What placing does to one recording-to-be.
+
+    ``recordings``: the stored recordings that are one from now on (none: ``new`` make a recording of
+    their own; one: ``new`` attach to it; several: they are merged, and ``new`` attach to the result).
+    ``new``: tracks on no recording before. ``joins``: the joins made now (a spanning forest over the
+    stored recordings and the new tracks, each stored recording counted as one node)."""
+
+    recordings: tuple[uuid.UUID, ...]
+    new: tuple[SeenTrack, ...]
+    joins: tuple[Join, ...]
+
+
+@dataclass(frozen=True)
+class Placing:
+    placements: tuple[Placement, ...]
+    refusals: tuple[Refusal, ...]
+
+
+def place(active: Sequence[SeenTrack], stored: Sequence[StoredRecording]) -> Placing:
+    """Place the ``active`` tracks (described for the first time, or described anew) among the
+    ``stored`` recordings: those the active tracks are on, and those they may be (found by the caller
+    through the blocking keys). The rules and guard are :func:`cluster`'s; a stored recording is kept
+    whole, as if its tracks were joined already, and is never split (only an operator splits). Only
+    pairs with an active track are compared (others were compared when they were placed), so an active
+    track may make a recording of its own, attach to one, or bridge two into one (a merge) when the
+    guard allows it. Every active track on no stored recording is in exactly one placement; a stored
+    recording is in one only when something joins it. Pure; the outcome does not depend on the inputs'
+    order."""
+    # A recording no import described (a transfer's match names ids, not what they are) has nothing to
+    # compare: it takes no part.
+    known = sorted((r for r in stored if r.members), key=lambda r: r.id.bytes)
+    on_stored = {m.key for r in known for m in r.members}
+    unique: dict[tuple[str, str], SeenTrack] = {}
+    for track in active:
+        unique.setdefault(track.key, track)
+    moving = set(unique)
+    fresh = sorted((t for t in unique.values() if t.key not in on_stored), key=lambda t: t.key)
+    tracks: list[SeenTrack] = list(fresh)
+    owner: list[int | None] = [None] * len(fresh)  # index in ``known`` of a stored track's recording
+    for index, recording in enumerate(known):
+        for member in recording.members:
+            tracks.append(unique.get(member.key, member))  # an active track as described now
+            owner.append(index)
+    clusters = _Clusters(tracks)
+    first_of: dict[int, int] = {}
+    for position, recording_index in enumerate(owner):
+        if recording_index is None:
+            continue
+        head = first_of.setdefault(recording_index, position)
+        if head != position:
+            clusters.union(clusters.find(head), clusters.find(position))
+    # The guard sees every ISRC a stored recording holds, its undescribed tracks' too.
+    for recording_index, head in first_of.items():
+        clusters.isrcs[clusters.find(head)] |= known[recording_index].isrcs
+
+    pairs = [(i, j) for i, j in candidate_pairs(tracks) if tracks[i].key in moving or tracks[j].key in moving]
+    joins: list[tuple[int, int, JoinRule]] = []
+    refusals: list[Refusal] = []
+    for i, j, rule in _accepted_joins(tracks, pairs):
+        ra, rb = clusters.find(i), clusters.find(j)
+        if ra == rb:
+            continue
+        reason = clusters.refusal(ra, rb)
+        if reason is not None:
+            refusals.append(Refusal(*_ordered(tracks[i], tracks[j]), rule, reason))
+            continue
+        clusters.union(ra, rb)
+        joins.append((i, j, rule))
+
+    groups: dict[int, tuple[set[int], list[SeenTrack], list[Join]]] = {}
+
+    def group(root: int) -> tuple[set[int], list[SeenTrack], list[Join]]:
+        return groups.setdefault(root, (set(), [], []))
+
+    for position, track in enumerate(fresh):
+        group(clusters.find(position))[1].append(track)
+    for i, j, rule in joins:
+        entry = group(clusters.find(i))
+        entry[2].append(Join(*_ordered(tracks[i], tracks[j]), rule))
+        entry[0].update(r for r in (owner[i], owner[j]) if r is not None)
+    placements = [
+        Placement(tuple(known[r].id for r in sorted(recordings)), tuple(members), tuple(made))
+        for recordings, members, made in groups.values()
+        if members or len(recordings) > 1
+    ]
+    placements.sort(key=lambda p: (p.new[0].key if p.new else ("", ""), [r.bytes for r in p.recordings]))
+    return Placing(tuple(placements), tuple(refusals))

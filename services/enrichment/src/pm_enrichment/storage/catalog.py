@@ -77,6 +77,9 @@ class JoinRecord:
     target_isrc: str | None
     job_id: uuid.UUID
     matched_at: datetime
+    # Who told the catalog: a transfer's match (method isrc or search), or the clustering of an import's
+    # descriptions (method: the clustering's rule, isrc or metadata).
+    origin: str = "transfer"
 
 
 async def record_join(conn: asyncpg.Connection, join: JoinRecord) -> tuple[int, bool]:
@@ -87,9 +90,9 @@ async def record_join(conn: asyncpg.Connection, join: JoinRecord) -> tuple[int, 
         """WITH added AS (
                INSERT INTO catalog_joins (source_provider, source_track_id, target_provider, target_track_id,
                                           decision, recording_id, other_recording_id, reason, method,
-                                          confidence, source_isrc, target_isrc, job_id, matched_at)
+                                          confidence, source_isrc, target_isrc, job_id, matched_at, origin)
                SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::uuid, $7::uuid, $8::text, $9::text,
-                      $10::float8, $11::text, $12::text, $13::uuid, $14::timestamptz
+                      $10::float8, $11::text, $12::text, $13::uuid, $14::timestamptz, $15::text
                WHERE $5 <> 'confirmed' OR NOT EXISTS (
                    SELECT 1 FROM catalog_joins
                    WHERE source_provider = $1 AND source_track_id = $2 AND target_provider = $3
@@ -118,6 +121,7 @@ async def record_join(conn: asyncpg.Connection, join: JoinRecord) -> tuple[int, 
         join.target_isrc,
         join.job_id,
         join.matched_at,
+        join.origin,
     )
     assert row is not None  # added, or the pair was recorded before
     return int(row["id"]), bool(row["added"])

@@ -81,7 +81,7 @@ async def record_match(conn: asyncpg.Connection, event: TrackMatched) -> MatchRe
     keys = [source, target]
     for key in sorted(set(keys)):  # in one order for every writer: no deadlock between two of them
         await lock_until_commit(conn, key.lock_name)
-    placed = await _locked_recordings_of(conn, keys)
+    placed = await locked_recordings_of(conn, keys)
     known = await catalog_sql.recordings(conn, set(placed.values()))
     source_isrc, target_isrc = normalised_isrc(event.source_isrc), normalised_isrc(event.target_isrc)
     join = join_rule(_on(placed, known, source), _on(placed, known, target), source_isrc, target_isrc)
@@ -147,7 +147,7 @@ def _on(
     return known[recording_id] if recording_id is not None else None
 
 
-async def _locked_recordings_of(conn: asyncpg.Connection, keys: list[TrackKey]) -> dict[TrackKey, uuid.UUID]:
+async def locked_recordings_of(conn: asyncpg.Connection, keys: list[TrackKey]) -> dict[TrackKey, uuid.UUID]:
     """The recording each key is on, with those recordings' rows locked. The ids' own locks keep
     anyone from adding them, but a merge holding only the recordings' locks may move them: read, lock
     what was read, read again until the reading holds still."""

@@ -197,6 +197,13 @@ def test_chaining_guard_keeps_two_isrcs_apart_though_a_track_without_one_fits_bo
     assert partition(clusters) == {frozenset({first.key, upload.key}), frozenset({second.key})}
 
 
+def test_a_title_of_symbols_only_meets_its_twin() -> None:
+    # "@" folds to nothing; without a key of its own it would never be compared with anything.
+    a = track("spotify", "s1", "@", ("chillwagon",), 150, isrc="JP22N1969979", album="@")
+    b = track("deezer", "d1", "@", ("chillwagon",), 150.4, album="@")
+    assert partition(cluster([a, b])) == {frozenset({a.key, b.key})}
+
+
 def test_a_track_sharing_only_a_common_title_is_alone() -> None:
     tracks = [track("spotify", f"s{i}", "Intro", (f"Band {i}",), 60 + i) for i in range(100)]
     assert partition(cluster(tracks)) == {frozenset({t.key}) for t in tracks}

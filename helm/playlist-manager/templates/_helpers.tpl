@@ -215,7 +215,7 @@ else its in-cluster Service. */}}
 {{- end }}
 {{- if and .svc.internet $v.emulator.enabled }}
 {{- $base := $v.emulator.url | default (printf "http://%s:%v" (include "pm.serviceName" (dict "root" $root "name" "provider-emulator")) $v.emulator.port) | trimSuffix "/" }}
-{{- range $var, $host := dict "SPOTIFY_ACCOUNTS_URL" "accounts.spotify.com" "SPOTIFY_API_URL" "api.spotify.com" "DEEZER_CONNECT_URL" "connect.deezer.com" "DEEZER_API_URL" "api.deezer.com" "TIDAL_AUTH_URL" "auth.tidal.com" "TIDAL_LOGIN_URL" "login.tidal.com" "TIDAL_API_URL" "openapi.tidal.com" "GOOGLE_ACCOUNTS_URL" "accounts.google.com" "GOOGLE_OAUTH2_URL" "oauth2.googleapis.com" "YOUTUBE_API_URL" "www.googleapis.com" }}
+{{- range $var, $host := dict "SPOTIFY_ACCOUNTS_URL" "accounts.spotify.com" "SPOTIFY_API_URL" "api.spotify.com" "DEEZER_CONNECT_URL" "connect.deezer.com" "DEEZER_API_URL" "api.deezer.com" "TIDAL_AUTH_URL" "auth.tidal.com" "TIDAL_LOGIN_URL" "login.tidal.com" "TIDAL_API_URL" "openapi.tidal.com" "GOOGLE_ACCOUNTS_URL" "accounts.google.com" "GOOGLE_OAUTH2_URL" "oauth2.googleapis.com" "YOUTUBE_API_URL" "www.googleapis.com" "MUSICBRAINZ_URL" "musicbrainz.org" }}
 - name: {{ $var }}
   value: {{ printf "%s/%s" $base $host | quote }}
 {{- end }}

@@ -66,6 +66,11 @@ PROVIDER_HOSTS = {
 # The services that call the providers (pm_providers.settings.ProviderHostSettings): the stack points
 # their provider hosts at the emulator.
 PROVIDER_CALLERS = ("auth", "provider-sync")
+# MusicBrainz, the catalogue the enrichment service asks about ISRCs (pm_providers' MusicBrainz client):
+# the stack points it at the emulator's MusicBrainz and names itself in the User-Agent MusicBrainz asks for.
+LOOKUP_HOSTS = {"MUSICBRAINZ_URL": "musicbrainz.org"}
+LOOKUP_CALLERS = ("enrichment",)
+MUSICBRAINZ_USER_AGENT = "PlaylistManagerDevstack/0.1 ( http://127.0.0.1:3101 )"
 LOG_LEVEL = "info"
 # The native stack's job lease (production keeps the default two minutes).
 JOB_LEASE_S = "20"
@@ -336,6 +341,11 @@ class Stack:
             # The providers are the emulator's: auth links and refreshes there, provider-sync reads there.
             emulator = f"http://{HOST}:{self.spec('provider-emulator').port}"
             env |= {variable: f"{emulator}/{host}" for variable, host in PROVIDER_HOSTS.items()}
+        if spec.name in LOOKUP_CALLERS:
+            # enrichment asks the emulator's MusicBrainz about ISRCs (docs/enrichment.md).
+            emulator = f"http://{HOST}:{self.spec('provider-emulator').port}"
+            env |= {variable: f"{emulator}/{host}" for variable, host in LOOKUP_HOSTS.items()}
+            env["MUSICBRAINZ_USER_AGENT"] = MUSICBRAINZ_USER_AGENT
         return env
 
 

@@ -10,7 +10,7 @@ from pm_devstack.config import StackConfig
 from pm_devstack.envfile import identity_public_key
 from pm_devstack.errors import DevstackError
 from pm_devstack.service import ServiceProcess
-from pm_devstack.stack import PROVIDER_HOSTS, Stack
+from pm_devstack.stack import LOOKUP_HOSTS, PROVIDER_HOSTS, Stack
 
 SERVICE_KEYS = {
     "ENVIRONMENT",
@@ -121,6 +121,20 @@ def test_the_services_that_call_providers_reach_the_emulator_and_no_other_does(t
             }, spec.name
         else:
             assert not set(PROVIDER_HOSTS) & set(env), spec.name
+
+
+def test_enrichment_asks_the_emulators_musicbrainz_with_an_agent_it_accepts(tmp_stack: Stack) -> None:
+    """enrichment looks ISRCs up at MusicBrainz (docs/enrichment.md): the stack points it at the emulator's,
+    with a User-Agent MusicBrainz (and ProviderSettings) accept; nobody else gets MusicBrainz."""
+    from pm_providers.settings import MUSICBRAINZ_USER_AGENT_RE
+
+    for spec in tmp_stack.service_specs(include_dev=False):
+        env = tmp_stack.service_env(spec.name)
+        if spec.name == "enrichment":
+            assert env["MUSICBRAINZ_URL"] == "http://127.0.0.1:3199/musicbrainz.org"
+            assert MUSICBRAINZ_USER_AGENT_RE.fullmatch(env["MUSICBRAINZ_USER_AGENT"])
+        else:
+            assert not {*LOOKUP_HOSTS, "MUSICBRAINZ_USER_AGENT"} & set(env), spec.name
 
 
 def test_emulator_gets_only_the_basics(tmp_stack: Stack) -> None:

@@ -138,6 +138,10 @@ BAD_VALUES: dict[str, str] = {
     "YOUTUBE_VIDEO_DETAILS": "maybe",
     # enrichment
     "CATALOG_MISS_TTL_DAYS": "-1",
+    "ENRICHMENT_BATCH": "0",
+    "ENRICHMENT_LOOKUP_BATCH": "501",
+    "ENRICHMENT_INTERVAL_S": "0",
+    "ENRICHMENT_LOOKUP_RETRY_S": "0.5",
     # GatewaySettings
     "UPSTREAM_TIMEOUT_S": "301",
     "UPSTREAM_PROBE_INTERVAL_S": "0",

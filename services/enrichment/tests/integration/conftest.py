@@ -141,5 +141,8 @@ class Catalog:
 @pytest.fixture(scope="module")
 async def catalog(service_env_factory: Any) -> AsyncIterator[Catalog]:
     env = await service_env_factory("enrichment")
+    # The enrichment worker idle (it would write the recordings these tests compare): its own tests run
+    # its stages themselves (test_enrichment_worker.py).
+    env["ENRICHMENT_INTERVAL_S"] = "3600"
     async with running_service(definition(), env, broker="memory") as (client, rt):
         yield Catalog(client, rt, env["SERVICE_TOKEN"])

@@ -114,6 +114,30 @@ class Client:
         job = await self.start_import(providers)
         return await self.job(job["job_id"], {"succeeded"})
 
+    async def start_transfer(self, body: dict[str, Any]) -> dict[str, Any]:
+        """The transfer job, once provider-sync knows of the target's link (auth's event): until it has,
+        the target is "not linked" there (422)."""
+        for _ in range(120):
+            status, job = await self.call("POST", "/api/v1/transfers", expect=None, json=body)
+            if status == 202:
+                return dict(job)
+            assert status == 422 and job["type"].endswith("/provider-not-linked"), (status, job)
+            await asyncio.sleep(0.5)
+        raise AssertionError("the target never became linked for provider-sync")
+
+    async def transfer_tracks(self, job_id: str) -> list[dict[str, Any]]:
+        """Every per-track result of a transfer, page after page."""
+        tracks: list[dict[str, Any]] = []
+        while True:
+            _, page = await self.call(
+                "GET",
+                f"/api/v1/transfers/{job_id}/tracks",
+                params={"limit": "1000", "offset": str(len(tracks))},
+            )
+            tracks += page["tracks"]
+            if page["next_offset"] is None:
+                return tracks
+
     async def library_when(self, settled: Any) -> dict[str, dict[str, Any]]:
         """The library once ``settled(library)`` holds: the playlist service applies what an import sent
         from Kafka, a moment after the job has ended."""

@@ -857,6 +857,19 @@ def prepare_restore(case: Any, real: bool, token: str | None) -> str | None:
     return owner
 
 
+def prepare_insight(case: Any, real: bool, token: str | None) -> str | None:
+    """Availability and statistics on a real turn: the token's user's own playlist as ``playlist_id``
+    (availability always names one; statistics only when the generated case did)."""
+    if not real:
+        return token
+    owner = token or _next_bench_token()
+    query = dict(case.query or {})
+    if "playlist_id" in query or case.operation.path.endswith("/availability"):
+        query["playlist_id"] = _real_playlist(owner).id
+    case.query = query
+    return owner
+
+
 def prepare_list(case: Any, real: bool, token: str | None) -> str | None:
     """A real turn: a cursor the list handed out to this user for this sort, or none (a generated one is
     a 422, which the other turns check)."""
@@ -1430,6 +1443,8 @@ _PREPARE: dict[tuple[str, str], Prepare] = {
     ("GET", "/api/v1/jobs/{job_id}"): prepare_job,
     ("GET", "/api/v1/jobs/{job_id}/events"): prepare_job,
     ("GET", PLAYLISTS): prepare_list,
+    ("GET", "/api/v1/library/insights/availability"): prepare_insight,
+    ("GET", "/api/v1/library/insights/statistics"): prepare_insight,
     ("POST", PLAYLISTS): prepare_create,
     ("GET", PLAYLIST): prepare_read_playlist,
     ("PATCH", PLAYLIST): _on_a_real_playlist(_details_body),

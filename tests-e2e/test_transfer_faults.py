@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -63,16 +62,6 @@ async def client(gateway_url: str, stack: Stack, register_user) -> AsyncIterator
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         emulator = f"http://127.0.0.1:{stack.spec('provider-emulator').port}"
         yield Client(session, gateway_url, emulator, await register_user())
-
-
-async def _start(client: Client, body: dict[str, Any]) -> str:
-    for _ in range(120):
-        status, job = await client.call("POST", "/api/v1/transfers", expect=None, json=body)
-        if status == 202:
-            return str(job["job_id"])
-        assert status == 422 and job["type"].endswith("/provider-not-linked"), (status, job)
-        await asyncio.sleep(0.5)
-    raise AssertionError("the target never became linked for provider-sync")
 
 
 async def _progress(client: Client, job_id: str) -> float:
@@ -134,17 +123,6 @@ async def _storm(client: Client, providers: list[str]) -> None:
         await client.admin("PUT", f"/faults/{provider}", json={**FAULTS, "storm_until": now + STORM_S})
 
 
-async def _all_tracks(client: Client, job_id: str) -> list[dict[str, Any]]:
-    tracks: list[dict[str, Any]] = []
-    while True:
-        _, page = await client.call(
-            "GET", f"/api/v1/transfers/{job_id}/tracks", params={"limit": "1000", "offset": str(len(tracks))}
-        )
-        tracks += page["tracks"]
-        if len(page["tracks"]) < 1000:
-            return tracks
-
-
 @pytest.mark.timeout(BIG_JOB_DEADLINE_S + 300)
 async def test_a_library_of_5000_tracks_moves_to_deezer_and_tidal_through_faults_kills_and_a_kafka_restart(
     client: Client, stack: Stack
@@ -167,7 +145,10 @@ async def test_a_library_of_5000_tracks_moves_to_deezer_and_tidal_through_faults
     async with _raised_limits(client, stack) as env:
         try:
             await _storm(client, list(targets))
-            jobs = {p: await _start(client, {**body, "target": {"provider": p}}) for p in targets}
+            jobs = {
+                p: (await client.start_transfer({**body, "target": {"provider": p}}))["job_id"]
+                for p in targets
+            }
             await _when(client, list(jobs.values()), 0.2)
             await _kill_provider_sync(stack, env)
             await asyncio.to_thread(lifecycle.restart, stack, "kafka", say=lambda _: None)
@@ -186,7 +167,7 @@ async def test_a_library_of_5000_tracks_moves_to_deezer_and_tidal_through_faults
         result = results[provider]
         assert result["playlists"] == len(playlists) + 1, result
         assert result["written"] == result["matched"] > 0.9 * result["tracks"], result
-        tracks = await _all_tracks(client, job_id)
+        tracks = await client.transfer_tracks(job_id)
         assert len(tracks) == result["tracks"] >= entries and all(t["status"] != "pending" for t in tracks)
         _, view = await client.call("GET", f"/api/v1/transfers/{job_id}")
         assert sorted((p["playlist"], p["part"]) for p in view["parts"]) == [
@@ -221,13 +202,14 @@ async def test_a_transfer_to_youtube_out_of_quota_resumes_after_the_providers_re
     try:
         await client.admin("POST", "/clock", json={"advance": (midnight - emulator_now).total_seconds() - 25})
         await client.admin("PUT", "/rate-limits/youtube", json={"search_calls_per_day": 3})
-        job_id = await _start(
-            client,
-            {
-                "source": {"provider": "spotify", "collections": "playlists"},
-                "target": {"provider": "youtube"},
-            },
-        )
+        job_id = (
+            await client.start_transfer(
+                {
+                    "source": {"provider": "spotify", "collections": "playlists"},
+                    "target": {"provider": "youtube"},
+                }
+            )
+        )["job_id"]
         paused = await client.job(job_id, {"paused"})
         assert paused["error"]["code"] == "provider-quota", paused
         await client.admin(

@@ -48,17 +48,6 @@ async def _imported_spotify(client: Client) -> dict[str, Any]:
     return {"spotify": spotify, "deezer": deezer}
 
 
-async def _start(client: Client, body: dict[str, Any]) -> dict[str, Any]:
-    """The transfer job, once provider-sync knows of the target's link (auth's event)."""
-    for _ in range(120):
-        status, job = await client.call("POST", "/api/v1/transfers", expect=None, json=body)
-        if status == 202:
-            return job
-        assert status == 422 and job["type"].endswith("/provider-not-linked"), (status, job)
-        await client.call("GET", "/api/v1/me")  # a short pause that is also a request
-    raise AssertionError("the target never became linked for provider-sync")
-
-
 async def _deezer_tracks(client: Client, token: str, playlist_id: str) -> list[str]:
     async with client.session.get(
         f"{client.emulator}/api.deezer.com/playlist/{playlist_id}/tracks",
@@ -77,8 +66,7 @@ async def test_a_dry_run_then_the_apply_copies_two_playlists_to_deezer_in_order(
     client: Client, register_user
 ):
     accounts = await _imported_spotify(client)
-    dry = await _start(
-        client,
+    dry = await client.start_transfer(
         {
             "source": {"provider": "spotify", "collections": "playlists"},
             "target": {"provider": "deezer"},
@@ -152,13 +140,6 @@ async def test_a_dry_run_then_the_apply_copies_two_playlists_to_deezer_in_order(
     await other.call("POST", f"/api/v1/transfers/{dry['job_id']}/apply", expect=404, json={"choices": []})
 
 
-async def _all_tracks(client: Client, job_id: str) -> list[dict[str, Any]]:
-    _, page = await client.call("GET", f"/api/v1/transfers/{job_id}/tracks", params={"limit": "1000"})
-    assert page["next_offset"] is None
-    tracks: list[dict[str, Any]] = page["tracks"]
-    return tracks
-
-
 def _nowhere(track: dict[str, Any]) -> bool:
     """A track its transfer found nowhere on the target: not matched, and no candidate a user could pick
     (the shared catalog remembers such a miss), or the catalog knew it so already."""
@@ -206,12 +187,12 @@ async def test_a_second_users_transfer_of_the_same_songs_makes_no_search_call(
         "target": {"provider": "deezer"},
         "dry_run": True,
     }
-    first_job = (await _start(client, body))["job_id"]
+    first_job = (await client.start_transfer(body))["job_id"]
     first = (await client.job(first_job, {"succeeded"}))["result"]
     # (On a fresh stack the first transfer searched; an earlier run may have taught the catalog already.)
     automatic = sum(first["methods"].get(m, 0) for m in ("search", "isrc", "catalog"))
     assert automatic == first["matched"] > 0, first
-    tracks = await _all_tracks(client, first_job)
+    tracks = await client.transfer_tracks(first_job)
     nowhere = [t for t in tracks if _nowhere(t)]
     assert nowhere, "the emulator's playlists hold songs Deezer does not have"
     await _catalog_learnt(
@@ -224,9 +205,9 @@ async def test_a_second_users_transfer_of_the_same_songs_makes_no_search_call(
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         second = Client(session, client.gateway, client.emulator, await register_user())
         await _imported_spotify(second)
-        again_job = (await _start(second, body))["job_id"]
+        again_job = (await second.start_transfer(body))["job_id"]
         again = (await second.job(again_job, {"succeeded"}))["result"]
-        again_tracks = {(t["playlist"], t["position"]): t for t in await _all_tracks(second, again_job)}
+        again_tracks = {(t["playlist"], t["position"]): t for t in await second.transfer_tracks(again_job)}
     # Every track the first transfer matched comes from the shared catalog now, and every track it found
     # nowhere is known absent there: no search, no ISRC lookup for either. Only what a user could pick
     # among candidates (review, or not available to the first account) is looked for again.
@@ -285,9 +266,9 @@ async def test_deezer_gets_a_repeated_track_once_and_the_report_says_so(client: 
         "POST", "/api/v1/playlists", expect=201, json={"name": "Twice", "tracks": [described, described]}
     )
     body = {"source": {"playlists": [made["id"]]}, "target": {"provider": "deezer"}, "dry_run": True}
-    dry = (await client.job((await _start(client, body))["job_id"], {"succeeded"}))["result"]
+    dry = (await client.job((await client.start_transfer(body))["job_id"], {"succeeded"}))["result"]
     assert (dry["matched"], dry["skipped"]) == (1, 1), dry
-    job_id = (await _start(client, {**body, "dry_run": False}))["job_id"]
+    job_id = (await client.start_transfer({**body, "dry_run": False}))["job_id"]
     done = (await client.job(job_id, {"succeeded"}))["result"]
     assert (done["matched"], done["skipped"], done["written"]) == (1, 1, 1), done
     _, report = await client.call("GET", f"/api/v1/transfers/{job_id}/report")

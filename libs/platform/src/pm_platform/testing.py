@@ -128,6 +128,8 @@ def unreachable_infra_env() -> dict[str, str]:
         "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
         "SERVICE_TOKEN": "a-long-service-token-value-123",
         "IDENTITY_PUBLIC_KEYS": base64.b64encode(raw_public_key(secrets.token_bytes(32))).decode(),
+        # The peers a service calls (the library's insights ask the catalog), likewise unreachable.
+        "ENRICHMENT_URL": "http://127.0.0.1:1",
     }
 
 

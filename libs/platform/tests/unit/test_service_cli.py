@@ -43,6 +43,7 @@ def test_invalid_value_is_one_line():
             "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:1",
             "SERVICE_TOKEN": "x" * 32,
             "IDENTITY_PUBLIC_KEYS": base64.b64encode(b"p" * 32).decode(),
+            "ENRICHMENT_URL": "http://127.0.0.1:3106",
         },
     )
     assert result.returncode == 2

@@ -8,6 +8,7 @@ from pm_playlist.commands import explain_checks
 from pm_playlist.events.handlers import handlers
 from pm_playlist.http.routes import EDIT_MAX_BYTES, add_routes
 from pm_playlist.settings import PlaylistSettings
+from pm_playlist.usecases.insights import catalog_reader
 
 
 def definition() -> ServiceDefinition:
@@ -24,4 +25,5 @@ def definition() -> ServiceDefinition:
         # Edits name up to 10,000 entries (a whole provider playlist): a few MB of JSON at most.
         client_max_size=EDIT_MAX_BYTES,
         commands={"explain-checks": explain_checks},
+        resources=[catalog_reader],
     )

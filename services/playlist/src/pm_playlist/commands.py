@@ -21,10 +21,11 @@ import asyncpg
 
 from pm_platform.explain import ExplainingConnection, big_tables, sequential_scans
 from pm_platform.settings import InfraSettings
+from pm_playlist.domain.enrichment import Enrichment, RecordingEnrichment
 from pm_playlist.domain.entries import Entry, Move
 from pm_playlist.domain.listing import ListQuery
 from pm_playlist.domain.playlists import TrackRecord
-from pm_playlist.storage import entries, history, playlists, sample_data, tracks
+from pm_playlist.storage import enrichment, entries, history, playlists, sample_data, tracks
 from pm_playlist.storage.entries import StoredEntries
 
 # A table is big from this many rows: below it a sequential scan is the planner's right choice.
@@ -41,6 +42,8 @@ def hot_calls(
     )
     moved = Move((entry_ids[-1],), 0).apply(stored.entries)
     record = TrackRecord(identity="spotify:explain", title="Explain", artists=("Explain",))
+    recording = RecordingEnrichment(Enrichment(uuid.UUID(int=1), None, {}), now)
+    named = [("deezer", "1"), ("spotify", "1:4")]
     calls: dict[str, Callable[[Any], Awaitable[Any]]] = {
         "get_playlist": lambda c: playlists.get_playlist(c, user_id, playlist_id, lock=True),
         "find_by_origin": lambda c: playlists.find_by_origin(c, user_id, "spotify", "sp1:2"),
@@ -62,6 +65,13 @@ def hot_calls(
         # version_entries stops once the explained snapshot query finds nothing: its later query too.
         "edits_after (replay)": lambda c: history.edits_after(c, playlist_id, 1, 40),
         "delete_playlist": lambda c: playlists.delete_playlist(c, playlist_id),
+        "enrichments_of": lambda c: enrichment.enrichments_of(c, [track_id]),
+        "kept_recording": lambda c: enrichment.kept_recording(c, recording.recording_id),
+        "save_recording": lambda c: enrichment.save_recording(c, recording),
+        "named_tracks": lambda c: enrichment.named_tracks(c, recording.recording_id),
+        "drop_tracks": lambda c: enrichment.drop_tracks(c, recording.recording_id, named),
+        "claim_tracks": lambda c: enrichment.claim_tracks(c, recording.recording_id, named, now),
+        "touch_playlists_showing": lambda c: enrichment.touch_playlists_showing(c, named),
     }
     queries = {sort: ListQuery(sort=sort) for sort in ("name", "-name", "created", "-updated")}
     queries["spotify, name filter"] = ListQuery(provider="spotify", name="list")

@@ -9,6 +9,7 @@ public document does not describe.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -16,6 +17,7 @@ from pydantic import AfterValidator, Field, model_validator
 from pm_contracts.library import MAX_ARTISTS, MAX_DESCRIPTION, MAX_ID, MAX_NAME, MediaKind
 from pm_platform.api import LenientDate, LenientId, LenientProvider, RequestBody, iso
 from pm_playlist.domain.dedupe import Duplicate
+from pm_playlist.domain.enrichment import Enrichment, enrichment_view
 from pm_playlist.domain.entries import MAX_ENTRIES_PER_EDIT, Entry
 from pm_playlist.domain.ordering import SortKey
 from pm_playlist.domain.playlists import EntryView, Playlist, Version
@@ -196,7 +198,9 @@ def playlist_view(p: Playlist) -> dict[str, Any]:
     }
 
 
-def _track(track_id: Any, t: Any) -> dict[str, Any]:
+def _track(track_id: Any, t: Any, enrichment: Enrichment | None) -> dict[str, Any]:
+    """A track's own fields as its provider (or the user) described them, and beside them the catalog's
+    ``enrichment`` of it (null: none), which never replaces them."""
     release = t.release_date
     return {
         "id": str(track_id),
@@ -208,11 +212,12 @@ def _track(track_id: Any, t: Any) -> dict[str, Any]:
         "explicit": t.explicit,
         "release_date": release.isoformat() if release is not None else None,
         "provider_ids": {str(k): v for k, v in t.provider_ids.items()},
+        "enrichment": enrichment_view(enrichment),
     }
 
 
 def entry_view(e: EntryView) -> dict[str, Any]:
-    track = _track(e.track_id, e)
+    track = _track(e.track_id, e, e.enrichment)
     track.update(media_type=e.media_type, is_local=e.is_local, available=e.available)
     return {
         "id": str(e.id),
@@ -250,14 +255,23 @@ def version_view(v: Version) -> dict[str, Any]:
     }
 
 
-def diff_entry(position: int, entry: Entry, tracks: dict[Any, Track]) -> dict[str, Any]:
+def diff_entry(
+    position: int,
+    entry: Entry,
+    tracks: Mapping[Any, Track],
+    enrichments: Mapping[Any, Enrichment] | None = None,
+) -> dict[str, Any]:
     track = tracks.get(entry.track_id)
     return {
         "id": str(entry.id),
         "position": position,
         "added_at": iso(entry.added_at),
         "added_by": entry.added_by,
-        "track": _track(entry.track_id, track) if track is not None else {"id": str(entry.track_id)},
+        "track": (
+            _track(entry.track_id, track, (enrichments or {}).get(entry.track_id))
+            if track is not None
+            else {"id": str(entry.track_id)}
+        ),
     }
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from pm_playlist.domain.enrichment import Enrichment
+
 # The details a change may set (the column names).
 DETAILS = ("name", "description", "public", "collaborative", "cover_url")
 
@@ -84,7 +86,8 @@ def new_playlist(user_id: uuid.UUID, name: str, at: datetime, entry_count: int, 
 
 @dataclass(frozen=True, slots=True)
 class EntryView:
-    """An entry as the API shows it: the entry and its track."""
+    """An entry as the API shows it: the entry and its track, with the catalog's enrichment of the
+    track (None: it has none)."""
 
     position: int
     id: uuid.UUID
@@ -102,6 +105,7 @@ class EntryView:
     media_type: str
     is_local: bool
     available: bool | None
+    enrichment: Enrichment | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,6 +2,7 @@
 calls a use case; the cache hears of the change once it is committed. A deleted user's data is erased by
 the chassis (app.py declares what it keeps)."""
 
+from pm_contracts.enrichment import TrackEnriched
 from pm_contracts.library import (
     FilePlaylistImported,
     LibraryImportFinished,
@@ -9,7 +10,7 @@ from pm_contracts.library import (
     PlaylistRestored,
 )
 from pm_platform.consumers import EventContext, EventHandlers
-from pm_playlist.usecases import file_imports, imports, restores
+from pm_playlist.usecases import enrichment, file_imports, imports, restores
 
 handlers = EventHandlers()
 
@@ -35,4 +36,10 @@ async def on_file_playlist_imported(ctx: EventContext, event: FilePlaylistImport
 @handlers.on(PlaylistRestored)
 async def on_playlist_restored(ctx: EventContext, event: PlaylistRestored) -> None:
     committed = await restores.apply_restored_part(ctx.conn, ctx.runtime, event)
+    ctx.after_commit.append(lambda: committed.tell_cache(ctx.runtime))
+
+
+@handlers.on(TrackEnriched)
+async def on_track_enriched(ctx: EventContext, event: TrackEnriched) -> None:
+    committed = await enrichment.apply_enrichment(ctx.conn, event)
     ctx.after_commit.append(lambda: committed.tell_cache(ctx.runtime))

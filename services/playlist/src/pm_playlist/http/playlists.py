@@ -211,14 +211,14 @@ async def _diff_versions(request: web.Request, rt: Runtime, user_id: uuid.UUID) 
     if older == 0 or newer == 0:
         raise _refused(QueryRefused("from", "give both versions: ?from=N&to=M"))
     found = await library.version_diff(rt, user_id, _playlist_id(request), older, newer)
-    changes, tracks = found.changes, found.tracks
+    changes, tracks, enriched = found.changes, found.tracks, found.enrichments
     body = {
         "from": older,
         "to": newer,
-        "added": [api.diff_entry(i, e, tracks) for i, e in changes.added],
-        "removed": [api.diff_entry(i, e, tracks) for i, e in changes.removed],
+        "added": [api.diff_entry(i, e, tracks, enriched) for i, e in changes.added],
+        "removed": [api.diff_entry(i, e, tracks, enriched) for i, e in changes.removed],
         "moved": [
-            {**api.diff_entry(m.to_position, m.entry, tracks), "from_position": m.from_position}
+            {**api.diff_entry(m.to_position, m.entry, tracks, enriched), "from_position": m.from_position}
             for m in changes.moved
         ],
     }

@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from pm_platform.service import Runtime
-from pm_playlist.http import playlists
+from pm_playlist.http import insights, playlists
 from pm_playlist.http.playlists import EDIT_MAX_BYTES
 
 __all__ = ["EDIT_MAX_BYTES", "add_routes"]
@@ -22,6 +22,9 @@ def add_routes(app: web.Application, rt: Runtime) -> None:
     r.add_get("/api/v1/playlists", playlists.list_playlists)
     r.add_post("/api/v1/playlists", playlists.create_playlist)
     r.add_get("/api/v1/library/liked", playlists.liked_collections)
+    r.add_get("/api/v1/library/insights/duplicates", insights.duplicates)
+    r.add_get("/api/v1/library/insights/availability", insights.availability)
+    r.add_get("/api/v1/library/insights/statistics", insights.statistics)
     r.add_get(P, playlists.get_playlist)
     r.add_patch(P, playlists.change_details)
     r.add_delete(P, playlists.delete_playlist)

@@ -18,6 +18,7 @@ from pm_playlist.domain.entries import Entries, Entry
 from pm_playlist.domain.history import diff
 from pm_playlist.domain.playlists import EntryView
 from pm_playlist.domain.sort_keys import dealt, place
+from pm_playlist.storage.enrichment import ENRICHMENT_COLUMNS, ENRICHMENT_JOIN, enrichment_of_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +106,16 @@ async def write_changes(
     return Written(len(added), len(removed), len(moved & staying & old_keys.keys()))
 
 
-_VIEW = """e.id, e.added_at, e.added_by, t.id AS track_id, t.title, t.artists, t.album,
+_VIEW = f"""e.id, e.added_at, e.added_by, t.id AS track_id, t.title, t.artists, t.album,
            t.duration_ms, t.isrc, t.explicit, t.release_date, t.provider_ids, t.media_type, t.is_local,
-           t.available"""
+           t.available, {ENRICHMENT_COLUMNS}"""
 
 
 def _view(position: int, row: asyncpg.Record) -> EntryView:
     values = dict(row, position=position)
     values["artists"] = list(values["artists"])
     values["provider_ids"] = json.loads(values["provider_ids"])
+    values["enrichment"] = enrichment_of_row(values)
     return EntryView(**values)
 
 
@@ -122,12 +124,14 @@ async def entries_page(
 ) -> list[EntryView]:
     """Positions ``offset`` … ``offset + limit - 1``: ranks in the primary key's order. The page's entries
     are chosen first and only they are joined with their tracks (joining first would read every track
-    of the entries skipped)."""
+    of the entries skipped), and each track with its enrichment (storage/enrichment.py: a primary-key
+    probe per provider id), all in this one query."""
     rows = await conn.fetch(
         f"""SELECT {_VIEW}
             FROM (SELECT id, added_at, added_by, track_id, sort_key FROM entries WHERE playlist_id = $1
                   ORDER BY sort_key OFFSET $2 LIMIT $3) AS e
-            JOIN tracks t ON t.id = e.track_id ORDER BY e.sort_key""",
+            JOIN tracks t ON t.id = e.track_id {ENRICHMENT_JOIN}
+            ORDER BY e.sort_key""",
         playlist_id,
         offset,
         limit,

@@ -19,6 +19,7 @@ class SampleShape:
     entries_per_playlist: int = 100
     tracks_per_user: int = 400
     versions_per_playlist: int = 10
+    enriched_every: int = 4
 
     @property
     def entries(self) -> int:
@@ -85,6 +86,25 @@ async def generate(conn: asyncpg.Connection, shape: SampleShape) -> None:
     await conn.execute(
         """INSERT INTO playlist_snapshots (playlist_id, version, entries)
            SELECT id, 1, '\\x00'::bytea FROM playlists"""
+    )
+    # The catalog's enrichments of one track in ``enriched_every`` of each user's (a recording each).
+    await conn.execute(
+        """INSERT INTO recording_enrichments (recording_id, enriched_at, musicbrainz_id, fields)
+           SELECT md5('r' || u || ':' || t)::uuid, now(), NULL,
+                  jsonb_build_object('isrc', jsonb_build_object('value', 'GBAAA' || lpad(t::text, 7, '0'),
+                                                                'source', 'musicbrainz'))
+           FROM generate_series(1, $1) AS u, generate_series($3::int, $2::int, $3::int) AS t""",
+        shape.users,
+        shape.tracks_per_user,
+        shape.enriched_every,
+    )
+    await conn.execute(
+        """INSERT INTO enriched_tracks (provider, provider_track_id, recording_id, named_at)
+           SELECT 'spotify', u || ':' || t, md5('r' || u || ':' || t)::uuid, now()
+           FROM generate_series(1, $1) AS u, generate_series($3::int, $2::int, $3::int) AS t""",
+        shape.users,
+        shape.tracks_per_user,
+        shape.enriched_every,
     )
     await conn.execute("ANALYZE")
 

@@ -18,6 +18,7 @@ from pm_platform.errors import Problem
 from pm_platform.service import Runtime
 from pm_playlist.domain import api
 from pm_playlist.domain.dedupe import Duplicate, find_duplicates
+from pm_playlist.domain.enrichment import Enrichment
 from pm_playlist.domain.entries import (
     MAX_ENTRIES_PER_EDIT,
     Batch,
@@ -36,6 +37,7 @@ from pm_playlist.domain.listing import ListQuery, encode_cursor
 from pm_playlist.domain.ordering import SortKey, sorted_order
 from pm_playlist.domain.playlists import EntryView, Playlist, TrackRecord, Version, new_playlist
 from pm_playlist.storage import cache
+from pm_playlist.storage.enrichment import enrichments_of
 from pm_playlist.storage.entries import entries_page, load_entries
 from pm_playlist.storage.history import list_versions, version_entries
 from pm_playlist.storage.playlists import delete_playlist, list_playlists
@@ -162,6 +164,7 @@ class VersionDiff:
     playlist: Playlist
     changes: Diff
     tracks: dict[uuid.UUID, Any]
+    enrichments: dict[uuid.UUID, Enrichment]
 
 
 async def version_diff(
@@ -173,7 +176,9 @@ async def version_diff(
         named = [e.track_id for _, e in changes.added + changes.removed] + [
             m.entry.track_id for m in changes.moved
         ]
-        return VersionDiff(playlist, changes, await load_tracks(conn, named))
+        return VersionDiff(
+            playlist, changes, await load_tracks(conn, named), await enrichments_of(conn, named)
+        )
 
 
 # ---------------------------------------------------------------- creating and deleting

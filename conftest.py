@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pm_devstack.scratch import create_scratch_database, drop_databases
@@ -66,6 +67,14 @@ def stack() -> Stack:
 @pytest.fixture(scope="session")
 def infra(stack: Stack) -> InfraEndpoints:
     return stack.infra_endpoints()
+
+
+@pytest.fixture
+async def redis(infra: InfraEndpoints) -> AsyncIterator[aioredis.Redis]:
+    """A client of the stack's Redis, closed after the test (keys are each test's to prefix and drop)."""
+    client = aioredis.from_url(infra.redis_url)
+    yield client
+    await client.aclose()
 
 
 DatabaseFactory = Callable[[str], Awaitable[str]]

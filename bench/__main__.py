@@ -23,9 +23,11 @@ markers; then the library's operations on a 10,000-entry playlist and its hot re
 then transfers' provider calls and wall time (bench/transfers.py) and a two-way sync's (bench/sync.py: a
 run with nothing changed, and 100 changes a side on 5,000 songs); last the password policy's worst cost
 (bench/password_policy.py), playlist files of 100,000 entries in each format (bench/formats.py, no stack
-needed) and the canonical catalog's clustering of the emulator's catalogs (bench/catalog_clustering.py, no
-stack needed, printed only). ``--only gateway``, ``--only outbox``, ``--only library``, ``--only transfers``,
-``--only sync``, ``--only password-policy``, ``--only formats`` or ``--only catalog-clustering`` runs one of
+needed), the canonical catalog's clustering of the emulator's catalogs (bench/catalog_clustering.py, no
+stack needed, printed only) and the enrichment pipeline (bench/enrichment.py: placing, the fill, MusicBrainz
+at 1 call/s and a second library from its cache). ``--only gateway``, ``--only outbox``, ``--only library``, ``--only transfers``,
+``--only sync``, ``--only password-policy``, ``--only formats``, ``--only catalog-clustering`` or
+``--only enrichment`` runs one of
 them.
 """
 
@@ -36,7 +38,7 @@ import os
 import platform
 from datetime import UTC, datetime
 
-from bench import catalog_clustering, formats, library, outbox, password_policy, sync, transfers
+from bench import catalog_clustering, enrichment, formats, library, outbox, password_policy, sync, transfers
 from bench.common import (
     BENCH_IP,
     DOC,
@@ -69,10 +71,16 @@ def main() -> None:
             "sync",
             "formats",
             "catalog-clustering",
+            "enrichment",
         ],
         help="run one of the benchmarks (default: all)",
     )
     parser.add_argument("--no-write", action="store_true", help="do not update docs/benchmarks.md")
+    enrich = parser.add_argument_group("enrichment")
+    enrich.add_argument("--enrichment-songs", type=int, default=5_000, help="songs on each of two services")
+    enrich.add_argument(
+        "--enrichment-mb-seconds", type=float, default=60.0, help="seconds of MusicBrainz lookups measured"
+    )
     gateway = parser.add_argument_group("gateway")
     gateway.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     gateway.add_argument("--concurrency", type=int, default=32)
@@ -167,6 +175,8 @@ def main() -> None:
     if args.only in (None, "catalog-clustering"):
         # Printed only: no stack needed, and docs/catalog.md ("Clustering (domain)") keeps the figures.
         print(catalog_clustering.run())
+    if args.only in (None, "enrichment"):
+        enrichment.run(args.enrichment_songs, args.enrichment_mb_seconds, write=not args.no_write)
     if args.only in (None, "password-policy"):
         policy_table = password_policy.table(password_policy.run(args.policy_samples), args.policy_samples)
         print(policy_table)

@@ -172,8 +172,8 @@ BATCH = 2000
 def placed_in_batches(tracks: Sequence[SeenTrack]) -> list[Cluster]:
     """What the enrichment service ends with when the providers' libraries arrive one after another in
     parts of BATCH tracks (usecases/clustering.py): each part placed with ``place()`` among the recordings
-    its tracks' blocking keys reach, as storage/clustering.py's ``neighbours`` finds them (every track of
-    an ISRC; per title key at most MAX_BLOCK, the same main artist first)."""
+    its tracks' blocking keys reach, as storage/clustering.py's ``neighbours`` finds them (per ISRC and
+    per title key at most MAX_BLOCK tracks, for a title key those of the part's artists first)."""
     ordered = sorted(tracks, key=lambda t: PROVIDER_ORDER.index(t.provider))
     members: dict[int, list[SeenTrack]] = {}
     joins: dict[int, list[Join]] = defaultdict(list)
@@ -184,13 +184,15 @@ def placed_in_batches(tracks: Sequence[SeenTrack]) -> list[Cluster]:
     for start in range(0, len(ordered), BATCH):
         part = ordered[start : start + BATCH]
         near: set[int] = set()
+        artists: dict[str, set[str]] = defaultdict(set)
         for track in part:
             if track.isrc:
-                near.update(on[t.key] for t in by_isrc[track.isrc])
-            artist = main_artist_key(track)
+                near.update(on[t.key] for t in sorted(by_isrc[track.isrc], key=lambda t: t.key)[:MAX_BLOCK])
             for key in block_keys(track):
-                filed = sorted(by_title[key], key=lambda t: (main_artist_key(t) != artist, t.key))
-                near.update(on[t.key] for t in filed[:MAX_BLOCK])
+                artists[key].add(main_artist_key(track))
+        for key, wanted in artists.items():
+            filed = sorted(by_title[key], key=lambda t: (main_artist_key(t) not in wanted, t.key))
+            near.update(on[t.key] for t in filed[:MAX_BLOCK])
         stored = [
             StoredRecording(
                 uuid.UUID(int=r), tuple(members[r]), frozenset(t.isrc for t in members[r] if t.isrc)

@@ -95,35 +95,31 @@ class Client:
             if not cursor:
                 return found
 
-    async def start_import(self, providers: list[str]) -> dict[str, Any]:
-        """The import job. provider-sync learns of a new link from auth's event: until it has, the
-        provider is "not linked" there (422), so a request right after linking may have to be repeated."""
+    async def once_linked(self, path: str, body: dict[str, Any], success: int) -> dict[str, Any]:
+        """POST ``body`` to ``path`` until it answers ``success``: provider-sync learns of a new link from
+        auth's event, and until it has, the provider is "not linked" there (422, checked too), so a
+        request right after linking may have to be repeated."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 60
         while True:
-            status, job = await self.call(
-                "POST", "/api/v1/library/imports", expect=None, json={"providers": providers}
-            )
-            if status == 202:
-                return job
-            assert status == 422 and job["type"].endswith("/provider-not-linked"), (status, job)
-            assert loop.time() < deadline, job
+            status, answer = await self.call("POST", path, expect=None, json=body)
+            if status == success:
+                return dict(answer)
+            assert status == 422 and answer["type"].endswith("/provider-not-linked"), (status, answer)
+            assert loop.time() < deadline, f"{path}: the provider never became linked for provider-sync"
             await asyncio.sleep(0.5)
+
+    async def start_import(self, providers: list[str]) -> dict[str, Any]:
+        """The import job, once provider-sync knows of the links."""
+        return await self.once_linked("/api/v1/library/imports", {"providers": providers}, 202)
 
     async def import_all(self, providers: list[str]) -> dict[str, Any]:
         job = await self.start_import(providers)
         return await self.job(job["job_id"], {"succeeded"})
 
     async def start_transfer(self, body: dict[str, Any]) -> dict[str, Any]:
-        """The transfer job, once provider-sync knows of the target's link (auth's event): until it has,
-        the target is "not linked" there (422)."""
-        for _ in range(120):
-            status, job = await self.call("POST", "/api/v1/transfers", expect=None, json=body)
-            if status == 202:
-                return dict(job)
-            assert status == 422 and job["type"].endswith("/provider-not-linked"), (status, job)
-            await asyncio.sleep(0.5)
-        raise AssertionError("the target never became linked for provider-sync")
+        """The transfer job, once provider-sync knows of the target's link."""
+        return await self.once_linked("/api/v1/transfers", body, 202)
 
     async def transfer_tracks(self, job_id: str) -> list[dict[str, Any]]:
         """Every per-track result of a transfer, page after page."""

@@ -121,13 +121,7 @@ async def create_link(client: Client, a: End, b: End, direction: str, **extra: A
         "b": {"provider": b.provider, "playlist_id": b.playlist_id},
         "direction": direction,
     } | extra
-    for _ in range(120):
-        status, answer = await client.call("POST", "/api/v1/sync", expect=None, json=body)
-        if status == 201:
-            return dict(answer)
-        assert status == 422 and answer["type"].endswith("/provider-not-linked"), (status, answer)
-        await asyncio.sleep(0.5)
-    raise AssertionError("the providers never became linked for provider-sync")
+    return await client.once_linked("/api/v1/sync", body, 201)
 
 
 async def run(client: Client, link_id: str) -> dict[str, Any]:

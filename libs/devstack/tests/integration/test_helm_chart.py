@@ -45,8 +45,9 @@ CALLS = {
     "gateway": {"auth", "playlist", "provider-sync", "export", "enrichment"},
     "export": {"playlist", "auth"},
     "provider-sync": {"auth", "playlist", "enrichment"},
+    "playlist": {"enrichment"},  # the library's insights ask the catalog
 }
-INTERNET = {"auth", "provider-sync"}
+INTERNET = {"auth", "provider-sync", "enrichment"}  # enrichment: MusicBrainz
 SETTINGS_CLASSES = {
     "gateway": "pm_gateway.settings:GatewaySettings",
     "auth": "pm_auth.settings:AuthSettings",

@@ -16,6 +16,9 @@ costs no call. Build through :meth:`pm_providers.Providers.musicbrainz`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 from pydantic import TypeAdapter
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -28,7 +31,7 @@ from pm_providers.domain.musicbrainz import (
     parse_isrc_answer,
     parse_recording,
 )
-from pm_providers.errors import NotFound
+from pm_providers.errors import NotFound, ProviderUnavailable
 from pm_providers.http import ProviderHttp
 from pm_providers.settings import ProviderSettings
 
@@ -95,6 +98,18 @@ class MusicBrainzCache:
             logger.warning("MusicBrainz answer not cached ({})", type(exc).__name__)
 
 
+_Parsed = TypeVar("_Parsed")
+
+
+def _parsed(parse: Callable[[Any], _Parsed], body: Any) -> _Parsed:
+    """An answer read, or ProviderUnavailable (retryable) when it is not MusicBrainz's: a proxy's or a
+    maintenance page served with status 200 must not be taken for "MusicBrainz knows none" and cached."""
+    try:
+        return parse(body)
+    except ValueError as exc:
+        raise ProviderUnavailable(f"MusicBrainz's answer could not be read: {exc}"[:300]) from None
+
+
 class MusicBrainz:
     """ISRC and recording lookups. Cheap to keep for the process; safe to share between tasks.
 
@@ -120,7 +135,7 @@ class MusicBrainz:
                 endpoint="isrc",
                 params={"fmt": "json", "inc": INC_SEPARATOR.join(("artists", "releases"))},
             )
-            recordings = parse_isrc_answer(resp.body)
+            recordings = _parsed(parse_isrc_answer, resp.body)
         except NotFound:
             recordings = []
         if self._cache is not None:
@@ -139,7 +154,7 @@ class MusicBrainz:
                 endpoint="recording",
                 params={"fmt": "json", "inc": INC_SEPARATOR.join(("isrcs", "artists", "releases"))},
             )
-            found: MbRecording | None = parse_recording(resp.json_object)
+            found: MbRecording | None = _parsed(parse_recording, resp.json_object)
         except NotFound:
             found = None
         if self._cache is not None:

@@ -17,7 +17,6 @@ import pytest
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
-from pm_devstack.stack import InfraEndpoints
 from pm_provider_emulator.app import init_app
 from pm_provider_emulator.domain.catalog import Catalogs
 from pm_provider_emulator.settings import EmulatorSettings
@@ -145,13 +144,6 @@ async def make_emulator(catalogs: Catalogs) -> AsyncIterator[EmulatorFactory]:
 @pytest.fixture
 async def emulator(make_emulator: EmulatorFactory) -> EmulatorHarness:
     return await make_emulator()
-
-
-@pytest.fixture
-async def redis(infra: InfraEndpoints) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(infra.redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

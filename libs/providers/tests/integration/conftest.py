@@ -8,15 +8,6 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio as aioredis
 
-from pm_devstack.stack import InfraEndpoints
-
-
-@pytest.fixture
-async def redis(infra: InfraEndpoints) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(infra.redis_url)
-    yield client
-    await client.aclose()
-
 
 @pytest.fixture
 async def prefix(redis: aioredis.Redis) -> AsyncIterator[str]:

@@ -126,8 +126,10 @@ def test_a_recording_answer_carries_its_isrcs() -> None:
 def test_an_answer_without_the_recording_id_is_refused() -> None:
     with pytest.raises(ValueError, match="without id"):
         parse_recording({"title": "Teardrop"})
-    with pytest.raises(ValueError, match="not a JSON object"):
+    with pytest.raises(ValueError, match="without its recordings"):
         parse_isrc_answer("Not Found")
+    with pytest.raises(ValueError, match="without its recordings"):
+        parse_isrc_answer({"isrc": "GBAAA9800006"})
 
 
 @pytest.mark.parametrize(
@@ -326,3 +328,15 @@ async def test_a_client_error_is_not_retried(mb: tuple[MusicBrainzScript, MusicB
     with pytest.raises(InvalidRequest, match="HTTP 400"):
         await client.recordings_by_isrc("GBAAA9800006")
     assert len(script.seen) == 1
+
+
+@pytest.mark.parametrize("body", [{"unexpected": "shape"}, "<html>Down for maintenance</html>"])
+async def test_an_answer_that_is_not_musicbrainzs_is_an_error_not_none_found(
+    mb: tuple[MusicBrainzScript, MusicBrainz, list[float]], body: Any
+) -> None:
+    # A proxy's page served with 200 must not be taken for "no recording has this ISRC" (and cached).
+    script, client, _ = mb
+    script.replies = [(200, body, {})]
+    with pytest.raises(ProviderUnavailable, match="could not be read") as raised:
+        await client.recordings_by_isrc("GBAAA9800006")
+    assert raised.value.retryable

@@ -20,7 +20,6 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from pm_devstack.stack import InfraEndpoints
 from pm_enrichment.app import definition
 from pm_enrichment.domain.metadata import normalise_track
 from pm_enrichment.settings import enrichment_settings
@@ -161,13 +160,6 @@ async def emulator() -> AsyncIterator[Emulator]:
     # Its own rate limit on (MusicBrainz: 1/s per IP): a call faster than the client's pace would be a 503.
     async with started_emulator(EmulatorSettings(rate_limits=True), Emulator) as started:
         yield started
-
-
-@pytest.fixture
-async def redis(infra: InfraEndpoints) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(infra.redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

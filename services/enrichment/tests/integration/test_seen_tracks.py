@@ -279,3 +279,53 @@ async def test_a_track_read_by_older_rules_is_placed_again_by_the_new_ones(catal
     await handled(catalog, spotify)  # the same description, read by today's rules: placed again
     [recording] = set(await recordings(catalog, s, d))
     assert recording is not None
+
+
+async def _hit(catalog: Catalog, source: tuple[str, str], target: str) -> Any:
+    response = await catalog.client.post(
+        "/internal/catalog/lookup",
+        headers=catalog.service_headers(),
+        json={"target": target, "tracks": [{"provider": source[0], "provider_track_id": source[1]}]},
+    )
+    assert response.status == 200
+    return (await response.json())["hits"][0]
+
+
+async def test_a_new_track_bridging_two_recordings_logs_the_merge_naming_the_folded_one(catalog: Catalog):
+    title = song("Hymn of the Big Wheel")
+    s, t, d = ("spotify", ids()), ("tidal", ids()), ("deezer", ids())
+    # 12 s apart: the matcher keeps the Spotify and the TIDAL track apart...
+    await handled(
+        catalog, imported("spotify", [entry(s[1], title, ["Massive Attack"], 200, isrc="GBAAA9100011")])
+    )
+    await handled(catalog, imported("tidal", [entry(t[1], title, ["Massive Attack"], 212)]))
+    first, second = await recordings(catalog, s, t)
+    assert first != second
+    # ...and a Deezer track between them (the Spotify one's ISRC, 6 s from each) is both: one recording.
+    await handled(
+        catalog, imported("deezer", [entry(d[1], title, ["Massive Attack"], 206, isrc="GBAAA9100011")])
+    )
+    assert await recordings(catalog, s, t, d) == [first, first, first]  # into the older
+    merges = await catalog.fetch(
+        "SELECT * FROM catalog_joins WHERE decision = 'merged' AND recording_id = $1", first
+    )
+    assert [(m["other_recording_id"], m["origin"]) for m in merges] == [(second, "import")]
+    [folded] = await catalog.fetch("SELECT merged_into FROM recordings WHERE id = $1", second)
+    assert folded["merged_into"] == first
+
+
+async def test_an_upload_only_an_import_described_is_never_a_transfers_answer(catalog: Catalog):
+    title = song("Man Next Door")
+    s, y = ("spotify", ids()), ("youtube", ids())
+    await handled(
+        catalog, imported("spotify", [entry(s[1], title, ["Massive Attack"], 355, isrc="GBAAA9800012")])
+    )
+    await handled(
+        catalog, imported("youtube", [entry(y[1], f"Massive Attack - {title}", ["Massive Attack"], 355)])
+    )
+    assert await catalog.recording_of(*s) == await catalog.recording_of(*y)  # clustered: one recording
+    assert await _hit(catalog, s, "youtube") is None  # anyone may upload a video titled so
+    assert (await _hit(catalog, y, "spotify"))["provider_track_id"] == s[1]  # the other way is a label's
+    # A transfer's matcher chose the upload for the song: it vouches for it, and it is an answer now.
+    await catalog.tell(matched(s, y, title=title, artists=["Massive Attack"], duration_ms=355_000))
+    assert (await _hit(catalog, s, "youtube"))["provider_track_id"] == y[1]

@@ -25,7 +25,7 @@ from pm_playlist.domain.enrichment import Enrichment, RecordingEnrichment
 from pm_playlist.domain.entries import Entry, Move
 from pm_playlist.domain.listing import ListQuery
 from pm_playlist.domain.playlists import TrackRecord
-from pm_playlist.storage import enrichment, entries, history, playlists, sample_data, tracks
+from pm_playlist.storage import enrichment, entries, history, insights, playlists, sample_data, tracks
 from pm_playlist.storage.entries import StoredEntries
 
 # A table is big from this many rows: below it a sequential scan is the planner's right choice.
@@ -72,6 +72,10 @@ def hot_calls(
         "drop_tracks": lambda c: enrichment.drop_tracks(c, recording.recording_id, named),
         "claim_tracks": lambda c: enrichment.claim_tracks(c, recording.recording_id, named, now),
         "touch_playlists_showing": lambda c: enrichment.touch_playlists_showing(c, named),
+        "library_tracks (library)": lambda c: insights.library_tracks(c, user_id),
+        "library_tracks (playlist)": lambda c: insights.library_tracks(c, user_id, playlist_id),
+        "playlist_names": lambda c: insights.playlist_names(c, user_id),
+        "owns_playlist": lambda c: insights.owns_playlist(c, user_id, playlist_id),
     }
     queries = {sort: ListQuery(sort=sort) for sort in ("name", "-name", "created", "-updated")}
     queries["spotify, name filter"] = ListQuery(provider="spotify", name="list")

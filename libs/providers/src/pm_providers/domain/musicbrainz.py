@@ -137,9 +137,11 @@ def parse_recording(obj: dict[str, Any]) -> MbRecording:
 
 def parse_isrc_answer(body: Any) -> list[MbRecording]:
     """The recordings of an ISRC lookup's answer, in MusicBrainz's order."""
-    if not isinstance(body, dict):
-        raise ValueError("a MusicBrainz ISRC answer that is not a JSON object")
-    return [parse_recording(r) for r in _dicts(body.get("recordings"))]
+    if not isinstance(body, dict) or not isinstance(body.get("recordings"), list):
+        # MusicBrainz answers an ISRC it knows with its recordings (an unknown one is a 404): anything
+        # else is not its answer, and must not read as "none".
+        raise ValueError("a MusicBrainz ISRC answer without its recordings")
+    return [parse_recording(r) for r in _dicts(body["recordings"])]
 
 
 def classify_musicbrainz(resp: ProviderResponse) -> ProviderError | None:

@@ -16,6 +16,10 @@ import asyncpg
 
 from pm_enrichment.domain.catalog import Description, JoinKind, Recording, TrackKey
 
+# Services whose catalog their users write (docs/catalog.md, "Seen tracks"): a track of theirs is a
+# lookup's answer only when a transfer's match vouched for it (recording_provider_ids.vouched).
+USER_UPLOADS = ("youtube",)
+
 
 async def recordings_of(conn: asyncpg.Connection, keys: Sequence[TrackKey]) -> dict[TrackKey, uuid.UUID]:
     """The recording each of ``keys`` is on; keys not in the catalog are absent."""
@@ -144,6 +148,18 @@ async def attach_tracks(
     )
 
 
+async def vouch(conn: asyncpg.Connection, keys: Sequence[TrackKey]) -> None:
+    """A transfer's match named these tracks, now on one recording: each is a lookup's answer even where
+    users write the catalog (USER_UPLOADS)."""
+    await conn.execute(
+        """UPDATE recording_provider_ids p SET vouched = true
+           FROM unnest($1::text[], $2::text[]) AS k (provider, provider_track_id)
+           WHERE p.provider = k.provider AND p.provider_track_id = k.provider_track_id AND NOT p.vouched""",
+        [k.provider for k in keys],
+        [k.track_id for k in keys],
+    )
+
+
 async def add_isrcs(conn: asyncpg.Connection, isrcs: Sequence[tuple[uuid.UUID, str]], join_id: int) -> int:
     """Record (recording, ISRC) pairs not recorded yet; how many were new."""
     status = await conn.execute(
@@ -177,6 +193,14 @@ async def merge_recordings(conn: asyncpg.Connection, survivor: uuid.UUID, merged
     await conn.execute(
         """UPDATE recordings SET merged_into = $1, updated_at = now()
            WHERE id = $2 OR merged_into = $2""",
+        survivor,
+        merged,
+    )
+    # The survivor's next track.enriched names the folded one's tracks: it must be newer than the folded
+    # one's last, or a library keeps them on the folded recording (docs/enrichment.md).
+    await conn.execute(
+        """UPDATE recordings s SET enriched_at = GREATEST(s.enriched_at, m.enriched_at)
+           FROM recordings m WHERE s.id = $1 AND m.id = $2""",
         survivor,
         merged,
     )
@@ -283,7 +307,12 @@ async def lookup(
     track on ``target`` of the recording of its provider id (the id itself when its provider is the
     target), and, when that finds none, the first recorded track on ``target`` of the recording that has
     held the key's ISRC the longest among those with one; when neither finds one, the key's provider id's
-    miss on ``target`` searched within ``miss_ttl`` (a hit always wins over a miss)."""
+    miss on ``target`` searched within ``miss_ttl`` (a hit always wins over a miss).
+
+    A track of a service whose catalog its users write (USER_UPLOADS: anyone may upload a video titled
+    as any song) answers only when a transfer's match vouched for it: an import's description of it is
+    the uploader's, and the clustering's joins of it are kept for the library's insights, never handed
+    to a transfer as certain."""
     rows = await conn.fetch(
         """SELECT by_id.recording_id AS id_recording, by_id.target_id AS id_target,
                   by_isrc.recording_id AS isrc_recording, by_isrc.target_id AS isrc_target,
@@ -294,6 +323,7 @@ async def lookup(
                       CASE WHEN k.provider = $1 THEN k.track_id
                            ELSE (SELECT t.provider_track_id FROM recording_provider_ids t
                                  WHERE t.recording_id = p.recording_id AND t.provider = $1
+                                   AND (t.vouched OR t.provider <> ALL($6::text[]))
                                  ORDER BY t.seq LIMIT 1)
                       END AS target_id
                FROM recording_provider_ids p
@@ -305,6 +335,7 @@ async def lookup(
                CROSS JOIN LATERAL (
                    SELECT t.provider_track_id FROM recording_provider_ids t
                    WHERE t.recording_id = i.recording_id AND t.provider = $1
+                     AND (t.vouched OR t.provider <> ALL($6::text[]))
                    ORDER BY t.seq LIMIT 1
                ) t
                WHERE i.isrc = k.isrc AND by_id.target_id IS NULL
@@ -322,6 +353,7 @@ async def lookup(
         [key.track_id if key is not None else None for key, _ in keys],
         [isrc for _, isrc in keys],
         miss_ttl,
+        list(USER_UPLOADS),
     )
     return [
         LookupRow(r["id_recording"], r["id_target"], r["isrc_recording"], r["isrc_target"], r["absent_since"])

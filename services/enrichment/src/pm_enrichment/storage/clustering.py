@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -83,24 +83,30 @@ async def describe(conn: asyncpg.Connection, rows: Sequence[SeenRow]) -> set[Tra
 
 
 async def neighbours(
-    conn: asyncpg.Connection, isrcs: Collection[str], title_keys: Collection[tuple[str, str]]
+    conn: asyncpg.Connection, isrcs: Collection[str], title_keys: Mapping[str, Collection[str]]
 ) -> set[TrackKey]:
-    """The seen tracks worth comparing with tracks of these ISRCs and (title key, main artist key)s: every
-    track with one of the ISRCs, and per title key at most MAX_BLOCK tracks filed under it, those of the
-    same main artist first (a title as common as "Intro" must not bring thousands)."""
+    """The seen tracks worth comparing with tracks of these ISRCs and title keys (each with the folded
+    main artists of the tracks filed under it): per ISRC and per title key at most MAX_BLOCK tracks, for
+    a title key those of one of the artists first (a title as common as "Intro", or a placeholder ISRC
+    on thousands of tracks, must not bring thousands)."""
     rows = await conn.fetch(
-        """SELECT s.provider, s.provider_track_id FROM seen_tracks s WHERE s.isrc = ANY($1::text[])
+        """SELECT n.provider, n.provider_track_id
+           FROM unnest($1::text[]) AS k (isrc)
+           CROSS JOIN LATERAL (
+               SELECT s.provider, s.provider_track_id FROM seen_tracks s
+               WHERE s.isrc = k.isrc
+               ORDER BY s.provider, s.provider_track_id
+               LIMIT $3) n
            UNION
            SELECT n.provider, n.provider_track_id
-           FROM unnest($2::text[], $3::text[]) AS k (title_key, artist_key)
+           FROM jsonb_to_recordset($2::jsonb) AS k (title_key text, artist_keys text[])
            CROSS JOIN LATERAL (
                SELECT s.provider, s.provider_track_id FROM seen_tracks s
                WHERE s.title_keys @> ARRAY[k.title_key]
-               ORDER BY (s.artist_key = k.artist_key) DESC, s.provider, s.provider_track_id
-               LIMIT $4) n""",
-        list(isrcs),
-        [title for title, _ in title_keys],
-        [artist for _, artist in title_keys],
+               ORDER BY (s.artist_key = ANY(k.artist_keys)) DESC, s.provider, s.provider_track_id
+               LIMIT $3) n""",
+        sorted(isrcs),
+        json.dumps([{"title_key": t, "artist_keys": sorted(a)} for t, a in sorted(title_keys.items())]),
         MAX_BLOCK,
     )
     return {TrackKey(r["provider"], r["provider_track_id"]) for r in rows}
@@ -163,11 +169,11 @@ async def place_tracks(
     conn: asyncpg.Connection, placed: Sequence[tuple[TrackKey, uuid.UUID, int | None]]
 ) -> None:
     """Put tracks that are on no recording on theirs (with the join that brought each, None for a track
-    that came alone), in the order given. A track already in the catalog is a unique violation: a
+    that came alone), in the order given; no transfer vouched for them (storage/catalog.py ``vouch``). A track already in the catalog is a unique violation: a
     concurrent transfer's match placed it meanwhile, and the event is retried."""
     await conn.execute(
-        """INSERT INTO recording_provider_ids (provider, provider_track_id, recording_id, join_id)
-           SELECT k.provider, k.provider_track_id, k.recording_id, k.join_id
+        """INSERT INTO recording_provider_ids (provider, provider_track_id, recording_id, join_id, vouched)
+           SELECT k.provider, k.provider_track_id, k.recording_id, k.join_id, false
            FROM unnest($1::text[], $2::text[], $3::uuid[], $4::bigint[])
                 WITH ORDINALITY AS k (provider, provider_track_id, recording_id, join_id, n)
            ORDER BY k.n""",

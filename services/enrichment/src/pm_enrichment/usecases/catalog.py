@@ -123,6 +123,8 @@ async def record_match(conn: asyncpg.Connection, event: TrackMatched) -> MatchRe
         changed.update(r for r, _ in isrcs)
     if changed and join.kind != "created":
         await catalog_sql.touch(conn, changed)
+    if join.kind != "refused":
+        await catalog_sql.vouch(conn, keys)  # one recording now, by a transfer's matcher
     # A hit always wins: whatever search missed either track on the other's provider was wrong.
     await catalog_sql.forget_misses(conn, [(source, target.provider), (target, source.provider)])
 

@@ -10,6 +10,7 @@ Shared, like the rest of the catalog: nothing here takes or keeps a user id.
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -89,16 +90,17 @@ async def record_seen(
     descriptions again change nothing and cost one statement. ``job_id`` and ``seen_at`` are the join
     log's evidence (the import that read them)."""
     unique = {row.track.key: row for row in rows}  # one description a track: the latest given
-    changed = await clustering_sql.describe(conn, list(unique.values()))
+    # In key order: two imports of overlapping tracks lock their rows in one order, never a deadlock.
+    changed = await clustering_sql.describe(conn, [unique[key] for key in sorted(unique)])
     if not changed:
         return SeenRecorded()
     active = [unique[(key.provider, key.track_id)].track for key in sorted(changed)]
     await lock_until_commit(conn, PLACING_LOCK)
-    near = await clustering_sql.neighbours(
-        conn,
-        {t.isrc for t in active if t.isrc},
-        {(title, main_artist_key(t)) for t in active for title in block_keys(t)},
-    )
+    filed: dict[str, set[str]] = defaultdict(set)
+    for track in active:
+        for title in block_keys(track):
+            filed[title].add(main_artist_key(track))
+    near = await clustering_sql.neighbours(conn, {t.isrc for t in active if t.isrc}, filed)
     start = await locked_recordings_of(conn, sorted(near | {TrackKey(*t.key) for t in active}))
     stored = await clustering_sql.stored_recordings(conn, set(start.values()))
     placing = place(active, stored)
@@ -120,17 +122,18 @@ async def record_seen(
     for placement in placing.placements:
         if placement.recordings:
             survivor, *merged = sorted(placement.recordings, key=lambda r: (created_at[r].created_at, r))
-            for other in merged:
-                await catalog_sql.merge_recordings(conn, survivor, other)
-                folded[other] = survivor
+            for folding in merged:
+                await catalog_sql.merge_recordings(conn, survivor, folding)
+                folded[folding] = survivor
             touched.add(survivor)
         else:
             survivor = born[id(placement)]
         brought: dict[tuple[str, str], int] = {}
+        logged: set[uuid.UUID] = set()
         for index, join in enumerate(placement.joins):
-            kind = _kind(placement, join, index, before)
+            kind, folded_now = _decision(placement, join, index, before, survivor, logged)
             join_id, new = await catalog_sql.record_join(
-                conn, _record(join, kind, survivor, _other(kind, join, survivor, before), job_id, seen_at)
+                conn, _record(join, kind, survivor, folded_now, job_id, seen_at)
             )
             joined += new
             for track in (join.a, join.b):
@@ -198,23 +201,26 @@ def _describing(new: Sequence[SeenTrack]) -> SeenTrack:
     return min(new, key=lambda t: t.key)
 
 
-def _kind(placement: Placement, join: Join, index: int, before: dict[tuple[str, str], uuid.UUID]) -> JoinKind:
-    on_a, on_b = before.get(join.a.key), before.get(join.b.key)
-    if on_a is not None and on_b is not None and on_a != on_b:
-        return "merged"
+def _decision(
+    placement: Placement,
+    join: Join,
+    index: int,
+    before: dict[tuple[str, str], uuid.UUID],
+    survivor: uuid.UUID,
+    logged: set[uuid.UUID],
+) -> tuple[JoinKind, uuid.UUID | None]:
+    """How the join log names one join of a placement: the first join that reaches a recording folded
+    into the survivor is that recording's ``merged`` (naming it), whatever else it joins (a merge is
+    mostly a new track bridging two recordings); the first join of a new recording ``created`` it; any
+    other ``attached`` a track."""
+    for track in (join.a, join.b):
+        recording = before.get(track.key)
+        if recording is not None and recording != survivor and recording not in logged:
+            logged.add(recording)
+            return "merged", recording
     if not placement.recordings and index == 0:
-        return "created"
-    return "attached"
-
-
-def _other(
-    kind: JoinKind, join: Join, survivor: uuid.UUID, before: dict[tuple[str, str], uuid.UUID]
-) -> uuid.UUID | None:
-    """For a merge, the recording the join folded into the survivor: the side that is not the survivor."""
-    if kind != "merged":
-        return None
-    on_a, on_b = before[join.a.key], before[join.b.key]
-    return on_b if on_a == survivor else on_a
+        return "created", None
+    return "attached", None
 
 
 def _record(

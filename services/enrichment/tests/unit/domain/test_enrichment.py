@@ -339,9 +339,7 @@ def test_every_value_is_one_its_source_gave(facts, musicbrainz):
         assert given_by(
             e.release_date.source,
             e.release_date.value,
-            lambda x: (
-                (date.fromisoformat(x.first_release_date),) if isinstance(x, MbCandidate) else x.release_date
-            ),
+            lambda x: whole_dates(x.first_release_date) if isinstance(x, MbCandidate) else x.release_date,
         )
     if e.album:
         assert given_by(

@@ -16,21 +16,28 @@ async def library_tracks(
 ) -> list[LibraryTrack]:
     """The user's tracks in any playlist (or in ``playlist_id`` only), each once, with the number of its
     entries in each playlist holding it; in order of their first entry (for one playlist: its order).
-    One statement (entries by playlist, the tracks by key)."""
-    rows = await conn.fetch(
-        """SELECT t.id, t.title, t.artists, t.duration_ms, t.isrc, t.release_date, t.provider_ids,
-                  jsonb_object_agg(x.playlist_id::text, x.n) AS playlists
-           FROM (SELECT e.track_id, e.playlist_id, count(*) AS n, min(e.sort_key) AS first_key
-                 FROM playlists p JOIN entries e ON e.playlist_id = p.id
-                 WHERE p.user_id = $1 AND ($2::uuid IS NULL OR p.id = $2)
-                 GROUP BY e.track_id, e.playlist_id) x
-           JOIN tracks t ON t.id = x.track_id
-           GROUP BY t.id
-           ORDER BY min(x.first_key), t.id""",
-        user_id,
-        playlist_id,
+    Two statements: where the tracks are (the entries by playlist), then the tracks by key."""
+    # Not one statement with "$2 IS NULL OR p.id = $2" (its generic plan could not use the key), nor a
+    # join of the tracks (planned as a scan of every user's tracks for a large playlist).
+    which = "p.user_id = $1" if playlist_id is None else "p.id = $2 AND p.user_id = $1"
+    places = await conn.fetch(
+        f"""SELECT e.track_id, e.playlist_id, count(*) AS n, min(e.sort_key) AS first_key
+            FROM playlists p JOIN entries e ON e.playlist_id = p.id
+            WHERE {which}
+            GROUP BY e.track_id, e.playlist_id""",
+        *((user_id,) if playlist_id is None else (user_id, playlist_id)),
     )
-    return [
+    where: dict[uuid.UUID, dict[uuid.UUID, int]] = {}
+    first: dict[uuid.UUID, int] = {}
+    for place in places:
+        where.setdefault(place["track_id"], {})[place["playlist_id"]] = int(place["n"])
+        first[place["track_id"]] = min(first.get(place["track_id"], place["first_key"]), place["first_key"])
+    rows = await conn.fetch(
+        """SELECT id, title, artists, duration_ms, isrc, release_date, provider_ids
+           FROM tracks WHERE id = ANY($1::uuid[])""",
+        list(where),
+    )
+    found = [
         LibraryTrack(
             id=r["id"],
             title=r["title"],
@@ -39,10 +46,12 @@ async def library_tracks(
             isrc=r["isrc"],
             release_date=r["release_date"],
             provider_ids=json.loads(r["provider_ids"]),
-            playlists={uuid.UUID(k): int(v) for k, v in json.loads(r["playlists"]).items()},
+            playlists=where[r["id"]],
         )
         for r in rows
     ]
+    found.sort(key=lambda t: (first[t.id], t.id))
+    return found
 
 
 async def playlist_names(conn: asyncpg.Connection, user_id: uuid.UUID) -> dict[uuid.UUID, str]:

@@ -65,13 +65,12 @@ async def _ask(
 
 
 async def _recordings(catalog: CatalogReader, tracks: Sequence[LibraryTrack]) -> dict[uuid.UUID, uuid.UUID]:
-    """Each known track's own recording: asked on its own provider, where the catalog answers a track
-    it holds with itself (``via="id"``: certain). A track the catalog does not hold is left out."""
+    """Each known track's own recording: each of its provider ids asked on its own provider, where the
+    catalog answers a track it holds with itself (``via="id"``: certain); the first provider's answer
+    wins. A track the catalog holds under none of its ids is left out."""
     by_provider: dict[str, list[tuple[uuid.UUID, LookupKey]]] = defaultdict(list)
     for track in tracks:
-        key = track.lookup_key()
-        if key is not None:
-            provider, provider_track_id = key
+        for provider, provider_track_id in sorted(track.provider_ids.items()):
             by_provider[provider].append(
                 (track.id, LookupKey(provider=provider, provider_track_id=provider_track_id))
             )
@@ -79,7 +78,7 @@ async def _recordings(catalog: CatalogReader, tracks: Sequence[LibraryTrack]) ->
     for provider, asked in sorted(by_provider.items()):
         for track_id, answer in (await _ask(catalog, provider, asked)).items():
             if answer.recording is not None and answer.via == "id":
-                found[track_id] = answer.recording
+                found.setdefault(track_id, answer.recording)
     return found
 
 

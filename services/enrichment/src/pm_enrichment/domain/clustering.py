@@ -58,6 +58,9 @@ MAX_BLOCK = 64
 SAME_LENGTH_S = 2.0
 
 VersionSignature = frozenset[VersionTag]
+# Pairs of track keys an operator split apart (docs/catalog.md, "Splitting a recording"): never one
+# recording again.
+Apart = frozenset[frozenset[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -274,12 +277,15 @@ class _Clusters:
     """Union-find over track indexes, each root holding what the guards check: its version signatures,
     the names of its versions, and its ISRCs."""
 
-    def __init__(self, tracks: Sequence[SeenTrack]) -> None:
+    def __init__(self, tracks: Sequence[SeenTrack], apart: Apart = frozenset()) -> None:
         self.parent = list(range(len(tracks)))
         self.size = [1] * len(tracks)
         self.versions: list[set[VersionSignature]] = [{t.version} for t in tracks]
         self.named: list[dict[VersionTag, str]] = [dict(t.named_versions) for t in tracks]
         self.isrcs: list[set[str]] = [{t.isrc} if t.isrc else set() for t in tracks]
+        # Only with an operator's splits in play: each cluster's track keys, to find a pair kept apart.
+        self.apart = apart
+        self.keys: list[set[tuple[str, str]]] = [{t.key} for t in tracks] if apart else []
 
     def find(self, index: int) -> int:
         root = index
@@ -298,6 +304,8 @@ class _Clusters:
         isrcs_a, isrcs_b = self.isrcs[ra], self.isrcs[rb]
         if isrcs_a and isrcs_b and not isrcs_a & isrcs_b:
             return "the recordings' ISRCs disagree"
+        if self.apart and any(frozenset((a, b)) in self.apart for a in self.keys[ra] for b in self.keys[rb]):
+            return "an operator split these tracks apart"
         return None
 
     def union(self, ra: int, rb: int) -> None:
@@ -307,6 +315,8 @@ class _Clusters:
         self.versions[large] |= self.versions[small]
         self.named[large].update(self.named[small])
         self.isrcs[large] |= self.isrcs[small]
+        if self.apart:
+            self.keys[large] |= self.keys[small]
 
 
 def _accepted_joins(
@@ -404,16 +414,18 @@ class Placing:
     refusals: tuple[Refusal, ...]
 
 
-def place(active: Sequence[SeenTrack], stored: Sequence[StoredRecording]) -> Placing:
+def place(
+    active: Sequence[SeenTrack], stored: Sequence[StoredRecording], apart: Apart = frozenset()
+) -> Placing:
     """Place the ``active`` tracks (described for the first time, or described anew) among the
     ``stored`` recordings: those the active tracks are on, and those they may be (found by the caller
     through the blocking keys). The rules and guard are :func:`cluster`'s; a stored recording is kept
     whole, as if its tracks were joined already, and is never split (only an operator splits). Only
     pairs with an active track are compared (others were compared when they were placed), so an active
     track may make a recording of its own, attach to one, or bridge two into one (a merge) when the
-    guard allows it. Every active track on no stored recording is in exactly one placement; a stored
-    recording is in one only when something joins it. Pure; the outcome does not depend on the inputs'
-    order."""
+    guard allows it — and never puts together a pair in ``apart`` (an operator's split). Every active
+    track on no stored recording is in exactly one placement; a stored recording is in one only when
+    something joins it. Pure; the outcome does not depend on the inputs' order."""
     # A recording no import described (a transfer's match names ids, not what they are) has nothing to
     # compare: it takes no part.
     known = sorted((r for r in stored if r.members), key=lambda r: r.id.bytes)
@@ -429,7 +441,7 @@ def place(active: Sequence[SeenTrack], stored: Sequence[StoredRecording]) -> Pla
         for member in recording.members:
             tracks.append(unique.get(member.key, member))  # an active track as described now
             owner.append(index)
-    clusters = _Clusters(tracks)
+    clusters = _Clusters(tracks, apart)
     first_of: dict[int, int] = {}
     for position, recording_index in enumerate(owner):
         if recording_index is None:

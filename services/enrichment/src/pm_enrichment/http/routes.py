@@ -9,3 +9,4 @@ from pm_platform.service import Runtime
 
 def add_routes(app: web.Application, rt: Runtime) -> None:
     app.router.add_post("/internal/catalog/lookup", catalog.lookup)
+    app.router.add_post("/internal/catalog/recordings/{recording_id}/split", catalog.split)

@@ -37,6 +37,7 @@ from pm_enrichment.domain.catalog import (
 )
 from pm_enrichment.settings import enrichment_settings
 from pm_enrichment.storage import catalog as catalog_sql
+from pm_enrichment.storage import splits as splits_sql
 from pm_enrichment.storage.catalog import JoinRecord, LookupRow, MissRecord
 from pm_platform.consumers import InvalidEvent
 from pm_platform.db import lock_until_commit
@@ -85,6 +86,11 @@ async def record_match(conn: asyncpg.Connection, event: TrackMatched) -> MatchRe
     known = await catalog_sql.recordings(conn, set(placed.values()))
     source_isrc, target_isrc = normalised_isrc(event.source_isrc), normalised_isrc(event.target_isrc)
     join = join_rule(_on(placed, known, source), _on(placed, known, target), source_isrc, target_isrc)
+    if join.kind == "merged":
+        assert join.recording_id is not None and join.other_id is not None
+        if await splits_sql.recordings_apart(conn, join.recording_id, join.other_id):
+            # An operator split them (docs/catalog.md, "Splitting a recording"): remembered.
+            join = Join("refused", placed[source], placed[target], "an operator split these recordings apart")
 
     recording_id = join.recording_id
     if recording_id is None:

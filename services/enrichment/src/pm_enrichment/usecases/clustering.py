@@ -31,6 +31,7 @@ from pm_enrichment.domain.clustering import (
 from pm_enrichment.domain.metadata import normalise_track
 from pm_enrichment.storage import catalog as catalog_sql
 from pm_enrichment.storage import clustering as clustering_sql
+from pm_enrichment.storage import splits as splits_sql
 from pm_enrichment.storage.catalog import JoinRecord
 from pm_enrichment.storage.clustering import SeenRow
 from pm_enrichment.usecases.catalog import locked_recordings_of
@@ -103,7 +104,9 @@ async def record_seen(
     near = await clustering_sql.neighbours(conn, {t.isrc for t in active if t.isrc}, filed)
     start = await locked_recordings_of(conn, sorted(near | {TrackKey(*t.key) for t in active}))
     stored = await clustering_sql.stored_recordings(conn, set(start.values()))
-    placing = place(active, stored)
+    # The pairs an operator split apart, among these tracks: never one recording again.
+    involved = {TrackKey(*t.key) for t in active} | {TrackKey(*m.key) for r in stored for m in r.members}
+    placing = place(active, stored, await splits_sql.apart(conn, involved))
 
     born = {id(p): uuid.uuid4() for p in placing.placements if not p.recordings}
     await clustering_sql.create_recordings(

@@ -150,3 +150,19 @@ def test_one_batch_places_as_clustering_clusters_whatever_the_order(
     shuffled = data.draw(st.permutations(tracks))
     placed = {frozenset(keys(p)) for p in place(shuffled, []).placements}
     assert placed == partition(cluster(tracks))
+
+
+def test_tracks_an_operator_split_apart_are_never_one_recording_again() -> None:
+    spotify = StoredRecording(R1, (track("spotify", "s1", "Song", isrc="GBAAA1100001"),))
+    tidal = StoredRecording(R2, (track("tidal", "t1", "Song", seconds=201),))
+    # The Deezer track fits both, but an operator split the TIDAL track from the Spotify one.
+    new = track("deezer", "d1", "Song", seconds=200.5, isrc="GBAAA1100001")
+    apart = frozenset({frozenset({("spotify", "s1"), ("tidal", "t1")})})
+    placing = place([new], [spotify, tidal], apart)
+    [placement] = placing.placements
+    assert len(placement.recordings) == 1  # one of them, never both
+    [refusal] = placing.refusals
+    assert refusal.reason == "an operator split these tracks apart"
+    # Without the split, the new track bridges the two.
+    [together] = place([new], [spotify, tidal]).placements
+    assert together.recordings == (R1, R2)
